@@ -1,0 +1,83 @@
+"""RPC input schemas of registry. Every code is checked against the taxonomy, every
+county against the jurisdiction; every string has a length limit."""
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+
+from shared.clock import SystemClock
+from shared.jurisdiction import county_validator
+from shared.taxonomy import code_of
+
+MOBILE = validate.Regexp(r"^1[3-9]\d{9}$", error="not a mainland mobile number (11 digits, 1[3-9]…)")
+
+
+def codes(category, max_items=30):
+    return fields.List(fields.String(validate=code_of(category)), load_default=list,
+                       validate=validate.Length(max=max_items))
+
+
+def check_id_number(value):
+    """GB 11643-1999: 18 characters, a valid birth date and check character."""
+    number = ric.compact(value)
+    if len(number) != 18 or not number[:17].isdigit():
+        raise ValidationError("must be 18 characters: 17 digits and a check digit or X")
+    try:
+        birth_date = ric.get_birth_date(number)
+    except StdnumError:
+        raise ValidationError("the birth date in it is impossible") from None
+    if birth_date > SystemClock().today():
+        raise ValidationError("the birth date in it is in the future")
+    if number[-1] != ric.calc_check_digit(number):
+        raise ValidationError("the check character is wrong")
+
+
+class IntentionsSchema(Schema):
+    occupations = codes("occupations", 10)
+    counties = fields.List(fields.String(validate=county_validator()), load_default=list,
+                           validate=validate.Length(max=20))
+    min_salary = fields.Integer(allow_none=True, load_default=None,
+                                validate=validate.Range(min=0, max=1_000_000))
+
+
+class RegisterVeteranSchema(Schema):
+    id_number = fields.String(required=True, validate=[validate.Length(max=32), check_id_number])
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    phone = fields.String(allow_none=True, load_default=None, validate=MOBILE)
+    county_code = fields.String(required=True, validate=county_validator())
+    address = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    branch = fields.String(allow_none=True, load_default=None, validate=code_of("branch"))
+    enlisted_on = fields.Date(allow_none=True, load_default=None)
+    discharged_on = fields.Date(required=True)
+    discharge_type = fields.String(required=True, validate=code_of("discharge_type"))
+    skills = codes("skills")
+    certificates = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
+                               load_default=list, validate=validate.Length(max=30))
+    intentions = fields.Nested(IntentionsSchema, load_default=lambda: IntentionsSchema().load({}))
+    willingness = fields.String(required=True, validate=code_of("willingness"))
+    employment_status = fields.String(required=True, validate=code_of("employment_status"))
+    service_needs = codes("service_needs", 10)
+
+    @post_load
+    def normalise(self, data, **kwargs):
+        data["id_number"] = ric.compact(data["id_number"])
+        data["name"] = data["name"].strip()
+        return data
+
+    @validates_schema
+    def check_dates(self, data, **kwargs):
+        errors = {}
+        discharged, enlisted = data.get("discharged_on"), data.get("enlisted_on")
+        if discharged and discharged > SystemClock().today():
+            errors["discharged_on"] = ["is in the future"]
+        if discharged and enlisted and enlisted > discharged:
+            errors["enlisted_on"] = ["is after discharged_on"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class IdNumberSchema(Schema):
+    id_number = fields.String(required=True, validate=[validate.Length(max=32), check_id_number])
+
+    @post_load
+    def normalise(self, data, **kwargs):
+        return {"id_number": ric.compact(data["id_number"])}

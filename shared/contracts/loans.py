@@ -1,0 +1,28 @@
+"""Events published by loans."""
+from marshmallow import fields, validate
+
+from shared.contracts.base import EventData
+
+LOAN_ELIGIBILITY_ASSESSED = "loan_eligibility_assessed"
+
+
+class Criterion(EventData):
+    code = fields.String(required=True)
+    passed = fields.Boolean(required=True)
+    detail = fields.String(required=True)
+
+
+class LoanEligibilityAssessed(EventData):
+    veteran_id = fields.String(required=True)
+    product_code = fields.String(required=True)
+    eligible = fields.Boolean(required=True)
+    max_amount = fields.Decimal(required=True, as_string=True, places=2)
+    max_term_months = fields.Integer(required=True)
+    failed_criteria = fields.List(fields.String(), required=True)
+    assessment_id = fields.String(required=True)
+    cause_event_id = fields.String(allow_none=True, load_default=None)
+
+
+SCHEMAS = {
+    LOAN_ELIGIBILITY_ASSESSED: LoanEligibilityAssessed(),
+}

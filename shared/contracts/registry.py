@@ -1,0 +1,45 @@
+"""Events published by registry. No personal identifier (ID number, name, phone) travels."""
+from marshmallow import fields, validate
+
+from shared.contracts.base import EventData, codes
+
+VETERAN_REGISTERED = "veteran_registered"
+VETERAN_UPDATED = "veteran_updated"
+
+
+class Intentions(EventData):
+    occupations = codes(load_default=list)
+    counties = codes(load_default=list)
+    min_salary = fields.Integer(allow_none=True, load_default=None)
+
+
+class VeteranFacts(EventData):
+    """The facts about a veteran that other services act on."""
+    veteran_id = fields.String(required=True)
+    county_code = fields.String(required=True, validate=validate.Length(equal=6))
+    gender = fields.String(required=True, validate=validate.OneOf(["male", "female"]))
+    birth_year = fields.Integer(required=True)
+    discharge_type = fields.String(required=True)
+    discharged_on = fields.Date(required=True)
+    skills = codes(required=True)
+    certificates = codes(required=True)
+    willingness = fields.String(required=True)
+    service_needs = codes(required=True)
+    employment_status = fields.String(required=True)
+    intentions = fields.Nested(Intentions, required=True)
+
+
+class VeteranRegistered(VeteranFacts):
+    pass
+
+
+class VeteranUpdated(EventData):
+    veteran_id = fields.String(required=True)
+    changed = fields.Dict(keys=fields.String(), required=True)
+    snapshot = fields.Nested(VeteranFacts, required=True)
+
+
+SCHEMAS = {
+    VETERAN_REGISTERED: VeteranRegistered(),
+    VETERAN_UPDATED: VeteranUpdated(),
+}

@@ -1,0 +1,216 @@
+"""PostgreSQL for services: a green-thread-safe connection pool, a dependency provider
+that gives each worker one transaction, and the ``Store`` base class through which a
+service reads and writes its own schema, its outbox and its inbox.
+
+The transaction is committed by the project's entrypoints (``shared.messaging``) before
+the RPC reply or the event ack goes out, never after: nameko sends replies before
+``worker_result`` runs, so committing there could confirm a change that then fails."""
+import queue
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extras
+import structlog
+from nameko.extensions import DependencyProvider
+
+from shared import migrations, outbox
+from shared.config import database_url
+from shared.errors import ServiceError
+
+log = structlog.get_logger(__name__)
+psycopg2.extras.register_uuid()
+
+
+class DatabaseUnavailable(ServiceError):
+    pass
+
+
+class ConnectionPool:
+    """At most ``size`` connections; a caller waits for a free one rather than failing."""
+
+    def __init__(self, dsn, schema, size=10, timeout=10):
+        self.dsn, self.schema, self.size, self.timeout = dsn, schema, size, timeout
+        self._free = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    def connect(self):
+        return psycopg2.connect(self.dsn, options=f"-c search_path={self.schema},public",
+                                application_name=f"veteran-services:{self.schema}")
+
+    def get(self):
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            grow = self._created < self.size
+            if grow:
+                self._created += 1
+        if grow:
+            try:
+                return self.connect()
+            except psycopg2.Error:
+                with self._lock:
+                    self._created -= 1
+                raise
+        try:
+            return self._free.get(timeout=self.timeout)
+        except queue.Empty:
+            raise DatabaseUnavailable("no database connection free; try again") from None
+
+    def put(self, conn, broken=False):
+        if broken or conn.closed:
+            with self._lock:
+                self._created -= 1
+            try:
+                conn.close()
+            except psycopg2.Error:
+                pass
+            return
+        self._free.put(conn)
+
+    def close(self):
+        while True:
+            try:
+                self._free.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+class Session:
+    """One worker's transaction; the connection is taken on first use."""
+
+    def __init__(self, pool, worker_ctx, clock=None):
+        self.pool, self.worker_ctx, self.clock = pool, worker_ctx, clock
+        self.conn = None
+        self.notify = False
+        self.finished = False
+
+    def cursor(self, **kwargs):
+        if self.conn is None:
+            self.conn = self.pool.get()
+        return self.conn.cursor(**kwargs)
+
+    @property
+    def correlation_id(self):
+        if self.worker_ctx is None:
+            return None
+        return self.worker_ctx.data.setdefault("correlation_id", uuid.uuid4().hex)
+
+    def finish(self, exc_info):
+        """Commit when the worker succeeded, roll back when it raised. Returns the
+        exc_info to report, which is the commit's own error if the commit failed."""
+        if self.finished:
+            return exc_info
+        self.finished = True
+        if self.conn is None:
+            return exc_info
+        try:
+            if exc_info is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+        except psycopg2.Error:
+            log.exception("db.commit_failed")
+            self._release(broken=True)
+            return exc_info or sys.exc_info()
+        return exc_info
+
+    def close(self):
+        if self.conn is not None:
+            if not self.finished:
+                try:
+                    self.conn.rollback()
+                except psycopg2.Error:
+                    self._release(broken=True)
+                    return
+            self._release(broken=False)
+
+    def _release(self, broken):
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            self.pool.put(conn, broken=broken or conn.closed != 0)
+
+
+class Store:
+    """Base of each service's store: the only place that writes SQL for a service."""
+
+    def __init__(self, session, service):
+        self.session = session
+        self.service = service
+
+    def cursor(self, **kwargs):
+        return self.session.cursor(**kwargs)
+
+    def dict_cursor(self):
+        return self.session.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+
+    def emit(self, *events):
+        """Write events to this service's outbox, inside the business transaction."""
+        outbox.append(self, events)
+
+    def claim(self, handler, event_id):
+        """Record that ``handler`` took ``event_id``; False if it already had it."""
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO inbox (handler, event_id) VALUES (%s, %s) "
+                        "ON CONFLICT DO NOTHING", (handler, event_id))
+            return cur.rowcount == 1
+
+    def outbox_backlog(self):
+        return outbox.backlog(self)
+
+
+class Database(DependencyProvider):
+    """Injects ``store_cls(session)``; runs the service's migrations when it starts."""
+
+    def __init__(self, store_cls=Store, migrations_dir=None):
+        self.store_cls = store_cls
+        self.migrations_dir = migrations_dir
+        self.sessions = {}
+
+    def setup(self):
+        config = self.container.config
+        self.schema = config.get("DB_SCHEMA") or self.container.service_name
+        self.dsn = database_url(config)
+        directory = self.migrations_dir or Path(
+            sys.modules[self.container.service_cls.__module__].__file__).parent / "migrations"
+        migrations.apply(self.dsn, self.schema, directory)
+        size = int(config.get("DB_POOL_SIZE") or config.get("max_workers", 10) + 2)
+        self.pool = ConnectionPool(self.dsn, self.schema, size=size)
+
+    def stop(self):
+        self.pool.close()
+
+    def kill(self):
+        self.pool.close()
+
+    def get_dependency(self, worker_ctx):
+        session = Session(self.pool, worker_ctx)
+        self.sessions[worker_ctx] = session
+        return self.store_cls(session, self.container.service_name)
+
+    def finish_worker(self, worker_ctx, exc_info):
+        session = self.sessions.get(worker_ctx)
+        return session.finish(exc_info) if session else exc_info
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        # Entrypoints that are not the project's own (timers) end their transaction here.
+        self.finish_worker(worker_ctx, exc_info)
+
+    def worker_teardown(self, worker_ctx):
+        session = self.sessions.pop(worker_ctx, None)
+        if session:
+            session.close()
+
+
+def finish_unit_of_work(container, worker_ctx, exc_info):
+    """Called by entrypoints before they reply or ack: ends every worker transaction."""
+    for dependency in container.dependencies:
+        finish = getattr(dependency, "finish_worker", None)
+        if finish is not None:
+            exc_info = finish(worker_ctx, exc_info)
+    return exc_info

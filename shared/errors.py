@@ -1,0 +1,74 @@
+"""The project's errors, the only ones an RPC caller should ever see for bad input.
+
+    ServiceError
+    ├── InvalidInput(message, {field: [messages]})   bad input; nothing was changed
+    ├── NotFound(message)                             the record does not exist
+    ├── Conflict(message, details)                    clashes with the current state
+    ├── Unauthorized(message)                         no valid token
+    └── Forbidden(message)                            token valid, call not allowed
+
+They are registered with nameko so that a ClusterRpcProxy caller gets the class
+itself back (``except InvalidInput as exc: exc.errors``); other clients see the
+class name as ``exc_type``. Constructor arguments are positional and JSON-safe
+because nameko rebuilds the instance as ``cls(*exc_args)``.
+"""
+from nameko.exceptions import deserialize_to_instance
+
+
+class ServiceError(Exception):
+    def __init__(self, message, details=None):
+        super().__init__(message, details if details is not None else {})
+        self.message = message
+        self.details = self.args[1]
+
+    def __str__(self):
+        return self.message
+
+    def to_dict(self):
+        return {"error": type(self).__name__, "message": self.message, "details": self.details}
+
+
+@deserialize_to_instance
+class InvalidInput(ServiceError):
+    """``details`` maps a field (dotted for nested ones) to a list of messages."""
+
+    @property
+    def errors(self):
+        return self.details
+
+
+@deserialize_to_instance
+class NotFound(ServiceError):
+    pass
+
+
+@deserialize_to_instance
+class Conflict(ServiceError):
+    pass
+
+
+@deserialize_to_instance
+class Unauthorized(ServiceError):
+    pass
+
+
+@deserialize_to_instance
+class Forbidden(ServiceError):
+    pass
+
+
+def flatten_errors(messages, prefix=""):
+    """marshmallow's nested ``{field: {0: {sub: [..]}}}`` → ``{"field.0.sub": [..]}``."""
+    flat = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, name))
+    elif isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):
+        flat[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, (list, tuple)):
+        for index, value in enumerate(messages):
+            flat.update(flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        flat[prefix or "_schema"] = [str(messages)]
+    return flat

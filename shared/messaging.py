@@ -1,0 +1,134 @@
+"""The project's entrypoints, thin subclasses of nameko's:
+
+- ``rpc``: commits the worker's transaction before the reply leaves; the project's errors
+  are expected (logged as warnings, not errors).
+- ``event_handler``: an inbox handler. Its queue is a durable quorum queue with a delivery
+  limit and a dead-letter exchange ``<service>.dlx`` (queue ``<service>.dlq``); a failing
+  message is requeued until the limit, then dead-lettered. The handler receives a
+  ``ReceivedEvent`` loaded through the contract, runs at most once per ``event_id`` (the
+  inbox row is written in the same transaction as its effects) and the transaction is
+  committed before the message is acked.
+"""
+import functools
+
+import structlog
+from kombu import Connection, Exchange, Queue
+from nameko.events import EventHandler
+from nameko.rpc import Rpc as NamekoRpc
+
+from shared.config import amqp_uri
+from shared.contracts import load_event
+from shared.db import Database, finish_unit_of_work
+from shared.errors import ServiceError
+
+log = structlog.get_logger(__name__)
+DEFAULT_DELIVERY_LIMIT = 5
+
+
+class Rpc(NamekoRpc):
+    def __init__(self, expected_exceptions=ServiceError, **kwargs):
+        super().__init__(expected_exceptions=expected_exceptions, **kwargs)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
+        if exc_info is not None:
+            result = None
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+rpc = Rpc.decorator
+
+
+def dead_letter_names(service):
+    return f"{service}.dlx", f"{service}.dlq"
+
+
+def quorum_queue(name, exchange, routing_key, service, delivery_limit):
+    dlx, _ = dead_letter_names(service)
+    return Queue(name, exchange=exchange, routing_key=routing_key, durable=True,
+                 auto_delete=False, exclusive=False, queue_arguments={
+                     "x-queue-type": "quorum",
+                     "x-delivery-limit": int(delivery_limit),
+                     "x-dead-letter-exchange": dlx,
+                     # Dead letters keep the queue they came from, so a replay can
+                     # go back to exactly that handler.
+                     "x-dead-letter-routing-key": name,
+                 })
+
+
+def declare_dead_letters(connection, service):
+    dlx_name, dlq_name = dead_letter_names(service)
+    dlx = Exchange(dlx_name, type="topic", durable=True)
+    dlq = Queue(dlq_name, exchange=dlx, routing_key="#", durable=True,
+                queue_arguments={"x-queue-type": "quorum"})
+    dlq(connection.default_channel).declare()
+
+
+class InboxEventHandler(EventHandler):
+    def __init__(self, source_service, event_type, **kwargs):
+        kwargs.setdefault("requeue_on_error", True)
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        service = self.container.service_name
+        limit = config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT)
+        self.queue = quorum_queue(self.queue.name, self.queue.exchange, self.queue.routing_key,
+                                  service, limit)
+        # The dead-letter exchange must exist before anything is dead-lettered into it,
+        # or RabbitMQ drops the message.
+        with Connection(amqp_uri(config)) as connection:
+            declare_dead_letters(connection, service)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+def _store_of(service):
+    for name, attr in vars(type(service)).items():
+        if isinstance(attr, Database):
+            return getattr(service, name)
+    raise TypeError(f"{type(service).__name__} needs a Database dependency for its inbox")
+
+
+def event_handler(source_service, event_type, **kwargs):
+    """``@event_handler("registry", "veteran_registered")`` on ``def m(self, event)``."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run_once(self, body):
+            event = load_event(body)
+            handler = f"{self.name}.{fn.__name__}"
+            if not _store_of(self).claim(handler, event.event_id):
+                log.info("inbox.duplicate_skipped", handler=handler, event_id=event.event_id)
+                return None
+            return fn(self, event)
+        return InboxEventHandler.decorator(source_service, event_type, **kwargs)(run_once)
+    return decorate
+
+
+def handler_queues(service_cls, config):
+    """The queues a service's inbox handlers consume, as their entrypoints declare them."""
+    queues = []
+    service = service_cls.name
+    limit = config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT)
+    for attr in vars(service_cls).values():
+        for entrypoint in getattr(attr, "nameko_entrypoints", ()):
+            if isinstance(entrypoint, InboxEventHandler):
+                name = (f"evt-{entrypoint.source_service}-{entrypoint.event_type}"
+                        f"--{service}.{attr.__name__}")
+                exchange = Exchange(f"{entrypoint.source_service}.events", type="topic",
+                                    durable=True)
+                queues.append(quorum_queue(name, exchange, entrypoint.event_type, service, limit))
+    return queues
+
+
+def declare_topology(service_cls, config):
+    """Declare a service's handler queues and dead letters before any producer runs, so
+    that no event published while the consumer is still starting is unroutable."""
+    with Connection(amqp_uri(config)) as connection:
+        declare_dead_letters(connection, service_cls.name)
+        for queue in handler_queues(service_cls, config):
+            queue(connection.default_channel).declare()
+    return handler_queues(service_cls, config)

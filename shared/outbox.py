@@ -1,0 +1,40 @@
+"""The outbox: events are rows written in the business transaction, published later by
+the relay (``shared.relay``). A ``NOTIFY`` in the same transaction wakes the relay on
+commit and never on rollback."""
+import json
+import uuid
+
+from shared import contracts
+from shared.clock import SystemClock
+
+_clock = SystemClock()
+
+
+def channel(schema):
+    return f"outbox_{schema}"
+
+
+def append(store, events):
+    if not events:
+        return
+    session = store.session
+    now = (session.clock or _clock).now()
+    rows = []
+    for event in events:
+        envelope = contracts.envelope(store.service, event, session.correlation_id, now)
+        rows.append((uuid.UUID(envelope["event_id"]), f"{store.service}.events", event.type,
+                     json.dumps(envelope, ensure_ascii=False), session.correlation_id))
+    with store.cursor() as cur:
+        cur.executemany("INSERT INTO outbox (event_id, exchange, routing_key, body, correlation_id)"
+                        " VALUES (%s, %s, %s, %s, %s)", rows)
+        if not session.notify:
+            cur.execute("SELECT pg_notify(%s, '')", (channel(session.pool.schema),))
+            session.notify = True
+
+
+def backlog(store):
+    with store.cursor() as cur:
+        cur.execute("SELECT count(*), extract(epoch FROM now() - min(created_at))"
+                    " FROM outbox WHERE published_at IS NULL")
+        count, age = cur.fetchone()
+    return {"outbox_backlog": count, "outbox_oldest_seconds": round(age or 0.0, 3)}

@@ -1,0 +1,220 @@
+"""The outbox relay: publishes a service's outbox rows in order to ``<service>.events``,
+persistent and ``mandatory``, with publisher confirms awaited per batch; a row is marked
+published only after the broker has acked it. It never gives up: on any error it backs
+off (capped) and starts again from the oldest unpublished row. It wakes on the NOTIFY a
+committing transaction sends, and polls slowly as a safety net. Of several replicas,
+one relays at a time (a PostgreSQL advisory lock), which keeps the order."""
+import json
+import time
+
+import amqp
+import eventlet
+import psycopg2
+import psycopg2.extensions
+import structlog
+from eventlet.hubs import trampoline
+from kombu import Connection
+from nameko.extensions import DependencyProvider
+
+from shared import outbox
+from shared.config import amqp_uri, database_url
+
+log = structlog.get_logger(__name__)
+
+
+class Publisher:
+    """A confirming AMQP channel that publishes a batch and waits once for its acks."""
+
+    def __init__(self, uri, confirm_timeout=10.0):
+        self.uri, self.confirm_timeout = uri, confirm_timeout
+        self.conn = None
+
+    def connect(self):
+        kombu_conn = Connection(self.uri, connect_timeout=5)
+        kombu_conn.connect()
+        self._kombu = kombu_conn
+        self.conn = kombu_conn.connection  # the underlying py-amqp connection
+        self.channel = self.conn.channel()
+        self.channel.confirm_select()
+        self.channel.events["basic_ack"].add(self._on_ack)
+        self.channel.events["basic_nack"].add(self._on_nack)
+        self.channel.events["basic_return"].add(self._on_return)
+        self.declared = set()
+        self.tag = 0
+        self.acked, self.nacked, self.returned = set(), set(), []
+
+    def close(self):
+        if self.conn is not None:
+            try:
+                self._kombu.release()
+            except Exception:  # closing a dead connection: nothing left to do
+                pass
+            self.conn = None
+
+    def _mark(self, target, delivery_tag, multiple):
+        if multiple:
+            target.update(t for t in range(1, delivery_tag + 1)
+                          if t not in self.acked and t not in self.nacked)
+        else:
+            target.add(delivery_tag)
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._mark(self.acked, delivery_tag, multiple)
+
+    def _on_nack(self, delivery_tag, multiple, requeue=False):
+        self._mark(self.nacked, delivery_tag, multiple)
+
+    def _on_return(self, exc, exchange, routing_key, message):
+        self.returned.append(routing_key)
+
+    def publish_batch(self, rows):
+        """Publish rows, wait for the broker; return the ids confirmed, in order, up to
+        the first one that was not (so order is kept on retry)."""
+        if self.conn is None:
+            self.connect()
+        tags = []
+        for row_id, exchange, routing_key, body, correlation_id in rows:
+            if exchange not in self.declared:
+                self.channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
+                self.declared.add(exchange)
+            headers = {"nameko.correlation_id": correlation_id} if correlation_id else {}
+            message = amqp.Message(
+                json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                content_type="application/json", content_encoding="utf-8",
+                delivery_mode=2, message_id=body["event_id"], type=routing_key,
+                application_headers=headers)
+            self.channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
+                                       mandatory=True)
+            self.tag += 1
+            tags.append((self.tag, row_id))
+        deadline = time.monotonic() + self.confirm_timeout
+        last = tags[-1][0]
+        while not all(t in self.acked or t in self.nacked for t in range(tags[0][0], last + 1)):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("broker did not confirm the batch in time")
+            self.conn.drain_events(timeout=remaining)
+        confirmed = []
+        for tag, row_id in tags:
+            if tag in self.nacked:
+                break
+            confirmed.append(row_id)
+        for tag, _ in tags:
+            self.acked.discard(tag)
+            self.nacked.discard(tag)
+        returned, self.returned = self.returned, []
+        return confirmed, returned
+
+
+class OutboxRelay(DependencyProvider):
+    """Runs the relay inside the service process; injects its status for ``health()``."""
+
+    def __init__(self, batch_size=500, poll_interval=1.0, max_backoff=5.0):
+        self.batch_size, self.poll_interval, self.max_backoff = batch_size, poll_interval, max_backoff
+        self.published = 0
+        self.unroutable = 0
+        self.last_error = None
+        self.leader = False
+
+    def setup(self):
+        config = self.container.config
+        self.schema = config.get("DB_SCHEMA") or self.container.service_name
+        self.dsn = database_url(config)
+        self.uri = amqp_uri(config)
+        self.batch_size = int(config.get("OUTBOX_BATCH_SIZE", self.batch_size))
+        self._stopping = False
+
+    def start(self):
+        self._thread = self.container.spawn_managed_thread(self.run)
+
+    def stop(self):
+        self._stopping = True
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.kill()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+    def status(self):
+        return {"relay_leader": self.leader, "published": self.published,
+                "unroutable": self.unroutable, "relay_error": self.last_error}
+
+    def run(self):
+        backoff = 0.1
+        while not self._stopping:
+            publisher = Publisher(self.uri)
+            conn = None
+            try:
+                conn = psycopg2.connect(self.dsn, options=f"-c search_path={self.schema},public",
+                                        application_name=f"relay:{self.schema}")
+                conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+                self._lead(conn)
+                with conn.cursor() as cur:
+                    cur.execute(f'LISTEN "{outbox.channel(self.schema)}"')
+                while not self._stopping:
+                    sent = self.relay_once(conn, publisher)
+                    if self.last_error:
+                        log.info("relay.recovered", schema=self.schema)
+                        self.last_error = None
+                    backoff = 0.1
+                    if sent < self.batch_size:
+                        self._wait(conn)
+            except Exception as exc:  # broker or database down: back off, start over
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("relay.retrying", schema=self.schema, error=self.last_error,
+                            backoff=backoff)
+                eventlet.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+            finally:
+                self.leader = False
+                publisher.close()
+                if conn is not None:
+                    conn.close()
+
+    def _lead(self, conn):
+        with conn.cursor() as cur:
+            while not self._stopping:
+                cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"relay:{self.schema}",))
+                if cur.fetchone()[0]:
+                    self.leader = True
+                    return
+                eventlet.sleep(2.0)  # another replica relays; take over if it dies
+
+    def relay_once(self, conn, publisher):
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, exchange, routing_key, body, correlation_id FROM outbox"
+                        " WHERE published_at IS NULL ORDER BY id LIMIT %s", (self.batch_size,))
+            rows = cur.fetchall()
+        if not rows:
+            return 0
+        try:
+            confirmed, returned = publisher.publish_batch(rows)
+        except Exception:
+            with conn.cursor() as cur:
+                cur.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY(%s)",
+                            ([r[0] for r in rows],))
+            raise
+        if confirmed:
+            with conn.cursor() as cur:
+                cur.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1"
+                            " WHERE id = ANY(%s)", (confirmed,))
+            self.published += len(confirmed)
+        if returned:
+            # Routed to no queue: no consumer has declared one yet. Logged and counted.
+            self.unroutable += len(returned)
+            log.warning("relay.unroutable", schema=self.schema, count=len(returned),
+                        types=sorted(set(returned)))
+        if len(confirmed) < len(rows):
+            raise RuntimeError(f"broker refused {len(rows) - len(confirmed)} events")
+        return len(rows)
+
+    def _wait(self, conn):
+        try:
+            trampoline(conn, read=True, timeout=self.poll_interval)
+        except eventlet.timeout.Timeout:
+            pass
+        conn.poll()
+        conn.notifies.clear()
