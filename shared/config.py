@@ -14,7 +14,7 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/root"
 def load_config(path):
     setup_yaml_parser()
     with open(path, encoding="utf-8") as handle:
-        return yaml.unsafe_load(handle) or {}
+        return yaml.safe_load(handle) or {}
 
 
 def service_config(service):

@@ -10,7 +10,7 @@ from shared.logging import configure_logging
 
 TEST_DB = os.environ.get("TEST_DATABASE", "veteran_test")
 ADMIN_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-SCHEMAS = ("registry", "loans")
+SCHEMAS = ("registry", "loans", "sink")
 
 
 def _url(dbname):

@@ -1,0 +1,64 @@
+"""Reads and checks the products file; a bad file stops the service with a clear error."""
+import os
+from pathlib import Path
+
+import yaml
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from nameko.extensions import DependencyProvider
+
+from services.loans.domain import KNOWN_CRITERIA, Product
+from shared.jurisdiction import county_validator
+
+DEFAULT_PATH = Path(__file__).resolve().parent / "products.yaml"
+
+
+class ProductSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]*$"))
+    name = fields.String(required=True)
+    lender = fields.String(required=True)
+    counties = fields.List(fields.String(validate=county_validator()), required=True)
+    min_principal = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
+    max_principal = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
+    max_term_months = fields.Integer(required=True, validate=validate.Range(min=1, max=360))
+    annual_rate = fields.Decimal(required=True, validate=validate.Range(min=0, max=1))
+    interest_subsidy_rate = fields.Decimal(load_default=0, validate=validate.Range(min=0, max=1))
+    repayment_method = fields.String(
+        required=True, validate=validate.OneOf(["equal_instalments", "interest_only"]))
+    criteria = fields.Dict(keys=fields.String(validate=validate.OneOf(sorted(KNOWN_CRITERIA))),
+                           values=fields.Dict(allow_none=True), required=True)
+
+    @validates_schema
+    def check_range(self, data, **kwargs):
+        if data["min_principal"] > data["max_principal"]:
+            raise ValidationError("min_principal is above max_principal", "min_principal")
+
+
+class ProductsFile(Schema):
+    products = fields.List(fields.Nested(ProductSchema), required=True,
+                           validate=validate.Length(min=1))
+
+
+def load_products(path=None):
+    path = Path(path or os.environ.get("PRODUCTS_FILE") or DEFAULT_PATH)
+    with open(path, encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    try:
+        data = ProductsFile().load(raw)
+    except ValidationError as exc:
+        raise ValueError(f"{path}: {exc.messages}") from None
+    products = {}
+    for item in data["products"]:
+        item["counties"] = tuple(item["counties"])
+        item["criteria"] = {k: (v or {}) for k, v in item["criteria"].items()}
+        products[item["code"]] = Product(**item)
+    return products
+
+
+class ProductCatalog(DependencyProvider):
+    """Injects the products (code → Product) read once from config's PRODUCTS_FILE."""
+
+    def setup(self):
+        self.products = load_products(self.container.config.get("PRODUCTS_FILE") or None)
+
+    def get_dependency(self, worker_ctx):
+        return self.products

@@ -1,0 +1,103 @@
+"""loans: the 拥军创业贷 product and eligibility (the loan lifecycle follows)."""
+import uuid
+
+import structlog
+
+from services.loans import domain
+from services.loans.products import ProductCatalog
+from services.loans.store import LoansStore
+from shared.clock import Clock
+from shared.contracts.registry import VETERAN_REGISTERED, VETERAN_UPDATED
+from shared.db import Database
+from shared.errors import InvalidInput
+from shared.logging import RequestContext
+from shared.messaging import event_handler, rpc
+from shared.relay import OutboxRelay
+from shared.validation import parse_uuid
+
+log = structlog.get_logger(__name__)
+
+
+class LoansService:
+    name = "loans"
+
+    context = RequestContext()
+    store = Database(LoansStore)
+    relay = OutboxRelay()
+    clock = Clock()
+    products = ProductCatalog()
+
+    # -- reactions ---------------------------------------------------------------------
+    @event_handler("registry", VETERAN_REGISTERED)
+    def on_veteran_registered(self, event):
+        self._refresh(event.data, event.event_id)
+
+    @event_handler("registry", VETERAN_UPDATED)
+    def on_veteran_updated(self, event):
+        self._refresh(event.data["snapshot"], event.event_id)
+
+    def _refresh(self, data, cause_event_id):
+        facts = domain.VeteranFacts(
+            veteran_id=data["veteran_id"], county_code=data["county_code"],
+            birth_year=data["birth_year"], willingness=data["willingness"],
+            employment_status=data["employment_status"])
+        self.store.lock_veteran(facts.veteran_id)
+        self.store.save_veteran(facts, data, self.clock.now())
+        for product in self.products.values():
+            self._assess(product, facts.veteran_id, cause_event_id)
+
+    def _assess(self, product, veteran_id, cause_event_id=None):
+        veteran = self.store.get_veteran(veteran_id)
+        assessment = domain.assess(
+            product, veteran, self.store.active_loans(veteran_id, product.code) if veteran else 0,
+            self.clock.now(), str(uuid.uuid4()), veteran_id=veteran_id,
+            cause_event_id=cause_event_id)
+        if veteran is None:
+            return assessment  # nothing to store about someone loans has never heard of
+        previous = self.store.latest_assessments(veteran_id, product.code)
+        self.store.save_assessment(assessment)
+        if domain.outcome_changed(previous[0] if previous else None, assessment):
+            self.store.emit(domain.assessed_event(assessment))
+        log.info("eligibility.assessed", veteran_id=veteran_id, product_code=product.code,
+                 eligible=assessment.eligible, failed=assessment.failed_criteria)
+        return assessment
+
+    # -- queries -----------------------------------------------------------------------
+    @rpc
+    def list_products(self):
+        return [domain.present_product(p) for p in self.products.values()]
+
+    @rpc
+    def check_eligibility(self, veteran_id, product_code):
+        """Assess now, store the assessment, and answer criterion by criterion."""
+        veteran_id = str(parse_uuid(veteran_id, "veteran_id"))
+        product = self._product(product_code)
+        self.store.lock_veteran(veteran_id)
+        assessment = self._assess(product, veteran_id)
+        return {**domain.present_assessment(assessment), **self._limits(product)}
+
+    @rpc
+    def get_eligibility(self, veteran_id, product_code=None):
+        """The latest stored assessments, newest per product."""
+        veteran_id = parse_uuid(veteran_id, "veteran_id")
+        if product_code is not None:
+            self._product(product_code)
+        return [{**domain.present_assessment(a), **self._limits(self.products[a.product_code])}
+                for a in self.store.latest_assessments(veteran_id, product_code)
+                if a.product_code in self.products]
+
+    @rpc
+    def health(self):
+        return {"service": self.name, "status": "ok", "products": sorted(self.products),
+                **self.store.outbox_backlog(), **self.relay.status()}
+
+    def _product(self, product_code):
+        if not isinstance(product_code, str) or product_code not in self.products:
+            raise InvalidInput("invalid input", {"product_code": [
+                f"unknown product; known: {', '.join(sorted(self.products))}"]})
+        return self.products[product_code]
+
+    @staticmethod
+    def _limits(product):
+        # Names to read out to the veteran beside the figures.
+        return {"product_name": product.name, "lender": product.lender}

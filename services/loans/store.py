@@ -1,0 +1,68 @@
+"""loans' SQL: the veteran projection, assessments and loans."""
+import json
+
+from services.loans.domain import ACTIVE_LOAN_STATES, Assessment, Criterion, VeteranFacts
+from shared.db import Store
+
+
+class LoansStore(Store):
+    def save_veteran(self, facts, raw, at):
+        """Upsert the projection from a registry event."""
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO veterans (veteran_id, county_code, birth_year, willingness,"
+                " employment_status, facts, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (veteran_id) DO UPDATE SET county_code = EXCLUDED.county_code,"
+                " birth_year = EXCLUDED.birth_year, willingness = EXCLUDED.willingness,"
+                " employment_status = EXCLUDED.employment_status, facts = EXCLUDED.facts,"
+                " updated_at = EXCLUDED.updated_at",
+                (facts.veteran_id, facts.county_code, facts.birth_year, facts.willingness,
+                 facts.employment_status, json.dumps(raw, default=str), at))
+
+    def get_veteran(self, veteran_id):
+        with self.cursor() as cur:
+            cur.execute("SELECT veteran_id, county_code, birth_year, willingness,"
+                        " employment_status FROM veterans WHERE veteran_id = %s", (veteran_id,))
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return VeteranFacts(str(row[0]), *row[1:])
+
+    def active_loans(self, veteran_id, product_code):
+        with self.cursor() as cur:
+            cur.execute("SELECT count(*) FROM loans WHERE veteran_id = %s AND product_code = %s"
+                        " AND status = ANY(%s)", (veteran_id, product_code, list(ACTIVE_LOAN_STATES)))
+            return cur.fetchone()[0]
+
+    def save_assessment(self, assessment):
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO eligibility_assessments (id, veteran_id, product_code, eligible,"
+                " max_amount, max_term_months, criteria, assessed_at, cause_event_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                (assessment.id, assessment.veteran_id, assessment.product_code,
+                 assessment.eligible, assessment.max_amount, assessment.max_term_months,
+                 json.dumps([c.__dict__ for c in assessment.criteria]), assessment.assessed_at,
+                 assessment.cause_event_id))
+
+    def latest_assessments(self, veteran_id, product_code=None):
+        """The newest assessment per product (one product if ``product_code`` is given)."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT DISTINCT ON (product_code) id, veteran_id, product_code, eligible,"
+                " max_amount, max_term_months, criteria, assessed_at, cause_event_id"
+                " FROM eligibility_assessments WHERE veteran_id = %s"
+                " AND (%s::text IS NULL OR product_code = %s)"
+                " ORDER BY product_code, assessed_at DESC, id",
+                (veteran_id, product_code, product_code))
+            rows = cur.fetchall()
+        return [Assessment(
+            id=str(r[0]), veteran_id=str(r[1]), product_code=r[2], eligible=r[3],
+            max_amount=r[4], max_term_months=r[5],
+            criteria=tuple(Criterion(**c) for c in r[6]), assessed_at=r[7],
+            cause_event_id=str(r[8]) if r[8] else None) for r in rows]
+
+    def lock_veteran(self, veteran_id):
+        """Serialise assessments of one veteran (two events at once must not both emit)."""
+        with self.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"veteran:{veteran_id}",))

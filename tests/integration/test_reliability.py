@@ -1,0 +1,157 @@
+"""The outbox, the relay, the inbox and dead letters on the real RabbitMQ and PostgreSQL:
+nothing is published for a change that did not commit, nothing is lost while the broker is
+down, a duplicate delivery has one effect, and a poison message ends in the dead-letter
+queue without holding up the others."""
+import json
+import subprocess
+from collections import Counter
+
+import pytest
+from kombu import Connection
+from nameko.exceptions import RemoteError
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.utils import get_container
+
+from services.loans.service import LoansService
+from services.registry.service import RegistryService
+from shared.db import Database, Store
+from shared.messaging import event_handler, rpc as rpc_entrypoint
+from tests.factories import make_veteran, unique_id_numbers
+from tests.helpers import publish, queue_depth, registered_event, scalar, wait_for
+
+
+def test_a_registration_leads_to_a_stored_eligibility_assessment(start, rpc, db):
+    start(RegistryService, LoansService)
+    veteran = rpc.registry.register_veteran(make_veteran(willingness="business"))
+
+    wait_for(lambda: rpc.loans.get_eligibility(veteran["id"]), message="the assessment")
+    [assessment] = rpc.loans.get_eligibility(veteran["id"], "yongjun_chuangye")
+    assert assessment["eligible"] is True
+    assert assessment["max_amount"] == "300000.00"
+    assert {c["code"] for c in assessment["criteria"]} >= {"registered_veteran", "county_listed"}
+    body = wait_for(lambda: scalar(db, "SELECT body FROM loans.outbox"), message="loans' event")
+    assert body["type"] == "loan_eligibility_assessed" and body["data"]["eligible"] is True
+    # One flow, one correlation id: registry's RPC → registry's event → loans' event.
+    registered = scalar(db, "SELECT body FROM registry.outbox")
+    assert body["correlation_id"] == registered["correlation_id"] is not None
+
+
+class RegistryThatFailsAfterEmitting(RegistryService):
+    @rpc_entrypoint
+    def register_veteran(self, data):
+        super().register_veteran(data)
+        raise RuntimeError("failure after the event was written")
+
+
+def test_a_registration_that_rolls_back_publishes_nothing(start, rpc, db, config):
+    start(RegistryThatFailsAfterEmitting, LoansService)
+    with pytest.raises(RemoteError):
+        rpc.registry.register_veteran(make_veteran())
+
+    assert scalar(db, "SELECT count(*) FROM registry.veterans") == 0
+    assert scalar(db, "SELECT count(*) FROM registry.outbox") == 0
+    # Nothing reached the consumer's queue either (the relay had its wake-up chance).
+    subprocess.run(["sleep", "1.5"])
+    assert queue_depth(config, "evt-registry-veteran_registered--loans.on_veteran_registered") == 0
+    assert scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 0
+
+
+def test_a_commit_that_fails_is_reported_to_the_caller_and_publishes_nothing(start, rpc, db):
+    start(RegistryService)
+    # A deferred trigger fails at COMMIT, after the entrypoint's code has returned: the
+    # caller must hear about it (the reply goes out only after the commit).
+    with db.cursor() as cur:
+        cur.execute("""
+            CREATE FUNCTION registry.refuse() RETURNS trigger LANGUAGE plpgsql AS
+              $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$;
+            CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON registry.outbox
+              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION registry.refuse();""")
+    try:
+        with pytest.raises(RemoteError):
+            rpc.registry.register_veteran(make_veteran())
+        assert scalar(db, "SELECT count(*) FROM registry.veterans") == 0
+        assert scalar(db, "SELECT count(*) FROM registry.outbox") == 0
+        # The pool gave the connection back in a usable state.
+        with db.cursor() as cur:
+            cur.execute("DROP TRIGGER refuse_at_commit ON registry.outbox;"
+                        " DROP FUNCTION registry.refuse()")
+        assert rpc.registry.register_veteran(make_veteran())["id"]
+    finally:
+        with db.cursor() as cur:
+            cur.execute("DROP TRIGGER IF EXISTS refuse_at_commit ON registry.outbox;"
+                        " DROP FUNCTION IF EXISTS registry.refuse()")
+
+
+def test_the_same_event_delivered_twice_has_one_effect(start, db, config):
+    runner = start(LoansService)
+    loans = get_container(runner, LoansService)
+    event = registered_event()
+    for _ in range(2):
+        with entrypoint_waiter(loans, "on_veteran_registered", timeout=15):
+            publish(config, event)
+
+    assert scalar(db, "SELECT count(*) FROM loans.inbox WHERE event_id = %s",
+                  event["event_id"]) == 1
+    assert scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 1
+    assert scalar(db, "SELECT count(*) FROM loans.outbox") == 1
+
+
+class Sink:
+    """A consumer whose handler fails for every veteran of county 652302."""
+    name = "sink"
+    store = Database(Store, migrations_dir="/nonexistent")
+    attempts = Counter()
+    handled = []
+
+    @event_handler("registry", "veteran_registered")
+    def on_registered(self, event):
+        Sink.attempts[event.event_id] += 1
+        if event.data["county_code"] == "652302":
+            raise RuntimeError("this handler cannot take it")
+        Sink.handled.append(event.event_id)
+
+
+def test_a_handler_that_always_fails_dead_letters_its_message_while_others_flow(start, config):
+    Sink.attempts.clear(), Sink.handled.clear()
+    start(Sink)  # DELIVERY_LIMIT is 3 in the test config
+    poison = registered_event(county_code="652302")
+    good = [registered_event() for _ in range(5)]
+    publish(config, poison)
+    for event in good:
+        publish(config, event)
+
+    wait_for(lambda: queue_depth(config, "sink.dlq") == 1, timeout=30, message="a dead letter")
+    wait_for(lambda: len(Sink.handled) == 5, message="the good events")
+    assert sorted(Sink.handled) == sorted(e["event_id"] for e in good)
+    assert 1 < Sink.attempts[poison["event_id"]] <= 4
+    with Connection(config["AMQP_URI"]) as conn:
+        message = conn.default_channel.basic_get("sink.dlq", no_ack=True)
+    assert json.loads(message.body)["event_id"] == poison["event_id"]
+    # It carries the queue it died in, so an operator can replay it to that handler only.
+    assert message.delivery_info["routing_key"] == \
+        "evt-registry-veteran_registered--sink.on_registered"
+
+
+def _rabbitmqctl(*args):
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=120,
+                   stdout=subprocess.DEVNULL)
+
+
+@pytest.mark.broker_outage
+def test_registrations_during_a_broker_outage_all_arrive_after_it(start, db, config):
+    runner = start(RegistryService, LoansService)
+    registry = get_container(runner, RegistryService)
+    numbers = unique_id_numbers(20)
+    _rabbitmqctl("stop_app")
+    try:
+        for number in numbers:
+            with entrypoint_hook(registry, "register_veteran") as register:
+                register(make_veteran(id_number=number))
+        assert scalar(db, "SELECT count(*) FROM registry.veterans") == 20
+        assert scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL") == 20
+    finally:
+        _rabbitmqctl("start_app")
+    _rabbitmqctl("await_startup")
+    wait_for(lambda: scalar(db, "SELECT count(DISTINCT veteran_id) FROM loans.eligibility_assessments") == 20,
+             timeout=90, interval=0.5, message="every assessment after the outage")
+    assert scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL") == 0
