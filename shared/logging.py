@@ -74,6 +74,7 @@ def configure_logging(level=None, json=None, stream=None):
         cache_logger_on_first_use=True,
     )
     handler = make_handler(stream, renderer, shared)
+    handler.veteran_services = True
     root = logging.getLogger()
     # Replace only our own handler: test runners keep theirs.
     root.handlers[:] = [h for h in root.handlers if not getattr(h, "veteran_services", False)]
@@ -93,7 +94,6 @@ def make_handler(stream, renderer=None, pre_chain=None):
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
-    handler.veteran_services = True
     return handler
 
 

@@ -68,7 +68,10 @@ def schema_for(source, event_type):
 
 def dump_data(source, event):
     schema = schema_for(source, event.type)
-    data = schema.dump(event.data)
+    try:
+        data = schema.dump(event.data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ContractError(f"{source}.{event.type} cannot be dumped: {exc}") from exc
     errors = schema.validate(data)
     if errors:
         raise ContractError(f"{source}.{event.type} breaks its contract: {errors}")

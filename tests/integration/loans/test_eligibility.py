@@ -1,0 +1,94 @@
+"""loans' eligibility: assessed from registry's events, stored with one result per
+criterion, announced only when the answer or the amount changes."""
+import uuid
+
+import pytest
+import yaml
+from nameko.testing.services import entrypoint_waiter
+from nameko.testing.utils import get_container
+
+from services.loans.service import LoansService
+from shared.errors import InvalidInput
+from tests.helpers import publish, registered_event, scalar
+
+
+@pytest.fixture
+def loans(start):
+    return get_container(start(LoansService), LoansService)
+
+
+def deliver(container, config, event, handler="on_veteran_registered"):
+    with entrypoint_waiter(container, handler, timeout=15):
+        publish(config, event)
+
+
+def failed(assessment):
+    return [c["code"] for c in assessment["criteria"] if not c["passed"]]
+
+
+def test_products_come_from_the_config_file(loans, rpc):
+    [product] = rpc.loans.list_products()
+    assert product["code"] == "yongjun_chuangye" and product["name"] == "拥军创业贷"
+    assert product["max_principal"] == "300000.00" and product["max_term_months"] == 36
+
+
+def test_a_veteran_who_wants_a_job_is_not_eligible_and_is_told_why(loans, rpc, config, db):
+    event = registered_event(willingness="job")
+    deliver(loans, config, event)
+
+    [assessment] = rpc.loans.get_eligibility(event["data"]["veteran_id"])
+    assert assessment["eligible"] is False and failed(assessment) == ["business_intent"]
+    assert assessment["max_amount"] == "0.00"
+    detail = next(c["detail"] for c in assessment["criteria"] if c["code"] == "business_intent")
+    assert "job" in detail
+    body = scalar(db, "SELECT body FROM loans.outbox")
+    assert body["data"]["failed_criteria"] == ["business_intent"]
+    assert body["data"]["cause_event_id"] == event["event_id"]
+
+
+def test_a_county_the_product_does_not_cover_fails_that_criterion(start, rpc, config, tmp_path):
+    products = yaml.safe_load(open("services/loans/products.yaml", encoding="utf-8"))
+    products["products"][0]["counties"] = ["652302"]
+    path = tmp_path / "products.yaml"
+    path.write_text(yaml.safe_dump(products, allow_unicode=True), encoding="utf-8")
+    loans = get_container(start(LoansService, PRODUCTS_FILE=str(path)), LoansService)
+    event = registered_event(county_code="652301")
+    deliver(loans, config, event)
+
+    result = rpc.loans.check_eligibility(event["data"]["veteran_id"], "yongjun_chuangye")
+    assert result["eligible"] is False and failed(result) == ["county_listed"]
+
+
+def test_checking_again_stores_an_assessment_but_announces_only_a_change(loans, rpc, config, db):
+    event = registered_event(willingness="business")
+    veteran_id = event["data"]["veteran_id"]
+    deliver(loans, config, event)
+    assert rpc.loans.check_eligibility(veteran_id, "yongjun_chuangye")["eligible"] is True
+    assert scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 2
+    assert scalar(db, "SELECT count(*) FROM loans.outbox") == 1
+
+    update = registered_event(veteran_id=veteran_id)
+    update["type"] = "veteran_updated"
+    update["data"] = {"veteran_id": veteran_id, "changed": {"willingness": "none"},
+                      "snapshot": {**event["data"], "willingness": "none"}}
+    deliver(loans, config, update, handler="on_veteran_updated")
+    assert rpc.loans.get_eligibility(veteran_id)[0]["eligible"] is False
+    assert scalar(db, "SELECT count(*) FROM loans.outbox") == 2
+
+
+def test_an_unknown_veteran_fails_the_registered_criterion_and_nothing_is_stored(loans, rpc, db):
+    result = rpc.loans.check_eligibility(str(uuid.uuid4()), "yongjun_chuangye")
+    assert result["eligible"] is False and "registered_veteran" in failed(result)
+    assert scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 0
+    assert rpc.loans.get_eligibility(result["veteran_id"]) == []
+
+
+@pytest.mark.parametrize("veteran_id,product_code,field", [
+    ("not-a-uuid", "yongjun_chuangye", "veteran_id"),
+    (str(uuid.uuid4()), "gold_loan", "product_code"),
+    (str(uuid.uuid4()), ["yongjun_chuangye"], "product_code"),
+])
+def test_bad_arguments_are_invalid_input(loans, rpc, veteran_id, product_code, field):
+    with pytest.raises(InvalidInput) as caught:
+        rpc.loans.check_eligibility(veteran_id, product_code)
+    assert field in caught.value.errors
