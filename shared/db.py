@@ -87,7 +87,6 @@ class Session:
     def __init__(self, pool, worker_ctx, clock=None):
         self.pool, self.worker_ctx, self.clock = pool, worker_ctx, clock
         self.conn = None
-        self.notify = False
         self.finished = False
 
     def cursor(self, **kwargs):

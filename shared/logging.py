@@ -11,7 +11,7 @@ import structlog
 from nameko.extensions import DependencyProvider
 
 ID_NUMBER = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
-PHONE = re.compile(r"(?<![0-9])(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
+PHONE = re.compile(r"(?:(?<=\+86)|(?<=\b86)|(?<![0-9]))(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
 SECRET_KEYS = {"id_number", "phone", "name", "auth_token", "token", "secret", "password",
                "contact_phone", "address"}

@@ -1,8 +1,10 @@
 """The outbox: events are rows written in the business transaction, published later by
-the relay (``shared.relay``). A ``NOTIFY`` in the same transaction wakes the relay on
-commit and never on rollback."""
+the relay (``shared.relay``). A ``NOTIFY`` in the same transaction (sent by a trigger on
+the table) wakes the relay on commit and never on rollback."""
 import json
 import uuid
+
+import psycopg2.extras
 
 from shared import contracts
 from shared.clock import SystemClock
@@ -11,6 +13,7 @@ _clock = SystemClock()
 
 
 def channel(schema):
+    # Must match the trigger in shared/migrations/002_outbox_notify.sql.
     return f"outbox_{schema}"
 
 
@@ -25,11 +28,10 @@ def append(store, events):
         rows.append((uuid.UUID(envelope["event_id"]), f"{store.service}.events", event.type,
                      json.dumps(envelope, ensure_ascii=False), session.correlation_id))
     with store.cursor() as cur:
-        cur.executemany("INSERT INTO outbox (event_id, exchange, routing_key, body, correlation_id)"
-                        " VALUES (%s, %s, %s, %s, %s)", rows)
-        if not session.notify:
-            cur.execute("SELECT pg_notify(%s, '')", (channel(session.pool.schema),))
-            session.notify = True
+        # One statement for all rows; its trigger sends the NOTIFY (002_outbox_notify.sql).
+        psycopg2.extras.execute_values(
+            cur, "INSERT INTO outbox (event_id, exchange, routing_key, body, correlation_id)"
+                 " VALUES %s", rows)
 
 
 def backlog(store):

@@ -119,9 +119,9 @@ def assess(product, veteran, active_loans, as_of, assessment_id, veteran_id=None
 
 
 def outcome_changed(previous, current):
-    """Only a change of answer or amount is news for other services."""
-    return previous is None or (previous.eligible, previous.max_amount) != (
-        current.eligible, current.max_amount)
+    """Only a change of answer or amount is news for other services. ``previous`` is the
+    last (eligible, max_amount), or None for a first assessment."""
+    return previous != (current.eligible, current.max_amount)
 
 
 def assessed_event(assessment):

@@ -8,6 +8,7 @@ from nameko.extensions import DependencyProvider
 
 from services.loans.domain import KNOWN_CRITERIA, Product
 from shared.jurisdiction import county_validator
+from shared.taxonomy import Taxonomy
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "products.yaml"
 
@@ -31,6 +32,16 @@ class ProductSchema(Schema):
     def check_range(self, data, **kwargs):
         if data["min_principal"] > data["max_principal"]:
             raise ValidationError("min_principal is above max_principal", "min_principal")
+        age = data["criteria"].get("age_within_limits") or {}
+        low, high = age.get("min_age", 18), age.get("max_age", 60)
+        if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= 120):
+            raise ValidationError("age_within_limits needs whole-number ages, min_age <= max_age",
+                                  "criteria")
+        wanted = (data["criteria"].get("business_intent") or {}).get("willingness", ["business"])
+        unknown = Taxonomy.load().unknown("willingness", wanted if isinstance(wanted, list) else [wanted])
+        if unknown or not isinstance(wanted, list):
+            raise ValidationError(f"business_intent.willingness has unknown codes {unknown}",
+                                  "criteria")
 
 
 class ProductsFile(Schema):
@@ -48,6 +59,8 @@ def load_products(path=None):
         raise ValueError(f"{path}: {exc.messages}") from None
     products = {}
     for item in data["products"]:
+        if item["code"] in products:
+            raise ValueError(f"{path}: product code {item['code']} appears twice")
         item["counties"] = tuple(item["counties"])
         item["criteria"] = {k: (v or {}) for k, v in item["criteria"].items()}
         products[item["code"]] = Product(**item)

@@ -41,25 +41,20 @@ class LoansService:
             veteran_id=data["veteran_id"], county_code=data["county_code"],
             birth_year=data["birth_year"], willingness=data["willingness"],
             employment_status=data["employment_status"])
-        self.store.lock_veteran(facts.veteran_id)
-        self.store.save_veteran(facts, data, self.clock.now())
+        self.store.save_veteran(facts, data, self.clock.now())  # also locks the row
         for product in self.products.values():
-            self._assess(product, facts.veteran_id, cause_event_id)
+            self._assess(product, facts, cause_event_id)
 
-    def _assess(self, product, veteran_id, cause_event_id=None):
-        veteran = self.store.get_veteran(veteran_id)
-        assessment = domain.assess(
-            product, veteran, self.store.active_loans(veteran_id, product.code) if veteran else 0,
-            self.clock.now(), str(uuid.uuid4()), veteran_id=veteran_id,
-            cause_event_id=cause_event_id)
-        if veteran is None:
-            return assessment  # nothing to store about someone loans has never heard of
-        previous = self.store.latest_assessments(veteran_id, product.code)
+    def _assess(self, product, veteran, cause_event_id=None):
+        active, previous = self.store.assessment_context(veteran.veteran_id, product.code)
+        assessment = domain.assess(product, veteran, active, self.clock.now(),
+                                   str(uuid.uuid4()), cause_event_id=cause_event_id)
         self.store.save_assessment(assessment)
-        if domain.outcome_changed(previous[0] if previous else None, assessment):
+        if domain.outcome_changed(previous, assessment):
             self.store.emit(domain.assessed_event(assessment))
-        log.info("eligibility.assessed", veteran_id=veteran_id, product_code=product.code,
-                 eligible=assessment.eligible, failed=assessment.failed_criteria)
+        log.info("eligibility.assessed", veteran_id=veteran.veteran_id,
+                 product_code=product.code, eligible=assessment.eligible,
+                 failed=assessment.failed_criteria)
         return assessment
 
     # -- queries -----------------------------------------------------------------------
@@ -72,8 +67,12 @@ class LoansService:
         """Assess now, store the assessment, and answer criterion by criterion."""
         veteran_id = str(parse_uuid(veteran_id, "veteran_id"))
         product = self._product(product_code)
-        self.store.lock_veteran(veteran_id)
-        assessment = self._assess(product, veteran_id)
+        veteran = self.store.get_veteran(veteran_id, lock=True)
+        if veteran is None:  # nothing to store about someone loans has never heard of
+            assessment = domain.assess(product, None, 0, self.clock.now(), str(uuid.uuid4()),
+                                       veteran_id=veteran_id)
+        else:
+            assessment = self._assess(product, veteran)
         return {**domain.present_assessment(assessment), **self._limits(product)}
 
     @rpc

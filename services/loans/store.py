@@ -1,5 +1,6 @@
 """loans' SQL: the veteran projection, assessments and loans."""
 import json
+from decimal import Decimal
 
 from services.loans.domain import ACTIVE_LOAN_STATES, Assessment, Criterion, VeteranFacts
 from shared.db import Store
@@ -19,20 +20,32 @@ class LoansStore(Store):
                 (facts.veteran_id, facts.county_code, facts.birth_year, facts.willingness,
                  facts.employment_status, json.dumps(raw, default=str), at))
 
-    def get_veteran(self, veteran_id):
+    def get_veteran(self, veteran_id, lock=False):
+        """The projected facts; ``lock`` holds the row so assessments of one veteran
+        run one at a time (the upsert in ``save_veteran`` holds it the same way)."""
         with self.cursor() as cur:
             cur.execute("SELECT veteran_id, county_code, birth_year, willingness,"
-                        " employment_status FROM veterans WHERE veteran_id = %s", (veteran_id,))
+                        " employment_status FROM veterans WHERE veteran_id = %s"
+                        + (" FOR UPDATE" if lock else ""), (veteran_id,))
             row = cur.fetchone()
         if row is None:
             return None
         return VeteranFacts(str(row[0]), *row[1:])
 
-    def active_loans(self, veteran_id, product_code):
+    def assessment_context(self, veteran_id, product_code):
+        """Active loans of the product, and the latest outcome (eligible, max_amount) or
+        None, in one round trip."""
         with self.cursor() as cur:
-            cur.execute("SELECT count(*) FROM loans WHERE veteran_id = %s AND product_code = %s"
-                        " AND status = ANY(%s)", (veteran_id, product_code, list(ACTIVE_LOAN_STATES)))
-            return cur.fetchone()[0]
+            cur.execute(
+                "SELECT (SELECT count(*) FROM loans WHERE veteran_id = %(v)s"
+                "        AND product_code = %(p)s AND status = ANY(%(active)s)),"
+                " (SELECT ARRAY[eligible::text, max_amount::text] FROM eligibility_assessments"
+                "  WHERE veteran_id = %(v)s AND product_code = %(p)s"
+                "  ORDER BY assessed_at DESC, id LIMIT 1)",
+                {"v": veteran_id, "p": product_code, "active": list(ACTIVE_LOAN_STATES)})
+            active, latest = cur.fetchone()
+        previous = (latest[0] == "true", Decimal(latest[1])) if latest else None
+        return active, previous
 
     def save_assessment(self, assessment):
         with self.cursor() as cur:
@@ -62,7 +75,3 @@ class LoansStore(Store):
             criteria=tuple(Criterion(**c) for c in r[6]), assessed_at=r[7],
             cause_event_id=str(r[8]) if r[8] else None) for r in rows]
 
-    def lock_veteran(self, veteran_id):
-        """Serialise assessments of one veteran (two events at once must not both emit)."""
-        with self.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"veteran:{veteran_id}",))

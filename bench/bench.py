@@ -1,0 +1,204 @@
+"""Benchmark: registrations end to end (RPC → registry's outbox → relay → loans' inbox
+handler → stored assessment), against nameko's plain dispatcher → handler measured in the
+same run on the same machine. Prints figures; asserts nothing.
+
+    python bench/bench.py [-n 2000] [--clients 10]
+
+It runs its own service processes against a database ``veteran_bench`` and a RabbitMQ
+vhost ``veteran_bench``, both emptied first, so it neither needs nor disturbs `make up`."""
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import psycopg2  # noqa: E402
+import requests  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.factories import make_veteran, unique_id_numbers  # noqa: E402
+
+NAMEKO = str(Path(sys.executable).parent / "nameko")
+PG_ADMIN = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+RABBIT_API = os.environ.get("BENCH_RABBIT_API", "http://127.0.0.1:15672/api")
+VHOST = "veteran_bench"
+DBNAME = "veteran_bench"
+
+
+def fresh_database():
+    conn = psycopg2.connect(PG_ADMIN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{DBNAME}"')
+    conn.close()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + DBNAME
+
+
+def fresh_vhost():
+    auth = ("guest", "guest")
+    requests.delete(f"{RABBIT_API}/vhosts/{VHOST}", auth=auth, timeout=10)
+    requests.put(f"{RABBIT_API}/vhosts/{VHOST}", auth=auth, timeout=10).raise_for_status()
+    requests.put(f"{RABBIT_API}/permissions/{VHOST}/guest", auth=auth, timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    return f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}"
+
+
+class Processes:
+    def __init__(self, env, logdir):
+        self.env, self.logdir, self.procs = env, logdir, {}
+
+    def start(self, name, config, module):
+        log = open(self.logdir / f"{name}.log", "w")
+        self.procs[name] = subprocess.Popen(
+            [NAMEKO, "run", "--config", config, module], cwd=ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT)
+
+    def peak_rss_mb(self, name):
+        with open(f"/proc/{self.procs[name].pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def check_alive(self):
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise SystemExit(f"bench: {name} exited ({proc.returncode}); see {self.logdir}/{name}.log")
+
+    def stop(self):
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def wait_health(config, services, procs, timeout=60):
+    deadline = time.monotonic() + timeout
+    with ClusterRpcProxy(config, timeout=2) as proxy:
+        for name in services:
+            while True:
+                procs.check_alive()
+                try:
+                    getattr(proxy, name).health()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"bench: {name} did not become healthy")
+                    time.sleep(0.5)
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def count(dsn, sql):
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql)
+        return cur.fetchone()[0]
+
+
+def bench_registrations(config, dsn, n, clients):
+    payloads = [make_veteran(id_number=number) for number in unique_id_numbers(n)]
+    latencies = []
+
+    def client(chunk):
+        with ClusterRpcProxy(config, timeout=30) as proxy:
+            for data in chunk:
+                began = time.perf_counter()
+                proxy.registry.register_veteran(data)
+                latencies.append(time.perf_counter() - began)
+
+    # Warm up every client's connection outside the clock.
+    chunks = [payloads[i::clients] for i in range(clients)]
+    began = time.perf_counter()
+    pool = [eventlet.spawn(client, chunk) for chunk in chunks]
+    for thread in pool:
+        thread.wait()
+    rpc_done = time.perf_counter()
+    with psycopg2.connect(dsn) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            while True:
+                cur.execute("SELECT count(*) FROM loans.eligibility_assessments")
+                if cur.fetchone()[0] >= n:
+                    break
+                if time.perf_counter() - began > 600:
+                    raise SystemExit("bench: assessments did not all arrive within 600 s")
+                time.sleep(0.02)
+    end_to_end = time.perf_counter() - began
+    return {
+        "end_to_end_per_s": n / end_to_end,
+        "rpc_phase_per_s": n / (rpc_done - began),
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "seconds": end_to_end,
+    }
+
+
+def bench_baseline(config, n, clients):
+    with ClusterRpcProxy(config, timeout=120) as proxy:
+        proxy.bench_consumer.reset()
+        per = n // clients
+        began = time.perf_counter()
+        calls = [proxy.bench_producer.fire.call_async(i * per, per) for i in range(clients)]
+        for call in calls:
+            call.result()
+        while proxy.bench_consumer.count() < per * clients:
+            if time.perf_counter() - began > 600:
+                raise SystemExit("bench: baseline events did not all arrive")
+            time.sleep(0.02)
+        return {"events_per_s": per * clients / (time.perf_counter() - began)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=2000, help="registrations (and baseline events)")
+    parser.add_argument("--clients", type=int, default=10, help="concurrent RPC clients")
+    args = parser.parse_args()
+
+    dsn, uri = fresh_database(), fresh_vhost()
+    logdir = ROOT / "bench" / "out"
+    logdir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
+           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
+    config = {"AMQP_URI": uri}
+    procs = Processes(env, logdir)
+    try:
+        procs.start("loans", "services/loans/config.yaml", "services.loans.service")
+        wait_health(config, ["loans"], procs)  # loans' queues exist before registry publishes
+        procs.start("registry", "services/registry/config.yaml", "services.registry.service")
+        procs.start("baseline", "bench/baseline.yaml", "bench.baseline")
+        wait_health(config, ["registry", "bench_consumer", "bench_producer"], procs)
+
+        print(f"bench: {args.n} registrations from {args.clients} concurrent RPC clients, "
+              f"timed until {args.n} eligibility assessments are stored")
+        reg = bench_registrations(config, dsn, args.n, args.clients)
+        base = bench_baseline(config, args.n, args.clients)
+        unpublished = count(dsn, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL")
+        print(f"  registrations end to end : {reg['end_to_end_per_s']:8.1f} /s   (target >= 250)")
+        print(f"  registration RPCs        : {reg['rpc_phase_per_s']:8.1f} /s")
+        print(f"  RPC latency p50 / p99    : {reg['p50_ms']:6.1f} / {reg['p99_ms']:.1f} ms   (target p99 < 50)")
+        print(f"  baseline nameko dispatch -> handler: {base['events_per_s']:8.1f} events/s")
+        print(f"  ratio end-to-end / baseline        : {reg['end_to_end_per_s'] / base['events_per_s']:.2f}")
+        print(f"  registry outbox rows left unpublished: {unpublished}")
+        for name in ("registry", "loans"):
+            print(f"  peak RSS {name:9s}: {procs.peak_rss_mb(name):6.1f} MB   (target < 150)")
+    finally:
+        procs.stop()
+
+
+if __name__ == "__main__":
+    main()

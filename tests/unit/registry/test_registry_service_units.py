@@ -1,0 +1,153 @@
+"""RegistryService's RPC methods with an in-memory store: no broker, no database."""
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from nameko.testing.services import worker_factory
+
+from services.registry import domain
+from services.registry.service import RegistryService
+from shared.clock import FrozenClock
+from shared.contracts.registry import VETERAN_REGISTERED
+from shared.errors import Conflict, InvalidInput, NotFound
+from tests.factories import id_number, make_veteran
+
+NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+
+
+class FakeStore:
+    """What RegistryStore offers the service, kept in dicts; every call is recorded."""
+
+    def __init__(self):
+        self.veterans = {}
+        self.events = []
+        self.calls = []
+
+    def add_veteran(self, veteran):
+        self.calls.append("add_veteran")
+        for existing in self.veterans.values():
+            if existing.id_number == veteran.id_number:
+                return existing.id
+        self.veterans[veteran.id] = veteran
+        return None
+
+    def get_veteran(self, veteran_id):
+        self.calls.append("get_veteran")
+        return self.veterans.get(str(veteran_id))
+
+    def find_by_id_number(self, number):
+        self.calls.append("find_by_id_number")
+        return next((v for v in self.veterans.values() if v.id_number == number), None)
+
+    def emit(self, *events):
+        self.calls.append("emit")
+        self.events.extend(events)
+
+    def outbox_backlog(self):
+        self.calls.append("outbox_backlog")
+        return {"outbox_backlog": len(self.events)}
+
+
+@pytest.fixture
+def store():
+    return FakeStore()
+
+
+@pytest.fixture
+def service(store):
+    return worker_factory(RegistryService, store=store, clock=FrozenClock(NOW))
+
+
+def test_register_veteran_stores_the_veteran_and_emits_one_registered_event(service, store):
+    reply = service.register_veteran(make_veteran())
+    assert list(store.veterans) == [reply["id"]]
+    assert len(store.events) == 1
+    assert store.events[0].type == VETERAN_REGISTERED
+    assert store.events[0].data["veteran_id"] == reply["id"]
+
+
+def test_register_veteran_replies_with_the_id_number_masked(service):
+    data = make_veteran()
+    reply = service.register_veteran(data)
+    assert reply["id_number"] == domain.mask_id_number(data["id_number"])
+    assert data["id_number"] not in str(reply)
+    assert reply["name"] == data["name"]
+
+
+def test_register_veteran_gives_a_fresh_uuid_and_stamps_the_clock_time(service):
+    reply = service.register_veteran(make_veteran())
+    assert uuid.UUID(reply["id"]).version == 4
+    assert reply["registered_at"] == reply["updated_at"] == NOW.isoformat()
+
+
+def test_registering_a_taken_id_number_raises_conflict_naming_the_holder(service, store):
+    number = id_number(seq=7)
+    first = service.register_veteran(make_veteran(id_number=number))
+    with pytest.raises(Conflict) as caught:
+        service.register_veteran(make_veteran(id_number=number, name="李强"))
+    assert caught.value.details == {"veteran_id": first["id"]}
+    assert len(store.events) == 1
+    assert list(store.veterans) == [first["id"]]
+
+
+def test_a_taken_id_number_typed_with_a_lowercase_x_is_still_a_conflict(service, store):
+    number = next(n for n in (id_number(seq=s) for s in range(100) for _ in range(5))
+                  if n.endswith("X"))
+    first = service.register_veteran(make_veteran(id_number=number))
+    with pytest.raises(Conflict) as caught:
+        service.register_veteran(make_veteran(id_number=number.lower()))
+    assert caught.value.details["veteran_id"] == first["id"]
+
+
+def test_bad_input_raises_invalid_input_before_the_store_is_touched(service, store):
+    bad = make_veteran(id_number="652301199002301234", phone="12345", county_code="110101")
+    with pytest.raises(InvalidInput) as caught:
+        service.register_veteran(bad)
+    assert {"id_number", "phone", "county_code"} <= set(caught.value.errors)
+    assert store.calls == []
+
+
+def test_register_veteran_with_a_non_dict_raises_invalid_input(service, store):
+    with pytest.raises(InvalidInput):
+        service.register_veteran(["not", "a", "dict"])
+    assert store.calls == []
+
+
+def test_get_veteran_returns_the_registered_veteran_masked(service):
+    data = make_veteran()
+    registered = service.register_veteran(data)
+    found = service.get_veteran(registered["id"])
+    assert found == registered
+    assert found["id_number"] != data["id_number"]
+
+
+def test_get_veteran_of_an_unknown_id_raises_not_found(service):
+    with pytest.raises(NotFound):
+        service.get_veteran(str(uuid.uuid4()))
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "", None, 42, "x" * 100])
+def test_get_veteran_of_a_non_uuid_raises_invalid_input_naming_veteran_id(service, store, bad_id):
+    with pytest.raises(InvalidInput) as caught:
+        service.get_veteran(bad_id)
+    assert list(caught.value.errors) == ["veteran_id"]
+    assert store.calls == []
+
+
+def test_find_veteran_by_id_number_finds_by_the_normalised_number(service):
+    number = next(n for n in (id_number(seq=s) for s in range(100) for _ in range(5))
+                  if n.endswith("X"))
+    registered = service.register_veteran(make_veteran(id_number=number))
+    assert service.find_veteran_by_id_number(number.lower())["id"] == registered["id"]
+
+
+def test_find_veteran_by_an_unknown_id_number_raises_not_found(service):
+    with pytest.raises(NotFound):
+        service.find_veteran_by_id_number(id_number())
+
+
+def test_find_veteran_by_a_malformed_id_number_raises_invalid_input(service, store):
+    with pytest.raises(InvalidInput) as caught:
+        service.find_veteran_by_id_number("12345")
+    assert list(caught.value.errors) == ["id_number"]
+    assert store.calls == []

@@ -1,0 +1,56 @@
+"""The queues of inbox handlers, computed without a broker."""
+import pytest
+from nameko.events import get_event_exchange
+
+from services.loans.service import LoansService
+from shared.messaging import DEFAULT_DELIVERY_LIMIT, dead_letter_names, handler_queues
+
+QUEUES = {
+    "evt-registry-veteran_registered--loans.on_veteran_registered": "veteran_registered",
+    "evt-registry-veteran_updated--loans.on_veteran_updated": "veteran_updated",
+}
+
+
+@pytest.fixture
+def queues():
+    return {q.name: q for q in handler_queues(LoansService, {"DELIVERY_LIMIT": 4})}
+
+
+def test_loans_has_one_queue_per_handler_named_as_nameko_names_them(queues):
+    assert set(queues) == set(QUEUES)
+
+
+@pytest.mark.parametrize("name", sorted(QUEUES))
+def test_each_handler_queue_is_a_durable_quorum_queue_with_the_configured_limit(queues, name):
+    queue = queues[name]
+    assert queue.durable is True
+    assert queue.auto_delete is False
+    assert queue.queue_arguments["x-queue-type"] == "quorum"
+    assert queue.queue_arguments["x-delivery-limit"] == 4
+
+
+@pytest.mark.parametrize("name", sorted(QUEUES))
+def test_each_handler_queue_dead_letters_to_loans_dlx_keeping_its_own_name(queues, name):
+    args = queues[name].queue_arguments
+    assert args["x-dead-letter-exchange"] == "loans.dlx" == dead_letter_names("loans")[0]
+    assert args["x-dead-letter-routing-key"] == name
+
+
+@pytest.mark.parametrize("name, event_type", sorted(QUEUES.items()))
+def test_each_handler_queue_is_bound_to_registrys_event_exchange_by_event_type(
+        queues, name, event_type):
+    queue = queues[name]
+    assert queue.routing_key == event_type
+    assert queue.exchange.name == get_event_exchange("registry", {}).name == "registry.events"
+    assert queue.exchange.type == "topic"
+
+
+def test_without_a_configured_limit_the_default_delivery_limit_applies():
+    queues = handler_queues(LoansService, {})
+    assert queues
+    assert {q.queue_arguments["x-delivery-limit"] for q in queues} == {DEFAULT_DELIVERY_LIMIT}
+
+
+def test_a_delivery_limit_from_an_environment_string_becomes_an_integer():
+    queues = handler_queues(LoansService, {"DELIVERY_LIMIT": "7"})
+    assert {q.queue_arguments["x-delivery-limit"] for q in queues} == {7}
