@@ -10,7 +10,14 @@ def load(schema, data, partial=False):
     try:
         return schema.load(data, partial=partial)
     except ValidationError as exc:
-        raise InvalidInput("invalid input", flatten_errors(exc.messages)) from None
+        errors = flatten_errors(exc.messages)
+        raise InvalidInput(describe(errors), errors) from None
+
+
+def describe(errors):
+    """A one-line summary naming every bad field, for clients that show only a message."""
+    return "invalid input: " + "; ".join(f"{field}: {' '.join(messages)}"
+                                         for field, messages in sorted(errors.items()))
 
 
 def parse_uuid(value, field):
@@ -21,4 +28,5 @@ def parse_uuid(value, field):
 
 
 def _bad(field):
-    raise InvalidInput("invalid input", {field: ["not a valid id"]})
+    errors = {field: ["not a valid id"]}
+    raise InvalidInput(describe(errors), errors)

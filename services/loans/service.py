@@ -13,7 +13,7 @@ from shared.errors import InvalidInput
 from shared.logging import RequestContext
 from shared.messaging import event_handler, rpc
 from shared.relay import OutboxRelay
-from shared.validation import parse_uuid
+from shared.validation import describe, parse_uuid
 
 log = structlog.get_logger(__name__)
 
@@ -92,8 +92,8 @@ class LoansService:
 
     def _product(self, product_code):
         if not isinstance(product_code, str) or product_code not in self.products:
-            raise InvalidInput("invalid input", {"product_code": [
-                f"unknown product; known: {', '.join(sorted(self.products))}"]})
+            errors = {"product_code": [f"unknown product; known: {', '.join(sorted(self.products))}"]}
+            raise InvalidInput(describe(errors), errors)
         return self.products[product_code]
 
     @staticmethod

@@ -1,0 +1,83 @@
+# veteran-services: local development. `make` (or `make help`) lists the targets.
+# Service start/stop logic lives in scripts/services.sh.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+VENV       := .venv
+PY         := $(VENV)/bin/python
+VETCTL     := $(VENV)/bin/vetctl
+STAMP      := $(VENV)/.installed
+SERVICES   ?= registry loans
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+# eventlet and pkg_resources warn noisily at import time: silence them in every
+# python / nameko / vetctl / pytest process started from here.
+export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
+# eventlet's own "Eventlet is deprecated" banner is an EventletDeprecationWarning, a direct
+# subclass of Warning that the filters above do not catch (and naming it in PYTHONWARNINGS
+# would import eventlet at interpreter start). In eventlet 0.41.3 (pinned) EVENTLET_TESTS
+# does exactly one thing: skip that banner.
+export EVENTLET_TESTS := 1
+export SERVICES
+
+.PHONY: help venv lock run up down test bench migrate clean
+
+help: ## list the targets
+	@echo "veteran-services: make <target>   (SERVICES=\"$(SERVICES)\")"
+	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
+		| sed -E 's/^([^:]+):.*## (.*)/\1\t\2/' \
+		| while IFS=$$'\t' read -r target text; do printf '  %-9s %s\n' "$$target" "$$text"; done
+
+venv: $(STAMP) ## create .venv (python3.11) and install the project pinned by requirements.lock
+
+# Reuses an existing .venv; reinstalls only when pyproject.toml or requirements.lock change.
+$(STAMP): pyproject.toml requirements.lock
+	@if [ ! -x $(PY) ] || ! $(PY) -c '' 2>/dev/null; then \
+		python=$$(command -v python3.11 || command -v python3) \
+			|| { echo "venv: neither python3.11 nor python3 found" >&2; exit 1; }; \
+		echo "venv: creating $(VENV) with $$python ($$($$python --version 2>&1))"; \
+		$$python -m venv $(VENV); \
+	fi
+	$(VENV)/bin/pip install --quiet -c requirements.lock -e ".[test]"
+	@touch $@
+
+# Resolves pyproject.toml in a throwaway venv (so nothing installed by hand in .venv leaks
+# into the lock), then pins what got installed. Transitive pins may move: review the diff.
+lock: ## re-pin requirements.lock from pyproject.toml in a throwaway venv
+	@rm -rf .local/lock-venv && mkdir -p .local
+	@python=$$(command -v python3.11 || command -v python3) && $$python -m venv .local/lock-venv
+	.local/lock-venv/bin/pip install --quiet -e ".[test]"
+	@{ sed -n '/^#/p' requirements.lock; \
+	   .local/lock-venv/bin/pip freeze --all --exclude-editable 2>/dev/null | grep -v '^pip=='; \
+	 } > requirements.lock.new && mv requirements.lock.new requirements.lock
+	@rm -rf .local/lock-venv
+	@echo "lock: requirements.lock rewritten; review it with git diff, then make venv"
+
+run: venv ## check servers, migrate, run every service in the foreground (Ctrl-C stops all)
+	@scripts/services.sh run $(SERVICES)
+
+up: venv ## check, migrate, start every service in the background, wait for health()
+	@scripts/services.sh up $(SERVICES)
+
+down: ## stop the services `make up` started (pid files in .local/pids)
+	@scripts/services.sh down
+
+test: venv ## run pytest (args: PYTEST_ARGS="..."; needs RabbitMQ + management plugin, PostgreSQL)
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "test: pytest collected no tests (exit 5)"; exit 0; fi; \
+	exit $$status
+
+bench: venv ## check, migrate, run bench/bench.py (args: BENCH_ARGS="...")
+	@$(VETCTL) check
+	@$(VETCTL) migrate
+	$(PY) bench/bench.py $(BENCH_ARGS)
+
+migrate: venv ## apply every service's migrations and declare its queues
+	@$(VETCTL) migrate
+
+clean: ## stop what `make up` started, remove .venv and .local
+	@scripts/services.sh down
+	rm -rf $(VENV) .local

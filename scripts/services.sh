@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# Run the nameko services locally. Called by the Makefile; usable directly:
+#
+#   scripts/services.sh run  [svc...]   foreground, console logs prefixed "[svc] ",
+#                                       Ctrl-C / SIGTERM stops them all
+#   scripts/services.sh up   [svc...]   background: .local/pids/<svc>.pid, .local/logs/<svc>.log,
+#                                       returns once every service answers health()
+#   scripts/services.sh down            stops what `up` started (pid files only, never by name)
+#
+# Services default to $SERVICES (or "registry loans"). `run` and `up` first run
+# `vetctl check` (one line per unreachable server, exit 1) and `vetctl migrate`.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+VENV=${VENV:-.venv}
+NAMEKO=${NAMEKO:-$VENV/bin/nameko}
+VETCTL=${VETCTL:-$VENV/bin/vetctl}
+LOCAL=${LOCAL_DIR:-.local}
+PID_DIR=$LOCAL/pids
+LOG_DIR=$LOCAL/logs
+UP_TIMEOUT=${UP_TIMEOUT:-60}     # seconds `up` waits for every health() to answer
+STOP_TIMEOUT=${STOP_TIMEOUT:-10} # seconds between SIGTERM and SIGKILL
+export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning,ignore::UserWarning}
+export EVENTLET_TESTS=${EVENTLET_TESTS:-1} # skips eventlet's deprecation banner (see Makefile)
+
+say() { printf '%s\n' "$*"; }
+err() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- helpers
+
+# is_ours PID SVC: PID is alive and is `nameko run ... services.SVC.service`
+# (guards against a stale pid file whose number was reused by another process).
+is_ours() {
+    local pid=$1 svc=$2 cmdline
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ $cmdline == *nameko* && $cmdline == *"services.$svc.service"* ]]
+}
+
+pid_of() { # pid_of SVC: the pid recorded by `up`, or nothing
+    local file=$PID_DIR/$1.pid
+    [[ -f $file ]] && tr -dc '0-9' <"$file"
+}
+
+# stop_pids PID...: SIGTERM each (its whole process group when it leads one),
+# wait up to STOP_TIMEOUT seconds, then SIGKILL what is left.
+stop_pids() {
+    local pid deadline left
+    (($#)) || return 0
+    for pid in "$@"; do
+        if [[ $(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ') == "$pid" ]]; then
+            kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+        else
+            kill -TERM "$pid" 2>/dev/null
+        fi
+    done
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while :; do
+        left=()
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && left+=("$pid"); done
+        ((${#left[@]})) || return 0
+        ((SECONDS < deadline)) || break
+        sleep 0.2
+    done
+    err "still running after ${STOP_TIMEOUT}s, sending SIGKILL: ${left[*]}"
+    for pid in "${left[@]}"; do
+        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+    done
+    return 0
+}
+
+prepare() { # the servers answer (else vetctl's one-line messages), then migrations + queues
+    "$VETCTL" check || exit 1
+    "$VETCTL" migrate || exit 1
+}
+
+# start_service PIDFILE SVC [WRAPPER...]: `nameko run` SVC through a bash that writes its
+# own pid to PIDFILE and then execs nameko, so the pid recorded is nameko's.
+# It execs: call it only in a subshell (with & or in a pipeline). SIGINT is ignored (the
+# `exec` builtin would otherwise undo bash's ignoring of it in background commands), so a
+# Ctrl-C reaches only this script, whose trap stops the services with one SIGTERM each.
+start_service() {
+    local pidfile=$1 svc=$2
+    shift 2
+    trap '' INT QUIT
+    exec "$@" bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
+        "$NAMEKO" run --config "services/$svc/config.yaml" "services.$svc.service"
+}
+
+tail_log() {
+    err "---- last 20 lines of $LOG_DIR/$1.log ----"
+    tail -n 20 "$LOG_DIR/$1.log" >&2 2>/dev/null
+    err "----"
+}
+
+# ---------------------------------------------------------------- run (foreground)
+
+cmd_run() {
+    local svc pid status=0 tmp deadline
+    local -a pids=() alive
+    for svc in "$@"; do
+        pid=$(pid_of "$svc")
+        if [[ -n $pid ]] && is_ours "$pid" "$svc"; then
+            err "$svc is already running in the background (pid $pid, from \`make up\`): \`make down\` first"
+            exit 1
+        fi
+    done
+    prepare
+    export LOG_FORMAT=console
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/vet-run.XXXXXX")
+
+    # A signal only sets a flag; the loop below sends SIGTERM once (nameko's graceful
+    # stop). A second signal after that sends SIGKILL.
+    stopping=0 terminated=0
+    on_signal() {
+        if ((terminated)); then
+            err "killing ${pids[*]}"
+            kill -KILL "${pids[@]}" 2>/dev/null
+        fi
+        stopping=1
+    }
+    trap on_signal INT TERM HUP
+
+    # The services ignore SIGINT (see start_service): they stop on the SIGTERM sent below.
+    for svc in "$@"; do
+        # (in a pipeline $! would be sed's pid, hence the pid file)
+        start_service "$tmp/$svc.pid" "$svc" 2>&1 </dev/null | sed -u "s/^/[$svc] /" &
+    done
+    for svc in "$@"; do
+        for _ in {1..50}; do [[ -s $tmp/$svc.pid ]] && break; sleep 0.1; done
+        pid=$(tr -dc '0-9' <"$tmp/$svc.pid" 2>/dev/null)
+        [[ -n $pid ]] && pids+=("$pid")
+    done
+    ((stopping)) || say "running: $* (Ctrl-C stops them all)"
+
+    # Until a signal arrives or a service exits on its own.
+    while ((!stopping)); do
+        for svc in "$@"; do
+            pid=$(tr -dc '0-9' <"$tmp/$svc.pid" 2>/dev/null)
+            if ! kill -0 "${pid:-0}" 2>/dev/null; then
+                err "$svc (pid ${pid:-?}) exited; stopping the others"
+                stopping=1 status=1
+                break
+            fi
+        done
+        ((stopping)) || sleep 0.5
+    done
+
+    err "stopping $*..."
+    terminated=1
+    kill -TERM "${pids[@]}" 2>/dev/null
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while :; do
+        alive=()
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+        ((${#alive[@]})) || break
+        if ((SECONDS >= deadline)); then
+            err "still running after ${STOP_TIMEOUT}s, sending SIGKILL: ${alive[*]}"
+            kill -KILL "${alive[@]}" 2>/dev/null
+            break
+        fi
+        sleep 0.2
+    done
+    wait # the pipelines: sed prints the last lines before we return
+    rm -rf "$tmp"
+    trap - INT TERM HUP
+    say "stopped: $*"
+    exit "$status"
+}
+
+# ---------------------------------------------------------------- up (background)
+
+cmd_up() {
+    local svc pid
+    local -a start=() started=()
+    mkdir -p "$PID_DIR" "$LOG_DIR"
+    for svc in "$@"; do
+        pid=$(pid_of "$svc")
+        if [[ -n $pid ]] && is_ours "$pid" "$svc"; then
+            say "$svc is already up (pid $pid, log $LOG_DIR/$svc.log)"
+        else
+            [[ -f $PID_DIR/$svc.pid ]] && rm -f "$PID_DIR/$svc.pid" # stale
+            start+=("$svc")
+        fi
+    done
+    ((${#start[@]})) || return 0
+
+    prepare
+
+    # Ctrl-C while waiting: stop what this invocation started.
+    cleanup_started() {
+        local s p pids=()
+        for s in "${started[@]}"; do
+            p=$(pid_of "$s") && [[ -n $p ]] && pids+=("$p")
+        done
+        stop_pids "${pids[@]}"
+        for s in "${started[@]}"; do rm -f "$PID_DIR/$s.pid"; done
+    }
+    trap 'err "interrupted: stopping ${started[*]:-nothing}"; cleanup_started; exit 130' INT TERM HUP
+
+    for svc in "${start[@]}"; do
+        [[ -f $LOG_DIR/$svc.log ]] && mv -f "$LOG_DIR/$svc.log" "$LOG_DIR/$svc.log.1"
+        # setsid: its own session and process group, so it outlives this shell and its
+        # terminal, and `down` can signal the whole group.
+        start_service "$PID_DIR/$svc.pid" "$svc" setsid </dev/null >>"$LOG_DIR/$svc.log" 2>&1 &
+        started+=("$svc")
+    done
+    for svc in "${start[@]}"; do
+        for _ in {1..50}; do [[ -s $PID_DIR/$svc.pid ]] && break; sleep 0.1; done
+    done
+
+    # Wait until each answers health() by RPC, or dies, or UP_TIMEOUT passes.
+    local -a waiting=("${start[@]}") still failed=()
+    local deadline=$((SECONDS + UP_TIMEOUT))
+    while ((${#waiting[@]})); do
+        still=()
+        for svc in "${waiting[@]}"; do
+            pid=$(pid_of "$svc")
+            if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then
+                err "$svc died while starting"
+                failed+=("$svc")
+            elif "$VETCTL" health "$svc" --timeout 2 >/dev/null 2>&1; then
+                :
+            else
+                still+=("$svc")
+            fi
+        done
+        waiting=("${still[@]}")
+        ((${#failed[@]})) && break
+        ((${#waiting[@]})) || break
+        if ((SECONDS >= deadline)); then
+            err "timed out after ${UP_TIMEOUT}s waiting for health() of: ${waiting[*]}"
+            failed+=("${waiting[@]}")
+            break
+        fi
+        sleep 1
+    done
+
+    if ((${#failed[@]})); then
+        for svc in "${failed[@]}"; do tail_log "$svc"; done
+        err "stopping ${started[*]}"
+        cleanup_started
+        trap - INT TERM HUP
+        exit 1
+    fi
+    trap - INT TERM HUP
+    for svc in "${start[@]}"; do
+        say "$svc up: pid $(pid_of "$svc"), log $LOG_DIR/$svc.log"
+    done
+}
+
+# ---------------------------------------------------------------- down
+
+cmd_down() {
+    local file svc pid
+    local -a pids=() names=() files=()
+    shopt -s nullglob
+    for file in "$PID_DIR"/*.pid; do
+        svc=$(basename "$file" .pid)
+        pid=$(pid_of "$svc")
+        if [[ -n $pid ]] && is_ours "$pid" "$svc"; then
+            pids+=("$pid") names+=("$svc (pid $pid)")
+        else
+            say "$svc: stale pid file (pid ${pid:-?} is not running it), removing"
+        fi
+        files+=("$file")
+    done
+    if ((${#pids[@]} == 0)); then
+        rm -f "${files[@]}"
+        say "nothing running"
+        return 0
+    fi
+    say "stopping ${names[*]}"
+    stop_pids "${pids[@]}"
+    rm -f "${files[@]}"
+    say "stopped"
+}
+
+# ---------------------------------------------------------------- main
+
+usage() { err "usage: $0 {run|up|down} [service...]"; exit 2; }
+(($#)) || usage
+command=$1
+shift
+(($#)) || set -- ${SERVICES:-registry loans}
+case $command in
+    run) cmd_run "$@" ;;
+    up) cmd_up "$@" ;;
+    down) cmd_down ;;
+    *) usage ;;
+esac
