@@ -99,6 +99,30 @@ def wait_health(config, services, procs, timeout=60):
                     time.sleep(0.5)
 
 
+def cpu_seconds_by_component(procs):
+    """CPU time (user + system) so far of each part of the system, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    service_pids = {proc.pid: name for name, proc in procs.procs.items()}
+    totals = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)
+            comm = fields[0].split("(", 1)[1]
+            utime, stime = (int(x) for x in fields[1].split()[11:13])
+        except (OSError, IndexError, ValueError):
+            continue
+        pid = int(entry)
+        name = service_pids.get(pid) or ("bench client" if pid == os.getpid() else
+                                        "rabbitmq" if comm == "beam.smp" else
+                                        "postgres" if comm == "postgres" else None)
+        if name:
+            totals[name] = totals.get(name, 0.0) + (utime + stime) / ticks
+    return totals
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -185,7 +209,9 @@ def main():
 
         print(f"bench: {args.n} registrations from {args.clients} concurrent RPC clients, "
               f"timed until {args.n} eligibility assessments are stored")
+        cpu_before = cpu_seconds_by_component(procs)
         reg = bench_registrations(config, dsn, args.n, args.clients)
+        cpu_after = cpu_seconds_by_component(procs)
         base = bench_baseline(config, args.n, args.clients)
         unpublished = count(dsn, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL")
         print(f"  registrations end to end : {reg['end_to_end_per_s']:8.1f} /s   (target >= 250)")
@@ -196,6 +222,10 @@ def main():
         print(f"  registry outbox rows left unpublished: {unpublished}")
         for name in ("registry", "loans"):
             print(f"  peak RSS {name:9s}: {procs.peak_rss_mb(name):6.1f} MB   (target < 150)")
+        print("  CPU per registration, end to end (2 cores = 8 ms per registration at 250/s):")
+        for name in ("registry", "loans", "rabbitmq", "postgres", "bench client"):
+            used = cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0)
+            print(f"    {name:13s}: {used / args.n * 1000:5.2f} ms")
     finally:
         procs.stop()
 

@@ -1,7 +1,8 @@
 """The project's entrypoints, thin subclasses of nameko's:
 
 - ``rpc``: commits the worker's transaction before the reply leaves; the project's errors
-  are expected (logged as warnings, not errors).
+  are expected (logged as warnings, not errors); replies go out without publisher confirms
+  (see ``RpcConsumer``).
 - ``event_handler``: an inbox handler. Its queue is a durable quorum queue with a delivery
   limit and a dead-letter exchange ``<service>.dlx`` (queue ``<service>.dlq``); a failing
   message is requeued until the limit, then dead-lettered. The handler receives a
@@ -13,8 +14,11 @@ import functools
 
 import structlog
 from kombu import Connection, Exchange, Queue
+from nameko import rpc as nameko_rpc
+from nameko.amqp.publish import Publisher
+from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
+                              LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
 from nameko.events import EventHandler
-from nameko.rpc import Rpc as NamekoRpc
 
 from shared.config import amqp_uri
 from shared.contracts import load_event
@@ -25,7 +29,30 @@ log = structlog.get_logger(__name__)
 DEFAULT_DELIVERY_LIMIT = 5
 
 
-class Rpc(NamekoRpc):
+class Responder(nameko_rpc.Responder):
+    # A reply goes to the caller's own auto-delete queue. A broker confirm per reply costs a
+    # round trip per call (measured: trivial RPCs 706/s with, 898/s without), and when the
+    # broker is gone nameko then leaves the request unacked, so it runs a second time.
+    publisher_cls = functools.partial(Publisher, use_confirms=False)
+
+
+class RpcConsumer(nameko_rpc.RpcConsumer):
+    """nameko's, replying through the unconfirmed ``Responder``."""
+
+    def handle_result(self, message, result, exc_info):
+        config = self.container.config
+        responder = Responder(
+            config[AMQP_URI_CONFIG_KEY], nameko_rpc.get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+
+class Rpc(nameko_rpc.Rpc):
+    rpc_consumer = RpcConsumer()
+
     def __init__(self, expected_exceptions=ServiceError, **kwargs):
         super().__init__(expected_exceptions=expected_exceptions, **kwargs)
 

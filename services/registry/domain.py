@@ -1,6 +1,6 @@
 """Registry's domain: a veteran's card and what registering one causes. Pure functions,
 no I/O: they return the new state and the events it causes."""
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from stdnum.cn import ric
@@ -82,7 +82,8 @@ def mask_id_number(id_number):
 
 def present(veteran, reveal=False):
     """The veteran as a JSON-safe reply; the ID number masked unless revealed."""
-    reply = asdict(veteran)
+    reply = {f.name: getattr(veteran, f.name) for f in fields(veteran)}
+    reply["intentions"] = dict(veteran.intentions)
     if not reveal:
         reply["id_number"] = mask_id_number(veteran.id_number)
     for key, value in reply.items():

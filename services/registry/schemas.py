@@ -52,7 +52,8 @@ class RegisterVeteranSchema(Schema):
     skills = codes("skills")
     certificates = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
                                load_default=list, validate=validate.Length(max=30))
-    intentions = fields.Nested(IntentionsSchema, load_default=lambda: IntentionsSchema().load({}))
+    intentions = fields.Nested(IntentionsSchema, load_default=lambda: {
+        "occupations": [], "counties": [], "min_salary": None})
     willingness = fields.String(required=True, validate=code_of("willingness"))
     employment_status = fields.String(required=True, validate=code_of("employment_status"))
     service_needs = codes("service_needs", 10)

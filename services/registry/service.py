@@ -15,6 +15,9 @@ from shared.relay import OutboxRelay
 from shared.validation import load, parse_uuid
 
 log = structlog.get_logger(__name__)
+# Built once: a schema's construction costs more than a load (schemas keep no per-load state).
+REGISTER_VETERAN = RegisterVeteranSchema()
+ID_NUMBER = IdNumberSchema()
 
 
 class RegistryService:
@@ -27,7 +30,7 @@ class RegistryService:
 
     @rpc(sensitive_arguments=("data",))
     def register_veteran(self, data):
-        command = load(RegisterVeteranSchema(), data)
+        command = load(REGISTER_VETERAN, data)
         veteran, events = domain.register(command, str(uuid.uuid4()), self.clock.now())
         existing = self.store.add_veteran(veteran)
         if existing:
@@ -47,7 +50,7 @@ class RegistryService:
 
     @rpc(sensitive_arguments=("id_number",))
     def find_veteran_by_id_number(self, id_number):
-        command = load(IdNumberSchema(), {"id_number": id_number})
+        command = load(ID_NUMBER, {"id_number": id_number})
         veteran = self.store.find_by_id_number(command["id_number"])
         if veteran is None:
             raise NotFound("no veteran with this ID number")
