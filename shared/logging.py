@@ -1,6 +1,7 @@
 """Structured logs: JSON lines (readable console on a terminal), a correlation id on every
 line of a flow, and a processor that masks ID numbers, phone numbers, names and tokens
 wherever they appear, including in nameko's and kombu's own log records."""
+import gc
 import logging
 import os
 import re
@@ -103,6 +104,9 @@ class RequestContext(DependencyProvider):
     worker, and passed on by nameko with every RPC and event this worker sends."""
 
     def setup(self):
+        # Objects alive at start-up (modules, schemas, config) live for the whole process:
+        # keep them out of the collector's full passes, which otherwise stall a worker.
+        gc.freeze()
         if not getattr(RequestContext, "_configured", False):
             config = self.container.config
             configure_logging(level=config.get("LOG_LEVEL"), json=config.get("LOG_JSON"))

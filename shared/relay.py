@@ -104,9 +104,10 @@ class Publisher:
 class OutboxRelay(DependencyProvider):
     """Runs the relay inside the service process; injects its status for ``health()``."""
 
-    def __init__(self, batch_size=500, poll_interval=1.0, max_backoff=5.0, coalesce=0.01):
+    def __init__(self, batch_size=500, poll_interval=1.0, max_backoff=5.0, coalesce=0.025):
         self.batch_size, self.poll_interval, self.max_backoff = batch_size, poll_interval, max_backoff
         self.coalesce = coalesce
+        self._last_batch_at = 0.0
         self.published = 0
         self.unroutable = 0
         self.last_error = None
@@ -200,6 +201,7 @@ class OutboxRelay(DependencyProvider):
                 cur.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY(%s)",
                             ([r[0] for r in rows],))
             raise
+        self._last_batch_at = time.monotonic()
         if confirmed:
             with conn.cursor() as cur:
                 cur.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1"
@@ -219,9 +221,10 @@ class OutboxRelay(DependencyProvider):
             trampoline(conn, read=True, timeout=self.poll_interval)
         except eventlet.timeout.Timeout:
             return
-        # Woken by a commit: give the commits right behind it a few ms to land, so that
-        # under load one batch (one SELECT, one confirm wait, one UPDATE) carries many rows.
-        if self.coalesce:
+        # Woken by a commit. Under load (the last batch went out moments ago) give the
+        # commits right behind it a few ms to land, so one batch (one SELECT, one confirm
+        # wait, one UPDATE) carries many rows; when idle, publish at once.
+        if time.monotonic() - self._last_batch_at < self.coalesce:
             eventlet.sleep(self.coalesce)
         conn.poll()
         conn.notifies.clear()
