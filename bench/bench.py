@@ -136,14 +136,15 @@ def count(dsn, sql):
         return cur.fetchone()[0]
 
 
-def bench_registrations(config, dsn, n, clients):
+def bench_registrations(client_config, dsn, n, clients):
     payloads = [make_veteran(id_number=number) for number in unique_id_numbers(n)]
     latencies = []
 
     ready, go = eventlet.semaphore.CappedSemaphore(clients, clients), eventlet.event.Event()
 
     def client(chunk):
-        with ClusterRpcProxy(config, timeout=30) as proxy:
+        config = {"AMQP_URI": client_config["AMQP_URI"]}
+        with ClusterRpcProxy(config, timeout=30, context_data=client_config["context_data"]) as proxy:
             # Warm up outside the clock: the reply queue, and one pooled DB connection each.
             proxy.registry.health()
             ready.release()
@@ -201,48 +202,86 @@ def bench_baseline(config, n, clients):
         return {"events_per_s": per * clients / (time.perf_counter() - began)}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=2000, help="registrations (and baseline events)")
-    parser.add_argument("--clients", type=int, default=10, help="concurrent RPC clients")
-    args = parser.parse_args()
+def config_file(service, logdir, auth_on):
+    """The service's own config; for the tokens-off comparison run, plus the switch that
+    only a benchmark sets (it is in no shipped config file)."""
+    path = ROOT / "services" / service / "config.yaml"
+    if auth_on:
+        return str(path)
+    copy = logdir / f"{service}.no-auth.yaml"
+    copy.write_text(path.read_text(encoding="utf-8") + "\nAUTH_DISABLED_FOR_BENCHMARK: true\n",
+                    encoding="utf-8")
+    return str(copy)
 
+
+def run(args, auth_on, with_baseline):
+    """Fresh database and vhost, the services started, N registrations measured."""
+    from shared.auth import issue
     dsn, uri = fresh_database(), fresh_vhost()
     logdir = ROOT / "bench" / "out"
     logdir.mkdir(parents=True, exist_ok=True)
+    secret = "bench-" + os.urandom(8).hex()
     env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
-           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO")}
+           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+           "VET_AUTH_SECRET": secret}
+    token = issue(secret, "bench", "admin", ["*"], name="benchmark", days=1)
     config = {"AMQP_URI": uri}
+    client_config = {"AMQP_URI": uri, "context_data": {"auth_token": token}}
     procs = Processes(env, logdir)
     try:
-        procs.start("loans", "services/loans/config.yaml", "services.loans.service")
+        procs.start("loans", config_file("loans", logdir, auth_on), "services.loans.service")
         wait_health(config, ["loans"], procs)  # loans' queues exist before registry publishes
-        procs.start("registry", "services/registry/config.yaml", "services.registry.service")
-        procs.start("baseline", "bench/baseline.yaml", "bench.baseline")
-        wait_health(config, ["registry", "bench_consumer", "bench_producer"], procs)
-
-        print(f"bench: {args.n} registrations from {args.clients} concurrent RPC clients, "
-              f"timed until {args.n} eligibility assessments are stored")
+        procs.start("registry", config_file("registry", logdir, auth_on),
+                    "services.registry.service")
+        waiting = ["registry"]
+        if with_baseline:
+            procs.start("baseline", "bench/baseline.yaml", "bench.baseline")
+            waiting += ["bench_consumer", "bench_producer"]
+        wait_health(config, waiting, procs)
         cpu_before = cpu_seconds_by_component(procs)
-        reg = bench_registrations(config, dsn, args.n, args.clients)
+        reg = bench_registrations(client_config, dsn, args.n, args.clients)
         cpu_after = cpu_seconds_by_component(procs)
-        base = bench_baseline(config, args.n, args.clients)
-        unpublished = count(dsn, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL")
-        print(f"  registrations end to end : {reg['end_to_end_per_s']:8.1f} /s   (target >= 250)")
-        print(f"  registration RPCs        : {reg['rpc_phase_per_s']:8.1f} /s")
-        print(f"  RPC latency p50 / p90 / p99 / max: {reg['p50_ms']:.1f} / {reg['p90_ms']:.1f} / "
-              f"{reg['p99_ms']:.1f} / {reg['max_ms']:.1f} ms   (target p99 < 50)")
-        print(f"  baseline nameko dispatch -> handler: {base['events_per_s']:8.1f} events/s")
-        print(f"  ratio end-to-end / baseline        : {reg['end_to_end_per_s'] / base['events_per_s']:.2f}")
-        print(f"  registry outbox rows left unpublished: {unpublished}")
-        for name in ("registry", "loans"):
-            print(f"  peak RSS {name:9s}: {procs.peak_rss_mb(name):6.1f} MB   (target < 150)")
-        print("  CPU per registration, end to end (2 cores = 8 ms per registration at 250/s):")
-        for name in ("registry", "loans", "rabbitmq", "postgres", "bench client"):
-            used = cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0)
-            print(f"    {name:13s}: {used / args.n * 1000:5.2f} ms")
+        reg["cpu_ms"] = {name: (cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0)) / args.n * 1000
+                         for name in ("registry", "loans", "rabbitmq", "postgres", "bench client")}
+        reg["rss_mb"] = {name: procs.peak_rss_mb(name) for name in ("registry", "loans")}
+        reg["unpublished"] = count(dsn, "SELECT count(*) FROM registry.outbox"
+                                        " WHERE published_at IS NULL")
+        if with_baseline:
+            reg["baseline"] = bench_baseline(config, args.n, args.clients)
+        return reg
     finally:
         procs.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=3000, help="registrations (and baseline events)")
+    parser.add_argument("--clients", type=int, default=10, help="concurrent RPC clients")
+    args = parser.parse_args()
+
+    print(f"bench: {args.n} registrations from {args.clients} concurrent RPC clients, "
+          f"timed until {args.n} eligibility assessments are stored")
+    reg = run(args, auth_on=True, with_baseline=True)
+    base = reg["baseline"]
+    print(f"  registrations end to end : {reg['end_to_end_per_s']:8.1f} /s   (target >= 250)")
+    print(f"  registration RPCs        : {reg['rpc_phase_per_s']:8.1f} /s")
+    print(f"  RPC latency p50 / p90 / p99 / max: {reg['p50_ms']:.1f} / {reg['p90_ms']:.1f} / "
+          f"{reg['p99_ms']:.1f} / {reg['max_ms']:.1f} ms   (target p99 < 50)")
+    print(f"  baseline nameko dispatch -> handler: {base['events_per_s']:8.1f} events/s")
+    print(f"  ratio end-to-end / baseline        : {reg['end_to_end_per_s'] / base['events_per_s']:.2f}")
+    print(f"  registry outbox rows left unpublished: {reg['unpublished']}")
+    for name, mb in reg["rss_mb"].items():
+        print(f"  peak RSS {name:9s}: {mb:6.1f} MB   (target < 150)")
+    print("  CPU per registration, end to end (2 cores = 8 ms per registration at 250/s):")
+    for name, ms in reg["cpu_ms"].items():
+        print(f"    {name:13s}: {ms:5.2f} ms")
+    print("bench: the same without token checks (a switch only the benchmark sets)")
+    off = run(args, auth_on=False, with_baseline=False)
+    print(f"  registrations end to end : {off['end_to_end_per_s']:8.1f} /s without tokens, "
+          f"{reg['end_to_end_per_s']:.1f} /s with: "
+          f"{(reg['end_to_end_per_s'] / off['end_to_end_per_s'] - 1) * 100:+.1f}%   (target within 10%)")
+    print(f"  registration RPCs        : {off['rpc_phase_per_s']:8.1f} /s without tokens, "
+          f"{reg['rpc_phase_per_s']:.1f} /s with")
 
 
 if __name__ == "__main__":

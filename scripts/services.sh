@@ -74,6 +74,13 @@ stop_pids() {
 prepare() { # the servers answer (else vetctl's one-line messages), then migrations + queues
     "$VETCTL" check || exit 1
     "$VETCTL" migrate || exit 1
+    # Without VET_AUTH_SECRET: one random secret kept under .local/, and an admin token in
+    # .local/admin.token for vetctl and nameko shell.
+    if [[ -z ${VET_AUTH_SECRET:-} ]]; then
+        LOCAL_DIR=$LOCAL "$VETCTL" auth init || exit 1
+        VET_AUTH_SECRET=$(<"$LOCAL/auth.secret")
+        export VET_AUTH_SECRET
+    fi
 }
 
 # start_service PIDFILE SVC [WRAPPER...]: `nameko run` SVC through a bash that writes its

@@ -1,8 +1,10 @@
 """The project's entrypoints, thin subclasses of nameko's:
 
-- ``rpc``: commits the worker's transaction before the reply leaves; the project's errors
-  are expected (logged as warnings, not errors); replies go out without publisher confirms
-  (see ``RpcConsumer``).
+- ``rpc(roles=...)``: refuses a call whose token is missing or bad (``Unauthorized``) or
+  whose role is not among ``roles`` (``Forbidden``) before any worker starts (``public=True``
+  for ``health``); commits the worker's transaction before the reply leaves; the project's
+  errors are expected (logged as warnings, not errors); replies go out without publisher
+  confirms (see ``RpcConsumer``).
 - ``event_handler``: an inbox handler. Its queue is a durable quorum queue with a delivery
   limit and a dead-letter exchange ``<service>.dlx`` (queue ``<service>.dlq``); a failing
   message is requeued until the limit, then dead-lettered. The handler receives a
@@ -11,6 +13,7 @@
   committed before the message is acked.
 """
 import functools
+import sys
 
 import structlog
 from kombu import Connection, Exchange, Queue
@@ -20,6 +23,7 @@ from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_
                               LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
 from nameko.events import EventHandler
 
+from shared import auth
 from shared.config import amqp_uri
 from shared.contracts import load_event
 from shared.db import Database, finish_unit_of_work
@@ -53,8 +57,28 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
 class Rpc(nameko_rpc.Rpc):
     rpc_consumer = RpcConsumer()
 
-    def __init__(self, expected_exceptions=ServiceError, **kwargs):
+    def __init__(self, roles=auth.READ, public=False, expected_exceptions=ServiceError, **kwargs):
+        self.roles, self.public = frozenset(roles), public
         super().__init__(expected_exceptions=expected_exceptions, **kwargs)
+
+    def setup(self):
+        super().setup()
+        config = self.container.config
+        self.checks = not self.public and not auth.disabled(config)
+        if self.checks:
+            self.verifier = auth.verifier_for(config)
+
+    def handle_message(self, body, message):
+        if self.checks:
+            try:
+                operator = self.verifier.verify(
+                    self.unpack_message_headers(message).get(auth.CONTEXT_KEY))
+                auth.require_role(operator, self.roles,
+                                  f"{self.container.service_name}.{self.method_name}")
+            except ServiceError:
+                self.rpc_consumer.handle_result(message, None, sys.exc_info())
+                return
+        super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)

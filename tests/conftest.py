@@ -6,8 +6,10 @@ import uuid
 import psycopg2
 import pytest
 
+from shared import auth
 from shared.logging import configure_logging
 
+SECRET, OLD_SECRET = "test-secret-current", "test-secret-rotated-out"
 TEST_DB = os.environ.get("TEST_DATABASE", "veteran_test")
 ADMIN_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SCHEMAS = ("registry", "loans", "sink")
@@ -48,7 +50,17 @@ def db(database_url):
 def config(rabbit_config, database_url, db):
     """What a service sees in production, pointed at the test vhost and database."""
     return {**rabbit_config, "DATABASE_URL": database_url, "max_workers": 10,
-            "DELIVERY_LIMIT": 3, "LOG_JSON": True}
+            "DELIVERY_LIMIT": 3, "LOG_JSON": True, "AUTH_SECRETS": f"{SECRET},{OLD_SECRET}"}
+
+
+def token(role="admin", counties=("*",), operator="op-test", secret=SECRET, **kwargs):
+    """A signed token for tests: ``token("county", ["652301"])``."""
+    return auth.issue(secret, operator, role, counties, name=f"{role} tester", **kwargs)
+
+
+@pytest.fixture
+def admin_token():
+    return token("admin")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -3,11 +3,17 @@ This first cut knows the commands that running the system needs; more come with 
 operators' issue."""
 import argparse
 import json
+import os
+import secrets
 import sys
+from pathlib import Path
 
 from shared.config import amqp_uri, database_url, service_config
 
 SERVICES = ("registry", "loans")
+LOCAL = Path(os.environ.get("LOCAL_DIR", ".local"))
+SECRET_FILE = LOCAL / "auth.secret"
+ADMIN_TOKEN_FILE = LOCAL / "admin.token"
 
 
 def service_classes():
@@ -86,6 +92,62 @@ def cmd_health(args):
     return 1 if failed else 0
 
 
+def signing_secret():
+    """VET_AUTH_SECRET's first secret, else the local one ``vetctl auth init`` made."""
+    from shared.auth import secrets_from
+    if os.environ.get("VET_AUTH_SECRET"):
+        return secrets_from({"AUTH_SECRETS": os.environ["VET_AUTH_SECRET"]})[0]
+    if SECRET_FILE.exists():
+        return SECRET_FILE.read_text().strip()
+    raise SystemExit("vetctl: no secret: set VET_AUTH_SECRET or run `vetctl auth init` "
+                     "(make run / make up do)")
+
+
+def operator_token():
+    """The token vetctl sends: VETCTL_TOKEN, else .local/admin.token."""
+    if os.environ.get("VETCTL_TOKEN"):
+        return os.environ["VETCTL_TOKEN"].strip()
+    if ADMIN_TOKEN_FILE.exists():
+        return ADMIN_TOKEN_FILE.read_text().strip()
+    raise SystemExit("vetctl: no token: set VETCTL_TOKEN or run `make up` to create "
+                     f"{ADMIN_TOKEN_FILE}")
+
+
+def cmd_auth_init(args):
+    """For a local start without VET_AUTH_SECRET: one random secret, kept, and an admin token."""
+    from shared.auth import issue
+    LOCAL.mkdir(parents=True, exist_ok=True)
+    if not SECRET_FILE.exists():
+        SECRET_FILE.write_text(secrets.token_urlsafe(48) + "\n")
+        SECRET_FILE.chmod(0o600)
+        print(f"auth: new secret in {SECRET_FILE}")
+    token = issue(signing_secret(), "local-admin", "admin", ["*"], name="local admin",
+                  days=args.days)
+    ADMIN_TOKEN_FILE.write_text(token + "\n")
+    ADMIN_TOKEN_FILE.chmod(0o600)
+    print(f"auth: admin token in {ADMIN_TOKEN_FILE} (valid {args.days} days)")
+    return 0
+
+
+def cmd_token_issue(args):
+    from shared.auth import ROLES, issue
+    counties = [c.strip() for c in args.counties.split(",") if c.strip()]
+    if args.role not in ROLES:
+        print(f"vetctl: unknown role {args.role}; roles: {', '.join(ROLES)}", file=sys.stderr)
+        return 2
+    if not counties:
+        print("vetctl: --counties needs at least one code, or *", file=sys.stderr)
+        return 2
+    from shared.jurisdiction import Jurisdiction
+    unknown = [c for c in counties if c != "*" and not Jurisdiction.load().contains(c)]
+    if unknown:
+        print(f"vetctl: counties outside the jurisdiction: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    print(issue(signing_secret(), args.operator, args.role, counties, name=args.name,
+                days=args.days))
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="vetctl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +158,22 @@ def main(argv=None):
     health.add_argument("services", nargs="*")
     health.add_argument("--timeout", type=float, default=5)
     health.set_defaults(func=cmd_health)
+    auth_init = sub.add_parser("auth", help="local secrets: `vetctl auth init`")
+    auth_init.add_argument("action", choices=["init"])
+    auth_init.add_argument("--days", type=float, default=30)
+    auth_init.set_defaults(func=cmd_auth_init)
+    token = sub.add_parser(
+        "token", help="mint a token (needs the secret)",
+        description="example: vetctl token issue --operator clerk-07 --role county "
+                    "--counties 652301,652302 --days 30 --name 王芳")
+    token.add_argument("action", choices=["issue"])
+    token.add_argument("--operator", required=True, help="operator id (the token's sub)")
+    token.add_argument("--role", required=True,
+                       help="admin | prefecture | county | viewer | bureau | service")
+    token.add_argument("--counties", required=True, help="comma-separated codes, or *")
+    token.add_argument("--days", type=float, default=30)
+    token.add_argument("--name", default="")
+    token.set_defaults(func=cmd_token_issue)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -6,6 +6,7 @@ import structlog
 from services.loans import domain
 from services.loans.products import ProductCatalog
 from services.loans.store import LoansStore
+from shared.auth import READ, STATS, WRITE, Auth
 from shared.clock import Clock
 from shared.contracts.registry import VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.db import Database
@@ -22,6 +23,7 @@ class LoansService:
     name = "loans"
 
     context = RequestContext()
+    auth = Auth()
     store = Database(LoansStore)
     relay = OutboxRelay()
     clock = Clock()
@@ -49,7 +51,7 @@ class LoansService:
         active, previous = self.store.assessment_context(veteran.veteran_id, product.code)
         assessment = domain.assess(product, veteran, active, self.clock.now(),
                                    str(uuid.uuid4()), cause_event_id=cause_event_id)
-        self.store.save_assessment(assessment)
+        self.store.save_assessment(assessment, requested_by=self.auth.operator.id)
         if domain.outcome_changed(previous, assessment):
             self.store.emit(domain.assessed_event(assessment))
         log.info("eligibility.assessed", veteran_id=veteran.veteran_id,
@@ -58,16 +60,18 @@ class LoansService:
         return assessment
 
     # -- queries -----------------------------------------------------------------------
-    @rpc
+    @rpc(roles=STATS)
     def list_products(self):
         return [domain.present_product(p) for p in self.products.values()]
 
-    @rpc
+    @rpc(roles=WRITE)
     def check_eligibility(self, veteran_id, product_code):
         """Assess now, store the assessment, and answer criterion by criterion."""
         veteran_id = str(parse_uuid(veteran_id, "veteran_id"))
         product = self._product(product_code)
         veteran = self.store.get_veteran(veteran_id, lock=True)
+        if veteran is not None:
+            self.auth.require_county(veteran.county_code)
         if veteran is None:  # nothing to store about someone loans has never heard of
             assessment = domain.assess(product, None, 0, self.clock.now(), str(uuid.uuid4()),
                                        veteran_id=veteran_id)
@@ -75,17 +79,21 @@ class LoansService:
             assessment = self._assess(product, veteran)
         return {**domain.present_assessment(assessment), **self._limits(product)}
 
-    @rpc
+    @rpc(roles=READ)
     def get_eligibility(self, veteran_id, product_code=None):
         """The latest stored assessments, newest per product."""
         veteran_id = parse_uuid(veteran_id, "veteran_id")
         if product_code is not None:
             self._product(product_code)
+        veteran = self.store.get_veteran(veteran_id)
+        if veteran is None:
+            return []
+        self.auth.require_county(veteran.county_code)
         return [{**domain.present_assessment(a), **self._limits(self.products[a.product_code])}
                 for a in self.store.latest_assessments(veteran_id, product_code)
                 if a.product_code in self.products]
 
-    @rpc
+    @rpc(public=True)
     def health(self):
         return {"service": self.name, "status": "ok", "products": sorted(self.products),
                 **self.store.outbox_backlog(), **self.relay.status()}

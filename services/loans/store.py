@@ -47,16 +47,16 @@ class LoansStore(Store):
         previous = (latest[0] == "true", Decimal(latest[1])) if latest else None
         return active, previous
 
-    def save_assessment(self, assessment):
+    def save_assessment(self, assessment, requested_by):
         with self.cursor() as cur:
             cur.execute(
                 "INSERT INTO eligibility_assessments (id, veteran_id, product_code, eligible,"
-                " max_amount, max_term_months, criteria, assessed_at, cause_event_id)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " max_amount, max_term_months, criteria, assessed_at, cause_event_id,"
+                " requested_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (assessment.id, assessment.veteran_id, assessment.product_code,
                  assessment.eligible, assessment.max_amount, assessment.max_term_months,
                  json.dumps([c.__dict__ for c in assessment.criteria]), assessment.assessed_at,
-                 assessment.cause_event_id))
+                 assessment.cause_event_id, requested_by))
 
     def latest_assessments(self, veteran_id, product_code=None):
         """The newest assessment per product (one product if ``product_code`` is given)."""

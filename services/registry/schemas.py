@@ -82,3 +82,16 @@ class IdNumberSchema(Schema):
     @post_load
     def normalise(self, data, **kwargs):
         return {"id_number": ric.compact(data["id_number"])}
+
+
+class RevealSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=4, max=200))
+
+
+class AuditQuerySchema(Schema):
+    operator_id = fields.String(load_default=None, validate=validate.Length(max=100))
+    action = fields.String(load_default=None, validate=validate.Length(max=50))
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))

@@ -18,16 +18,17 @@ def _veteran(row):
 
 
 class RegistryStore(Store):
-    def add_veteran(self, veteran):
+    def add_veteran(self, veteran, created_by):
         """Insert; on a taken ID number return the id of the veteran who holds it."""
         values = [getattr(veteran, c) for c in COLUMNS]
         values[COLUMNS.index("intentions")] = json.dumps(veteran.intentions)
         with self.cursor() as cur:
             # ON CONFLICT waits for a concurrent insert of the same ID number to commit,
             # so of two simultaneous registrations exactly one gets the row.
-            cur.execute(f"INSERT INTO veterans ({', '.join(COLUMNS)})"
-                        f" VALUES ({', '.join(['%s'] * len(COLUMNS))})"
-                        " ON CONFLICT (id_number) DO NOTHING RETURNING id", values)
+            cur.execute(f"INSERT INTO veterans ({', '.join(COLUMNS)}, created_by)"
+                        f" VALUES ({', '.join(['%s'] * (len(COLUMNS) + 1))})"
+                        " ON CONFLICT (id_number) DO NOTHING RETURNING id",
+                        values + [created_by])
             if cur.fetchone():
                 return None
             cur.execute("SELECT id FROM veterans WHERE id_number = %s", (veteran.id_number,))
@@ -44,3 +45,26 @@ class RegistryStore(Store):
             cur.execute(sql, args)
             row = cur.fetchone()
         return _veteran(row) if row else None
+
+    def audit(self, operator, action, entity, entity_id, at, reason=None):
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO audit_log (at, operator_id, role, action, entity, entity_id,"
+                        " reason) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        (at, operator.id, operator.role, action, entity, str(entity_id), reason))
+
+    def audit_entries(self, operator_id=None, action=None, since=None, until=None,
+                      limit=50, offset=0):
+        where, args = [], []
+        for clause, value in (("operator_id = %s", operator_id), ("action = %s", action),
+                              ("at >= %s", since), ("at < %s", until)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        with self.dict_cursor() as cur:
+            cur.execute(f"SELECT count(*) AS total FROM audit_log{condition}", args)
+            total = cur.fetchone()["total"]
+            cur.execute(f"SELECT at, operator_id, role, action, entity, entity_id, reason"
+                        f" FROM audit_log{condition} ORDER BY at DESC, id DESC"
+                        f" LIMIT %s OFFSET %s", args + [limit, offset])
+            return total, [dict(row) for row in cur.fetchall()]

@@ -13,6 +13,16 @@ def start(runner_factory, config):
 
 
 @pytest.fixture
-def rpc(config):
-    with ClusterRpcProxy(config, timeout=15) as proxy:
+def rpc(config, admin_token):
+    """An RPC client carrying an admin's token."""
+    with ClusterRpcProxy(config, timeout=15, context_data={"auth_token": admin_token}) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def rpc_as(config):
+    """``with rpc_as(token) as proxy:`` an RPC client carrying that token (or none)."""
+    def client(token=None):
+        context = {"auth_token": token} if token is not None else {}
+        return ClusterRpcProxy(config, timeout=15, context_data=context)
+    return client

@@ -16,6 +16,7 @@ from services.loans.service import LoansService
 from services.registry.service import RegistryService
 from shared.db import Database, Store
 from shared.messaging import event_handler, rpc as rpc_entrypoint
+from tests.conftest import token
 from tests.factories import make_veteran, unique_id_numbers
 from tests.helpers import publish, queue_depth, registered_event, scalar, wait_for
 
@@ -145,7 +146,8 @@ def test_registrations_during_a_broker_outage_all_arrive_after_it(start, db, con
     _rabbitmqctl("stop_app")
     try:
         for number in numbers:
-            with entrypoint_hook(registry, "register_veteran") as register:
+            with entrypoint_hook(registry, "register_veteran",
+                                 context_data={"auth_token": token()}) as register:
                 register(make_veteran(id_number=number))
         assert scalar(db, "SELECT count(*) FROM registry.veterans") == 20
         assert scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL") == 20

@@ -4,6 +4,7 @@ import pytest
 
 from services.registry.service import RegistryService
 from shared.errors import Conflict, InvalidInput, NotFound
+from tests.conftest import token
 from tests.factories import id_number, make_veteran
 from tests.helpers import scalar, wait_for
 
@@ -65,7 +66,7 @@ def test_two_concurrent_registrations_of_one_id_number_give_one_card(registry, c
     data = make_veteran()
 
     def register():
-        with ClusterRpcProxy(config, timeout=15) as proxy:
+        with ClusterRpcProxy(config, timeout=15, context_data={"auth_token": token()}) as proxy:
             try:
                 return proxy.registry.register_veteran(data)["id"]
             except Conflict as exc:

@@ -3,6 +3,8 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
+
+from shared.auth import Caller, Operator
 from nameko.testing.services import worker_factory
 
 from services.registry import domain
@@ -19,12 +21,14 @@ class FakeStore:
     """What RegistryStore offers the service, kept in dicts; every call is recorded."""
 
     def __init__(self):
+        self.audits = []
         self.veterans = {}
         self.events = []
         self.calls = []
 
-    def add_veteran(self, veteran):
+    def add_veteran(self, veteran, created_by=None):
         self.calls.append("add_veteran")
+        self.created_by = created_by
         for existing in self.veterans.values():
             if existing.id_number == veteran.id_number:
                 return existing.id
@@ -38,6 +42,10 @@ class FakeStore:
     def find_by_id_number(self, number):
         self.calls.append("find_by_id_number")
         return next((v for v in self.veterans.values() if v.id_number == number), None)
+
+    def audit(self, operator, action, entity, entity_id, at, reason=None):
+        self.calls.append("audit")
+        self.audits.append((operator.id, action, entity_id, reason))
 
     def emit(self, *events):
         self.calls.append("emit")
@@ -55,7 +63,8 @@ def store():
 
 @pytest.fixture
 def service(store):
-    return worker_factory(RegistryService, store=store, clock=FrozenClock(NOW))
+    return worker_factory(RegistryService, store=store, clock=FrozenClock(NOW),
+                          auth=Caller(Operator("op-1", "clerk", "county", ("652301",))))
 
 
 def test_register_veteran_stores_the_veteran_and_emits_one_registered_event(service, store):
@@ -151,3 +160,16 @@ def test_find_veteran_by_a_malformed_id_number_raises_invalid_input(service, sto
         service.find_veteran_by_id_number("12345")
     assert list(caught.value.errors) == ["id_number"]
     assert store.calls == []
+
+
+def test_a_clerk_registering_into_another_county_is_forbidden_and_nothing_is_stored(service, store):
+    from shared.errors import Forbidden
+    with pytest.raises(Forbidden):
+        service.register_veteran(make_veteran(county_code="652302"))
+    assert "add_veteran" not in store.calls and store.events == []
+
+
+def test_a_registration_names_its_operator_in_the_record_and_the_audit(service, store):
+    created = service.register_veteran(make_veteran())
+    assert store.created_by == "op-1"
+    assert store.audits == [("op-1", "register_veteran", created["id"], None)]
