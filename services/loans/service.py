@@ -6,27 +6,20 @@ import structlog
 from services.loans import domain
 from services.loans.products import ProductCatalog
 from services.loans.store import LoansStore
-from shared.auth import READ, STATS, WRITE, Auth
-from shared.clock import Clock
+from shared.auth import READ, STATS, WRITE
 from shared.contracts.registry import VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.db import Database
 from shared.errors import InvalidInput
-from shared.logging import RequestContext
 from shared.messaging import event_handler, rpc
-from shared.relay import OutboxRelay
+from shared.service import ServiceBase
 from shared.validation import describe, parse_uuid
 
 log = structlog.get_logger(__name__)
 
 
-class LoansService:
+class LoansService(ServiceBase):
     name = "loans"
-
-    context = RequestContext()
-    auth = Auth()
     store = Database(LoansStore)
-    relay = OutboxRelay()
-    clock = Clock()
     products = ProductCatalog()
 
     # -- reactions ---------------------------------------------------------------------
@@ -93,10 +86,8 @@ class LoansService:
                 for a in self.store.latest_assessments(veteran_id, product_code)
                 if a.product_code in self.products]
 
-    @rpc(public=True)
-    def health(self):
-        return {"service": self.name, "status": "ok", "products": sorted(self.products),
-                **self.store.outbox_backlog(), **self.relay.status()}
+    def health_details(self):
+        return {"products": sorted(self.products)}
 
     def _product(self, product_code):
         if not isinstance(product_code, str) or product_code not in self.products:

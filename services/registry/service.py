@@ -7,13 +7,11 @@ from services.registry import domain
 from services.registry.schemas import (AuditQuerySchema, IdNumberSchema, RegisterVeteranSchema,
                                        RevealSchema)
 from services.registry.store import RegistryStore
-from shared.auth import ADMIN, READ, REVEAL, WRITE, Auth
-from shared.clock import Clock
+from shared.auth import ADMIN, READ, REVEAL, WRITE
 from shared.db import Database
 from shared.errors import Conflict, NotFound
-from shared.logging import RequestContext
 from shared.messaging import rpc
-from shared.relay import OutboxRelay
+from shared.service import ServiceBase
 from shared.validation import load, parse_uuid
 
 log = structlog.get_logger(__name__)
@@ -24,14 +22,9 @@ REVEAL_INPUT = RevealSchema()
 AUDIT_INPUT = AuditQuerySchema()
 
 
-class RegistryService:
+class RegistryService(ServiceBase):
     name = "registry"
-
-    context = RequestContext()
-    auth = Auth()
     store = Database(RegistryStore)
-    relay = OutboxRelay()
-    clock = Clock()
 
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def register_veteran(self, data):
@@ -85,11 +78,6 @@ class RegistryService:
         for item in items:
             item["at"] = item["at"].isoformat()
         return {"items": items, "total": total, "page": query["page"], "page_size": size}
-
-    @rpc(public=True)
-    def health(self):
-        return {"service": self.name, "status": "ok", **self.store.outbox_backlog(),
-                **self.relay.status()}
 
     def _veteran(self, veteran_id):
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"))
