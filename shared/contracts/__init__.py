@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from shared.contracts import loans, registry
+from shared.contracts import followup, jobs, loans, registry, training
 
 SCHEMAS = {
-    ("registry", t): s for t, s in registry.SCHEMAS.items()
-} | {
-    ("loans", t): s for t, s in loans.SCHEMAS.items()
+    (module.__name__.rsplit(".", 1)[1], event_type): schema
+    for module in (registry, jobs, loans, training, followup)
+    for event_type, schema in module.SCHEMAS.items()
 }
 VERSION = 1
 

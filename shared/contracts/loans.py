@@ -26,3 +26,29 @@ class LoanEligibilityAssessed(EventData):
 SCHEMAS = {
     LOAN_ELIGIBILITY_ASSESSED: LoanEligibilityAssessed(),
 }
+
+LOAN_APPLIED, LOAN_APPROVED, LOAN_REJECTED = "loan_applied", "loan_approved", "loan_rejected"
+LOAN_DISBURSED, LOAN_CLOSED = "loan_disbursed", "loan_closed"
+SUBSIDY_GRANTED = "subsidy_granted"
+
+
+class LoanChanged(EventData):
+    loan_id = fields.String(required=True)
+    veteran_id = fields.String(required=True)
+    enterprise_id = fields.String(allow_none=True, load_default=None)
+    product_code = fields.String(required=True)
+    amount = fields.Decimal(required=True, as_string=True, places=2)
+    status = fields.String(required=True)
+
+
+class SubsidyGranted(EventData):
+    subsidy_id = fields.String(required=True)
+    veteran_id = fields.String(allow_none=True, load_default=None)
+    enterprise_id = fields.String(allow_none=True, load_default=None)
+    kind = fields.String(required=True)
+    amount = fields.Decimal(required=True, as_string=True, places=2)
+
+
+SCHEMAS.update({t: LoanChanged() for t in (LOAN_APPLIED, LOAN_APPROVED, LOAN_REJECTED,
+                                            LOAN_DISBURSED, LOAN_CLOSED)})
+SCHEMAS[SUBSIDY_GRANTED] = SubsidyGranted()

@@ -43,3 +43,45 @@ SCHEMAS = {
     VETERAN_REGISTERED: VeteranRegistered(),
     VETERAN_UPDATED: VeteranUpdated(),
 }
+
+EMPLOYMENT_STATUS_CHANGED = "employment_status_changed"
+ENTERPRISE_REGISTERED = "enterprise_registered"
+ENTERPRISE_UPDATED = "enterprise_updated"
+
+
+class EmploymentStatusChanged(EventData):
+    veteran_id = fields.String(required=True)
+    previous = fields.String(required=True)
+    current = fields.String(required=True)
+    reason = fields.String(required=True)
+    cause_event_id = fields.String(allow_none=True, load_default=None)
+    county_code = fields.String(load_default=None)
+
+
+class EnterpriseFacts(EventData):
+    enterprise_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["enterprise", "individual_business"]))
+    county_code = fields.String(required=True, validate=validate.Length(equal=6))
+    industry = fields.String(required=True)
+    stage = fields.String(required=True, validate=validate.OneOf(["startup", "operating", "closed"]))
+    founder_ids = fields.List(fields.String(), required=True)
+    founded_on = fields.Date(required=True)
+    employees = fields.Integer(load_default=None, allow_none=True)
+    veteran_employees = fields.Integer(load_default=None, allow_none=True)
+
+
+class EnterpriseRegistered(EnterpriseFacts):
+    pass
+
+
+class EnterpriseUpdated(EventData):
+    enterprise_id = fields.String(required=True)
+    changed = fields.Dict(keys=fields.String(), required=True)
+    snapshot = fields.Nested(EnterpriseFacts, required=True)
+
+
+SCHEMAS.update({
+    EMPLOYMENT_STATUS_CHANGED: EmploymentStatusChanged(),
+    ENTERPRISE_REGISTERED: EnterpriseRegistered(),
+    ENTERPRISE_UPDATED: EnterpriseUpdated(),
+})
