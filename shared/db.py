@@ -149,8 +149,9 @@ class Store:
         return self.session.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
 
     def emit(self, *events):
-        """Write events to this service's outbox, inside the business transaction."""
-        outbox.append(self, events)
+        """Write events to this service's outbox, inside the business transaction; returns
+        their envelopes."""
+        return outbox.append(self, events)
 
     def claim(self, handler, event_id):
         """Record that ``handler`` took ``event_id``; False if it already had it."""

@@ -16,7 +16,7 @@ import functools
 import sys
 
 import structlog
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Queue, binding
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
@@ -94,9 +94,16 @@ def dead_letter_names(service):
     return f"{service}.dlx", f"{service}.dlq"
 
 
-def quorum_queue(name, exchange, routing_key, service, delivery_limit):
+def events_exchange(source):
+    return Exchange(f"{source}.events", type="topic", durable=True)
+
+
+def quorum_queue(name, events, service, delivery_limit):
+    """A handler's queue, bound to each ``(source, event_type)`` of ``events``."""
     dlx, _ = dead_letter_names(service)
-    return Queue(name, exchange=exchange, routing_key=routing_key, durable=True,
+    bindings = [binding(events_exchange(source), routing_key=event_type)
+                for source, event_type in events]
+    return Queue(name, bindings=bindings, durable=True,
                  auto_delete=False, exclusive=False, queue_arguments={
                      "x-queue-type": "quorum",
                      "x-delivery-limit": int(delivery_limit),
@@ -116,16 +123,29 @@ def declare_dead_letters(connection, service):
 
 
 class InboxEventHandler(EventHandler):
-    def __init__(self, source_service, event_type, **kwargs):
+    """``also`` binds more ``(source, event_type)`` pairs to the same queue, for a handler
+    that treats many events alike (one queue, not one per type)."""
+
+    def __init__(self, source_service, event_type, also=(), **kwargs):
         kwargs.setdefault("requeue_on_error", True)
+        self.also = tuple(also)
         super().__init__(source_service, event_type, **kwargs)
+
+    @property
+    def events(self):
+        return ((self.source_service, self.event_type), *self.also)
+
+    def queue_name(self, service, method_name):
+        if self.also:
+            return f"evt-many--{service}.{method_name}"
+        return f"evt-{self.source_service}-{self.event_type}--{service}.{method_name}"
 
     def setup(self):
         super().setup()
         config = self.container.config
         service = self.container.service_name
         limit = config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT)
-        self.queue = quorum_queue(self.queue.name, self.queue.exchange, self.queue.routing_key,
+        self.queue = quorum_queue(self.queue_name(service, self.method_name), self.events,
                                   service, limit)
         # The dead-letter exchange must exist before anything is dead-lettered into it,
         # or RabbitMQ drops the message.
@@ -138,14 +158,16 @@ class InboxEventHandler(EventHandler):
 
 
 def _store_of(service):
-    for name, attr in vars(type(service)).items():
-        if isinstance(attr, Database):
-            return getattr(service, name)
+    for klass in type(service).__mro__:
+        for name, attr in vars(klass).items():
+            if isinstance(attr, Database):
+                return getattr(service, name)
     raise TypeError(f"{type(service).__name__} needs a Database dependency for its inbox")
 
 
 def event_handler(source_service, event_type, **kwargs):
-    """``@event_handler("registry", "veteran_registered")`` on ``def m(self, event)``."""
+    """``@event_handler("registry", "veteran_registered")`` on ``def m(self, event)``;
+    ``also=[(source, type), ...]`` feeds more event types through the same queue."""
     def decorate(fn):
         @functools.wraps(fn)
         def run_once(self, body):
@@ -161,17 +183,13 @@ def event_handler(source_service, event_type, **kwargs):
 
 def handler_queues(service_cls, config):
     """The queues a service's inbox handlers consume, as their entrypoints declare them."""
-    queues = []
-    service = service_cls.name
     limit = config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT)
-    for attr in vars(service_cls).values():
+    queues = []
+    for attr in (getattr(service_cls, name) for name in dir(service_cls)):
         for entrypoint in getattr(attr, "nameko_entrypoints", ()):
             if isinstance(entrypoint, InboxEventHandler):
-                name = (f"evt-{entrypoint.source_service}-{entrypoint.event_type}"
-                        f"--{service}.{attr.__name__}")
-                exchange = Exchange(f"{entrypoint.source_service}.events", type="topic",
-                                    durable=True)
-                queues.append(quorum_queue(name, exchange, entrypoint.event_type, service, limit))
+                queues.append(quorum_queue(entrypoint.queue_name(service_cls.name, attr.__name__),
+                                           entrypoint.events, service_cls.name, limit))
     return queues
 
 

@@ -18,13 +18,15 @@ def channel(schema):
 
 
 def append(store, events):
+    """Returns the envelopes written, in order (their event ids name them)."""
     if not events:
-        return
+        return []
     session = store.session
     now = (session.clock or _clock).now()
-    rows = []
+    rows, envelopes = [], []
     for event in events:
         envelope = contracts.envelope(store.service, event, session.correlation_id, now)
+        envelopes.append(envelope)
         rows.append((uuid.UUID(envelope["event_id"]), f"{store.service}.events", event.type,
                      json.dumps(envelope, ensure_ascii=False), session.correlation_id))
     with store.cursor() as cur:
@@ -32,6 +34,7 @@ def append(store, events):
         psycopg2.extras.execute_values(
             cur, "INSERT INTO outbox (event_id, exchange, routing_key, body, correlation_id)"
                  " VALUES %s", rows)
+    return envelopes
 
 
 def backlog(store):

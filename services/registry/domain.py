@@ -1,15 +1,23 @@
-"""Registry's domain: a veteran's card and what registering one causes. Pure functions,
-no I/O: they return the new state and the events it causes."""
-from dataclasses import dataclass, field, fields
+"""Registry's domain: a veteran's card, how it changes, and what each change causes.
+Pure functions, no I/O: they return the new state and the events it causes."""
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from shared.contracts import Event
-from shared.contracts.registry import VETERAN_REGISTERED
+from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, VETERAN_REGISTERED,
+                                       VETERAN_UPDATED)
 
 FLAG_DIVISION_UNVERIFIED = "id_division_unverified"
+FLAG_POSSIBLE_DUPLICATE = "possible_duplicate"
+# Fields other services may know (they travel in events); the rest stay in registry.
+FACT_FIELDS = ("county_code", "discharge_type", "discharged_on", "skills", "certificates",
+               "willingness", "service_needs", "employment_status", "intentions")
+# Statuses that count as working or running a business (the bureau's rate).
+WORKING = ("employed", "self_employed", "flexible", "public_welfare_post")
+IMMUTABLE = ("id", "id_number", "gender", "birth_date", "registered_at")
 
 
 @dataclass
@@ -28,13 +36,29 @@ class Veteran:
     updated_at: datetime
     phone: str | None = None
     address: str | None = None
+    ethnicity: str | None = None
+    education: str | None = None
     branch: str | None = None
+    rank_category: str | None = None
     enlisted_on: date | None = None
     skills: list = field(default_factory=list)
     certificates: list = field(default_factory=list)
     intentions: dict = field(default_factory=dict)
     service_needs: list = field(default_factory=list)
+    employer: str | None = None
+    employed_since: date | None = None
+    consent: dict | None = None
+    notes: str | None = None
     flags: list = field(default_factory=list)
+    possible_duplicates: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of a card changed: kept as history (who, when, old → new)."""
+    field: str
+    old: object
+    new: object
 
 
 def identity(id_number):
@@ -51,11 +75,61 @@ def identity(id_number):
     return gender, birth_date, flags
 
 
-def register(command, veteran_id, now):
+def register(command, veteran_id, now, possible_duplicates=()):
+    """A new card. Possible duplicates (same name, birth date and county, or same phone)
+    are accepted and flagged, for a clerk to look at."""
     gender, birth_date, flags = identity(command["id_number"])
+    if possible_duplicates:
+        flags.append(FLAG_POSSIBLE_DUPLICATE)
     veteran = Veteran(id=veteran_id, gender=gender, birth_date=birth_date, flags=flags,
-                      registered_at=now, updated_at=now, **command)
+                      registered_at=now, updated_at=now,
+                      possible_duplicates=[str(d) for d in possible_duplicates], **command)
     return veteran, [Event(VETERAN_REGISTERED, facts(veteran))]
+
+
+def update(veteran, changes, now, reason=None, cause_event_id=None):
+    """Apply ``changes`` (field → new value). Returns the new card, the history entries
+    and the events: ``veteran_updated`` when a fact others know changed, and
+    ``employment_status_changed`` when the status did."""
+    history = [Change(name, getattr(veteran, name), value) for name, value in changes.items()
+               if name not in IMMUTABLE and getattr(veteran, name) != value]
+    if not history:
+        return veteran, [], []
+    updated = replace(veteran, updated_at=now, **{c.field: c.new for c in history})
+    if updated.employment_status not in WORKING and "employment_status" in changes:
+        # Leaving work clears where, unless the same change says otherwise.
+        updated.employer = changes.get("employer")
+        updated.employed_since = changes.get("employed_since")
+    events = []
+    changed_facts = {c.field: c.new for c in history if c.field in FACT_FIELDS}
+    if changed_facts:
+        events.append(Event(VETERAN_UPDATED, {
+            "veteran_id": veteran.id, "changed": _json_safe(changed_facts),
+            "snapshot": facts(updated)}))
+    if updated.employment_status != veteran.employment_status:
+        events.append(Event(EMPLOYMENT_STATUS_CHANGED, {
+            "veteran_id": veteran.id, "previous": veteran.employment_status,
+            "current": updated.employment_status, "reason": reason or "updated by operator",
+            "cause_event_id": cause_event_id, "county_code": veteran.county_code}))
+    return updated, history, events
+
+
+def hired(veteran, employer, started_on):
+    return {"employment_status": "employed", "employer": employer, "employed_since": started_on}
+
+
+def certified(veteran, certificate_name, skills_granted):
+    """A certificate and its skills join the card (each once)."""
+    return {"certificates": _union(veteran.certificates, [certificate_name]),
+            "skills": _union(veteran.skills, skills_granted)}
+
+
+def _union(existing, more):
+    return list(dict.fromkeys([*existing, *more]))
+
+
+def _json_safe(values):
+    return {k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in values.items()}
 
 
 def facts(veteran):
@@ -86,7 +160,4 @@ def present(veteran, reveal=False):
     reply["intentions"] = dict(veteran.intentions)
     if not reveal:
         reply["id_number"] = mask_id_number(veteran.id_number)
-    for key, value in reply.items():
-        if isinstance(value, (date, datetime)):
-            reply[key] = value.isoformat()
-    return reply
+    return _json_safe(reply)

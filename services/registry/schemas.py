@@ -39,13 +39,27 @@ class IntentionsSchema(Schema):
                                 validate=validate.Range(min=0, max=1_000_000))
 
 
+class ConsentSchema(Schema):
+    given_on = fields.Date(required=True)
+    scope = fields.List(fields.String(validate=code_of("consent_scope")), required=True,
+                        validate=validate.Length(min=1, max=10))
+
+    @post_load
+    def as_json(self, data, **kwargs):
+        return {"given_on": data["given_on"].isoformat(), "scope": data["scope"]}
+
+
 class RegisterVeteranSchema(Schema):
     id_number = fields.String(required=True, validate=[validate.Length(max=32), check_id_number])
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     phone = fields.String(allow_none=True, load_default=None, validate=MOBILE)
     county_code = fields.String(required=True, validate=county_validator())
     address = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
+    ethnicity = fields.String(allow_none=True, load_default=None, validate=code_of("ethnicity"))
+    education = fields.String(allow_none=True, load_default=None, validate=code_of("education"))
     branch = fields.String(allow_none=True, load_default=None, validate=code_of("branch"))
+    rank_category = fields.String(allow_none=True, load_default=None,
+                                  validate=code_of("rank_category"))
     enlisted_on = fields.Date(allow_none=True, load_default=None)
     discharged_on = fields.Date(required=True)
     discharge_type = fields.String(required=True, validate=code_of("discharge_type"))
@@ -57,23 +71,46 @@ class RegisterVeteranSchema(Schema):
     willingness = fields.String(required=True, validate=code_of("willingness"))
     employment_status = fields.String(required=True, validate=code_of("employment_status"))
     service_needs = codes("service_needs", 10)
+    employer = fields.String(allow_none=True, load_default=None,
+                             validate=validate.Length(min=1, max=100))
+    employed_since = fields.Date(allow_none=True, load_default=None)
+    consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
+    notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=1000))
 
     @post_load
     def normalise(self, data, **kwargs):
-        data["id_number"] = ric.compact(data["id_number"])
-        data["name"] = data["name"].strip()
+        if "id_number" in data:
+            data["id_number"] = ric.compact(data["id_number"])
+        if "name" in data:
+            data["name"] = data["name"].strip()
         return data
 
     @validates_schema
     def check_dates(self, data, **kwargs):
         errors = {}
+        today = SystemClock().today()
         discharged, enlisted = data.get("discharged_on"), data.get("enlisted_on")
-        if discharged and discharged > SystemClock().today():
+        if discharged and discharged > today:
             errors["discharged_on"] = ["is in the future"]
         if discharged and enlisted and enlisted > discharged:
             errors["enlisted_on"] = ["is after discharged_on"]
+        if data.get("employed_since") and data["employed_since"] > today:
+            errors["employed_since"] = ["is in the future"]
+        if data.get("employment_status") == "employed" and "employer" in data \
+                and not data.get("employer"):
+            errors["employer"] = ["is required when employment_status is employed"]
         if errors:
             raise ValidationError(errors)
+
+
+class UpdateVeteranSchema(RegisterVeteranSchema):
+    """A partial update: any field of the card but the ID number (and what derives from
+    it); ``status_reason`` says why the employment status changed."""
+    status_reason = fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(max=200))
+
+    class Meta:
+        exclude = ("id_number",)
 
 
 class IdNumberSchema(Schema):

@@ -1,28 +1,37 @@
-"""registry: the nameko service that keeps veterans' cards (一人一卡)."""
+"""registry: the nameko service that keeps the ledger: one card per veteran (一人一卡),
+one booklet per enterprise (一企一册)."""
 import uuid
+from datetime import datetime
 
 import structlog
 
 from services.registry import domain
+from services.registry.bulk import BulkRpcs
+from services.registry.enterprises import EnterpriseRpcs
+from services.registry.reactions import Reactions, TimelineHandlers
 from services.registry.schemas import (AuditQuerySchema, IdNumberSchema, RegisterVeteranSchema,
-                                       RevealSchema)
+                                       RevealSchema, UpdateVeteranSchema)
+from services.registry.search import SearchRpcs
 from services.registry.store import RegistryStore
+from services.registry.timeline import summary
 from shared.auth import ADMIN, READ, REVEAL, WRITE
 from shared.db import Database
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.messaging import rpc
 from shared.service import ServiceBase
-from shared.validation import load, parse_uuid
+from shared.validation import describe, load, parse_uuid
 
 log = structlog.get_logger(__name__)
 # Built once: a schema's construction costs more than a load (schemas keep no per-load state).
 REGISTER_INPUT = RegisterVeteranSchema()
+UPDATE_INPUT = UpdateVeteranSchema()
 ID_NUMBER_INPUT = IdNumberSchema()
 REVEAL_INPUT = RevealSchema()
 AUDIT_INPUT = AuditQuerySchema()
 
 
-class RegistryService(ServiceBase):
+class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineHandlers,
+                      ServiceBase):
     name = "registry"
     store = Database(RegistryStore)
 
@@ -31,17 +40,35 @@ class RegistryService(ServiceBase):
         command = load(REGISTER_INPUT, data)
         self.auth.require_county(command["county_code"])
         now = self.clock.now()
-        veteran, events = domain.register(command, str(uuid.uuid4()), now)
+        duplicates = self.store.possible_duplicates(
+            command["name"], domain.identity(command["id_number"])[1], command["county_code"],
+            command["phone"])
+        veteran, events = domain.register(command, str(uuid.uuid4()), now, duplicates)
         operator = self.auth.operator
         existing = self.store.add_veteran(veteran, created_by=operator.id)
         if existing:
             raise Conflict("a veteran with this ID number is already registered",
                            {"veteran_id": existing})
         self.store.audit(operator, "register_veteran", "veteran", veteran.id, now)
-        self.store.emit(*events)
+        self.emit_recorded(events)
         log.info("veteran.registered", veteran_id=veteran.id, county_code=veteran.county_code,
                  flags=veteran.flags, operator_id=operator.id)
         return domain.present(veteran)
+
+    @rpc(roles=WRITE, sensitive_arguments=("data",))
+    def update_veteran(self, veteran_id, data):
+        """A partial update; each changed field is kept as history."""
+        changes = load(UPDATE_INPUT, data, partial=True)
+        reason = changes.pop("status_reason", None)
+        veteran = self._veteran(veteran_id, lock=True)
+        if "county_code" in changes:  # moving a card needs the destination county too
+            self.auth.require_county(changes["county_code"])
+        if changes.get("employment_status") == "employed" and not (
+                changes.get("employer") or veteran.employer):
+            errors = {"employer": ["is required when employment_status is employed"]}
+            raise InvalidInput(describe(errors), errors)
+        updated = self.apply_changes(veteran, changes, reason=reason)
+        return domain.present(updated)
 
     @rpc(roles=READ)
     def get_veteran(self, veteran_id):
@@ -55,6 +82,28 @@ class RegistryService(ServiceBase):
             raise NotFound("no veteran with this ID number")
         self.auth.require_county(veteran.county_code)
         return domain.present(veteran)
+
+    @rpc(roles=READ)
+    def get_card(self, veteran_id):
+        """一人一卡: the veteran, their enterprises, counters and the timeline, newest first."""
+        veteran = self._veteran(veteran_id)
+        counts = self.store.timeline_counts(veteran.id)
+        return {
+            "veteran": domain.present(veteran),
+            "enterprises": self.enterprises_of(veteran.id),
+            "counters": {
+                "applications": counts.get("application_submitted", 0),
+                "hires": counts.get("veteran_hired", 0),
+                "enrollments": counts.get("enrolled", 0),
+                "certificates": len(veteran.certificates),
+                "loans": counts.get("loan_applied", 0),
+                "subsidies": counts.get("subsidy_granted", 0),
+                "revisits": counts.get("revisit_completed", 0),
+                "contacts": counts.get("contact_recorded", 0),
+            },
+            "history": _json_rows(self.store.history(veteran.id, limit=50)),
+            "timeline": _json_rows(self.store.timeline(veteran_id=veteran.id)),
+        }
 
     @rpc(roles=REVEAL)
     def reveal_id_number(self, veteran_id, reason):
@@ -75,13 +124,50 @@ class RegistryService(ServiceBase):
         total, items = self.store.audit_entries(
             query["operator_id"], query["action"], query["since"], query["until"],
             limit=size, offset=(query["page"] - 1) * size)
-        for item in items:
-            item["at"] = item["at"].isoformat()
-        return {"items": items, "total": total, "page": query["page"], "page_size": size}
+        return {"items": _json_rows(items), "total": total, "page": query["page"],
+                "page_size": size}
 
-    def _veteran(self, veteran_id):
-        veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"))
+    # -- shared by RPCs, reactions and the enterprise part --------------------------------
+    def apply_changes(self, veteran, changes, reason=None, cause_event_id=None):
+        """Change a card: history, audit, events through the outbox, timeline."""
+        now = self.clock.now()
+        updated, history, events = domain.update(veteran, changes, now, reason, cause_event_id)
+        if not history:
+            return veteran
+        operator = self.auth.operator
+        self.store.save_changes(updated, history, operator.id, now, reason, cause_event_id)
+        self.store.audit(operator, "update_veteran", "veteran", veteran.id, now, reason=reason)
+        self.emit_recorded(events)
+        log.info("veteran.updated", veteran_id=veteran.id, fields=[c.field for c in history],
+                 operator_id=operator.id)
+        return updated
+
+    def emit_recorded(self, events):
+        """Emit registry's own events and put each on the timeline it concerns."""
+        for envelope in self.store.emit(*events):
+            data = envelope["data"]
+            at = datetime.fromisoformat(envelope["occurred_at"])
+            text = summary(self.name, envelope["type"], data)
+            for veteran_id in data.get("founder_ids") or [data.get("veteran_id")]:
+                if veteran_id:
+                    self.store.add_timeline(envelope["event_id"], at, self.name,
+                                            envelope["type"], text, veteran_id=veteran_id)
+            if data.get("enterprise_id"):
+                self.store.add_timeline(envelope["event_id"], at, self.name, envelope["type"],
+                                        text, enterprise_id=data["enterprise_id"])
+
+    def enterprises_of(self, veteran_id):
+        """Enterprises a veteran founded (the enterprise part fills this in)."""
+        return []
+
+    def _veteran(self, veteran_id, lock=False):
+        veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"), lock=lock)
         if veteran is None:
             raise NotFound(f"no veteran {veteran_id}")
         self.auth.require_county(veteran.county_code)
         return veteran
+
+
+def _json_rows(rows):
+    return [{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
+            for row in rows]

@@ -1,41 +1,57 @@
-"""registry's SQL: veterans' cards in, domain objects out."""
+"""registry's SQL for veterans' cards, their history and timeline: domain objects in and out."""
 import json
 
 from services.registry.domain import Veteran
 from shared.db import Store
 
 COLUMNS = ("id", "id_number", "name", "phone", "gender", "birth_date", "county_code", "address",
-           "branch", "enlisted_on", "discharged_on", "discharge_type", "skills", "certificates",
-           "intentions", "willingness", "employment_status", "service_needs", "flags",
-           "registered_at", "updated_at")
+           "ethnicity", "education", "branch", "rank_category", "enlisted_on", "discharged_on",
+           "discharge_type", "skills", "certificates", "intentions", "willingness",
+           "employment_status", "service_needs", "employer", "employed_since", "consent",
+           "notes", "flags", "possible_duplicates", "registered_at", "updated_at")
+JSON_COLUMNS = ("intentions", "consent")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM veterans"
 
 
-def _veteran(row):
+def veteran_from(row):
     row = dict(row)
     row["id"] = str(row["id"])
+    row["possible_duplicates"] = [str(d) for d in row["possible_duplicates"]]
     return Veteran(**row)
 
 
-class RegistryStore(Store):
+def column_values(veteran, columns=COLUMNS):
+    return [json.dumps(getattr(veteran, c)) if c in JSON_COLUMNS and getattr(veteran, c) is not None
+            else getattr(veteran, c) for c in columns]
+
+
+class VeteranStore(Store):
     def add_veteran(self, veteran, created_by):
         """Insert; on a taken ID number return the id of the veteran who holds it."""
-        values = [getattr(veteran, c) for c in COLUMNS]
-        values[COLUMNS.index("intentions")] = json.dumps(veteran.intentions)
         with self.cursor() as cur:
             # ON CONFLICT waits for a concurrent insert of the same ID number to commit,
             # so of two simultaneous registrations exactly one gets the row.
             cur.execute(f"INSERT INTO veterans ({', '.join(COLUMNS)}, created_by)"
                         f" VALUES ({', '.join(['%s'] * (len(COLUMNS) + 1))})"
                         " ON CONFLICT (id_number) DO NOTHING RETURNING id",
-                        values + [created_by])
+                        column_values(veteran) + [created_by])
             if cur.fetchone():
                 return None
             cur.execute("SELECT id FROM veterans WHERE id_number = %s", (veteran.id_number,))
             return str(cur.fetchone()[0])
 
-    def get_veteran(self, veteran_id):
-        return self._one(f"{SELECT} WHERE id = %s", (veteran_id,))
+    def possible_duplicates(self, name, birth_date, county_code, phone):
+        """Other cards with the same name, birth date and county, or the same phone."""
+        with self.cursor() as cur:
+            cur.execute("SELECT id FROM veterans WHERE (name = %s AND birth_date = %s"
+                        " AND county_code = %s) OR (%s::text IS NOT NULL AND phone = %s)"
+                        " ORDER BY registered_at, id LIMIT 20",
+                        (name, birth_date, county_code, phone, phone))
+            return [str(row[0]) for row in cur.fetchall()]
+
+    def get_veteran(self, veteran_id, lock=False):
+        return self._one(f"{SELECT} WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                         (veteran_id,))
 
     def find_by_id_number(self, id_number):
         return self._one(f"{SELECT} WHERE id_number = %s", (id_number,))
@@ -44,7 +60,47 @@ class RegistryStore(Store):
         with self.dict_cursor() as cur:
             cur.execute(sql, args)
             row = cur.fetchone()
-        return _veteran(row) if row else None
+        return veteran_from(row) if row else None
+
+    def save_changes(self, veteran, history, operator_id, at, reason=None, cause_event_id=None):
+        """Write the changed fields of ``veteran`` and one history row per change."""
+        columns = sorted({c.field for c in history} | {"employer", "employed_since"} | {"updated_at"})
+        with self.cursor() as cur:
+            cur.execute(f"UPDATE veterans SET {', '.join(f'{c} = %s' for c in columns)}"
+                        " WHERE id = %s", column_values(veteran, columns) + [veteran.id])
+            rows = [(veteran.id, at, operator_id, c.field, json.dumps(c.old, default=str),
+                     json.dumps(c.new, default=str), reason, cause_event_id) for c in history]
+            cur.executemany("INSERT INTO veteran_history (veteran_id, at, operator_id, field,"
+                            " old_value, new_value, reason, cause_event_id)"
+                            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
+
+    def history(self, veteran_id, limit=100):
+        with self.dict_cursor() as cur:
+            cur.execute("SELECT at, operator_id, field, old_value AS old, new_value AS new, reason"
+                        " FROM veteran_history WHERE veteran_id = %s ORDER BY at DESC, id DESC"
+                        " LIMIT %s", (veteran_id, limit))
+            return [dict(row) for row in cur.fetchall()]
+
+    def add_timeline(self, event_id, at, source, event_type, summary, veteran_id=None,
+                     enterprise_id=None):
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO timeline (event_id, veteran_id, enterprise_id, at, source,"
+                        " type, summary) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                        " ON CONFLICT DO NOTHING",
+                        (event_id, veteran_id, enterprise_id, at, source, event_type, summary))
+
+    def timeline(self, veteran_id=None, enterprise_id=None, limit=200):
+        column, value = ("veteran_id", veteran_id) if veteran_id else ("enterprise_id", enterprise_id)
+        with self.dict_cursor() as cur:
+            cur.execute(f"SELECT at, source, type, summary FROM timeline WHERE {column} = %s"
+                        " ORDER BY at DESC, id DESC LIMIT %s", (value, limit))
+            return [dict(row) for row in cur.fetchall()]
+
+    def timeline_counts(self, veteran_id):
+        with self.cursor() as cur:
+            cur.execute("SELECT type, count(*) FROM timeline WHERE veteran_id = %s GROUP BY type",
+                        (veteran_id,))
+            return dict(cur.fetchall())
 
     def audit(self, operator, action, entity, entity_id, at, reason=None):
         with self.cursor() as cur:
@@ -68,3 +124,7 @@ class RegistryStore(Store):
                         f" FROM audit_log{condition} ORDER BY at DESC, id DESC"
                         f" LIMIT %s OFFSET %s", args + [limit, offset])
             return total, [dict(row) for row in cur.fetchall()]
+
+
+class RegistryStore(VeteranStore):
+    """The store the service injects; enterprise, search and bulk parts join as mixins."""

@@ -12,6 +12,7 @@ from services.registry.service import RegistryService
 from shared.clock import FrozenClock
 from shared.contracts.registry import VETERAN_REGISTERED
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.contracts import envelope
 from tests.factories import id_number, make_veteran
 
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
@@ -22,6 +23,7 @@ class FakeStore:
 
     def __init__(self):
         self.audits = []
+        self.timeline = []
         self.veterans = {}
         self.events = []
         self.calls = []
@@ -35,9 +37,19 @@ class FakeStore:
         self.veterans[veteran.id] = veteran
         return None
 
-    def get_veteran(self, veteran_id):
+    def get_veteran(self, veteran_id, lock=False):
         self.calls.append("get_veteran")
         return self.veterans.get(str(veteran_id))
+
+    def possible_duplicates(self, name, birth_date, county_code, phone):
+        self.calls.append("possible_duplicates")
+        return [v.id for v in self.veterans.values()
+                if (v.name, v.birth_date, v.county_code) == (name, birth_date, county_code)
+                or (phone and v.phone == phone)]
+
+    def add_timeline(self, event_id, at, source, event_type, summary, veteran_id=None,
+                     enterprise_id=None):
+        self.timeline.append((veteran_id, event_type, summary))
 
     def find_by_id_number(self, number):
         self.calls.append("find_by_id_number")
@@ -50,6 +62,7 @@ class FakeStore:
     def emit(self, *events):
         self.calls.append("emit")
         self.events.extend(events)
+        return [envelope("registry", e, None, NOW) for e in events]
 
     def outbox_backlog(self):
         self.calls.append("outbox_backlog")

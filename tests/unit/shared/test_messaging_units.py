@@ -39,10 +39,20 @@ def test_each_handler_queue_dead_letters_to_loans_dlx_keeping_its_own_name(queue
 @pytest.mark.parametrize("name, event_type", sorted(QUEUES.items()))
 def test_each_handler_queue_is_bound_to_registrys_event_exchange_by_event_type(
         queues, name, event_type):
-    queue = queues[name]
-    assert queue.routing_key == event_type
-    assert queue.exchange.name == get_event_exchange("registry", {}).name == "registry.events"
-    assert queue.exchange.type == "topic"
+    [bound] = queues[name].bindings
+    assert bound.routing_key == event_type
+    assert bound.exchange.name == get_event_exchange("registry", {}).name == "registry.events"
+    assert bound.exchange.type == "topic"
+
+
+def test_a_handler_of_many_event_types_has_one_queue_bound_to_each():
+    from services.registry.reactions import TIMELINE_ONLY
+    from services.registry.service import RegistryService
+    queues = {q.name: q for q in handler_queues(RegistryService, {})}
+    timeline = queues["evt-many--registry.on_timeline_event"]
+    assert {(b.exchange.name, b.routing_key) for b in timeline.bindings} == \
+        {(f"{source}.events", event_type) for source, event_type in TIMELINE_ONLY}
+    assert "evt-jobs-veteran_hired--registry.on_veteran_hired" in queues
 
 
 def test_without_a_configured_limit_the_default_delivery_limit_applies():

@@ -65,8 +65,9 @@ def test_required_codes_carry_the_prescribed_labels(taxonomy, category):
         assert taxonomy.label(category, code) == label
 
 
-def test_the_packaged_file_has_exactly_the_required_categories(taxonomy):
-    assert set(taxonomy.categories()) == set(REQUIRED)
+def test_the_packaged_file_has_the_required_categories_and_the_card_fields(taxonomy):
+    assert set(taxonomy.categories()) == set(REQUIRED) | {"ethnicity", "rank_category",
+                                                          "consent_scope"}
 
 
 def test_every_label_is_a_non_empty_chinese_string(taxonomy):

@@ -1,0 +1,5 @@
+"""Registering many veterans in one call: RPCs. Filled in by the bulk work."""
+
+
+class BulkRpcs:
+    pass
