@@ -2,7 +2,7 @@
 handler → stored assessment), against nameko's plain dispatcher → handler measured in the
 same run on the same machine. Prints figures; asserts nothing.
 
-    python bench/bench.py [-n 2000] [--clients 10]
+    python bench/bench.py [-n 3000] [--clients 10] [--case registrations|bulk|search ...]
 
 It runs its own service processes against a database ``veteran_bench`` and a RabbitMQ
 vhost ``veteran_bench``, both emptied first, so it neither needs nor disturbs `make up`."""
@@ -13,127 +13,19 @@ import eventlet.semaphore
 eventlet.monkey_patch()
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
 import os  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import psycopg2  # noqa: E402
-import requests  # noqa: E402
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import (ROOT, Processes, count, cpu_seconds_by_component,  # noqa: E402
+                          fresh_database, fresh_vhost, percentile, wait_health)
 from tests.factories import make_veteran, unique_id_numbers  # noqa: E402
-
-NAMEKO = str(Path(sys.executable).parent / "nameko")
-PG_ADMIN = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-RABBIT_API = os.environ.get("BENCH_RABBIT_API", "http://127.0.0.1:15672/api")
-VHOST = "veteran_bench"
-DBNAME = "veteran_bench"
-
-
-def fresh_database():
-    conn = psycopg2.connect(PG_ADMIN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{DBNAME}"')
-    conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + DBNAME
-
-
-def fresh_vhost():
-    auth = ("guest", "guest")
-    requests.delete(f"{RABBIT_API}/vhosts/{VHOST}", auth=auth, timeout=10)
-    requests.put(f"{RABBIT_API}/vhosts/{VHOST}", auth=auth, timeout=10).raise_for_status()
-    requests.put(f"{RABBIT_API}/permissions/{VHOST}/guest", auth=auth, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    return f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}"
-
-
-class Processes:
-    def __init__(self, env, logdir):
-        self.env, self.logdir, self.procs = env, logdir, {}
-
-    def start(self, name, config, module):
-        log = open(self.logdir / f"{name}.log", "w")
-        self.procs[name] = subprocess.Popen(
-            [NAMEKO, "run", "--config", config, module], cwd=ROOT, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT)
-
-    def peak_rss_mb(self, name):
-        with open(f"/proc/{self.procs[name].pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def check_alive(self):
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise SystemExit(f"bench: {name} exited ({proc.returncode}); see {self.logdir}/{name}.log")
-
-    def stop(self):
-        for proc in self.procs.values():
-            proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def wait_health(config, services, procs, timeout=60):
-    deadline = time.monotonic() + timeout
-    with ClusterRpcProxy(config, timeout=2) as proxy:
-        for name in services:
-            while True:
-                procs.check_alive()
-                try:
-                    getattr(proxy, name).health()
-                    break
-                except Exception:
-                    if time.monotonic() > deadline:
-                        raise SystemExit(f"bench: {name} did not become healthy")
-                    time.sleep(0.5)
-
-
-def cpu_seconds_by_component(procs):
-    """CPU time (user + system) so far of each part of the system, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    service_pids = {proc.pid: name for name, proc in procs.procs.items()}
-    totals = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)
-            comm = fields[0].split("(", 1)[1]
-            utime, stime = (int(x) for x in fields[1].split()[11:13])
-        except (OSError, IndexError, ValueError):
-            continue
-        pid = int(entry)
-        name = service_pids.get(pid) or ("bench client" if pid == os.getpid() else
-                                        "rabbitmq" if comm == "beam.smp" else
-                                        "postgres" if comm == "postgres" else None)
-        if name:
-            totals[name] = totals.get(name, 0.0) + (utime + stime) / ticks
-    return totals
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def count(dsn, sql):
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchone()[0]
 
 
 def bench_registrations(client_config, dsn, n, clients):
@@ -229,10 +121,10 @@ def run(args, auth_on, with_baseline):
     client_config = {"AMQP_URI": uri, "context_data": {"auth_token": token}}
     procs = Processes(env, logdir)
     try:
-        procs.start("loans", config_file("loans", logdir, auth_on), "services.loans.service")
+        procs.start("loans", config_file("loans", logdir, auth_on), "services.loans.service:LoansService")
         wait_health(config, ["loans"], procs)  # loans' queues exist before registry publishes
         procs.start("registry", config_file("registry", logdir, auth_on),
-                    "services.registry.service")
+                    "services.registry.service:RegistryService")
         waiting = ["registry"]
         if with_baseline:
             procs.start("baseline", "bench/baseline.yaml", "bench.baseline")
@@ -253,12 +145,30 @@ def run(args, auth_on, with_baseline):
         procs.stop()
 
 
+# Further cases live in bench/<case>.py with a ``run(args)`` that prints its figures.
+CASES = ("registrations", "bulk", "search")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3000, help="registrations (and baseline events)")
     parser.add_argument("--clients", type=int, default=10, help="concurrent RPC clients")
+    parser.add_argument("--case", action="append", choices=CASES,
+                        help="run only these cases (repeatable); default: all")
     args = parser.parse_args()
+    for case in args.case or CASES:
+        if case == "registrations":
+            registrations(args)
+        else:
+            try:
+                module = importlib.import_module(f"bench.{case}")
+            except ModuleNotFoundError:
+                print(f"bench: case {case} is not written yet")
+                continue
+            module.run(args)
 
+
+def registrations(args):
     print(f"bench: {args.n} registrations from {args.clients} concurrent RPC clients, "
           f"timed until {args.n} eligibility assessments are stored")
     reg = run(args, auth_on=True, with_baseline=True)

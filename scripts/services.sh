@@ -39,6 +39,13 @@ is_ours() {
     [[ $cmdline == *nameko* && $cmdline == *"services.$svc.service"* ]]
 }
 
+# service_class SVC: the nameko class to run (its module also imports mixins and bases
+# that carry entrypoints, so `nameko run` must be told which class is the service).
+service_class() {
+    local name=$1
+    printf '%sService' "${name^}"
+}
+
 pid_of() { # pid_of SVC: the pid recorded by `up`, or nothing
     local file=$PID_DIR/$1.pid
     [[ -f $file ]] && tr -dc '0-9' <"$file"
@@ -93,7 +100,7 @@ start_service() {
     shift 2
     trap '' INT QUIT
     exec "$@" bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
-        "$NAMEKO" run --config "services/$svc/config.yaml" "services.$svc.service"
+        "$NAMEKO" run --config "services/$svc/config.yaml" "services.$svc.service:$(service_class "$svc")"
 }
 
 tail_log() {

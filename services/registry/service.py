@@ -143,18 +143,20 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         return updated
 
     def emit_recorded(self, events):
-        """Emit registry's own events and put each on the timeline it concerns."""
+        """Emit registry's own events and put each on the timeline it concerns (one
+        statement for all rows, however many events)."""
+        rows = []
         for envelope in self.store.emit(*events):
-            data = envelope["data"]
+            data, event_id = envelope["data"], envelope["event_id"]
             at = datetime.fromisoformat(envelope["occurred_at"])
             text = summary(self.name, envelope["type"], data)
             for veteran_id in data.get("founder_ids") or [data.get("veteran_id")]:
                 if veteran_id:
-                    self.store.add_timeline(envelope["event_id"], at, self.name,
-                                            envelope["type"], text, veteran_id=veteran_id)
+                    rows.append((event_id, veteran_id, None, at, self.name, envelope["type"], text))
             if data.get("enterprise_id"):
-                self.store.add_timeline(envelope["event_id"], at, self.name, envelope["type"],
-                                        text, enterprise_id=data["enterprise_id"])
+                rows.append((event_id, None, data["enterprise_id"], at, self.name,
+                             envelope["type"], text))
+        self.store.add_timeline_rows(rows)
 
     def enterprises_of(self, veteran_id):
         """Enterprises a veteran founded (the enterprise part fills this in)."""

@@ -1,6 +1,8 @@
 """registry's SQL for veterans' cards, their history and timeline: domain objects in and out."""
 import json
 
+import psycopg2.extras
+
 from services.registry.domain import Veteran
 from shared.db import Store
 
@@ -83,11 +85,16 @@ class VeteranStore(Store):
 
     def add_timeline(self, event_id, at, source, event_type, summary, veteran_id=None,
                      enterprise_id=None):
-        with self.cursor() as cur:
-            cur.execute("INSERT INTO timeline (event_id, veteran_id, enterprise_id, at, source,"
-                        " type, summary) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                        " ON CONFLICT DO NOTHING",
-                        (event_id, veteran_id, enterprise_id, at, source, event_type, summary))
+        self.add_timeline_rows([(event_id, veteran_id, enterprise_id, at, source, event_type,
+                                 summary)])
+
+    def add_timeline_rows(self, rows):
+        """Rows of (event_id, veteran_id, enterprise_id, at, source, type, summary)."""
+        if rows:
+            with self.cursor() as cur:
+                psycopg2.extras.execute_values(
+                    cur, "INSERT INTO timeline (event_id, veteran_id, enterprise_id, at, source,"
+                         " type, summary) VALUES %s ON CONFLICT DO NOTHING", rows)
 
     def timeline(self, veteran_id=None, enterprise_id=None, limit=200):
         column, value = ("veteran_id", veteran_id) if veteran_id else ("enterprise_id", enterprise_id)

@@ -51,6 +51,10 @@ class FakeStore:
                      enterprise_id=None):
         self.timeline.append((veteran_id, event_type, summary))
 
+    def add_timeline_rows(self, rows):
+        for event_id, veteran_id, enterprise_id, at, source, event_type, summary in rows:
+            self.timeline.append((veteran_id or enterprise_id, event_type, summary))
+
     def find_by_id_number(self, number):
         self.calls.append("find_by_id_number")
         return next((v for v in self.veterans.values() if v.id_number == number), None)
