@@ -24,11 +24,16 @@ def test_logs_of_a_full_flow_hold_no_personal_identifiers(start, rpc, db):
         with pytest.raises(InvalidInput):  # a rejected one is logged too
             rpc.registry.register_veteran({**data, "county_code": "110101"})
         rpc.registry.find_veteran_by_id_number(data["id_number"])
+        rpc.registry.update_veteran(veteran["id"], {"phone": "13700001111", "notes": "手机 13700001111",
+                                                    "employment_status": "flexible"})
+        rpc.registry.get_card(veteran["id"])
+        rpc.registry.reveal_id_number(veteran["id"], "signing the loan contract")
         wait_for(lambda: scalar(db, "SELECT count(*) FROM loans.eligibility_assessments"),
                  message="the assessment")
     finally:
         root.removeHandler(handler)
     logs = buffer.getvalue()
     assert veteran["id"] in logs  # the flow was logged at all
-    for secret in (data["id_number"], data["phone"], data["name"], data["address"]):
+    for secret in (data["id_number"], data["phone"], data["name"], data["address"],
+                   "13700001111"):
         assert secret not in logs
