@@ -29,7 +29,12 @@ from tests.factories import make_veteran, unique_id_numbers  # noqa: E402
 
 
 def bench_registrations(client_config, dsn, n, clients):
-    payloads = [make_veteran(id_number=number) for number in unique_id_numbers(n)]
+    # Distinct phones and varied names, as in real data (a shared phone would make every
+    # card a possible duplicate of every other).
+    surnames, given = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗", "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩"
+    payloads = [make_veteran(id_number=number, phone=f"139{i:08d}",
+                             name=surnames[i % 20] + given[(i // 20) % 20] + given[i % 7])
+                for i, number in enumerate(unique_id_numbers(n))]
     latencies = []
 
     ready, go = eventlet.semaphore.CappedSemaphore(clients, clients), eventlet.event.Event()

@@ -33,7 +33,7 @@ def append(store, events):
         # One statement for all rows; its trigger sends the NOTIFY (002_outbox_notify.sql).
         psycopg2.extras.execute_values(
             cur, "INSERT INTO outbox (event_id, exchange, routing_key, body, correlation_id)"
-                 " VALUES %s", rows)
+                 " VALUES %s", rows, page_size=len(rows))
     return envelopes
 
 

@@ -7,11 +7,38 @@ from shared.errors import InvalidInput, flatten_errors
 
 
 def load(schema, data, partial=False):
+    unstorable = unstorable_strings(data)
+    if unstorable:
+        errors = {path: ["contains a character that cannot be stored (NUL or a lone surrogate)"]
+                  for path in unstorable}
+        raise InvalidInput(describe(errors), errors)
     try:
         return schema.load(data, partial=partial)
     except ValidationError as exc:
         errors = flatten_errors(exc.messages)
         raise InvalidInput(describe(errors), errors) from None
+
+
+def unstorable_strings(data, path=""):
+    """Dotted paths of strings PostgreSQL cannot hold (NUL) or UTF-8 cannot encode."""
+    if isinstance(data, str):
+        if "\x00" in data:
+            return [path or "_schema"]
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            return [path or "_schema"]
+        return []
+    if isinstance(data, dict):
+        items = data.items()
+    elif isinstance(data, (list, tuple)):
+        items = enumerate(data)
+    else:
+        return []
+    found = []
+    for key, value in items:
+        found += unstorable_strings(value, f"{path}.{key}" if path else str(key))
+    return found
 
 
 def describe(errors):

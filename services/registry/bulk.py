@@ -1,5 +1,187 @@
-"""Registering many veterans in one call: RPCs. Filled in by the bulk work."""
+"""Registering many veterans in one call: ``register_veterans(batch)`` answers each row
+created, conflict or invalid, and writes the good rows set-based (a statement per table
+for the whole batch) in the worker's one transaction: exactly what as many single
+registrations would write, and nothing at all if any statement fails."""
+import uuid
+
+import eventlet
+import structlog
+from marshmallow import ValidationError
+
+from services.registry import domain
+from services.registry.schemas import RegisterVeteranSchema
+from shared.auth import WRITE
+from shared.errors import InvalidInput, flatten_errors
+from shared.messaging import rpc
+from shared.validation import describe
+
+log = structlog.get_logger(__name__)
+MAX_ROWS = 1000
+# The single path's ``possible_duplicates`` keeps the oldest 20 as well.
+MAX_DUPLICATES = 20
+OUTSIDE_COUNTIES = "outside your counties"
+UNSTORABLE = "contains a character that cannot be stored (NUL or a lone surrogate)"
+ROW_INPUT = RegisterVeteranSchema()  # built once: construction costs more than a load
+# Rows between yields to the other green threads of the process (the outbox relay, other
+# calls): a batch's pure-Python stretches would otherwise hold them off for 100+ ms.
+YIELD_EVERY = 100
+
+CREATED, CONFLICT, INVALID = "created", "conflict", "invalid"
 
 
 class BulkRpcs:
-    pass
+    @rpc(roles=WRITE, sensitive_arguments=("batch",))
+    def register_veterans(self, batch):
+        """Up to 1,000 registrations → ``{results: [{row, status, id, errors}]}`` in input
+        order; a bad row never blocks the good ones."""
+        check_batch(batch)
+        operator = self.auth.operator
+        results, commands = validate_rows(batch, operator.may_see)
+        claims, repeats = first_claims(commands)
+        now = self.clock.now()
+        taken = self.store.holders([command["id_number"] for command in claims.values()])
+        drafts = {index: domain.register(command, str(uuid.uuid4()), now)
+                  for index, command in _cooperatively(claims.items())
+                  if command["id_number"] not in taken}
+        while True:
+            registered = self._with_duplicates(drafts, claims, now)
+            # Between our look-up and our insert another transaction may register one of
+            # these ID numbers: then nothing was kept, and we go again without it.
+            lost = self.store.add_veterans([veteran for veteran, _ in registered.values()],
+                                           created_by=operator.id)
+            if not lost:
+                break
+            taken.update(lost)
+            drafts = {i: d for i, d in drafts.items() if d[0].id_number not in lost}
+        self.store.audit_many(operator, "register_veteran", "veteran",
+                              [veteran.id for veteran, _ in registered.values()], now)
+        self.emit_recorded([event for _, events in registered.values() for event in events])
+        results.update(outcomes(claims, repeats, taken, registered))
+        replies = [results[index] for index in range(len(batch))]
+        log.info("veterans.bulk_registered", rows=len(batch), operator_id=operator.id,
+                 **{status: sum(r["status"] == status for r in replies)
+                    for status in (CREATED, CONFLICT, INVALID)})
+        return {"results": replies}
+
+    def _with_duplicates(self, drafts, claims, now):
+        """The drafts (``{index: (veteran, events)}``), those with possible duplicates among
+        existing cards and the batch's earlier rows registered again with them."""
+        veterans = [(index, veteran) for index, (veteran, _) in drafts.items()]
+        existing = self.store.duplicates_of(
+            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans])
+        duplicates = batch_duplicates(veterans, existing)
+        return {index: domain.register(claims[index], draft[0].id, now, duplicates[index])
+                if index in duplicates else draft for index, draft in drafts.items()}
+
+
+def check_batch(batch):
+    if not isinstance(batch, list) or not 1 <= len(batch) <= MAX_ROWS:
+        errors = {"batch": [f"must be a list of 1 to {MAX_ROWS} registrations"]}
+        raise InvalidInput(describe(errors), errors)
+
+
+def result(index, status, veteran_id=None, errors=None):
+    return {"row": index, "status": status, "id": veteran_id, "errors": errors or {}}
+
+
+def validate_rows(batch, may_see):
+    """Each row through the single registration's schema, and its county against the
+    operator's. → ``({index: invalid result}, {index: command})``."""
+    invalid, commands = {}, {}
+    for index, data in _cooperatively(enumerate(batch)):
+        try:
+            command = ROW_INPUT.load(data)
+        except ValidationError as exc:
+            errors = flatten_errors(exc.messages)
+            county = data.get("county_code") if isinstance(data, dict) else None
+            if "county_code" not in errors and isinstance(county, str) and not may_see(county):
+                errors["county_code"] = [OUTSIDE_COUNTIES]
+            invalid[index] = result(index, INVALID, errors=errors)
+            continue
+        unstorable = {name: [UNSTORABLE] for name, value in command.items() if _unstorable(value)}
+        if unstorable:
+            invalid[index] = result(index, INVALID, errors=unstorable)
+            continue
+        if not may_see(command["county_code"]):
+            invalid[index] = result(index, INVALID, errors={"county_code": [OUTSIDE_COUNTIES]})
+            continue
+        commands[index] = command
+    return invalid, commands
+
+
+def _cooperatively(items, every=YIELD_EVERY):
+    for position, item in enumerate(items):
+        if position and position % every == 0:
+            eventlet.sleep(0)
+        yield item
+
+
+def _unstorable(value):
+    # PostgreSQL text holds neither NUL nor a lone surrogate (no UTF-8 for it), and the
+    # schema lets both through: caught here, such a row is invalid instead of failing the
+    # statement that writes the whole batch.
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, (list, tuple)):
+        return any(_unstorable(v) for v in value)
+    if isinstance(value, dict):
+        return any(_unstorable(v) for v in value.values())
+    return False
+
+
+def first_claims(commands):
+    """The first valid row of each ID number claims it; later rows repeat it.
+    → ``({index: command}, {index: index of the claiming row})``, in input order."""
+    claims, repeats, claimed_by = {}, {}, {}
+    for index, command in commands.items():
+        first = claimed_by.setdefault(command["id_number"], index)
+        if first == index:
+            claims[index] = command
+        else:
+            repeats[index] = first
+    return claims, repeats
+
+
+def batch_duplicates(veterans, existing, limit=MAX_DUPLICATES):
+    """Possible duplicates of each of ``[(index, veteran)]`` (input order): the existing
+    cards found for it (``{index: [ids]}``, oldest first), then the batch's earlier rows
+    with the same name, birth date and county or the same phone, up to ``limit``."""
+    by_identity, by_phone, found = {}, {}, {}
+    for position, (index, veteran) in enumerate(veterans):
+        identity = (veteran.name, veteran.birth_date, veteran.county_code)
+        same_identity = by_identity.setdefault(identity, [])
+        same_phone = by_phone.setdefault(veteran.phone, []) if veteran.phone else []
+        ids = list(existing.get(index, ()))[:limit]
+        if len(ids) < limit and (same_identity or same_phone):
+            earlier = sorted(set(same_identity[:limit]) | set(same_phone[:limit]))
+            ids += [veterans[p][1].id for p in earlier][:limit - len(ids)]
+        if ids:
+            found[index] = ids
+        same_identity.append(position)
+        if veteran.phone:
+            same_phone.append(position)
+    return found
+
+
+def outcomes(claims, repeats, taken, registered):
+    """Results of the valid rows: created, or conflict naming the card that holds the ID
+    number (an existing one, or the one this batch made from an earlier row)."""
+    out = {}
+    for index, command in claims.items():
+        if index in registered:
+            veteran = registered[index][0]
+            out[index] = {**result(index, CREATED, veteran.id), "flags": list(veteran.flags)}
+        else:
+            out[index] = result(index, CONFLICT, taken[command["id_number"]],
+                                {"id_number": ["already registered"]})
+    for index, first in repeats.items():
+        holder = out[first]["id"]
+        out[index] = result(index, CONFLICT, holder,
+                            {"id_number": [f"repeats row {first} of this batch"]})
+    return out

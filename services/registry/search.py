@@ -1,5 +1,178 @@
-"""Searching veterans and the registry's statistics: RPCs. Filled in by the search work."""
+"""Finding veterans' cards (``search_veterans``) and the registry's statistics (``stats``):
+the RPCs, their input schemas and the arithmetic of the bureau's indicators."""
+from marshmallow import (Schema, ValidationError, fields, post_load, validate,
+                         validates_schema)
+
+from services.registry import domain
+from shared.auth import READ, STATS
+from shared.errors import InvalidInput
+from shared.jurisdiction import Jurisdiction, county_validator
+from shared.messaging import rpc
+from shared.taxonomy import Taxonomy, code_of
+from shared.validation import describe, load
+
+MAX_PAGE_SIZE = 200
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+class OneOrMany(fields.List):
+    """One value or a list of them; loads as a list. A bad single value is reported
+    under the field's own name, a bad list item under ``field.<index>``."""
+
+    def __init__(self, inner, max_items, **kwargs):
+        super().__init__(inner, validate=validate.Length(min=1, max=max_items), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return [self.inner.deserialize(value, **kwargs)]
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError("must be a code or a list of codes")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def one_or_many(category, max_items=10):
+    return OneOrMany(fields.String(validate=code_of(category)), max_items, allow_none=True)
+
+
+def check_name(value):
+    if not 1 <= len(value.strip()) <= 50:
+        raise ValidationError("must be 1 to 50 characters")
+
+
+def year():
+    return fields.Integer(strict=True, allow_none=True,
+                          validate=validate.Range(min=FIRST_YEAR, max=LAST_YEAR))
+
+
+class VeteranFiltersSchema(Schema):
+    """Every filter is optional; None means "not filtering". Unknown keys are refused."""
+    county_code = OneOrMany(fields.String(validate=county_validator()), 20, allow_none=True)
+    employment_status = one_or_many("employment_status")
+    willingness = one_or_many("willingness")
+    service_need = one_or_many("service_needs")
+    skill = one_or_many("skills")
+    discharged_from_year = year()
+    discharged_to_year = year()
+    name = fields.String(allow_none=True, validate=check_name)
+
+    @validates_schema
+    def check_years(self, data, **kwargs):
+        first, last = data.get("discharged_from_year"), data.get("discharged_to_year")
+        if first is not None and last is not None and first > last:
+            raise ValidationError("is after discharged_to_year", "discharged_from_year")
+
+    @post_load
+    def drop_absent(self, data, **kwargs):
+        if data.get("name") is not None:
+            data["name"] = data["name"].strip()
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class PageSchema(Schema):
+    page = fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+
+
+class StatsSchema(Schema):
+    county_code = fields.String(allow_none=True, validate=county_validator())
+
+
+FILTERS_INPUT, PAGE_INPUT, STATS_INPUT = VeteranFiltersSchema(), PageSchema(), StatsSchema()
+
+
+def load_search(filters, page, page_size):
+    """``(criteria, page, page_size)``, or one ``InvalidInput`` naming every bad field."""
+    errors = {}
+    criteria = {}
+    if filters is None:
+        filters = {}
+    if not isinstance(filters, dict):
+        errors["filters"] = ["must be an object of filters"]
+    else:
+        try:
+            criteria = load(FILTERS_INPUT, filters)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+    try:
+        paging = load(PAGE_INPUT, {"page": page, "page_size": page_size})
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(describe(errors), errors)
+    return criteria, paging["page"], paging["page_size"]
 
 
 class SearchRpcs:
-    pass
+    @rpc(roles=READ)
+    def search_veterans(self, filters=None, page=1, page_size=50):
+        """Cards matching every filter, in registration order, one page of them; a county
+        clerk only ever sees their own counties."""
+        criteria, page, page_size = load_search(filters, page, page_size)
+        criteria["county_code"] = self.counties_in_scope(criteria.get("county_code"))
+        total, veterans = self.store.search_veterans(criteria, limit=page_size,
+                                                     offset=(page - 1) * page_size)
+        return {"items": [domain.present(v) for v in veterans], "total": total,
+                "page": page, "page_size": page_size}
+
+    @rpc(roles=STATS)
+    def stats(self, county_code=None):
+        """The ledger's indicators for one county, or for every county the caller sees."""
+        county_code = load(STATS_INPUT, {"county_code": county_code})["county_code"]
+        counties = self.counties_in_scope(None if county_code is None else [county_code])
+        needs = sorted(Taxonomy.load().codes("service_needs"))
+        by_state, by_need = self.store.veteran_counts(counties, needs)
+        reply = indicators(by_state, by_need, self.store.enterprise_counts(counties))
+        listed = Jurisdiction.load().codes() if counties is None else sorted(counties)
+        return {"county_code": county_code, "counties": listed, **reply}
+
+    def counties_in_scope(self, requested):
+        """The counties a read may cover: those asked for, each of which must be the
+        caller's (else ``Forbidden``); when none are asked for, the caller's own (None: all)."""
+        if requested is None:
+            return self.auth.scope()
+        for code in requested:
+            self.auth.require_county(code)
+        return list(requested)
+
+
+def indicators(veteran_counts, need_counts, enterprise_counts, taxonomy=None):
+    """The bureau's figures from raw counts: ``veteran_counts`` maps (employment_status,
+    willingness) to a count, ``need_counts`` need → count, ``enterprise_counts`` (kind,
+    stage) → count. Every known code appears, zero when nobody has it.
+
+    The employment-and-entrepreneurship rate is working / base, where base is everyone
+    who wants a job or a business or already works (employed, self-employed, flexible,
+    public-welfare post) and working is those of them who work."""
+    taxonomy = taxonomy or Taxonomy.load()
+    by_status = _zeros(taxonomy.codes("employment_status"))
+    by_willingness = _zeros(taxonomy.codes("willingness"))
+    working = base = 0
+    for (status, willingness), n in veteran_counts.items():
+        by_status[status] = by_status.get(status, 0) + n
+        by_willingness[willingness] = by_willingness.get(willingness, 0) + n
+        if status in domain.WORKING:
+            working += n
+            base += n
+        elif willingness in ("job", "business"):
+            base += n
+    by_need = _zeros(taxonomy.codes("service_needs"))
+    for need, n in need_counts.items():
+        by_need[need] = by_need.get(need, 0) + n
+    enterprises = {kind: _zeros(taxonomy.codes("enterprise_stage"))
+                   for kind in sorted(taxonomy.codes("enterprise_kind"))}
+    for (kind, stage), n in enterprise_counts.items():
+        stages = enterprises.setdefault(kind, {})
+        stages[stage] = stages.get(stage, 0) + n
+    return {
+        "veterans": sum(veteran_counts.values()),
+        "by_status": by_status,
+        "by_willingness": by_willingness,
+        "by_need": by_need,
+        "enterprises": enterprises,
+        "employment_rate": {"working": working, "base": base,
+                            "rate": round(working / base, 4) if base else 0},
+    }
+
+
+def _zeros(codes):
+    return {code: 0 for code in sorted(codes)}

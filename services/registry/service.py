@@ -159,8 +159,8 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         self.store.add_timeline_rows(rows)
 
     def enterprises_of(self, veteran_id):
-        """Enterprises a veteran founded (the enterprise part fills this in)."""
-        return []
+        """Enterprises a veteran founded, in the operator's counties (see enterprises.py)."""
+        return EnterpriseRpcs.enterprises_of(self, veteran_id)
 
     def _veteran(self, veteran_id, lock=False):
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"), lock=lock)

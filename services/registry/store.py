@@ -3,7 +3,10 @@ import json
 
 import psycopg2.extras
 
+from services.registry.bulk_store import BulkStore
 from services.registry.domain import Veteran
+from services.registry.enterprise_store import EnterpriseStore
+from services.registry.search_store import SearchStore
 from shared.db import Store
 
 COLUMNS = ("id", "id_number", "name", "phone", "gender", "birth_date", "county_code", "address",
@@ -94,7 +97,8 @@ class VeteranStore(Store):
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
                     cur, "INSERT INTO timeline (event_id, veteran_id, enterprise_id, at, source,"
-                         " type, summary) VALUES %s ON CONFLICT DO NOTHING", rows)
+                         " type, summary) VALUES %s ON CONFLICT DO NOTHING", rows,
+                    page_size=len(rows))
 
     def timeline(self, veteran_id=None, enterprise_id=None, limit=200):
         column, value = ("veteran_id", veteran_id) if veteran_id else ("enterprise_id", enterprise_id)
@@ -133,5 +137,5 @@ class VeteranStore(Store):
             return total, [dict(row) for row in cur.fetchall()]
 
 
-class RegistryStore(VeteranStore):
+class RegistryStore(BulkStore, SearchStore, EnterpriseStore, VeteranStore):
     """The store the service injects; enterprise, search and bulk parts join as mixins."""

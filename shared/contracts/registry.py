@@ -22,7 +22,8 @@ class VeteranFacts(EventData):
     discharge_type = fields.String(required=True)
     discharged_on = fields.Date(required=True)
     skills = codes(required=True)
-    certificates = codes(required=True)
+    # Certificate names, not codes: as long as the card allows (100).
+    certificates = fields.List(fields.String(validate=validate.Length(max=100)), required=True)
     willingness = fields.String(required=True)
     service_needs = codes(required=True)
     employment_status = fields.String(required=True)

@@ -61,3 +61,19 @@ def test_bad_input_is_invalid_input_naming_the_field_and_writes_nothing(start, r
     assert all(isinstance(m, str) for msgs in caught.value.errors.values() for m in msgs)
     assert scalar(db, "SELECT count(*) FROM registry.veterans") == 0
     assert scalar(db, "SELECT count(*) FROM registry.outbox") == 0
+
+
+@pytest.mark.parametrize("data,field", [
+    ({**GOOD, "name": "张\x00伟"}, "name"),
+    ({**GOOD, "address": "路\ud800"}, "address"),
+    ({**GOOD, "certificates": ["证" * 100]}, None),  # as long as allowed: accepted
+])
+def test_strings_the_database_cannot_hold_are_invalid_input(start, rpc, db, data, field):
+    start(RegistryService)
+    if field is None:
+        assert rpc.registry.register_veteran(data)["certificates"] == data["certificates"]
+        return
+    with pytest.raises(InvalidInput) as caught:
+        rpc.registry.register_veteran(data)
+    assert field in caught.value.errors
+    assert scalar(db, "SELECT count(*) FROM registry.veterans") == 0

@@ -1,0 +1,152 @@
+"""Benchmark case ``bulk``: 10,000 veterans through ``register_veterans`` in batches of
+1,000 from a few concurrent clients, timed until every card is stored and every
+``veteran_registered`` event is published (target: at least 2,000 veterans/s).
+
+    python bench/bench.py --case bulk"""
+import os
+import time
+
+import eventlet
+import eventlet.event
+import eventlet.queue
+import psycopg2
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from bench.common import (ROOT, Processes, count, cpu_seconds_by_component, fresh_database,
+                          fresh_vhost, percentile, wait_health)
+from tests.factories import make_veteran, unique_id_numbers
+
+TOTAL, BATCH, CLIENTS = 10_000, 1_000, 4
+TARGET_PER_S = 2_000
+COMPONENTS = ("registry", "loans", "rabbitmq", "postgres", "bench client")
+
+
+def payloads(n):
+    # Distinct phones and varied names, as in real data (one shared phone would make every
+    # card a possible duplicate of every other).
+    surnames, given = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗", "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩"
+    return [make_veteran(id_number=number, phone=f"139{i:08d}",
+                         name=surnames[i % 20] + given[(i // 20) % 20] + given[i % 7])
+            for i, number in enumerate(unique_id_numbers(n))]
+
+
+def send_batches(uri, token, batches, clients):
+    """Each client takes the next batch off a shared queue; returns per-batch latencies,
+    the statuses seen and when the last reply came."""
+    todo = eventlet.queue.LightQueue()
+    for batch in batches:
+        todo.put(batch)
+    latencies, statuses = [], {}
+    ready, go = [], eventlet.event.Event()
+
+    def client():
+        with ClusterRpcProxy({"AMQP_URI": uri}, timeout=120,
+                             context_data={"auth_token": token}) as proxy:
+            proxy.registry.health()  # warm up outside the clock: the reply queue
+            ready.append(True)
+            go.wait()
+            while True:
+                try:
+                    batch = todo.get_nowait()
+                except eventlet.queue.Empty:
+                    return
+                began = time.perf_counter()
+                results = proxy.registry.register_veterans(batch)["results"]
+                latencies.append(time.perf_counter() - began)
+                for result in results:
+                    statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+
+    threads = [eventlet.spawn(client) for _ in range(clients)]
+    while len(ready) < clients:
+        eventlet.sleep(0.01)
+    began = time.perf_counter()
+    go.send()
+    for thread in threads:
+        thread.wait()
+    return began, time.perf_counter(), latencies, statuses
+
+
+def wait_published(dsn, n, began, limit=600):
+    with psycopg2.connect(dsn) as conn:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            while True:
+                cur.execute("SELECT (SELECT count(*) FROM registry.veterans),"
+                            " (SELECT count(*) FROM registry.outbox WHERE routing_key ="
+                            "  'veteran_registered' AND published_at IS NOT NULL)")
+                cards, published = cur.fetchone()
+                if cards >= n and published >= n:
+                    return time.perf_counter()
+                if time.perf_counter() - began > limit:
+                    raise SystemExit(f"bench: after {limit} s only {cards} cards and "
+                                     f"{published} published events")
+                time.sleep(0.01)
+
+
+def measure(n=TOTAL, batch_size=BATCH, clients=CLIENTS):
+    from shared.auth import issue
+    dsn, uri = fresh_database(), fresh_vhost()
+    logdir = ROOT / "bench" / "out"
+    logdir.mkdir(parents=True, exist_ok=True)
+    secret = "bench-" + os.urandom(8).hex()
+    env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
+           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+           "VET_AUTH_SECRET": secret}
+    token = issue(secret, "bench", "admin", ["*"], name="benchmark", days=1)
+    config = {"AMQP_URI": uri}
+    data = payloads(n)
+    batches = [data[i:i + batch_size] for i in range(0, n, batch_size)]
+    procs = Processes(env, logdir)
+    try:
+        procs.start("loans", str(ROOT / "services/loans/config.yaml"),
+                    "services.loans.service:LoansService")
+        wait_health(config, ["loans"], procs)  # loans' queues exist before registry publishes
+        procs.start("registry", str(ROOT / "services/registry/config.yaml"),
+                    "services.registry.service:RegistryService")
+        wait_health(config, ["registry"], procs)
+        cpu_before = cpu_seconds_by_component(procs)
+        began, rpc_done, latencies, statuses = send_batches(uri, token, batches, clients)
+        done = wait_published(dsn, n, began)
+        cpu_after = cpu_seconds_by_component(procs)
+        assessed = count(dsn, "SELECT count(*) FROM loans.eligibility_assessments")
+        return {
+            "per_s": n / (done - began),
+            "rpc_per_s": n / (rpc_done - began),
+            "seconds": done - began,
+            "p50_ms": percentile(latencies, 50) * 1000,
+            "p99_ms": percentile(latencies, 99) * 1000,
+            "max_ms": max(latencies) * 1000,
+            "statuses": statuses,
+            "assessed": assessed,
+            "cpu_ms": {name: (cpu_after.get(name, 0.0) - cpu_before.get(name, 0.0)) / n * 1000
+                       for name in COMPONENTS},
+            "rss_mb": {name: procs.peak_rss_mb(name) for name in ("registry", "loans")},
+            "unpublished": count(dsn, "SELECT count(*) FROM registry.outbox"
+                                      " WHERE published_at IS NULL"),
+        }
+    finally:
+        procs.stop()
+
+
+def run(args):
+    print(f"bench: {TOTAL} veterans through register_veterans in batches of {BATCH} from "
+          f"{CLIENTS} concurrent clients, timed until every card is stored and every "
+          f"veteran_registered event published")
+    result = measure()
+    print(f"  bulk registrations end to end : {result['per_s']:8.1f} veterans/s   "
+          f"(target >= {TARGET_PER_S}; {result['seconds']:.2f} s)")
+    print(f"  bulk RPCs                     : {result['rpc_per_s']:8.1f} veterans/s")
+    print(f"  batch RPC latency p50 / p99 / max: {result['p50_ms']:.0f} / "
+          f"{result['p99_ms']:.0f} / {result['max_ms']:.0f} ms")
+    print(f"  rows: {', '.join(f'{k} {v}' for k, v in sorted(result['statuses'].items()))}; "
+          f"outbox rows left unpublished: {result['unpublished']}")
+    print(f"  loans had assessed {result['assessed']} of them by then (it consumes behind, "
+          f"on the same cores)")
+    for name, mb in result["rss_mb"].items():
+        print(f"  peak RSS {name:9s}: {mb:6.1f} MB")
+    cores = os.cpu_count()
+    print(f"  CPU per veteran, end to end ({cores} cores = {cores / TARGET_PER_S * 1000:.1f} ms"
+          f" per veteran at {TARGET_PER_S:,}/s):")
+    for name, ms in result["cpu_ms"].items():
+        print(f"    {name:13s}: {ms:5.3f} ms")
+    print(f"    {'total':13s}: {sum(result['cpu_ms'].values()):5.3f} ms")
