@@ -14,7 +14,6 @@ eventlet.monkey_patch()
 
 import argparse  # noqa: E402
 import importlib  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -24,7 +23,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (ROOT, Processes, count, cpu_seconds_by_component,  # noqa: E402
-                          fresh_database, fresh_vhost, percentile, wait_health)
+                          environment, percentile, wait_health)
 from tests.factories import make_veteran, unique_id_numbers  # noqa: E402
 
 
@@ -113,15 +112,7 @@ def config_file(service, logdir, auth_on):
 
 def run(args, auth_on, with_baseline):
     """Fresh database and vhost, the services started, N registrations measured."""
-    from shared.auth import issue
-    dsn, uri = fresh_database(), fresh_vhost()
-    logdir = ROOT / "bench" / "out"
-    logdir.mkdir(parents=True, exist_ok=True)
-    secret = "bench-" + os.urandom(8).hex()
-    env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
-           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-           "VET_AUTH_SECRET": secret}
-    token = issue(secret, "bench", "admin", ["*"], name="benchmark", days=1)
+    dsn, uri, env, token, logdir = environment()
     config = {"AMQP_URI": uri}
     client_config = {"AMQP_URI": uri, "context_data": {"auth_token": token}}
     procs = Processes(env, logdir)

@@ -12,8 +12,8 @@ import eventlet.queue
 import psycopg2
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.common import (ROOT, Processes, count, cpu_seconds_by_component, fresh_database,
-                          fresh_vhost, percentile, wait_health)
+from bench.common import (ROOT, Processes, count, cpu_seconds_by_component, environment,
+                          percentile, wait_health)
 from tests.factories import make_veteran, unique_id_numbers
 
 TOTAL, BATCH, CLIENTS = 10_000, 1_000, 4
@@ -84,15 +84,7 @@ def wait_published(dsn, n, began, limit=600):
 
 
 def measure(n=TOTAL, batch_size=BATCH, clients=CLIENTS):
-    from shared.auth import issue
-    dsn, uri = fresh_database(), fresh_vhost()
-    logdir = ROOT / "bench" / "out"
-    logdir.mkdir(parents=True, exist_ok=True)
-    secret = "bench-" + os.urandom(8).hex()
-    env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
-           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-           "VET_AUTH_SECRET": secret}
-    token = issue(secret, "bench", "admin", ["*"], name="benchmark", days=1)
+    dsn, uri, env, token, logdir = environment()
     config = {"AMQP_URI": uri}
     data = payloads(n)
     batches = [data[i:i + batch_size] for i in range(0, n, batch_size)]

@@ -119,3 +119,18 @@ def count(dsn, sql):
         return cur.fetchone()[0]
 
 
+
+
+def environment():
+    """A fresh database and vhost, the environment for the services' processes, an admin
+    token for the clients, and the folder for their logs."""
+    from shared.auth import issue
+    dsn, uri = fresh_database(), fresh_vhost()
+    logdir = ROOT / "bench" / "out"
+    logdir.mkdir(parents=True, exist_ok=True)
+    secret = "bench-" + os.urandom(8).hex()
+    env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
+           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+           "VET_AUTH_SECRET": secret}
+    token = issue(secret, "bench", "admin", ["*"], name="benchmark", days=1)
+    return dsn, uri, env, token, logdir

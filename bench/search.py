@@ -23,7 +23,7 @@ import psycopg2
 import psycopg2.extensions
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.common import (ROOT, Processes, cpu_seconds_by_component, fresh_database, fresh_vhost,
+from bench.common import (Processes, cpu_seconds_by_component, environment,
                           percentile, wait_health)
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
@@ -191,18 +191,10 @@ def bench_search(client_config, calls, clients, seed=7):
 
 
 def run(args):
-    from shared.auth import issue
     clients = getattr(args, "clients", 10) or 10
     print(f"bench: search_veterans over {VETERANS:,} cards, {CALLS} calls from {clients} "
           f"concurrent RPC clients (admin token)")
-    dsn, uri = fresh_database(), fresh_vhost()
-    logdir = ROOT / "bench" / "out"
-    logdir.mkdir(parents=True, exist_ok=True)
-    secret = "bench-" + os.urandom(8).hex()
-    env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
-           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-           "VET_AUTH_SECRET": secret}
-    token = issue(secret, "bench", "admin", ["*"], name="benchmark", days=1)
+    dsn, uri, env, token, logdir = environment()
     procs = Processes(env, logdir)
     try:
         procs.start("registry", "services/registry/config.yaml",

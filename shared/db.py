@@ -207,6 +207,14 @@ class Database(DependencyProvider):
             session.close()
 
 
+def where(*conditions):
+    """``(clause, value)`` pairs whose value is not None → (" WHERE a AND b", [values])."""
+    chosen = [(clause, value) for clause, value in conditions if value is not None]
+    if not chosen:
+        return "", []
+    return " WHERE " + " AND ".join(c for c, _ in chosen), [v for _, v in chosen]
+
+
 def finish_unit_of_work(container, worker_ctx, exc_info):
     """Called by entrypoints before they reply or ack: ends every worker transaction."""
     for dependency in container.dependencies:

@@ -6,7 +6,7 @@ import psycopg2
 import psycopg2.extras
 
 from services.registry.enterprise_domain import Enterprise
-from shared.db import Store
+from shared.db import Store, where
 
 COLUMNS = ("id", "kind", "uscc", "name", "county_code", "industry", "founded_on", "stage",
            "employees", "veteran_employees", "federation_member", "incubation_base",
@@ -89,17 +89,13 @@ class EnterpriseStore(Store):
                            limit=50, offset=0):
         """``counties`` None means every county. Returns (total, enterprises) in the order
         of registration."""
-        where, args = [], []
-        for clause, value in (("e.county_code = ANY(%s)", counties), ("e.kind = %s", kind),
-                              ("e.stage = %s", stage), ("e.industry = %s", industry),
-                              ("e.federation_member = %s", federation_member),
-                              ("e.name ILIKE %s", _like(name) if name else None),
-                              ("EXISTS (SELECT 1 FROM enterprise_founders f WHERE"
-                               " f.enterprise_id = e.id AND f.veteran_id = %s)", founder_id)):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        condition, args = where(
+            ("e.county_code = ANY(%s)", counties), ("e.kind = %s", kind),
+            ("e.stage = %s", stage), ("e.industry = %s", industry),
+            ("e.federation_member = %s", federation_member),
+            ("e.name ILIKE %s", _like(name) if name else None),
+            ("EXISTS (SELECT 1 FROM enterprise_founders f WHERE"
+             " f.enterprise_id = e.id AND f.veteran_id = %s)", founder_id))
         with self.dict_cursor() as cur:
             cur.execute(f"SELECT count(*) AS total FROM enterprises e{condition}", args)
             total = cur.fetchone()["total"]

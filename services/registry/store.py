@@ -7,7 +7,7 @@ from services.registry.bulk_store import BulkStore
 from services.registry.domain import Veteran
 from services.registry.enterprise_store import EnterpriseStore
 from services.registry.search_store import SearchStore
-from shared.db import Store
+from shared.db import Store, where
 
 COLUMNS = ("id", "id_number", "name", "phone", "gender", "birth_date", "county_code", "address",
            "ethnicity", "education", "branch", "rank_category", "enlisted_on", "discharged_on",
@@ -121,13 +121,8 @@ class VeteranStore(Store):
 
     def audit_entries(self, operator_id=None, action=None, since=None, until=None,
                       limit=50, offset=0):
-        where, args = [], []
-        for clause, value in (("operator_id = %s", operator_id), ("action = %s", action),
-                              ("at >= %s", since), ("at < %s", until)):
-            if value is not None:
-                where.append(clause)
-                args.append(value)
-        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        condition, args = where(("operator_id = %s", operator_id), ("action = %s", action),
+                                ("at >= %s", since), ("at < %s", until))
         with self.dict_cursor() as cur:
             cur.execute(f"SELECT count(*) AS total FROM audit_log{condition}", args)
             total = cur.fetchone()["total"]

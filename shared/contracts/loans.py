@@ -1,5 +1,5 @@
 """Events published by loans."""
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from shared.contracts.base import EventData
 
