@@ -160,6 +160,15 @@ class Store:
                         "ON CONFLICT DO NOTHING", (handler, event_id))
             return cur.rowcount == 1
 
+    def claim_many(self, handler, event_ids):
+        """``claim`` for many events in one statement; returns the ids newly claimed."""
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO inbox (handler, event_id)"
+                        " SELECT %s, id FROM unnest(%s::uuid[]) AS id"
+                        " ON CONFLICT DO NOTHING RETURNING event_id",
+                        (handler, sorted(set(event_ids))))
+            return {str(row[0]) for row in cur.fetchall()}
+
     def outbox_backlog(self):
         return outbox.backlog(self)
 

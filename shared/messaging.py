@@ -15,6 +15,7 @@
 import functools
 import sys
 
+import eventlet
 import structlog
 from kombu import Connection, Exchange, Queue, binding
 from nameko import rpc as nameko_rpc
@@ -22,6 +23,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
                               LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
 
 from shared import auth
 from shared.config import amqp_uri
@@ -157,6 +159,54 @@ class InboxEventHandler(EventHandler):
         return super().handle_result(message, worker_ctx, result, exc_info)
 
 
+class BatchInboxEventHandler(InboxEventHandler):
+    """Takes the messages waiting in its queue (up to the consumer's prefetch) into one
+    worker and one transaction, for handlers whose work per event is small (a projection).
+    A batch that fails is tried again message by message, so a poison message goes to the
+    dead-letter queue alone and the others still land."""
+
+    def __init__(self, source_service, event_type, linger=0.01, **kwargs):
+        self.linger = linger
+        super().__init__(source_service, event_type, **kwargs)
+
+    def setup(self):
+        super().setup()
+        self._waiting, self._flush_due = [], False
+
+    def handle_message(self, body, message):
+        self._waiting.append((body, message))
+        if not self._flush_due:
+            self._flush_due = True
+            self.container.spawn_managed_thread(self._flush)
+
+    def _flush(self):
+        eventlet.sleep(self.linger)  # let the messages already on their way join
+        batch, self._waiting, self._flush_due = self._waiting, [], False
+        self._spawn(batch)
+
+    def _spawn(self, batch):
+        bodies, messages = [b for b, _ in batch], [m for _, m in batch]
+        try:
+            self.container.spawn_worker(
+                self, (bodies,), {}, context_data=self.unpack_message_headers(messages[0]),
+                handle_result=functools.partial(self.handle_batch_result, batch))
+        except ContainerBeingKilled:
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+
+    def handle_batch_result(self, batch, worker_ctx, result=None, exc_info=None):
+        exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
+        if exc_info is None:
+            for _, message in batch:
+                self.queue_consumer.ack_message(message)
+        elif len(batch) > 1:
+            for item in batch:
+                self._spawn([item])
+        else:
+            self.queue_consumer.requeue_message(batch[0][1])
+        return result, exc_info
+
+
 def _store_of(service):
     for klass in type(service).__mro__:
         for name, attr in vars(klass).items():
@@ -178,6 +228,28 @@ def event_handler(source_service, event_type, **kwargs):
                 return None
             return fn(self, event)
         return InboxEventHandler.decorator(source_service, event_type, **kwargs)(run_once)
+    return decorate
+
+
+def batch_event_handler(source_service, event_type, **kwargs):
+    """Like ``event_handler`` but ``def m(self, events)`` gets a list: the batch's events not
+    seen before (the inbox rows for all of them are written in one statement)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run_once(self, bodies):
+            events = [load_event(body) for body in bodies]
+            handler = f"{self.name}.{fn.__name__}"
+            fresh = _store_of(self).claim_many(handler, [e.event_id for e in events])
+            if len(fresh) < len(events):
+                log.info("inbox.duplicates_skipped", handler=handler,
+                         count=len(events) - len(fresh))
+            new, seen = [], set()
+            for event in events:
+                if event.event_id in fresh and event.event_id not in seen:
+                    seen.add(event.event_id)
+                    new.append(event)
+            return fn(self, new) if new else None
+        return BatchInboxEventHandler.decorator(source_service, event_type, **kwargs)(run_once)
     return decorate
 
 

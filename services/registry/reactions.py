@@ -7,7 +7,7 @@ import structlog
 from services.registry import domain
 from services.registry.timeline import SUMMARIES, summary
 from shared.contracts import followup, jobs, training
-from shared.messaging import event_handler
+from shared.messaging import batch_event_handler, event_handler
 
 log = structlog.get_logger(__name__)
 # Events registry's own changes produce are recorded where they happen, not consumed.
@@ -46,15 +46,18 @@ class Reactions:
             return
         self.apply_changes(veteran, changes, reason=reason, cause_event_id=event.event_id)
 
-    def _record(self, event):
-        data = event.data
-        text = summary(event.source, event.type, data)
-        if data.get("veteran_id"):
-            self.store.add_timeline(event.event_id, event.occurred_at, event.source, event.type,
-                                    text, veteran_id=data["veteran_id"])
-        if data.get("enterprise_id"):
-            self.store.add_timeline(event.event_id, event.occurred_at, event.source, event.type,
-                                    text, enterprise_id=data["enterprise_id"])
+    def _record(self, *events):
+        rows = []
+        for event in events:
+            data = event.data
+            text = summary(event.source, event.type, data)
+            if data.get("veteran_id"):
+                rows.append((event.event_id, data["veteran_id"], None, event.occurred_at,
+                             event.source, event.type, text))
+            if data.get("enterprise_id"):
+                rows.append((event.event_id, None, data["enterprise_id"], event.occurred_at,
+                             event.source, event.type, text))
+        self.store.add_timeline_rows(rows)
 
 
 REACTING = {("jobs", jobs.VETERAN_HIRED), ("followup", followup.REVISIT_COMPLETED),
@@ -66,6 +69,7 @@ TIMELINE_ONLY = sorted((source, event_type) for source, event_type in SUMMARIES
 
 
 class TimelineHandlers:
-    @event_handler(*TIMELINE_ONLY[0], also=TIMELINE_ONLY[1:])
-    def on_timeline_event(self, event):
-        self._record(event)
+    # A timeline line is small work: take the waiting events in one transaction.
+    @batch_event_handler(*TIMELINE_ONLY[0], also=TIMELINE_ONLY[1:])
+    def on_timeline_event(self, events):
+        self._record(*events)

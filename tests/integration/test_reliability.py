@@ -15,7 +15,7 @@ from nameko.testing.utils import get_container
 from services.loans.service import LoansService
 from services.registry.service import RegistryService
 from shared.db import Database, Store
-from shared.messaging import event_handler, rpc as rpc_entrypoint
+from shared.messaging import batch_event_handler, event_handler, rpc as rpc_entrypoint
 from tests.conftest import token
 from tests.factories import make_veteran, unique_id_numbers
 from tests.helpers import publish, queue_depth, registered_event, scalar, wait_for
@@ -157,3 +157,45 @@ def test_registrations_during_a_broker_outage_all_arrive_after_it(start, db, con
     wait_for(lambda: scalar(db, "SELECT count(DISTINCT veteran_id) FROM loans.eligibility_assessments") == 20,
              timeout=90, interval=0.5, message="every assessment after the outage")
     assert scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL") == 0
+
+
+class BatchSink:
+    """A batch handler that cannot take veterans of county 652302."""
+    name = "sink"
+    store = Database(Store, migrations_dir="/nonexistent")
+    batches = []
+    handled = []
+
+    @batch_event_handler("registry", "veteran_registered", linger=0.2)
+    def on_registered(self, events):
+        BatchSink.batches.append(len(events))
+        if any(e.data["county_code"] == "652302" for e in events):
+            raise RuntimeError("this batch holds a poison message")
+        BatchSink.handled.extend(e.event_id for e in events)
+
+
+def test_a_batch_handler_takes_waiting_events_together_and_once(start, config):
+    BatchSink.batches.clear(), BatchSink.handled.clear()
+    start(BatchSink)
+    events = [registered_event() for _ in range(8)]
+    for event in events + events[:3]:  # three of them delivered twice
+        publish(config, event)
+    wait_for(lambda: len(BatchSink.handled) >= 8, message="the batch")
+    subprocess.run(["sleep", "0.5"])
+    assert sorted(BatchSink.handled) == sorted(e["event_id"] for e in events)
+    assert len(BatchSink.batches) < 8  # taken together, not one worker per event
+
+
+def test_a_poison_message_in_a_batch_is_dead_lettered_alone(start, config):
+    BatchSink.batches.clear(), BatchSink.handled.clear()
+    start(BatchSink)  # DELIVERY_LIMIT is 3 in the test config
+    poison = registered_event(county_code="652302")
+    good = [registered_event() for _ in range(5)]
+    for event in [good[0], poison, *good[1:]]:
+        publish(config, event)
+    wait_for(lambda: queue_depth(config, "sink.dlq") == 1, timeout=30, message="a dead letter")
+    wait_for(lambda: len(BatchSink.handled) == 5, message="the good events")
+    assert sorted(BatchSink.handled) == sorted(e["event_id"] for e in good)
+    with Connection(config["AMQP_URI"]) as conn:
+        message = conn.default_channel.basic_get("sink.dlq", no_ack=True)
+    assert json.loads(message.body)["event_id"] == poison["event_id"]
