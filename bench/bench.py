@@ -7,8 +7,6 @@ same run on the same machine. Prints figures; asserts nothing.
 It runs its own service processes against a database ``veteran_bench`` and a RabbitMQ
 vhost ``veteran_bench``, both emptied first, so it neither needs nor disturbs `make up`."""
 import eventlet
-import eventlet.event
-import eventlet.semaphore
 
 eventlet.monkey_patch()
 
@@ -23,7 +21,7 @@ from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (ROOT, Processes, count, cpu_seconds_by_component,  # noqa: E402
-                          environment, percentile, wait_health)
+                          StartLine, environment, percentile, wait_health)
 from tests.factories import make_veteran, unique_id_numbers  # noqa: E402
 
 
@@ -36,28 +34,22 @@ def bench_registrations(client_config, dsn, n, clients):
                 for i, number in enumerate(unique_id_numbers(n))]
     latencies = []
 
-    ready, go = eventlet.semaphore.CappedSemaphore(clients, clients), eventlet.event.Event()
+    line = StartLine(clients)
 
     def client(chunk):
         config = {"AMQP_URI": client_config["AMQP_URI"]}
         with ClusterRpcProxy(config, timeout=30, context_data=client_config["context_data"]) as proxy:
             # Warm up outside the clock: the reply queue, and one pooled DB connection each.
             proxy.registry.health()
-            ready.release()
-            go.wait()
+            line.wait()
             for data in chunk:
                 began = time.perf_counter()
                 proxy.registry.register_veteran(data)
                 latencies.append(time.perf_counter() - began)
 
     chunks = [payloads[i::clients] for i in range(clients)]
-    for _ in range(clients):
-        ready.acquire()
     pool = [eventlet.spawn(client, chunk) for chunk in chunks]
-    while ready.balance < clients:
-        eventlet.sleep(0.01)
-    began = time.perf_counter()
-    go.send()
+    began = line.start()
     for thread in pool:
         thread.wait()
     rpc_done = time.perf_counter()

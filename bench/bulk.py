@@ -7,13 +7,12 @@ import os
 import time
 
 import eventlet
-import eventlet.event
 import eventlet.queue
 import psycopg2
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.common import (ROOT, Processes, count, cpu_seconds_by_component, environment,
-                          percentile, wait_health)
+from bench.common import (ROOT, Processes, StartLine, count, cpu_seconds_by_component,
+                          environment, percentile, wait_health)
 from tests.factories import make_veteran, unique_id_numbers
 
 TOTAL, BATCH, CLIENTS = 10_000, 1_000, 4
@@ -37,14 +36,13 @@ def send_batches(uri, token, batches, clients):
     for batch in batches:
         todo.put(batch)
     latencies, statuses = [], {}
-    ready, go = [], eventlet.event.Event()
+    line = StartLine(clients)
 
     def client():
         with ClusterRpcProxy({"AMQP_URI": uri}, timeout=120,
                              context_data={"auth_token": token}) as proxy:
             proxy.registry.health()  # warm up outside the clock: the reply queue
-            ready.append(True)
-            go.wait()
+            line.wait()
             while True:
                 try:
                     batch = todo.get_nowait()
@@ -57,10 +55,7 @@ def send_batches(uri, token, batches, clients):
                     statuses[result["status"]] = statuses.get(result["status"], 0) + 1
 
     threads = [eventlet.spawn(client) for _ in range(clients)]
-    while len(ready) < clients:
-        eventlet.sleep(0.01)
-    began = time.perf_counter()
-    go.send()
+    began = line.start()
     for thread in threads:
         thread.wait()
     return began, time.perf_counter(), latencies, statuses

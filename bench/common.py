@@ -134,3 +134,24 @@ def environment():
            "VET_AUTH_SECRET": secret}
     token = issue(secret, "bench", "admin", ["*"], name="benchmark", days=1)
     return dsn, uri, env, token, logdir
+
+
+class StartLine:
+    """Clients warm up (reply queue, a pooled connection), then start together: the clock
+    starts when the last one is ready."""
+
+    def __init__(self, clients):
+        import eventlet.event
+        self.clients, self.ready, self.go = clients, 0, eventlet.event.Event()
+
+    def wait(self):
+        self.ready += 1
+        self.go.wait()
+
+    def start(self):
+        import eventlet
+        while self.ready < self.clients:
+            eventlet.sleep(0.01)
+        began = time.perf_counter()
+        self.go.send()
+        return began

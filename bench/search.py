@@ -17,13 +17,11 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import eventlet
-import eventlet.event
-import eventlet.semaphore
 import psycopg2
 import psycopg2.extensions
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from bench.common import (Processes, cpu_seconds_by_component, environment,
+from bench.common import (Processes, StartLine, cpu_seconds_by_component, environment,
                           percentile, wait_health)
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
@@ -155,14 +153,13 @@ def bench_search(client_config, calls, clients, seed=7):
     rng.shuffle(plan)
     latencies = []
     by_mix, totals = {label: [] for label, _ in mixes}, {label: [] for label, _ in mixes}
-    ready, go = eventlet.semaphore.CappedSemaphore(clients, clients), eventlet.event.Event()
+    line = StartLine(clients)
 
     def client(chunk):
         with ClusterRpcProxy({"AMQP_URI": client_config["AMQP_URI"]}, timeout=30,
                              context_data=client_config["context_data"]) as proxy:
             proxy.registry.search_veterans({}, 1, 1)  # warm up: reply queue, a DB connection
-            ready.release()
-            go.wait()
+            line.wait()
             for label, filters, page, size in chunk:
                 began = time.perf_counter()
                 reply = proxy.registry.search_veterans(filters, page, size)
@@ -171,13 +168,8 @@ def bench_search(client_config, calls, clients, seed=7):
                 by_mix[label].append(elapsed)
                 totals[label].append(reply["total"])
 
-    for _ in range(clients):
-        ready.acquire()
     pool = [eventlet.spawn(client, plan[i::clients]) for i in range(clients)]
-    while ready.balance < clients:
-        eventlet.sleep(0.01)
-    began = time.perf_counter()
-    go.send()
+    began = line.start()
     for thread in pool:
         thread.wait()
     seconds = time.perf_counter() - began

@@ -1,7 +1,7 @@
 """Input checking at the edge: marshmallow errors become ``InvalidInput`` naming fields."""
 import uuid
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.errors import InvalidInput, flatten_errors
 
@@ -9,14 +9,31 @@ from shared.errors import InvalidInput, flatten_errors
 def load(schema, data, partial=False):
     unstorable = unstorable_strings(data)
     if unstorable:
-        errors = {path: ["contains a character that cannot be stored (NUL or a lone surrogate)"]
-                  for path in unstorable}
-        raise InvalidInput(describe(errors), errors)
+        raise invalid({path: ["contains a character that cannot be stored (NUL or a lone "
+                              "surrogate)"] for path in unstorable})
     try:
         return schema.load(data, partial=partial)
     except ValidationError as exc:
-        errors = flatten_errors(exc.messages)
-        raise InvalidInput(describe(errors), errors) from None
+        raise invalid(flatten_errors(exc.messages)) from None
+
+
+def invalid(errors):
+    """``InvalidInput`` for ``{field: [messages]}``, its message naming every field."""
+    return InvalidInput(describe(errors), errors)
+
+
+class PageSchema(Schema):
+    page = fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000))
+    page_size = fields.Integer(strict=True, validate=validate.Range(min=1, max=200))
+
+
+PAGE_INPUT = PageSchema()
+
+
+def load_page(page, page_size):
+    """(page, page_size) checked: InvalidInput naming either."""
+    paging = load(PAGE_INPUT, {"page": page, "page_size": page_size})
+    return paging["page"], paging["page_size"]
 
 
 def unstorable_strings(data, path=""):
@@ -55,5 +72,4 @@ def parse_uuid(value, field):
 
 
 def _bad(field):
-    errors = {field: ["not a valid id"]}
-    raise InvalidInput(describe(errors), errors)
+    raise invalid({field: ["not a valid id"]})

@@ -9,10 +9,9 @@ from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE
 from shared.contracts.registry import VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.db import Database
-from shared.errors import InvalidInput
 from shared.messaging import event_handler, rpc
 from shared.service import ServiceBase
-from shared.validation import describe, parse_uuid
+from shared.validation import invalid, parse_uuid
 
 log = structlog.get_logger(__name__)
 
@@ -91,8 +90,8 @@ class LoansService(ServiceBase):
 
     def _product(self, product_code):
         if not isinstance(product_code, str) or product_code not in self.products:
-            errors = {"product_code": [f"unknown product; known: {', '.join(sorted(self.products))}"]}
-            raise InvalidInput(describe(errors), errors)
+            raise invalid({"product_code": [
+                f"unknown product; known: {', '.join(sorted(self.products))}"]})
         return self.products[product_code]
 
     @staticmethod

@@ -11,9 +11,9 @@ from marshmallow import ValidationError
 from services.registry import domain
 from services.registry.schemas import RegisterVeteranSchema
 from shared.auth import WRITE
-from shared.errors import InvalidInput, flatten_errors
+from shared.errors import flatten_errors
 from shared.messaging import rpc
-from shared.validation import describe
+from shared.validation import invalid
 
 log = structlog.get_logger(__name__)
 MAX_ROWS = 1000
@@ -77,7 +77,7 @@ class BulkRpcs:
 def check_batch(batch):
     if not isinstance(batch, list) or not 1 <= len(batch) <= MAX_ROWS:
         errors = {"batch": [f"must be a list of 1 to {MAX_ROWS} registrations"]}
-        raise InvalidInput(describe(errors), errors)
+        raise invalid(errors)
 
 
 def result(index, status, veteran_id=None, errors=None):

@@ -104,7 +104,7 @@ def update(veteran, changes, now, reason=None, cause_event_id=None):
     changed_facts = {c.field: c.new for c in history if c.field in FACT_FIELDS}
     if changed_facts:
         events.append(Event(VETERAN_UPDATED, {
-            "veteran_id": veteran.id, "changed": _json_safe(changed_facts),
+            "veteran_id": veteran.id, "changed": json_safe(changed_facts),
             "snapshot": facts(updated)}))
     if updated.employment_status != veteran.employment_status:
         events.append(Event(EMPLOYMENT_STATUS_CHANGED, {
@@ -128,8 +128,13 @@ def _union(existing, more):
     return list(dict.fromkeys([*existing, *more]))
 
 
-def _json_safe(values):
+def json_safe(values):
+    """Dates and times as ISO strings, for replies and events."""
     return {k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in values.items()}
+
+
+def json_rows(rows):
+    return [json_safe(dict(row)) for row in rows]
 
 
 def facts(veteran):
@@ -160,4 +165,4 @@ def present(veteran, reveal=False):
     reply["intentions"] = dict(veteran.intentions)
     if not reveal:
         reply["id_number"] = mask_id_number(veteran.id_number)
-    return _json_safe(reply)
+    return json_safe(reply)

@@ -3,6 +3,7 @@ by registered veterans, how it changes, and the events it causes. Pure: no I/O."
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 
+from services.registry.domain import json_safe
 from shared.contracts import Event
 from shared.contracts.registry import ENTERPRISE_REGISTERED, ENTERPRISE_UPDATED
 
@@ -126,12 +127,3 @@ def present_founder(founder, visible):
     return {"id": founder["id"], "county_code": founder["county_code"],
             "name": founder["name"] if visible else None,
             "employment_status": founder["employment_status"] if visible else None}
-
-
-def json_safe(values):
-    return {k: v.isoformat() if isinstance(v, (date, datetime)) else v
-            for k, v in values.items()}
-
-
-def json_rows(rows):
-    return [json_safe(dict(row)) for row in rows]

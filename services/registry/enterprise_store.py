@@ -118,13 +118,3 @@ class EnterpriseStore(Store):
                         " FROM enterprise_founders f JOIN veterans v ON v.id = f.veteran_id"
                         " WHERE f.enterprise_id = %s ORDER BY v.id::text", (enterprise_id,))
             return [dict(row) for row in cur.fetchall()]
-
-    def registered_event_id(self, enterprise_id):
-        """The event id of ``enterprise_registered`` for this enterprise, as its timeline
-        row (written in this transaction) holds it."""
-        with self.cursor() as cur:
-            cur.execute("SELECT event_id::text FROM timeline WHERE enterprise_id = %s"
-                        " AND type = 'enterprise_registered' ORDER BY id LIMIT 1",
-                        (enterprise_id,))
-            row = cur.fetchone()
-        return row[0] if row else None

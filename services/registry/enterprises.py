@@ -9,16 +9,16 @@ from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as StdnumError
 
 from services.registry import enterprise_domain as domain
+from services.registry.domain import json_rows
 from shared.auth import READ, WRITE
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, NotFound
 from shared.jurisdiction import county_validator
 from shared.messaging import rpc
 from shared.taxonomy import code_of
-from shared.validation import describe, load, parse_uuid
+from shared.validation import invalid, load, load_page, parse_uuid
 
 log = structlog.get_logger(__name__)
 MAX_FOUNDERS = 20
-MAX_PAGE_SIZE = 200
 MAX_EMPLOYEES = 1_000_000
 
 
@@ -75,19 +75,9 @@ class SearchEnterprisesSchema(Schema):
     founder_id = fields.UUID(load_default=None)
 
 
-class PageSchema(Schema):
-    page = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-
-
 REGISTER_INPUT = RegisterEnterpriseSchema()
 UPDATE_INPUT = UpdateEnterpriseSchema()
 SEARCH_INPUT = SearchEnterprisesSchema()
-PAGE_INPUT = PageSchema()
-
-
-def invalid(errors):
-    return InvalidInput(describe(errors), errors)
 
 
 class EnterpriseRpcs:
@@ -107,10 +97,9 @@ class EnterpriseRpcs:
             raise Conflict("an enterprise with this unified social credit code is already "
                            "registered", {"enterprise_id": existing})
         self.store.audit(operator, "register_enterprise", "enterprise", enterprise.id, now)
-        self.emit_recorded(domain.registered(enterprise))
+        [registered] = self.emit_recorded(domain.registered(enterprise))
         if domain.makes_self_employed(enterprise):
-            self._make_self_employed(founders, "enterprise_registered",
-                                     self.store.registered_event_id(enterprise.id))
+            self._make_self_employed(founders, "enterprise_registered", registered["event_id"])
         log.info("enterprise.registered", enterprise_id=enterprise.id,
                  county_code=enterprise.county_code, kind=enterprise.kind,
                  founders=len(founders), operator_id=operator.id)
@@ -157,20 +146,19 @@ class EnterpriseRpcs:
         """Enterprises in the operator's counties matching every filter given, in the order
         they were registered: ``{items, total, page, page_size}``."""
         query = load(SEARCH_INPUT, {} if filters is None else filters)
-        paging = load(PAGE_INPUT, {"page": page, "page_size": page_size})
+        page, size = load_page(page, page_size)
         if query["county_code"] is not None:
             self.auth.require_county(query["county_code"])
             counties = [query["county_code"]]
         else:
             counties = self.auth.scope()
-        size = paging["page_size"]
         total, items = self.store.search_enterprises(
             counties=counties, kind=query["kind"], stage=query["stage"],
             industry=query["industry"], federation_member=query["federation_member"],
             name=query["name"], founder_id=query["founder_id"],
-            limit=size, offset=(paging["page"] - 1) * size)
+            limit=size, offset=(page - 1) * size)
         return {"items": [domain.present(e) for e in items], "total": total,
-                "page": paging["page"], "page_size": size}
+                "page": page, "page_size": size}
 
     @rpc(roles=READ)
     def get_booklet(self, enterprise_id):
@@ -181,7 +169,7 @@ class EnterpriseRpcs:
             "enterprise": domain.present(enterprise),
             "founders": [domain.present_founder(f, operator.may_see(f["county_code"]))
                          for f in self.store.founders_of(enterprise.id)],
-            "timeline": domain.json_rows(self.store.timeline(enterprise_id=enterprise.id)),
+            "timeline": json_rows(self.store.timeline(enterprise_id=enterprise.id)),
         }
 
     def enterprises_of(self, veteran_id):

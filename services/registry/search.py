@@ -9,9 +9,8 @@ from shared.errors import InvalidInput
 from shared.jurisdiction import Jurisdiction, county_validator
 from shared.messaging import rpc
 from shared.taxonomy import Taxonomy, code_of
-from shared.validation import describe, load
+from shared.validation import invalid, load, load_page
 
-MAX_PAGE_SIZE = 200
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
 
@@ -68,16 +67,11 @@ class VeteranFiltersSchema(Schema):
         return {key: value for key, value in data.items() if value is not None}
 
 
-class PageSchema(Schema):
-    page = fields.Integer(strict=True, validate=validate.Range(min=1, max=1_000_000))
-    page_size = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
-
-
 class StatsSchema(Schema):
     county_code = fields.String(allow_none=True, validate=county_validator())
 
 
-FILTERS_INPUT, PAGE_INPUT, STATS_INPUT = VeteranFiltersSchema(), PageSchema(), StatsSchema()
+FILTERS_INPUT, STATS_INPUT = VeteranFiltersSchema(), StatsSchema()
 
 
 def load_search(filters, page, page_size):
@@ -94,12 +88,12 @@ def load_search(filters, page, page_size):
         except InvalidInput as exc:
             errors.update(exc.errors)
     try:
-        paging = load(PAGE_INPUT, {"page": page, "page_size": page_size})
+        page, page_size = load_page(page, page_size)
     except InvalidInput as exc:
         errors.update(exc.errors)
     if errors:
-        raise InvalidInput(describe(errors), errors)
-    return criteria, paging["page"], paging["page_size"]
+        raise invalid(errors)
+    return criteria, page, page_size
 
 
 class SearchRpcs:

@@ -16,10 +16,10 @@ from services.registry.store import RegistryStore
 from services.registry.timeline import summary
 from shared.auth import ADMIN, READ, REVEAL, WRITE
 from shared.db import Database
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, NotFound
 from shared.messaging import rpc
 from shared.service import ServiceBase
-from shared.validation import describe, load, parse_uuid
+from shared.validation import invalid, load, parse_uuid
 
 log = structlog.get_logger(__name__)
 # Built once: a schema's construction costs more than a load (schemas keep no per-load state).
@@ -65,8 +65,7 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
             self.auth.require_county(changes["county_code"])
         if changes.get("employment_status") == "employed" and not (
                 changes.get("employer") or veteran.employer):
-            errors = {"employer": ["is required when employment_status is employed"]}
-            raise InvalidInput(describe(errors), errors)
+            raise invalid({"employer": ["is required when employment_status is employed"]})
         updated = self.apply_changes(veteran, changes, reason=reason)
         return domain.present(updated)
 
@@ -101,8 +100,8 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
                 "revisits": counts.get("revisit_completed", 0),
                 "contacts": counts.get("contact_recorded", 0),
             },
-            "history": _json_rows(self.store.history(veteran.id, limit=50)),
-            "timeline": _json_rows(self.store.timeline(veteran_id=veteran.id)),
+            "history": domain.json_rows(self.store.history(veteran.id, limit=50)),
+            "timeline": domain.json_rows(self.store.timeline(veteran_id=veteran.id)),
         }
 
     @rpc(roles=REVEAL)
@@ -124,7 +123,7 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         total, items = self.store.audit_entries(
             query["operator_id"], query["action"], query["since"], query["until"],
             limit=size, offset=(query["page"] - 1) * size)
-        return {"items": _json_rows(items), "total": total, "page": query["page"],
+        return {"items": domain.json_rows(items), "total": total, "page": query["page"],
                 "page_size": size}
 
     # -- shared by RPCs, reactions and the enterprise part --------------------------------
@@ -144,9 +143,10 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
 
     def emit_recorded(self, events):
         """Emit registry's own events and put each on the timeline it concerns (one
-        statement for all rows, however many events)."""
+        statement for all rows, however many events). Returns their envelopes."""
         rows = []
-        for envelope in self.store.emit(*events):
+        envelopes = self.store.emit(*events)
+        for envelope in envelopes:
             data, event_id = envelope["data"], envelope["event_id"]
             at = datetime.fromisoformat(envelope["occurred_at"])
             text = summary(self.name, envelope["type"], data)
@@ -157,6 +157,7 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
                 rows.append((event_id, None, data["enterprise_id"], at, self.name,
                              envelope["type"], text))
         self.store.add_timeline_rows(rows)
+        return envelopes
 
     def enterprises_of(self, veteran_id):
         """Enterprises a veteran founded, in the operator's counties (see enterprises.py)."""
@@ -170,6 +171,3 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         return veteran
 
 
-def _json_rows(rows):
-    return [{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
-            for row in rows]

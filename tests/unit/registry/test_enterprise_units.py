@@ -193,9 +193,6 @@ class FakeStore:
     def save_enterprise(self, enterprise, changed):
         self.enterprises[enterprise.id] = enterprise
 
-    def registered_event_id(self, enterprise_id):
-        return next(e for e, _, ent, *_ in self.timeline if ent == enterprise_id)
-
     def audit(self, operator, action, entity, entity_id, at, reason=None):
         self.audits.append((operator.id, action, entity_id))
 
