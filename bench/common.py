@@ -128,7 +128,7 @@ def environment():
     dsn, uri = fresh_database(), fresh_vhost()
     logdir = ROOT / "bench" / "out"
     logdir.mkdir(parents=True, exist_ok=True)
-    secret = "bench-" + os.urandom(8).hex()
+    secret = "bench-" + os.urandom(16).hex()
     env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
            "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
            "VET_AUTH_SECRET": secret}

@@ -24,6 +24,7 @@ from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_
                               LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import QueueConsumer
 
 from shared import auth
 from shared.config import amqp_uri
@@ -159,11 +160,27 @@ class InboxEventHandler(EventHandler):
         return super().handle_result(message, worker_ctx, result, exc_info)
 
 
+DEFAULT_BATCH_PREFETCH = 200
+
+
+class BatchQueueConsumer(QueueConsumer):
+    """The batch handlers' own consumer (its own channel): nameko's prefetch is
+    ``max_workers`` per consumer, which would cap a batch at that many messages and leave
+    one worker waiting on a round trip per handful of events."""
+
+    @property
+    def prefetch_count(self):
+        return int(self.container.config.get("BATCH_PREFETCH", DEFAULT_BATCH_PREFETCH))
+
+
 class BatchInboxEventHandler(InboxEventHandler):
     """Takes the messages waiting in its queue (up to the consumer's prefetch) into one
     worker and one transaction, for handlers whose work per event is small (a projection).
     A batch that fails is tried again message by message, so a poison message goes to the
-    dead-letter queue alone and the others still land."""
+    dead-letter queue alone and the others still land. A batch is at most
+    ``BATCH_PREFETCH`` messages (default 200)."""
+
+    queue_consumer = BatchQueueConsumer()
 
     def __init__(self, source_service, event_type, linger=0.01, **kwargs):
         self.linger = linger

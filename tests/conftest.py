@@ -9,7 +9,8 @@ import pytest
 from shared import auth
 from shared.logging import configure_logging
 
-SECRET, OLD_SECRET = "test-secret-current", "test-secret-rotated-out"
+# At least 32 bytes, as RFC 7518 asks of an HS256 key (PyJWT warns below that).
+SECRET, OLD_SECRET = "test-secret-current-0123456789abcdef", "test-secret-rotated-out-0123456789ab"
 TEST_DB = os.environ.get("TEST_DATABASE", "veteran_test")
 ADMIN_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SCHEMAS = ("registry", "loans", "sink")

@@ -9,7 +9,7 @@ from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE
 from shared.contracts.registry import VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.db import Database
-from shared.messaging import event_handler, rpc
+from shared.messaging import batch_event_handler, rpc
 from shared.service import ServiceBase
 from shared.validation import invalid, parse_uuid
 
@@ -22,34 +22,45 @@ class LoansService(ServiceBase):
     products = ProductCatalog()
 
     # -- reactions ---------------------------------------------------------------------
-    @event_handler("registry", VETERAN_REGISTERED)
-    def on_veteran_registered(self, event):
-        self._refresh(event.data, event.event_id)
+    # One queue for both types keeps a veteran's registration ahead of their updates, and
+    # a batch per transaction keeps up with a bulk import: one projection upsert, one
+    # context query and one insert of assessments per batch, not per event.
+    @batch_event_handler("registry", VETERAN_REGISTERED, also=[("registry", VETERAN_UPDATED)])
+    def on_veteran_events(self, events):
+        items = []
+        for event in events:
+            data = event.data if event.type == VETERAN_REGISTERED else event.data["snapshot"]
+            items.append((domain.VeteranFacts(
+                veteran_id=data["veteran_id"], county_code=data["county_code"],
+                birth_year=data["birth_year"], willingness=data["willingness"],
+                employment_status=data["employment_status"]), data, event.event_id))
+        # The projection keeps each veteran's last snapshot in the batch.
+        latest = {facts.veteran_id: (facts, data) for facts, data, _ in items}
+        self.store.save_veterans(latest.values(), self.clock.now())
+        self._assess_many([(facts, cause) for facts, _, cause in items],
+                          list(self.products.values()))
 
-    @event_handler("registry", VETERAN_UPDATED)
-    def on_veteran_updated(self, event):
-        self._refresh(event.data["snapshot"], event.event_id)
-
-    def _refresh(self, data, cause_event_id):
-        facts = domain.VeteranFacts(
-            veteran_id=data["veteran_id"], county_code=data["county_code"],
-            birth_year=data["birth_year"], willingness=data["willingness"],
-            employment_status=data["employment_status"])
-        self.store.save_veteran(facts, data, self.clock.now())  # also locks the row
-        for product in self.products.values():
-            self._assess(product, facts, cause_event_id)
-
-    def _assess(self, product, veteran, cause_event_id=None):
-        active, previous = self.store.assessment_context(veteran.veteran_id, product.code)
-        assessment = domain.assess(product, veteran, active, self.clock.now(),
-                                   str(uuid.uuid4()), cause_event_id=cause_event_id)
-        self.store.save_assessment(assessment, requested_by=self.auth.operator.id)
-        if domain.outcome_changed(previous, assessment):
-            self.store.emit(domain.assessed_event(assessment))
-        log.info("eligibility.assessed", veteran_id=veteran.veteran_id,
-                 product_code=product.code, eligible=assessment.eligible,
-                 failed=assessment.failed_criteria)
-        return assessment
+    def _assess_many(self, items, products):
+        """Assess each (facts, cause_event_id) in order for each product; store every
+        assessment and announce those whose answer or amount changed. Returns them."""
+        context = self.store.assessment_contexts([facts.veteran_id for facts, _ in items],
+                                                 [product.code for product in products])
+        now, assessments, changed = self.clock.now(), [], []
+        for facts, cause_event_id in items:
+            for product in products:
+                key = (facts.veteran_id, product.code)
+                active, previous = context[key]
+                assessment = domain.assess(product, facts, active, now, str(uuid.uuid4()),
+                                           cause_event_id=cause_event_id)
+                assessments.append(assessment)
+                if domain.outcome_changed(previous, assessment):
+                    changed.append(domain.assessed_event(assessment))
+                context[key] = (active, (assessment.eligible, assessment.max_amount))
+        self.store.save_assessments(assessments, requested_by=self.auth.operator.id)
+        self.store.emit(*changed)
+        log.info("eligibility.assessed", assessments=len(assessments),
+                 eligible=sum(a.eligible for a in assessments), announced=len(changed))
+        return assessments
 
     # -- queries -----------------------------------------------------------------------
     @rpc(roles=STATS)
@@ -68,7 +79,7 @@ class LoansService(ServiceBase):
             assessment = domain.assess(product, None, 0, self.clock.now(), str(uuid.uuid4()),
                                        veteran_id=veteran_id)
         else:
-            assessment = self._assess(product, veteran)
+            [assessment] = self._assess_many([(veteran, None)], [product])
         return {**domain.present_assessment(assessment), **self._limits(product)}
 
     @rpc(roles=READ)

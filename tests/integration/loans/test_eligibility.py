@@ -9,7 +9,8 @@ from nameko.testing.utils import get_container
 
 from services.loans.service import LoansService
 from shared.errors import InvalidInput
-from tests.helpers import publish, registered_event, scalar
+from shared.messaging import declare_topology
+from tests.helpers import publish, registered_event, scalar, wait_for
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def loans(start):
     return get_container(start(LoansService), LoansService)
 
 
-def deliver(container, config, event, handler="on_veteran_registered"):
+def deliver(container, config, event, handler="on_veteran_events"):
     with entrypoint_waiter(container, handler, timeout=15):
         publish(config, event)
 
@@ -71,7 +72,7 @@ def test_checking_again_stores_an_assessment_but_announces_only_a_change(loans, 
     update["type"] = "veteran_updated"
     update["data"] = {"veteran_id": veteran_id, "changed": {"willingness": "none"},
                       "snapshot": {**event["data"], "willingness": "none"}}
-    deliver(loans, config, update, handler="on_veteran_updated")
+    deliver(loans, config, update, handler="on_veteran_events")
     assert rpc.loans.get_eligibility(veteran_id)[0]["eligible"] is False
     assert scalar(db, "SELECT count(*) FROM loans.outbox") == 2
 
@@ -92,3 +93,32 @@ def test_bad_arguments_are_invalid_input(loans, rpc, veteran_id, product_code, f
     with pytest.raises(InvalidInput) as caught:
         rpc.loans.check_eligibility(veteran_id, product_code)
     assert field in caught.value.errors
+
+
+def test_events_waiting_in_the_queue_are_assessed_as_one_batch_in_their_order(
+        start, rpc, config, db):
+    # Declared and filled before loans starts, so they arrive together.
+    declare_topology(LoansService, config)
+    events = [registered_event(willingness="business") for _ in range(30)]
+    changed = events[7]["data"]
+    update = registered_event(veteran_id=changed["veteran_id"])
+    update["type"] = "veteran_updated"
+    update["data"] = {"veteran_id": changed["veteran_id"], "changed": {"willingness": "job"},
+                      "snapshot": {**changed, "willingness": "job"}}
+    for event in [*events, update]:
+        publish(config, event)
+
+    start(LoansService)
+    wait_for(lambda: scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 31,
+             message="31 assessments")
+    # The update came after the registration: the projection and the latest answer follow it.
+    assert scalar(db, "SELECT willingness FROM loans.veterans WHERE veteran_id = %s",
+                  changed["veteran_id"]) == "job"
+    [latest] = rpc.loans.get_eligibility(changed["veteran_id"])
+    assert latest["eligible"] is False and failed(latest) == ["business_intent"]
+    announced = scalar(db, "SELECT array_agg(body->'data'->>'eligible' ORDER BY id)"
+                           " FROM loans.outbox WHERE body->'data'->>'veteran_id' = %s",
+                       changed["veteran_id"])
+    assert announced == ["true", "false"]
+    assert scalar(db, "SELECT count(*) FROM loans.outbox") == 31
+    assert scalar(db, "SELECT count(*) FROM loans.inbox") == 31

@@ -5,10 +5,8 @@ from nameko.events import get_event_exchange
 from services.loans.service import LoansService
 from shared.messaging import DEFAULT_DELIVERY_LIMIT, dead_letter_names, handler_queues
 
-QUEUES = {
-    "evt-registry-veteran_registered--loans.on_veteran_registered": "veteran_registered",
-    "evt-registry-veteran_updated--loans.on_veteran_updated": "veteran_updated",
-}
+# loans takes both of registry's veteran events through one queue.
+QUEUES = {"evt-many--loans.on_veteran_events": {"veteran_registered", "veteran_updated"}}
 
 
 @pytest.fixture
@@ -36,13 +34,14 @@ def test_each_handler_queue_dead_letters_to_loans_dlx_keeping_its_own_name(queue
     assert args["x-dead-letter-routing-key"] == name
 
 
-@pytest.mark.parametrize("name, event_type", sorted(QUEUES.items()))
+@pytest.mark.parametrize("name, event_types", sorted(QUEUES.items()))
 def test_each_handler_queue_is_bound_to_registrys_event_exchange_by_event_type(
-        queues, name, event_type):
-    [bound] = queues[name].bindings
-    assert bound.routing_key == event_type
-    assert bound.exchange.name == get_event_exchange("registry", {}).name == "registry.events"
-    assert bound.exchange.type == "topic"
+        queues, name, event_types):
+    bindings = queues[name].bindings
+    assert {bound.routing_key for bound in bindings} == event_types
+    for bound in bindings:
+        assert bound.exchange.name == get_event_exchange("registry", {}).name == "registry.events"
+        assert bound.exchange.type == "topic"
 
 
 def test_a_handler_of_many_event_types_has_one_queue_bound_to_each():
