@@ -63,3 +63,13 @@ def test_without_a_configured_limit_the_default_delivery_limit_applies():
 def test_a_delivery_limit_from_an_environment_string_becomes_an_integer():
     queues = handler_queues(LoansService, {"DELIVERY_LIMIT": "7"})
     assert {q.queue_arguments["x-delivery-limit"] for q in queues} == {7}
+
+
+def test_batch_handlers_prefetch_the_configured_batch_size_not_max_workers():
+    from types import SimpleNamespace
+    from shared.messaging import DEFAULT_BATCH_PREFETCH, BatchQueueConsumer
+    consumer = BatchQueueConsumer()
+    consumer.container = SimpleNamespace(max_workers=10, config={})
+    assert consumer.prefetch_count == DEFAULT_BATCH_PREFETCH == 200
+    consumer.container.config = {"BATCH_PREFETCH": "50"}  # from the environment: a string
+    assert consumer.prefetch_count == 50
