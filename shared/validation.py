@@ -2,8 +2,20 @@
 import uuid
 
 from marshmallow import Schema, ValidationError, fields, validate
+from stdnum.cn import uscc as uscc_number
+from stdnum.exceptions import ValidationError as StdnumError
 
 from shared.errors import InvalidInput, flatten_errors
+
+MOBILE = validate.Regexp(r"^1[3-9]\d{9}$", error="not a mainland mobile number (11 digits, 1[3-9]…)")
+
+
+def check_uscc(value):
+    """GB 32100-2015 via python-stdnum: 18 characters, valid alphabet and check character."""
+    try:
+        uscc_number.validate(value)
+    except StdnumError as exc:
+        raise ValidationError(f"not a valid unified social credit code: {exc.message}") from None
 
 
 def load(schema, data, partial=False):

@@ -10,16 +10,17 @@ from pathlib import Path
 
 from shared.config import amqp_uri, database_url, service_config
 
-SERVICES = ("registry", "loans")
+SERVICES = ("registry", "loans", "jobs")
 LOCAL = Path(os.environ.get("LOCAL_DIR", ".local"))
 SECRET_FILE = LOCAL / "auth.secret"
 ADMIN_TOKEN_FILE = LOCAL / "admin.token"
 
 
 def service_classes():
+    from services.jobs.service import JobsService
     from services.loans.service import LoansService
     from services.registry.service import RegistryService
-    return {"registry": RegistryService, "loans": LoansService}
+    return {"registry": RegistryService, "loans": LoansService, "jobs": JobsService}
 
 
 def check_servers():

@@ -4,9 +4,8 @@ veterans, who become self-employed when it registers."""
 import uuid
 
 import structlog
-from marshmallow import Schema, ValidationError, fields, post_load, validate
+from marshmallow import Schema, fields, post_load, validate
 from stdnum.cn import uscc as uscc_number
-from stdnum.exceptions import ValidationError as StdnumError
 
 from services.registry import enterprise_domain as domain
 from services.registry.domain import json_rows
@@ -15,19 +14,11 @@ from shared.errors import Conflict, NotFound
 from shared.jurisdiction import county_validator
 from shared.messaging import rpc
 from shared.taxonomy import code_of
-from shared.validation import invalid, load, load_page, parse_uuid
+from shared.validation import check_uscc, invalid, load, load_page, parse_uuid
 
 log = structlog.get_logger(__name__)
 MAX_FOUNDERS = 20
 MAX_EMPLOYEES = 1_000_000
-
-
-def check_uscc(value):
-    """GB 32100-2015 via python-stdnum: 18 characters, valid alphabet and check character."""
-    try:
-        uscc_number.validate(value)
-    except StdnumError as exc:
-        raise ValidationError(f"not a valid unified social credit code: {exc.message}") from None
 
 
 def _headcount():

@@ -7,8 +7,8 @@ from stdnum.exceptions import ValidationError as StdnumError
 from shared.clock import SystemClock
 from shared.jurisdiction import county_validator
 from shared.taxonomy import code_of
+from shared.validation import MOBILE
 
-MOBILE = validate.Regexp(r"^1[3-9]\d{9}$", error="not a mainland mobile number (11 digits, 1[3-9]…)")
 
 
 def codes(category, max_items=30):

@@ -1,0 +1,183 @@
+"""RPC and HTTP input schemas of jobs. Every code is checked against the taxonomy, every
+county against the jurisdiction, every string and list has a limit. The bureau's HTTP
+schemas are these too, so the OpenAPI document describes exactly what is accepted."""
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from services.jobs import domain
+from shared.jurisdiction import county_validator
+from shared.taxonomy import code_of
+from shared.validation import MOBILE, check_uscc
+
+MAX_SALARY = 1_000_000
+MAX_OPENINGS = 10_000
+
+
+def _codes(category, max_items=20, **kwargs):
+    return fields.List(fields.String(validate=code_of(category)), load_default=list,
+                       validate=validate.Length(max=max_items), **kwargs)
+
+
+def _text(max_length, **kwargs):
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def _flag(**kwargs):
+    # Only real booleans: "yes", 1 or "false" are mistakes worth naming.
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+class EmployerSchema(Schema):
+    name = _text(100, required=True)
+    uscc = fields.String(allow_none=True, load_default=None,
+                         validate=[validate.Length(max=32), check_uscc])
+    county_code = fields.String(required=True, validate=county_validator())
+    industry = fields.String(required=True, validate=code_of("industries"))
+    contact_name = _text(50, allow_none=True, load_default=None)
+    contact_phone = fields.String(allow_none=True, load_default=None, validate=MOBILE)
+    federation_member = _flag(load_default=False)
+
+    @post_load
+    def normalise(self, data, **kwargs):
+        from stdnum.cn import uscc
+        if data.get("uscc"):
+            data["uscc"] = uscc.compact(data["uscc"])
+        data["name"] = data["name"].strip()
+        return data
+
+
+class PostingFieldsSchema(Schema):
+    """What a posting says, from a clerk or from the bureau."""
+    title = _text(100, required=True)
+    occupation = fields.String(required=True, validate=code_of("occupations"))
+    skills_required = _codes("skills")
+    certificates_preferred = fields.List(_text(100), load_default=list,
+                                         validate=validate.Length(max=20))
+    county_code = fields.String(required=True, validate=county_validator())
+    salary_min = fields.Integer(strict=True, required=True,
+                                validate=validate.Range(min=0, max=MAX_SALARY))
+    salary_max = fields.Integer(strict=True, required=True,
+                                validate=validate.Range(min=0, max=MAX_SALARY))
+    openings = fields.Integer(strict=True, required=True,
+                              validate=validate.Range(min=1, max=MAX_OPENINGS))
+    closes_on = fields.Date(required=True)
+    dedicated = _flag(load_default=False)
+    description = _text(2000, allow_none=True, load_default=None)
+
+    @validates_schema
+    def check_salary(self, data, **kwargs):
+        low, high = data.get("salary_min"), data.get("salary_max")
+        if low is not None and high is not None and high < low:
+            raise ValidationError({"salary_max": ["is below salary_min"]})
+
+
+class PostJobSchema(PostingFieldsSchema):
+    employer_id = fields.UUID(required=True)
+    source = fields.String(load_default="local", validate=validate.OneOf(("local", "fair")))
+
+
+class BureauEmployerSchema(Schema):
+    """The bureau names the employer by its credit code; jobs registers it if new."""
+    uscc = fields.String(required=True, validate=[validate.Length(max=32), check_uscc])
+    name = _text(100, required=True)
+    county_code = fields.String(required=True, validate=county_validator())
+    industry = fields.String(load_default="other", validate=code_of("industries"))
+
+
+class BureauPostingSchema(PostingFieldsSchema):
+    bureau_posting_id = fields.String(required=True, validate=[
+        validate.Length(min=1, max=64),
+        validate.Regexp(r"^[A-Za-z0-9._:-]+$", error="letters, digits and . _ : - only")])
+    employer = fields.Nested(BureauEmployerSchema, required=True)
+
+
+class SearchJobsSchema(Schema):
+    county_code = fields.String(load_default=None, validate=county_validator())
+    occupation = fields.String(load_default=None, validate=code_of("occupations"))
+    skill = fields.String(load_default=None, validate=code_of("skills"))
+    employer_id = fields.UUID(load_default=None)
+    status = fields.String(load_default="open", validate=validate.OneOf(("open", "closed", "any")))
+    dedicated = _flag(load_default=None, allow_none=True)
+    source = fields.String(load_default=None, validate=validate.OneOf(domain.SOURCES))
+    min_salary = fields.Integer(strict=True, load_default=None,
+                                validate=validate.Range(min=0, max=MAX_SALARY))
+    title = _text(100, load_default=None)
+
+
+class CloseJobSchema(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(domain.CLOSE_REASONS_BY_CLERK))
+
+
+class FairSchema(Schema):
+    title = _text(100, required=True)
+    county_code = fields.String(required=True, validate=county_validator())
+    starts_at = fields.AwareDateTime(required=True)
+    mode = fields.String(required=True, validate=validate.OneOf(domain.FAIR_MODES))
+    stream_url = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"},
+                            validate=validate.Length(max=500))
+    venue = _text(200, allow_none=True, load_default=None)
+    employer_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=200))
+    posting_ids = fields.List(fields.UUID(), load_default=list, validate=validate.Length(max=500))
+
+    @validates_schema
+    def check_mode(self, data, **kwargs):
+        errors = {}
+        if data.get("mode") in ("online_live", "hybrid") and not data.get("stream_url"):
+            errors["stream_url"] = [f"is required for a {data['mode']} fair"]
+        if data.get("mode") in ("offline", "hybrid") and not data.get("venue"):
+            errors["venue"] = [f"is required for an {data['mode']} fair"
+                               if data["mode"] == "offline" else "is required for a hybrid fair"]
+        if errors:
+            raise ValidationError(errors)
+
+
+class ApplySchema(Schema):
+    veteran_id = fields.UUID(required=True)
+    posting_id = fields.UUID(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(domain.CHANNELS))
+    fair_id = fields.UUID(allow_none=True, load_default=None)
+
+    @validates_schema
+    def check_fair(self, data, **kwargs):
+        if data.get("channel") == "fair" and not data.get("fair_id"):
+            raise ValidationError({"fair_id": ["is required when channel is fair"]})
+        if data.get("channel") != "fair" and data.get("fair_id"):
+            raise ValidationError({"fair_id": ["is only for channel fair"]})
+
+
+class AdvanceSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(domain.ADVANCE_TO))
+    note = _text(500, allow_none=True, load_default=None)
+
+
+class HireSchema(Schema):
+    started_on = fields.Date(required=True)
+    salary = fields.Integer(strict=True, required=True,
+                            validate=validate.Range(min=1, max=MAX_SALARY))
+    note = _text(500, allow_none=True, load_default=None)
+
+
+class MatchLimitSchema(Schema):
+    limit = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100))
+
+
+class StatsSchema(Schema):
+    county_code = fields.String(allow_none=True, load_default=None, validate=county_validator())
+
+
+class PlacementsQuerySchema(Schema):
+    since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+EMPLOYER_INPUT = EmployerSchema()
+POST_INPUT = PostJobSchema()
+BUREAU_POSTING_INPUT = BureauPostingSchema()
+SEARCH_INPUT = SearchJobsSchema()
+CLOSE_INPUT = CloseJobSchema()
+FAIR_INPUT = FairSchema()
+APPLY_INPUT = ApplySchema()
+ADVANCE_INPUT = AdvanceSchema()
+HIRE_INPUT = HireSchema()
+LIMIT_INPUT = MatchLimitSchema()
+STATS_INPUT = StatsSchema()
+PLACEMENTS_INPUT = PlacementsQuerySchema()
