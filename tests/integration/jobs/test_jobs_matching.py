@@ -139,3 +139,43 @@ def test_matching_a_veteran_jobs_does_not_know_or_may_not_see(jobs, known_vetera
     with rpc_as(token("county", ["652301"])) as clerk:
         with pytest.raises(Forbidden):
             clerk.jobs.match_jobs(veteran["veteran_id"])
+
+
+def test_ranking_tier_by_tier_gives_what_scoring_every_candidate_gives(jobs, post, known_veteran,
+                                                                      rpc, db):
+    # Varied postings: every mix of shared skill, wanted occupation and county, so that
+    # the tiers' cut-offs are crossed in both directions.
+    import random
+    from datetime import date
+
+    from services.jobs.matching import _SCORE_FOR_VETERAN, wanted_counties
+    rng = random.Random(3)
+    for _ in range(60):
+        post(occupation=rng.choice(["driver", "cook", "security_guard"]),
+             skills_required=rng.sample(["driver_b2", "cook", "logistics", "welder"],
+                                        rng.choice([0, 1, 2])),
+             county_code=rng.choice(["652301", "652302", "652323"]),
+             salary_min=3000, salary_max=rng.choice([3500, 6000]),
+             dedicated=rng.random() < 0.3, openings=rng.randint(1, 3),
+             closes_on=date.fromordinal(date.today().toordinal() + rng.randint(1, 60)).isoformat())
+    for facts in ({"skills": ["driver_b2"]},
+                  {"skills": ["cook", "logistics"], "intentions": {
+                      "occupations": ["cook"], "counties": ["652302"], "min_salary": 5000}},
+                  {"skills": [], "intentions": {"occupations": [], "counties": [],
+                                                "min_salary": None}}):
+        veteran = known_veteran(**facts)
+        row = scalar(db, "SELECT row_to_json(v) FROM jobs.veterans v WHERE veteran_id = %s",
+                     veteran["veteran_id"])
+        args = {"skills": row["skills"], "certificates": row["certificates"],
+                "occupations": row["occupations"], "counties": wanted_counties(row),
+                "min_salary": row["min_salary"]}
+        with db.cursor() as cur:
+            cur.execute(f"SELECT p.id::text, {_SCORE_FOR_VETERAN} AS score FROM jobs.postings p"
+                        " WHERE p.skills_required && %(skills)s::text[]"
+                        " OR p.occupation = ANY(%(occupations)s::text[])"
+                        " OR p.county_code = ANY(%(counties)s::text[])"
+                        " ORDER BY score DESC, p.closes_on, p.id", args)
+            everything = cur.fetchall()
+        for limit in (1, 3, 10, 40):
+            ranked = rpc.jobs.match_jobs(veteran["veteran_id"], limit)
+            assert [(r["posting"]["id"], r["score"]) for r in ranked] == everything[:limit]
