@@ -57,33 +57,63 @@ class Assessment:
         return [c.code for c in self.criteria if not c.passed]
 
 
-def _county_listed(product, params, veteran, active_loans, as_of):
+@dataclass(frozen=True)
+class Context:
+    """What an assessment looks at beside the veteran: their active loans of the product,
+    the enterprises they founded ((enterprise_id, stage) pairs), and the enterprise a loan
+    application names (``enterprise_id``; None when it names none)."""
+    active_loans: int
+    as_of: object
+    enterprises: tuple = ()
+    enterprise_id: str | None = None
+
+
+QUALIFYING_STAGES = ("startup", "operating")
+
+
+def _county_listed(product, params, veteran, context):
     if veteran.county_code in product.counties:
         return True, f"lives in county {veteran.county_code}, which the product covers"
     return False, f"county {veteran.county_code} is not covered by {product.name}"
 
 
-def _business_intent(product, params, veteran, active_loans, as_of):
+def _business_intent(product, params, veteran, context):
     wanted = params.get("willingness", ["business"])
+    stages = params.get("stages", list(QUALIFYING_STAGES))
     if veteran.willingness in wanted:
         return True, f"willingness is {veteran.willingness}"
-    return False, (f"willingness is {veteran.willingness}; the product is for veterans who "
-                   f"want to start a business ({', '.join(wanted)})")
+    running = [eid for eid, stage in context.enterprises if stage in stages]
+    if running:
+        return True, f"founder of an enterprise in stage {'/'.join(stages)}"
+    return False, (f"willingness is {veteran.willingness} and no enterprise of theirs is in "
+                   f"stage {'/'.join(stages)}; the product is for veterans who start or run a "
+                   f"business ({', '.join(wanted)})")
 
 
-def _no_active_loan(product, params, veteran, active_loans, as_of):
-    if active_loans:
-        return False, f"already has {active_loans} active {product.code} loan(s)"
+def _no_active_loan(product, params, veteran, context):
+    if context.active_loans:
+        return False, f"already has {context.active_loans} active {product.code} loan(s)"
     return True, "no active loan of this product"
 
 
-def _age_within_limits(product, params, veteran, active_loans, as_of):
+def _age_within_limits(product, params, veteran, context):
     low, high = params.get("min_age", 18), params.get("max_age", 60)
     # Events carry the birth year only; age is counted in calendar years.
-    age = as_of.year - veteran.birth_year
+    age = context.as_of.year - veteran.birth_year
     if low <= age <= high:
         return True, f"age {age} is within {low}-{high}"
     return False, f"age {age} is outside {low}-{high}"
+
+
+def _enterprise_not_closed(product, params, veteran, context):
+    if context.enterprise_id is None:
+        return True, "no enterprise named"
+    stages = dict(context.enterprises)
+    if context.enterprise_id not in stages:
+        return False, "the enterprise named is not one this veteran founded"
+    if stages[context.enterprise_id] == "closed":
+        return False, "the enterprise named is closed"
+    return True, f"the enterprise named is in stage {stages[context.enterprise_id]}"
 
 
 CRITERIA = {
@@ -91,13 +121,15 @@ CRITERIA = {
     "business_intent": _business_intent,
     "no_active_loan": _no_active_loan,
     "age_within_limits": _age_within_limits,
+    "enterprise_not_closed": _enterprise_not_closed,
 }
 KNOWN_CRITERIA = {"registered_veteran", *CRITERIA}
 
 
 def assess(product, veteran, active_loans, as_of, assessment_id, veteran_id=None,
-           cause_event_id=None):
+           cause_event_id=None, enterprises=(), enterprise_id=None):
     """Assess one veteran (``None`` when loans has never heard of them) for one product."""
+    context = Context(active_loans, as_of, tuple(enterprises), enterprise_id)
     if veteran is None:
         criteria = [Criterion("registered_veteran", False,
                               "not found among registered veterans")]
@@ -108,7 +140,7 @@ def assess(product, veteran, active_loans, as_of, assessment_id, veteran_id=None
         criteria = [Criterion("registered_veteran", True, "registered with the bureau")]
         for code, params in product.criteria.items():
             if code in CRITERIA:
-                passed, detail = CRITERIA[code](product, params or {}, veteran, active_loans, as_of)
+                passed, detail = CRITERIA[code](product, params or {}, veteran, context)
                 criteria.append(Criterion(code, passed, detail))
     eligible = all(c.passed for c in criteria)
     return Assessment(
@@ -163,3 +195,30 @@ def present_product(product):
         "repayment_method": product.repayment_method,
         "criteria": list(product.criteria),
     }
+
+
+# -- the loan lifecycle (Apache Fineract's states) -----------------------------------------
+# submitted → approved | rejected | withdrawn; approved → active (disbursed) | withdrawn;
+# active ⇄ delinquent (an instalment overdue); active | delinquent → closed | written_off.
+LOAN_MOVES = {
+    "submitted": {"approved", "rejected", "withdrawn"},
+    "approved": {"active", "withdrawn"},
+    "active": {"delinquent", "closed", "written_off"},
+    "delinquent": {"active", "closed", "written_off"},
+    "rejected": set(), "withdrawn": set(), "closed": set(), "written_off": set(),
+}
+REPAYING = ("active", "delinquent")
+
+
+def illegal_loan_move(current, target, action):
+    allowed = sorted(LOAN_MOVES.get(current, set()))
+    return (f"a {current} loan cannot be {action}"
+            + (f"; from {current} it can become {', '.join(allowed)}" if allowed
+               else f"; {current} is final"))
+
+
+def loan_event(event_type, loan, amount=None):
+    return Event(event_type, {
+        "loan_id": loan["id"], "veteran_id": loan["veteran_id"],
+        "enterprise_id": loan["enterprise_id"], "product_code": loan["product_code"],
+        "amount": amount if amount is not None else loan["amount"], "status": loan["status"]})

@@ -42,11 +42,34 @@ class ProductSchema(Schema):
         if unknown or not isinstance(wanted, list):
             raise ValidationError(f"business_intent.willingness has unknown codes {unknown}",
                                   "criteria")
+        stages = (data["criteria"].get("business_intent") or {}).get("stages", [])
+        if not isinstance(stages, list) or Taxonomy.load().unknown("enterprise_stage", stages):
+            raise ValidationError("business_intent.stages must list enterprise_stage codes",
+                                  "criteria")
+
+
+SUBSIDY_KINDS = ("startup", "employment", "training", "interest")
+
+
+class SubsidyCapSchema(Schema):
+    cap_per_period = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
 
 
 class ProductsFile(Schema):
     products = fields.List(fields.Nested(ProductSchema), required=True,
                            validate=validate.Length(min=1))
+    # What one veteran or enterprise may be granted per kind and period (a year).
+    subsidies = fields.Dict(keys=fields.String(validate=validate.OneOf(SUBSIDY_KINDS)),
+                            values=fields.Nested(SubsidyCapSchema), load_default=dict)
+
+
+class Products(dict):
+    """code → Product, and ``subsidy_caps``: kind → the cap per beneficiary and period
+    (a kind without one has no cap)."""
+
+    def __init__(self, products, subsidy_caps):
+        super().__init__(products)
+        self.subsidy_caps = subsidy_caps
 
 
 def load_products(path=None):
@@ -64,7 +87,8 @@ def load_products(path=None):
         item["counties"] = tuple(item["counties"])
         item["criteria"] = {k: (v or {}) for k, v in item["criteria"].items()}
         products[item["code"]] = Product(**item)
-    return products
+    return Products(products, {kind: cap["cap_per_period"]
+                               for kind, cap in data["subsidies"].items()})
 
 
 class ProductCatalog(DependencyProvider):

@@ -1,13 +1,16 @@
-"""loans: the 拥军创业贷 product and eligibility (the loan lifecycle follows)."""
+"""loans: the 拥军创业贷 products, eligibility, the loan lifecycle, subsidies and tax relief
+(lifecycle.py)."""
 import uuid
 
 import structlog
 
 from services.loans import domain
+from services.loans.lifecycle import LoanLifecycle
 from services.loans.products import ProductCatalog
 from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE
-from shared.contracts.registry import VETERAN_REGISTERED, VETERAN_UPDATED
+from shared.contracts.registry import (ENTERPRISE_REGISTERED, ENTERPRISE_UPDATED,
+                                       VETERAN_REGISTERED, VETERAN_UPDATED)
 from shared.db import Database
 from shared.messaging import batch_event_handler, rpc
 from shared.service import ServiceBase
@@ -16,42 +19,63 @@ from shared.validation import invalid, parse_uuid
 log = structlog.get_logger(__name__)
 
 
-class LoansService(ServiceBase):
+class LoansService(LoanLifecycle, ServiceBase):
     name = "loans"
     store = Database(LoansStore)
     products = ProductCatalog()
 
     # -- reactions ---------------------------------------------------------------------
-    # One queue for both types keeps a veteran's registration ahead of their updates, and
-    # a batch per transaction keeps up with a bulk import: one projection upsert, one
-    # context query and one insert of assessments per batch, not per event.
-    @batch_event_handler("registry", VETERAN_REGISTERED, also=[("registry", VETERAN_UPDATED)])
-    def on_veteran_events(self, events):
-        items = []
+    # One queue for registry's veteran and enterprise events keeps a veteran's registration
+    # ahead of their updates, and a batch per transaction keeps up with a bulk import: one
+    # upsert per projection, one context query and one insert of assessments per batch.
+    @batch_event_handler("registry", VETERAN_REGISTERED, also=[
+        ("registry", VETERAN_UPDATED), ("registry", ENTERPRISE_REGISTERED),
+        ("registry", ENTERPRISE_UPDATED)])
+    def on_registry_events(self, events):
+        veterans, enterprises, assess = {}, {}, []
         for event in events:
-            data = event.data if event.type == VETERAN_REGISTERED else event.data["snapshot"]
-            items.append((domain.VeteranFacts(
-                veteran_id=data["veteran_id"], county_code=data["county_code"],
-                birth_year=data["birth_year"], willingness=data["willingness"],
-                employment_status=data["employment_status"]), data, event.event_id))
-        # The projection keeps each veteran's last snapshot in the batch.
-        latest = {facts.veteran_id: (facts, data) for facts, data, _ in items}
-        self.store.save_veterans(latest.values(), self.clock.now())
-        self._assess_many([(facts, cause) for facts, _, cause in items],
-                          list(self.products.values()))
+            if event.type in (VETERAN_REGISTERED, VETERAN_UPDATED):
+                data = event.data if event.type == VETERAN_REGISTERED else event.data["snapshot"]
+                facts = domain.VeteranFacts(
+                    veteran_id=data["veteran_id"], county_code=data["county_code"],
+                    birth_year=data["birth_year"], willingness=data["willingness"],
+                    employment_status=data["employment_status"])
+                veterans[data["veteran_id"]] = (facts, data)
+                assess.append((data["veteran_id"], facts, event.event_id))
+            else:  # an enterprise: its founders may qualify, or stop qualifying
+                data = event.data if event.type == ENTERPRISE_REGISTERED else event.data["snapshot"]
+                enterprises[data["enterprise_id"]] = (data["enterprise_id"], data["county_code"],
+                                                      data["stage"], data["founder_ids"])
+                assess += [(founder, None, event.event_id) for founder in data["founder_ids"]]
+        now = self.clock.now()
+        # The projection keeps each veteran's and enterprise's last state in the batch.
+        self.store.save_veterans(veterans.values(), now)
+        self.store.save_enterprises(enterprises.values(), now)
+        # Each veteran event is judged on its own facts, in order; an enterprise's founders
+        # on what loans knows of them.
+        known = self.store.get_veterans({veteran_id for veteran_id, facts, _ in assess
+                                         if facts is None})
+        items = [(facts or known[veteran_id], cause) for veteran_id, facts, cause in assess
+                 if facts is not None or veteran_id in known]
+        if items:
+            self._assess_many(items, list(self.products.values()))
 
-    def _assess_many(self, items, products):
+    def _assess_many(self, items, products, enterprise_id=None):
         """Assess each (facts, cause_event_id) in order for each product; store every
-        assessment and announce those whose answer or amount changed. Returns them."""
-        context = self.store.assessment_contexts([facts.veteran_id for facts, _ in items],
+        assessment and announce those whose answer or amount changed. Returns them.
+        ``enterprise_id``: the enterprise a loan application names."""
+        veteran_ids = [facts.veteran_id for facts, _ in items]
+        context = self.store.assessment_contexts(veteran_ids,
                                                  [product.code for product in products])
+        founded = self.store.enterprises_of(veteran_ids)
         now, assessments, changed = self.clock.now(), [], []
         for facts, cause_event_id in items:
             for product in products:
                 key = (facts.veteran_id, product.code)
                 active, previous = context[key]
-                assessment = domain.assess(product, facts, active, now, str(uuid.uuid4()),
-                                           cause_event_id=cause_event_id)
+                assessment = domain.assess(
+                    product, facts, active, now, str(uuid.uuid4()), cause_event_id=cause_event_id,
+                    enterprises=founded.get(facts.veteran_id, ()), enterprise_id=enterprise_id)
                 assessments.append(assessment)
                 if domain.outcome_changed(previous, assessment):
                     changed.append(domain.assessed_event(assessment))

@@ -5,6 +5,7 @@ from decimal import Decimal
 import psycopg2.extras
 
 from services.loans.domain import ACTIVE_LOAN_STATES, Assessment, Criterion, VeteranFacts
+from services.loans.schedule import Instalment
 from shared.db import Store
 
 
@@ -85,3 +86,196 @@ class LoansStore(Store):
             criteria=tuple(Criterion(**c) for c in r[6]), assessed_at=r[7],
             cause_event_id=str(r[8]) if r[8] else None) for r in rows]
 
+
+    # -- enterprises (projection) ---------------------------------------------------------
+    def save_enterprises(self, rows, at):
+        """Upsert ``(enterprise_id, county_code, stage, founder_ids)`` rows, one per
+        enterprise, in id order."""
+        values = [(eid, county, stage, list(founders), at)
+                  for eid, county, stage, founders in sorted(rows)]
+        if values:
+            with self.cursor() as cur:
+                psycopg2.extras.execute_values(
+                    cur, "INSERT INTO enterprises (enterprise_id, county_code, stage, founder_ids,"
+                    " updated_at) VALUES %s ON CONFLICT (enterprise_id) DO UPDATE SET"
+                    " county_code = EXCLUDED.county_code, stage = EXCLUDED.stage,"
+                    " founder_ids = EXCLUDED.founder_ids, updated_at = EXCLUDED.updated_at",
+                    values, template="(%s, %s, %s, %s::uuid[], %s)", page_size=len(values))
+
+    def enterprises_of(self, veteran_ids):
+        """{veteran_id: ((enterprise_id, stage), ...)} for the enterprises they founded."""
+        with self.cursor() as cur:
+            cur.execute("SELECT f.id::text, e.enterprise_id::text, e.stage FROM enterprises e,"
+                        " unnest(e.founder_ids) AS f(id) WHERE e.founder_ids && %s::uuid[]"
+                        " AND f.id = ANY(%s::uuid[]) ORDER BY e.enterprise_id",
+                        (list(veteran_ids), list(veteran_ids)))
+            found = {}
+            for veteran_id, enterprise_id, stage in cur.fetchall():
+                found.setdefault(veteran_id, []).append((enterprise_id, stage))
+            return {k: tuple(v) for k, v in found.items()}
+
+    def get_veterans(self, veteran_ids):
+        with self.cursor() as cur:
+            cur.execute("SELECT veteran_id, county_code, birth_year, willingness,"
+                        " employment_status FROM veterans WHERE veteran_id = ANY(%s::uuid[])",
+                        (list(veteran_ids),))
+            return {str(row[0]): VeteranFacts(str(row[0]), *row[1:]) for row in cur.fetchall()}
+
+    # -- loans ----------------------------------------------------------------------------
+    def add_loan(self, loan):
+        columns = list(loan)
+        with self.cursor() as cur:
+            cur.execute(f"INSERT INTO loans ({', '.join(columns)}) VALUES "
+                        f"({', '.join(['%s'] * len(columns))})", [loan[c] for c in columns])
+
+    def get_loan(self, loan_id, lock=False):
+        with self.dict_cursor() as cur:
+            cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans WHERE id = %s"
+                        + (" FOR UPDATE" if lock else ""), (loan_id,))
+            row = cur.fetchone()
+            return _loan(row) if row else None
+
+    def loans_of(self, veteran_id):
+        with self.dict_cursor() as cur:
+            cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans WHERE veteran_id = %s"
+                        " ORDER BY created_at DESC, id", (veteran_id,))
+            return [_loan(row) for row in cur.fetchall()]
+
+    def update_loan(self, loan_id, **changes):
+        sets = ", ".join(f"{column} = %s" for column in changes)
+        with self.cursor() as cur:
+            cur.execute(f"UPDATE loans SET {sets} WHERE id = %s", [*changes.values(), loan_id])
+
+    def add_loan_history(self, loan_id, at, from_status, to_status, note, operator_id):
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO loan_history (loan_id, at, from_status, to_status, note,"
+                        " operator_id) VALUES (%s, %s, %s, %s, %s, %s)",
+                        (loan_id, at, from_status, to_status, note, operator_id))
+
+    def loan_history(self, loan_id):
+        with self.dict_cursor() as cur:
+            cur.execute("SELECT at, from_status, to_status, note, operator_id FROM loan_history"
+                        " WHERE loan_id = %s ORDER BY id", (loan_id,))
+            return cur.fetchall()
+
+    def save_instalments(self, loan_id, instalments):
+        """Write the schedule, or the instalments' paid amounts after a repayment."""
+        rows = [(loan_id, i.number, i.due_on, i.principal, i.interest, i.subsidised_interest,
+                 i.paid_principal, i.paid_interest, i.paid_on) for i in instalments]
+        with self.cursor() as cur:
+            psycopg2.extras.execute_values(
+                cur, "INSERT INTO instalments (loan_id, number, due_on, principal, interest,"
+                " subsidised_interest, paid_principal, paid_interest, paid_on) VALUES %s"
+                " ON CONFLICT (loan_id, number) DO UPDATE SET"
+                " paid_principal = EXCLUDED.paid_principal,"
+                " paid_interest = EXCLUDED.paid_interest, paid_on = EXCLUDED.paid_on",
+                rows, page_size=max(1, len(rows)))
+
+    def instalments(self, loan_id):
+        with self.cursor() as cur:
+            cur.execute("SELECT number, due_on, principal, interest, subsidised_interest,"
+                        " paid_principal, paid_interest, paid_on FROM instalments"
+                        " WHERE loan_id = %s ORDER BY number", (loan_id,))
+            return [Instalment(*row) for row in cur.fetchall()]
+
+    def add_repayment(self, row):
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO repayments (id, loan_id, amount, paid_on, recorded_at,"
+                        " recorded_by) VALUES (%(id)s, %(loan_id)s, %(amount)s, %(paid_on)s,"
+                        " %(recorded_at)s, %(recorded_by)s)", row)
+
+    def repayments(self, loan_id):
+        with self.dict_cursor() as cur:
+            cur.execute("SELECT id, amount, paid_on, recorded_at FROM repayments"
+                        " WHERE loan_id = %s ORDER BY paid_on, recorded_at", (loan_id,))
+            return cur.fetchall()
+
+    def repaying_loans(self, limit=500):
+        """Ids of loans being repaid, for the delinquency sweep."""
+        with self.cursor() as cur:
+            cur.execute("SELECT id FROM loans WHERE status IN ('active', 'delinquent')"
+                        " ORDER BY id LIMIT %s", (limit,))
+            return [str(row[0]) for row in cur.fetchall()]
+
+    # -- subsidies and tax relief ---------------------------------------------------------
+    def lock_beneficiary(self, kind, period, beneficiary):
+        """Grants to one beneficiary for one kind and period, one at a time (the cap is
+        checked against what is committed)."""
+        with self.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                        (f"subsidy:{kind}:{period}:{beneficiary}",))
+
+    def granted(self, kind, period, veteran_id, enterprise_id):
+        with self.cursor() as cur:
+            cur.execute("SELECT coalesce(sum(amount), 0) FROM subsidies WHERE kind = %s"
+                        " AND period = %s AND veteran_id IS NOT DISTINCT FROM %s"
+                        " AND enterprise_id IS NOT DISTINCT FROM %s",
+                        (kind, period, veteran_id, enterprise_id))
+            return cur.fetchone()[0]
+
+    def add_subsidy(self, row):
+        columns = list(row)
+        with self.cursor() as cur:
+            cur.execute(f"INSERT INTO subsidies ({', '.join(columns)}) VALUES "
+                        f"({', '.join(['%s'] * len(columns))})", [row[c] for c in columns])
+
+    def add_tax_relief(self, row):
+        columns = list(row)
+        with self.cursor() as cur:
+            cur.execute(f"INSERT INTO tax_reliefs ({', '.join(columns)}) VALUES "
+                        f"({', '.join(['%s'] * len(columns))})", [row[c] for c in columns])
+
+    def get_enterprise(self, enterprise_id):
+        with self.cursor() as cur:
+            cur.execute("SELECT enterprise_id::text, county_code, stage,"
+                        " array(SELECT unnest(founder_ids)::text) FROM enterprises"
+                        " WHERE enterprise_id = %s", (enterprise_id,))
+            return cur.fetchone()
+
+    # -- statistics -----------------------------------------------------------------------
+    def stats(self, counties):
+        args = {"c": counties}
+        scope = "(%(c)s::text[] IS NULL OR county_code = ANY(%(c)s::text[]))"
+        with self.dict_cursor() as cur:
+            cur.execute(
+                "SELECT (SELECT count(DISTINCT a.veteran_id) FROM (SELECT DISTINCT ON"
+                "   (veteran_id, product_code) veteran_id, eligible FROM eligibility_assessments"
+                "   ORDER BY veteran_id, product_code, assessed_at DESC, seq DESC) a"
+                "   JOIN veterans v ON v.veteran_id = a.veteran_id"
+                f"  WHERE a.eligible AND (%(c)s::text[] IS NULL OR v.county_code = ANY(%(c)s::text[])))"
+                "   AS eligible_veterans,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND status IS NOT NULL"
+                "   AND submitted_on IS NOT NULL) AS applications,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND approved_on IS NOT NULL) AS approvals,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND disbursed_on IS NOT NULL) AS disbursed,"
+                f" (SELECT coalesce(sum(approved_amount), 0) FROM loans WHERE {scope}"
+                "   AND disbursed_on IS NOT NULL) AS disbursed_amount,"
+                " (SELECT coalesce(sum(i.principal - i.paid_principal), 0) FROM instalments i"
+                "   JOIN loans l ON l.id = i.loan_id WHERE l.status IN ('active', 'delinquent')"
+                "   AND (%(c)s::text[] IS NULL OR l.county_code = ANY(%(c)s::text[])))"
+                "   AS outstanding_principal,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND status = 'delinquent') AS delinquent,"
+                " (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY disbursed_on - submitted_on)"
+                f"   FROM loans WHERE {scope} AND disbursed_on IS NOT NULL)"
+                "   AS median_days_to_disbursement,"
+                f" (SELECT coalesce(sum(amount), 0) FROM tax_reliefs WHERE {scope}) AS tax_relief_total",
+                args)
+            figures = dict(cur.fetchone())
+            cur.execute(f"SELECT kind, count(*) AS n, sum(amount) AS total FROM subsidies"
+                        f" WHERE {scope} GROUP BY kind", args)
+            by_kind = {row["kind"]: row for row in cur.fetchall()}
+        return figures, by_kind
+
+
+LOAN_COLUMNS = ("id, veteran_id, product_code, status, amount, created_at, county_code,"
+                " enterprise_id, term_months, purpose, annual_rate, interest_subsidy_rate,"
+                " repayment_method, approved_amount, reason, submitted_on, approved_on,"
+                " disbursed_on, closed_on, days_overdue, updated_at")
+
+
+def _loan(row):
+    loan = dict(row)
+    for key in ("id", "veteran_id", "enterprise_id"):
+        if loan.get(key) is not None:
+            loan[key] = str(loan[key])
+    return loan

@@ -53,7 +53,7 @@ def test_a_registration_that_rolls_back_publishes_nothing(start, rpc, db, config
     assert scalar(db, "SELECT count(*) FROM registry.outbox") == 0
     # Nothing reached the consumer's queue either (the relay had its wake-up chance).
     subprocess.run(["sleep", "1.5"])
-    assert queue_depth(config, "evt-many--loans.on_veteran_events") == 0
+    assert queue_depth(config, "evt-many--loans.on_registry_events") == 0
     assert scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 0
 
 
@@ -88,7 +88,7 @@ def test_the_same_event_delivered_twice_has_one_effect(start, db, config):
     loans = get_container(runner, LoansService)
     event = registered_event()
     for _ in range(2):
-        with entrypoint_waiter(loans, "on_veteran_events", timeout=15):
+        with entrypoint_waiter(loans, "on_registry_events", timeout=15):
             publish(config, event)
 
     assert scalar(db, "SELECT count(*) FROM loans.inbox WHERE event_id = %s",

@@ -18,7 +18,7 @@ def loans(start):
     return get_container(start(LoansService), LoansService)
 
 
-def deliver(container, config, event, handler="on_veteran_events"):
+def deliver(container, config, event, handler="on_registry_events"):
     with entrypoint_waiter(container, handler, timeout=15):
         publish(config, event)
 
@@ -72,7 +72,7 @@ def test_checking_again_stores_an_assessment_but_announces_only_a_change(loans, 
     update["type"] = "veteran_updated"
     update["data"] = {"veteran_id": veteran_id, "changed": {"willingness": "none"},
                       "snapshot": {**event["data"], "willingness": "none"}}
-    deliver(loans, config, update, handler="on_veteran_events")
+    deliver(loans, config, update, handler="on_registry_events")
     assert rpc.loans.get_eligibility(veteran_id)[0]["eligible"] is False
     assert scalar(db, "SELECT count(*) FROM loans.outbox") == 2
 

@@ -5,8 +5,9 @@ from nameko.events import get_event_exchange
 from services.loans.service import LoansService
 from shared.messaging import DEFAULT_DELIVERY_LIMIT, dead_letter_names, handler_queues
 
-# loans takes both of registry's veteran events through one queue.
-QUEUES = {"evt-many--loans.on_veteran_events": {"veteran_registered", "veteran_updated"}}
+# loans takes registry's veteran and enterprise events through one queue.
+QUEUES = {"evt-many--loans.on_registry_events": {"veteran_registered", "veteran_updated",
+                                                "enterprise_registered", "enterprise_updated"}}
 
 
 @pytest.fixture

@@ -1,0 +1,121 @@
+"""Repayment schedules and the allocation of repayments, in exact decimal money. Pure.
+
+Two methods, as the products file names them:
+- ``equal_instalments`` (等额本息): the same payment every month, ``P·r / (1 − (1+r)^−n)``
+  rounded to the fen; each month's interest is the balance times the monthly rate
+  ``r = annual / 12`` rounded to the fen, the rest of the payment is principal, and the
+  last instalment takes whatever principal is left, so the principal sums exactly to P.
+- ``interest_only`` (按月付息、到期还本): each month the interest on the whole principal;
+  the principal in full with the last instalment.
+
+The government pays ``interest_subsidy_rate`` (a share, 0–1) of each instalment's interest,
+rounded to the fen; the veteran pays the rest."""
+import calendar
+import datetime as dt
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def money(value):
+    return Decimal(value).quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Instalment:
+    number: int
+    due_on: dt.date
+    principal: Decimal
+    interest: Decimal
+    subsidised_interest: Decimal
+    paid_principal: Decimal = ZERO
+    paid_interest: Decimal = ZERO
+    paid_on: dt.date | None = None
+
+    @property
+    def due(self):
+        """What the veteran owes for this instalment: principal and their share of the
+        interest."""
+        return self.principal + self.interest - self.subsidised_interest
+
+    @property
+    def veteran_interest(self):
+        return self.interest - self.subsidised_interest
+
+    @property
+    def outstanding(self):
+        return self.due - self.paid_principal - self.paid_interest
+
+    @property
+    def settled(self):
+        return self.outstanding == ZERO
+
+
+def add_months(day, months):
+    """The same day ``months`` later, or the month's last day when it is shorter."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def build(principal, annual_rate, term_months, method, subsidy_rate, first_day):
+    """The instalments of a loan disbursed on ``first_day``: one a month from a month
+    after it."""
+    principal, rate = money(principal), Decimal(annual_rate) / 12
+    subsidy_rate = Decimal(subsidy_rate)
+    if method == "equal_instalments":
+        if rate == 0:
+            payment = money(principal / term_months)
+        else:
+            payment = money(principal * rate / (1 - (1 + rate) ** -term_months))
+    elif method != "interest_only":
+        raise ValueError(f"unknown repayment method {method}")
+    balance, rows = principal, []
+    for number in range(1, term_months + 1):
+        interest = money(balance * rate)
+        last = number == term_months
+        if method == "interest_only":
+            part = balance if last else ZERO
+        else:
+            part = balance if last else min(balance, max(ZERO, payment - interest))
+        rows.append(Instalment(number, add_months(first_day, number), part, interest,
+                               money(interest * subsidy_rate)))
+        balance -= part
+    return rows
+
+
+def totals(instalments):
+    return {
+        "principal": sum((i.principal for i in instalments), ZERO),
+        "interest": sum((i.interest for i in instalments), ZERO),
+        "subsidised_interest": sum((i.subsidised_interest for i in instalments), ZERO),
+        "paid": sum((i.paid_principal + i.paid_interest for i in instalments), ZERO),
+        "outstanding": sum((i.outstanding for i in instalments), ZERO),
+        "outstanding_principal": sum((i.principal - i.paid_principal for i in instalments), ZERO),
+    }
+
+
+def allocate(instalments, amount, paid_on):
+    """Apply a repayment oldest instalment first, interest before principal. → the
+    instalments after it. An amount over what is outstanding is the caller's to refuse."""
+    left, out = money(amount), []
+    for item in instalments:
+        if left == ZERO or item.settled:
+            out.append(item)
+            continue
+        interest = min(left, item.veteran_interest - item.paid_interest)
+        left -= interest
+        principal = min(left, item.principal - item.paid_principal)
+        left -= principal
+        item = replace(item, paid_interest=item.paid_interest + interest,
+                       paid_principal=item.paid_principal + principal)
+        out.append(replace(item, paid_on=paid_on) if item.settled else item)
+    return out
+
+
+def days_overdue(instalments, today):
+    """Days since the oldest unsettled instalment fell due, 0 when none is overdue."""
+    overdue = [i.due_on for i in instalments if not i.settled and i.due_on < today]
+    return (today - min(overdue)).days if overdue else 0

@@ -1,0 +1,101 @@
+"""RPC input schemas of loans. Money comes as a string (or a whole number) with at most two
+decimals, never a float, and becomes a Decimal."""
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.loans.products import SUBSIDY_KINDS
+from shared.jurisdiction import county_validator
+
+MAX_MONEY = Decimal("100000000.00")
+
+
+class Money(fields.Field):
+    """"12345.60" or 12345 → Decimal('12345.60'); floats, more than two decimals, zero or
+    negative amounts are refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise ValidationError("must be an amount as a string with at most two decimals, "
+                                  "e.g. \"100000.00\"")
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValidationError("is not an amount") from None
+        if not amount.is_finite() or amount.as_tuple().exponent < -2:
+            raise ValidationError("must have at most two decimals")
+        if amount <= 0 or amount > MAX_MONEY:
+            raise ValidationError(f"must be above 0 and at most {MAX_MONEY}")
+        return amount.quantize(Decimal("0.01"))
+
+
+def _text(max_length, **kwargs):
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class ApplyLoanSchema(Schema):
+    veteran_id = fields.UUID(required=True)
+    product_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    amount = Money(required=True)
+    term_months = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=360))
+    purpose = _text(500, required=True)
+    enterprise_id = fields.UUID(allow_none=True, load_default=None)
+
+
+class ApproveLoanSchema(Schema):
+    approved_amount = Money(load_default=None, allow_none=True)
+    note = _text(500, allow_none=True, load_default=None)
+
+
+class ReasonSchema(Schema):
+    reason = _text(500, required=True)
+
+
+class DisburseSchema(Schema):
+    disbursed_on = fields.Date(required=True)
+
+
+class RepaymentSchema(Schema):
+    amount = Money(required=True)
+    paid_on = fields.Date(required=True)
+
+
+class _Beneficiary(Schema):
+    veteran_id = fields.UUID(allow_none=True, load_default=None)
+    enterprise_id = fields.UUID(allow_none=True, load_default=None)
+
+    @validates_schema
+    def exactly_one(self, data, **kwargs):
+        if (data.get("veteran_id") is None) == (data.get("enterprise_id") is None):
+            raise ValidationError({"veteran_id": ["give a veteran_id or an enterprise_id, "
+                                                  "not both"]})
+
+
+class GrantSubsidySchema(_Beneficiary):
+    kind = fields.String(required=True, validate=validate.OneOf(SUBSIDY_KINDS))
+    amount = Money(required=True)
+    period = fields.String(required=True, validate=validate.Regexp(
+        r"^(19|20)\d{2}$", error="must be a year, e.g. \"2026\""))
+    note = _text(500, allow_none=True, load_default=None)
+
+
+class TaxReliefSchema(_Beneficiary):
+    tax_year = fields.Integer(strict=True, required=True,
+                              validate=validate.Range(min=2000, max=dt.date.today().year + 1))
+    amount = Money(required=True)
+    policy = _text(200, required=True)
+
+
+class StatsSchema(Schema):
+    county_code = fields.String(allow_none=True, load_default=None, validate=county_validator())
+
+
+STATS_INPUT = StatsSchema()
+APPLY_INPUT = ApplyLoanSchema()
+APPROVE_INPUT = ApproveLoanSchema()
+REASON_INPUT = ReasonSchema()
+DISBURSE_INPUT = DisburseSchema()
+REPAYMENT_INPUT = RepaymentSchema()
+SUBSIDY_INPUT = GrantSubsidySchema()
+TAX_RELIEF_INPUT = TaxReliefSchema()
