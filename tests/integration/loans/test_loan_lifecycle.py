@@ -285,7 +285,9 @@ def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, 
                                           "amount": "14400.00", "policy": "财税〔2019〕21号"})
     assert relief["amount"] == "14400.00"
 
+    veteran()  # eligible, with no loan yet
     got = rpc.loans.stats("652301")
+    assert got["eligible_veterans"] == 1  # the two who applied have an active loan now
     assert (got["applications"], got["approvals"], got["disbursed"], got["delinquent"]) == \
         (2, 1, 1, 0)
     assert got["disbursed_amount"] == "50000.00" and got["outstanding_principal"] == "50000.00"
