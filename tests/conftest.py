@@ -13,7 +13,7 @@ from shared.logging import configure_logging
 SECRET, OLD_SECRET = "test-secret-current-0123456789abcdef", "test-secret-rotated-out-0123456789ab"
 TEST_DB = os.environ.get("TEST_DATABASE", "veteran_test")
 ADMIN_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-SCHEMAS = ("registry", "loans", "jobs", "sink")
+SCHEMAS = ("registry", "loans", "jobs", "training", "followup", "sink")
 
 
 def _url(dbname):
