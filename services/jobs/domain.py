@@ -2,6 +2,7 @@
 what replies look like."""
 from shared.contracts import Event
 from shared.contracts.jobs import APPLICATION_SUBMITTED, JOB_CLOSED, JOB_POSTED, VETERAN_HIRED
+from shared.replies import plain
 
 SOURCES = ("local", "fair", "bureau")
 FAIR_MODES = ("online_live", "offline", "hybrid")
@@ -61,32 +62,14 @@ def hired_event(hire, employer_name):
         "started_on": hire["started_on"], "salary": hire["salary"], "channel": hire["channel"]})
 
 
-def plain(row):
-    """A row as JSON-friendly values: ids and dates as strings."""
-    out = {}
-    for key, value in row.items():
-        if hasattr(value, "isoformat"):
-            value = value.isoformat()
-        elif hasattr(value, "hex") and not isinstance(value, (bytes, int, float)):
-            value = str(value)
-        elif isinstance(value, list):
-            value = [str(v) if hasattr(v, "hex") and not isinstance(v, (bytes, int, float))
-                     else v for v in value]
-        out[key] = value
-    return out
-
-
 def present_posting(row, today):
     posting = plain(row)
     posting["remaining"] = row["openings"] - row["hired"]
     # A posting whose date has passed is closed even before the sweep marks it.
     if posting["status"] == "open" and row["closes_on"] < today:
         posting["status"], posting["closed_reason"] = "closed", EXPIRED
-    posting.pop("created_by", None)
     return posting
 
 
 def present_employer(row):
-    employer = plain(row)
-    employer.pop("created_by", None)
-    return employer
+    return plain(row)

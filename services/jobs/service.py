@@ -348,7 +348,7 @@ class JobsService(ServiceBase):
         return domain.present_posting(posting, self.clock.today())
 
     def _present_application(self, application):
-        return {k: v for k, v in domain.plain(application).items() if k != "created_by"}
+        return domain.plain(application)
 
     def _employer(self, employer_id):
         employer = self.store.get_employer(parse_uuid(employer_id, "employer_id"))
