@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shared.config import amqp_uri, database_url, service_config
 
-SERVICES = ("registry", "loans", "jobs")
+SERVICES = ("registry", "loans", "jobs", "training")
 LOCAL = Path(os.environ.get("LOCAL_DIR", ".local"))
 SECRET_FILE = LOCAL / "auth.secret"
 ADMIN_TOKEN_FILE = LOCAL / "admin.token"
@@ -20,7 +20,9 @@ def service_classes():
     from services.jobs.service import JobsService
     from services.loans.service import LoansService
     from services.registry.service import RegistryService
-    return {"registry": RegistryService, "loans": LoansService, "jobs": JobsService}
+    from services.training.service import TrainingService
+    return {"registry": RegistryService, "loans": LoansService, "jobs": JobsService,
+            "training": TrainingService}
 
 
 def check_servers():
