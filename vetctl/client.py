@@ -1,0 +1,134 @@
+"""How vetctl talks to the services: nameko RPC with the operator's token, and failures
+turned into one-line reasons (which URL, what to start, which field)."""
+import json
+import os
+import socket
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from shared.config import amqp_uri, service_config
+
+LOCAL = Path(os.environ.get("LOCAL_DIR", ".local"))
+SECRET_FILE = LOCAL / "auth.secret"
+ADMIN_TOKEN_FILE = LOCAL / "admin.token"
+
+
+class Failure(click.ClickException):
+    """A one-line reason and a non-zero exit code (1); ``exit_code`` 2 for usage."""
+
+    def show(self, file=None):
+        click.echo(f"vetctl: {self.format_message()}", err=True)
+
+
+def safe_url(url):
+    """A URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}@{host}"
+    return url
+
+
+def broker_url(config_file=None):
+    """AMQP_URI from the environment, else from a service config file (registry's by
+    default)."""
+    if os.environ.get("AMQP_URI"):
+        return os.environ["AMQP_URI"]
+    if config_file:
+        from shared.config import load_config
+        return amqp_uri(load_config(config_file))
+    return amqp_uri(service_config("registry"))
+
+
+def signing_secret():
+    """VET_AUTH_SECRET's first secret, else the local one ``vetctl auth init`` made."""
+    from shared.auth import secrets_from
+    if os.environ.get("VET_AUTH_SECRET"):
+        return secrets_from({"AUTH_SECRETS": os.environ["VET_AUTH_SECRET"]})[0]
+    if SECRET_FILE.exists():
+        return SECRET_FILE.read_text().strip()
+    raise Failure("no secret: set VET_AUTH_SECRET or run `vetctl auth init` (make run / make up do)")
+
+
+def operator_token():
+    """The token vetctl sends: VETCTL_TOKEN, else .local/admin.token."""
+    if os.environ.get("VETCTL_TOKEN"):
+        return os.environ["VETCTL_TOKEN"].strip()
+    if ADMIN_TOKEN_FILE.exists():
+        return ADMIN_TOKEN_FILE.read_text().strip()
+    raise Failure(f"no token: set VETCTL_TOKEN or run `make up` to create {ADMIN_TOKEN_FILE}")
+
+
+def describe_error(exc):
+    """One line for an error a service raised."""
+    from shared.errors import InvalidInput
+    if isinstance(exc, InvalidInput) and getattr(exc, "errors", None):
+        fields = "; ".join(f"{field}: {' '.join(messages)}"
+                           for field, messages in sorted(exc.errors.items()))
+        return f"invalid input: {fields}"
+    name = type(exc).__name__
+    message = getattr(exc, "message", None) or str(exc)
+    if name == "RemoteError":
+        message = f"{getattr(exc, 'exc_type', '')}: {getattr(exc, 'value', message)}"
+    return f"{name}: {message}"
+
+
+class Client:
+    """``client.call("registry", "get_card", vid)``; errors become ``Failure``."""
+
+    def __init__(self, proxy, uri, timeout):
+        self.proxy, self.uri, self.timeout = proxy, uri, timeout
+
+    def call(self, service, method, *args, **kwargs):
+        from nameko.exceptions import RpcTimeout
+        from shared.errors import ServiceError
+        try:
+            return getattr(getattr(self.proxy, service), method)(*args, **kwargs)
+        except RpcTimeout:
+            raise Failure(f"{service} did not answer within {self.timeout:g} s on "
+                          f"{safe_url(self.uri)}: is it running? (`make up`)") from None
+        except ServiceError as exc:
+            raise Failure(f"{service}.{method}: {describe_error(exc)}") from None
+        except Exception as exc:  # RemoteError and the like: still one line
+            if type(exc).__name__ in ("RemoteError", "MethodNotFound", "UnknownService"):
+                raise Failure(f"{service}.{method}: {describe_error(exc)}") from None
+            raise
+
+    def try_call(self, service, method, *args):
+        """``call`` that answers None instead of failing (for optional services)."""
+        try:
+            return self.call(service, method, *args)
+        except Failure:
+            return None
+
+
+@contextmanager
+def connect(uri=None, timeout=15.0, token=None):
+    from nameko.standalone.rpc import ClusterRpcProxy
+    uri = uri or broker_url()
+    context = {"auth_token": token if token is not None else operator_token()}
+    proxy_context = ClusterRpcProxy({"AMQP_URI": uri}, timeout=timeout, context_data=context)
+    try:
+        proxy = proxy_context.start()
+    except (OSError, socket.error, ConnectionError) as exc:
+        raise Failure(f"RabbitMQ is not reachable at {safe_url(uri)} ({type(exc).__name__}): "
+                      "start it with `rabbitmq-server -detached` or set AMQP_URI") from None
+    try:
+        yield Client(proxy, uri, timeout)
+    finally:
+        try:
+            proxy_context.stop()
+        except Exception:  # the broker went away meanwhile: nothing left to close
+            pass
+
+
+def emit_json(value):
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def console():
+    from rich.console import Console
+    return Console(file=sys.stdout, soft_wrap=False, width=int(os.environ.get("COLUMNS", 120)))
