@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import os
 import time
+import uuid
 from urllib.parse import quote, unquote, urlparse
 
 from kombu import Connection, Exchange, Queue
@@ -43,8 +44,8 @@ def tail(uri, sources, event_type, limit, timeout, echo):
     seen = {"count": 0}
     with _connection(uri) as conn:
         channel = conn.channel()
-        queue = Queue(exclusive=True, auto_delete=True, channel=channel,
-                      bindings=[])
+        queue = Queue(f"vetctl.tail.{uuid.uuid4().hex[:12]}", exclusive=True,
+                      auto_delete=True, channel=channel)
         queue.declare()
         for source in sources:
             exchange = Exchange(f"{source}.events", type="topic", durable=True, channel=channel)

@@ -1,0 +1,173 @@
+"""vetctl's look-ups, report, RPC escape hatch, bus and dead letters against the running
+services, with their output, exit codes and failure paths."""
+import json
+import threading
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from kombu import Connection, Exchange, Producer
+
+from tests.factories import make_veteran
+from tests.helpers import queue_depth, scalar, wait_for
+from vetctl.main import cli
+
+
+def test_card_by_id_number_or_id_and_an_unknown_one(system, vetctl, rpc):
+    data = make_veteran(skills=["driver_b2"])
+    veteran = rpc.registry.register_veteran(data)
+    out = vetctl("card", data["id_number"])
+    assert veteran["id"] in out and data["name"] in out and "driver_b2" in out
+    assert data["id_number"] not in out  # masked, as in every reply
+    assert "veteran_registered" in out  # the timeline
+    as_json = json.loads(vetctl("--json", "card", veteran["id"]))
+    assert as_json["veteran"]["id"] == veteran["id"]
+    missing = vetctl("card", str(uuid.uuid4()), expect=1)
+    assert "NotFound" in missing and "Traceback" not in missing
+    bad = vetctl("card", "not-an-id", expect=1)
+    assert "veteran_id" in bad
+
+
+def test_booklet_match_and_call(system, vetctl, rpc, db):
+    founder = rpc.registry.register_veteran(make_veteran(willingness="business"))
+    enterprise = rpc.registry.register_enterprise({
+        "kind": "individual_business", "name": "老兵面馆", "county_code": founder["county_code"],
+        "industry": "catering", "founded_on": "2025-01-01", "stage": "operating",
+        "founder_ids": [founder["id"]]})
+    out = vetctl("booklet", enterprise["id"])
+    assert "老兵面馆" in out and "enterprise_registered" in out
+
+    seeker = rpc.registry.register_veteran(make_veteran(skills=["driver_b2"], willingness="job"))
+    employer = rpc.jobs.register_employer({"name": "顺达物流", "uscc": "91652301MA78K2Q5X3",
+                                           "county_code": seeker["county_code"],
+                                           "industry": "logistics"})
+    rpc.jobs.post_job({"employer_id": employer["id"], "title": "货车司机",
+                       "occupation": "driver", "skills_required": ["driver_b2"],
+                       "county_code": seeker["county_code"], "salary_min": 5000,
+                       "salary_max": 7000, "openings": 1,
+                       "closes_on": (date.today() + timedelta(days=9)).isoformat()})
+    wait_for(lambda: scalar(db, "SELECT count(*) FROM jobs.veterans WHERE veteran_id = %s",
+                            seeker["id"]), message="jobs knows the veteran")
+    out = vetctl("match", seeker["id"])
+    assert "货车司机" in out and "driver_b2" in out
+
+    called = json.loads(vetctl("call", "loans", "list_products"))
+    assert called[0]["code"] == "yongjun_chuangye"
+    invalid = vetctl("call", "registry", "register_veteran", json.dumps({"name": "张伟"}),
+                     expect=1)
+    assert "invalid input" in invalid and "id_number" in invalid and "county_code" in invalid
+    assert "ARGUMENTS is not JSON" in vetctl("call", "loans", "list_products", "{nope",
+                                             expect=2)
+
+
+def test_report_combines_every_services_stats(system, vetctl, rpc, tmp_path):
+    for county in ("652301", "652301", "652302"):
+        rpc.registry.register_veteran(make_veteran(county_code=county, willingness="job",
+                                                   employment_status="employed",
+                                                   employer="某公司"))
+    rpc.training.register_base({"name": "学校", "kind": "training", "county_code": "652301",
+                                "capacity": 10})
+    table = vetctl("report")
+    assert "登记退役军人" in table and "全州" in table and "就业创业率" in table
+    english = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
+    assert english["652301"]["veterans"] == 2 and english["prefecture"]["veterans"] == 3
+    assert english["652301"]["employment_rate"] == "100.0%"
+    assert english["652301"]["training_bases"] == 1 and english["652302"]["training_bases"] == 0
+    out = tmp_path / "report.xlsx"
+    vetctl("report", "--county", "652301", "--format", "xlsx", "--lang", "en", "-o", out)
+    sheet = openpyxl.load_workbook(out).worksheets[0]
+    cells = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert cells["registered veterans"] == 2
+    assert "needs --output" in vetctl("report", "--format", "csv", expect=2)
+
+
+def test_events_tail_prints_events_without_personal_identifiers(system, vetctl, rpc, config,
+                                                                admin_token, monkeypatch):
+    data = make_veteran(name="欧阳娜娜", phone="13912345678")
+    results = {}
+
+    def tail():
+        result = CliRunner().invoke(cli, ["events", "tail", "--source", "registry",
+                                          "--type", "veteran_registered", "--count",
+                                          "1", "--idle", "20"])
+        results["out"] = result.output + repr(result.exception)
+
+    thread = threading.Thread(target=tail)
+    thread.start()
+    time.sleep(1.0)  # the temporary queue is bound
+    rpc.registry.register_veteran(data)
+    thread.join(30)
+    out = results["out"]
+    assert "registry" in out and "veteran_registered" in out
+    assert f"registered in county {data['county_code']}" in out
+    for secret in (data["name"], data["phone"], data["id_number"]):
+        assert secret not in out
+
+
+def poison(config, service="loans"):
+    """An event loans cannot take (no such veteran fields): it ends in loans.dlq."""
+    event = {"event_id": str(uuid.uuid4()), "type": "veteran_registered", "version": 1,
+             "occurred_at": datetime.now(timezone.utc).isoformat(), "source": "registry",
+             "correlation_id": uuid.uuid4().hex, "data": {"veteran_id": str(uuid.uuid4())}}
+    with Connection(config["AMQP_URI"]) as conn:
+        exchange = Exchange("registry.events", type="topic", durable=True)
+        Producer(conn.default_channel, exchange=exchange).publish(
+            json.dumps(event), routing_key="veteran_registered", declare=[exchange],
+            content_type="application/json", delivery_mode=2, message_id=event["event_id"])
+    return event
+
+
+def test_dead_letters_are_listed_shown_replayed_and_dropped(system, vetctl, config):
+    first, second = poison(config), poison(config)
+    wait_for(lambda: queue_depth(config, "loans.dlq") == 2, timeout=30, message="two dead letters")
+    listed = json.loads(vetctl("--json", "dlq", "list", "--service", "loans"))
+    assert {d["id"] for d in listed} == {first["event_id"], second["event_id"]}
+    assert {d["queue"] for d in listed} == {"evt-many--loans.on_registry_events"}
+    assert queue_depth(config, "loans.dlq") == 2  # listing takes nothing away
+    # The same poison reached jobs' and training's dead letters too: one id, three queues.
+    assert {d["service"] for d in json.loads(vetctl("--json", "dlq", "list"))} >= {
+        "loans", "jobs", "training"}
+    shown = json.loads(vetctl("dlq", "show", first["event_id"], "--service", "loans"))
+    assert shown["envelope"]["event_id"] == first["event_id"]
+    assert shown["reason"] == "delivery_limit" and shown["service"] == "loans"
+    assert "dropped" in vetctl("dlq", "drop", second["event_id"], "--service", "loans")
+    assert queue_depth(config, "loans.dlq") == 1
+    # Replayed, it fails again (still poison) and comes back to the dead letters.
+    assert "1 dead letter(s) replayed" in vetctl("dlq", "replay", first["event_id"],
+                                                  "--service", "loans")
+    wait_for(lambda: queue_depth(config, "loans.dlq") == 1, timeout=30, message="back again")
+    assert "no dead letter" in vetctl("dlq", "show", str(uuid.uuid4()), expect=1)
+    assert "name a message id, or --all" in vetctl("dlq", "replay", expect=2)
+
+
+def test_status_shows_services_queues_and_outboxes(system, vetctl):
+    # The management API refreshes its figures every few seconds.
+    status = wait_for(lambda: (lambda s: s if s["loans"]["queues"].get(
+        "evt-many--loans.on_registry_events", {}).get("consumers") == 1 else None)(
+        json.loads(vetctl("--json", "status"))), timeout=20, interval=1, message="consumers")
+    assert status["registry"]["status"] == "ok" and status["loans"]["status"] == "ok"
+    assert status["registry"]["outbox_backlog"] == 0
+    assert status["jobs"]["queues"]["rpc-jobs"]["consumers"] == 1
+    assert "services" in vetctl("status")
+
+
+def test_without_a_broker_every_command_says_so_in_one_line(vetctl, monkeypatch):
+    monkeypatch.setenv("AMQP_URI", "pyamqp://guest:guest@127.0.0.1:1//")
+    for args in (["card", str(uuid.uuid4())], ["report"], ["dlq", "list"],
+                 ["events", "tail", "--count", "1"]):
+        out = vetctl(*args, expect=1)
+        assert "RabbitMQ is not reachable at pyamqp://guest@127.0.0.1:1//" in out, args
+        assert "Traceback" not in out
+
+
+def test_every_command_has_help_with_an_example(vetctl):
+    for args in (["card"], ["booklet"], ["worklist"], ["match"], ["report"], ["call"],
+                 ["status"], ["demo"], ["import", "veterans"], ["import", "enterprises"],
+                 ["export", "veterans"], ["events", "tail"], ["dlq", "list"], ["dlq", "show"],
+                 ["dlq", "replay"], ["dlq", "drop"], ["token", "issue"], ["check"],
+                 ["migrate"], ["health"]):
+        out = vetctl(*args, "--help")
+        assert "Example" in out or "example" in out, args
