@@ -2,7 +2,7 @@
 handler → stored assessment), against nameko's plain dispatcher → handler measured in the
 same run on the same machine. Prints figures; asserts nothing.
 
-    python bench/bench.py [-n 3000] [--clients 10] [--case registrations|bulk|search|matching ...]
+    python bench/bench.py [-n 3000] [--clients 10] [--case registrations|bulk|search|matching|import ...]
 
 It runs its own service processes against a database ``veteran_bench`` and a RabbitMQ
 vhost ``veteran_bench``, both emptied first, so it neither needs nor disturbs `make up`."""
@@ -134,7 +134,8 @@ def run(args, auth_on, with_baseline):
 
 
 # Further cases live in bench/<case>.py with a ``run(args)`` that prints its figures.
-CASES = ("registrations", "bulk", "search", "matching")
+CASES = ("registrations", "bulk", "search", "matching", "import")
+MODULES = {"import": "imports"}  # a case whose module name differs
 
 
 def main():
@@ -149,7 +150,7 @@ def main():
             registrations(args)
         else:
             try:
-                module = importlib.import_module(f"bench.{case}")
+                module = importlib.import_module(f"bench.{MODULES.get(case, case)}")
             except ModuleNotFoundError:
                 print(f"bench: case {case} is not written yet")
                 continue

@@ -85,7 +85,10 @@ class Client:
     def call(self, service, method, *args, **kwargs):
         from nameko.exceptions import RpcTimeout
         from shared.errors import ServiceError
+        reply = kwargs.pop("_reply", None)
         try:
+            if reply is not None:
+                return reply.result()
             return getattr(getattr(self.proxy, service), method)(*args, **kwargs)
         except RpcTimeout:
             raise Failure(f"{service} did not answer within {self.timeout:g} s on "
@@ -97,12 +100,27 @@ class Client:
                 raise Failure(f"{service}.{method}: {describe_error(exc)}") from None
             raise
 
+    def call_async(self, service, method, *args):
+        """Send now, wait later: ``.result()`` on what this returns, with ``call``'s
+        error handling."""
+        reply = getattr(getattr(self.proxy, service), method).call_async(*args)
+        return _Pending(self, service, method, reply)
+
     def try_call(self, service, method, *args):
         """``call`` that answers None instead of failing (for optional services)."""
         try:
             return self.call(service, method, *args)
         except Failure:
             return None
+
+
+class _Pending:
+    def __init__(self, client, service, method, reply):
+        self.client, self.service, self.method, self.reply = client, service, method, reply
+
+    def result(self):
+        holder = self.reply
+        return self.client.call(self.service, self.method, _reply=holder)
 
 
 @contextmanager

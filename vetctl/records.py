@@ -2,12 +2,16 @@
 worklist, job matches."""
 import csv
 import re
+from collections import deque
 from pathlib import Path
 
 from vetctl import sheets
 from vetctl.client import Failure
 
 BATCH = 500
+# Batches sent before the first reply is awaited: the next batch is read and converted
+# while registry stores the last.
+IN_FLIGHT = 3
 ID_NUMBER = re.compile(r"^\d{17}[\dXx]$")
 
 
@@ -26,23 +30,31 @@ def import_veterans(client, path, report_path, progress=None, batch_size=BATCH):
         report.writerow(["row", "field", "message"])
         for unknown_header in unknown:
             report.writerow(["header", unknown_header, "column not recognised: ignored"])
-        batch = []
+        batch, pending = [], deque()
+
+        def settle():
+            sent, reply = pending.popleft()
+            _record(sent, reply.result(), counts, report)
+            if progress:
+                progress.advance(task, len(sent))
+
         for number, row in numbered:
             batch.append((number, cells.payload(row)))
             if len(batch) == batch_size:
-                _send(client, batch, counts, report)
-                if progress:
-                    progress.advance(task, len(batch))
+                pending.append((batch, client.call_async(
+                    "registry", "register_veterans", [payload for _, payload in batch])))
                 batch = []
+                if len(pending) >= IN_FLIGHT:
+                    settle()
         if batch:
-            _send(client, batch, counts, report)
-            if progress:
-                progress.advance(task, len(batch))
+            pending.append((batch, client.call_async(
+                "registry", "register_veterans", [payload for _, payload in batch])))
+        while pending:
+            settle()
     return {**counts, "unknown_columns": unknown, "report": str(report_path)}
 
 
-def _send(client, batch, counts, report):
-    results = client.call("registry", "register_veterans", [payload for _, payload in batch])
+def _record(batch, results, counts, report):
     for (number, _), result in zip(batch, results["results"]):
         status = result["status"]
         if status == "created":

@@ -7,7 +7,6 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 
 import openpyxl
-import pytest
 from click.testing import CliRunner
 from kombu import Connection, Exchange, Producer
 
