@@ -23,7 +23,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 export EVENTLET_TESTS := 1
 export SERVICES
 
-.PHONY: help venv lock run up down test bench migrate clean
+.PHONY: help venv lock run up down test bench migrate demo clean
 
 help: ## list the targets
 	@echo "veteran-services: make <target>   (SERVICES=\"$(SERVICES)\")"
@@ -69,6 +69,12 @@ test: venv ## run pytest (args: PYTEST_ARGS="..."; needs RabbitMQ + management p
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "test: pytest collected no tests (exit 5)"; exit 0; fi; \
 	exit $$status
+
+DEMO_VETERANS ?= 300
+demo: venv ## bring the system up, fill it with demo data (DEMO_VETERANS=300), print the report
+	@scripts/services.sh up $(SERVICES)
+	@$(VETCTL) demo --veterans $(DEMO_VETERANS)
+	@$(VETCTL) report
 
 bench: venv ## check, migrate, run bench/bench.py (args: BENCH_ARGS="...")
 	@$(VETCTL) check

@@ -148,5 +148,9 @@ def emit_json(value):
 
 
 def console():
+    """Rich output to standard output: the terminal's width, or 200 columns when piped
+    (a report has nine columns)."""
     from rich.console import Console
-    return Console(file=sys.stdout, soft_wrap=False, width=int(os.environ.get("COLUMNS", 120)))
+    width = os.environ.get("COLUMNS")
+    return Console(file=sys.stdout, soft_wrap=False,
+                   width=int(width) if width else (None if sys.stdout.isatty() else 200))

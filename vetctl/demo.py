@@ -17,7 +17,7 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
 def id_number(rng, county, birth):
     body = f"{county}{birth:%Y%m%d}{rng.randrange(1000):03d}"
-    return body + ric.calc_check_digit(body)
+    return body + ric.calc_check_digit(body + "0")  # stdnum drops a check digit it expects
 
 
 def uscc(rng, county):
@@ -88,7 +88,8 @@ def run(client, n, seed=2026, echo=print):
                 "industry": rng.choice(["logistics", "ecommerce", "agriculture", "catering"]),
                 "founded_on": (today - dt.timedelta(days=rng.randint(30, 900))).isoformat(),
                 "stage": rng.choice(["startup", "operating"]), "founder_ids": [vid],
-                "employees": rng.randint(1, 30), "veteran_employees": rng.randint(1, 5)}
+                "employees": (staff := rng.randint(1, 30)),
+                "veteran_employees": rng.randint(1, min(5, staff))}
         if kind == "enterprise":
             data["uscc"] = uscc(rng, rec["county_code"])
         client.call("registry", "register_enterprise", data)
@@ -148,6 +149,9 @@ def run(client, n, seed=2026, echo=print):
         client.call("loans", "disburse_loan", loan["id"], {"disbursed_on": today.isoformat()})
         client.call("loans", "grant_subsidy", {"veteran_id": vid, "kind": "startup",
                                                "amount": "5000.00", "period": str(today.year)})
+        client.call("loans", "record_tax_relief", {"veteran_id": vid, "tax_year": today.year,
+                                                   "amount": "14400.00",
+                                                   "policy": "财税〔2019〕21号"})
         loans += 1
     base = client.call("training", "register_base", {
         "name": "昌吉州退役军人职业技能培训学校", "kind": "training", "county_code": counties[0],

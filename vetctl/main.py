@@ -264,8 +264,8 @@ def export_veterans(settings, county, status, fmt, output):
 def _table(title, columns, rows):
     from rich.table import Table
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
+    for position, column in enumerate(columns):
+        table.add_column(column, no_wrap=position == 0)
     for row in rows:
         table.add_row(*["—" if v is None else str(v) for v in row])
     console().print(table)
@@ -541,7 +541,8 @@ def demo(settings, count, seed):
     Example: vetctl demo --veterans 300"""
     from vetctl import demo as demo_data
     with settings.client() as client:
-        result = demo_data.run(client, count, seed, echo=click.echo)
+        result = demo_data.run(client, count, seed,
+                               echo=lambda line: click.echo(line, err=settings.as_json))
     if settings.as_json:
         emit_json(result)
 

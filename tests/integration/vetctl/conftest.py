@@ -33,7 +33,7 @@ def vetctl(config, admin_token, monkeypatch):
 
     def run(*args, expect=0):
         result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-        output = result.output + (result.stderr if result.stderr_bytes is not None else "")
-        assert result.exit_code == expect, output
-        return output
+        assert result.exit_code == expect, result.output
+        # What a script would read: standard output on success, the reason on failure.
+        return result.stdout if expect == 0 else result.output
     return run

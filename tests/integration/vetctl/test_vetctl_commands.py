@@ -170,3 +170,13 @@ def test_every_command_has_help_with_an_example(vetctl):
                  ["migrate"], ["health"]):
         out = vetctl(*args, "--help")
         assert "Example" in out or "example" in out, args
+
+
+def test_demo_data_gives_every_service_something_to_report(system, vetctl):
+    summary = json.loads(vetctl("--json", "demo", "--veterans", "60"))
+    assert summary["veterans"] == 60 and summary["certified"] >= 1
+    figures = json.loads(vetctl("report", "--format", "json", "--lang", "en"))["prefecture"]
+    assert figures["veterans"] == 60
+    for key in ("postings", "fairs", "trained", "certified", "training_bases", "mentors",
+                "intentions"):
+        assert figures[key], key
