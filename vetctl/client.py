@@ -11,7 +11,9 @@ import click
 
 from shared.config import amqp_uri, service_config
 
-LOCAL = Path(os.environ.get("LOCAL_DIR", ".local"))
+# The checkout's .local (where make run / make up keep the secret and the admin token),
+# whatever directory vetctl runs from.
+LOCAL = Path(os.environ.get("LOCAL_DIR") or Path(__file__).resolve().parent.parent / ".local")
 SECRET_FILE = LOCAL / "auth.secret"
 ADMIN_TOKEN_FILE = LOCAL / "admin.token"
 
