@@ -51,7 +51,10 @@ def db(database_url):
 def config(rabbit_config, database_url, db):
     """What a service sees in production, pointed at the test vhost and database."""
     return {**rabbit_config, "DATABASE_URL": database_url, "max_workers": 10,
-            "DELIVERY_LIMIT": 3, "LOG_JSON": True, "AUTH_SECRETS": f"{SECRET},{OLD_SECRET}"}
+            "DELIVERY_LIMIT": 3, "LOG_JSON": True, "AUTH_SECRETS": f"{SECRET},{OLD_SECRET}",
+            # HTTP entrypoints (jobs) on a free port: never the contract's 8000 a running
+            # system may hold.
+            "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
 
 
 def token(role="admin", counties=("*",), operator="op-test", secret=SECRET, **kwargs):

@@ -7,6 +7,7 @@ import structlog
 from nameko.timer import timer
 
 from services.jobs import domain, schemas
+from services.jobs.bureau import BureauHttp
 from services.jobs.matching import reasons
 from services.jobs.store import POSTING_COLUMNS, SEEKING_STATUSES, VETERAN_COLUMNS, JobsStore
 from shared.auth import READ, STATS, WRITE
@@ -26,7 +27,7 @@ RECOMMENDATIONS = 10
 START_WINDOW = dt.timedelta(days=366)
 
 
-class JobsService(ServiceBase):
+class JobsService(BureauHttp, ServiceBase):
     name = "jobs"
     store = Database(JobsStore)
 

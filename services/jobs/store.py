@@ -2,6 +2,7 @@
 formatted into statements."""
 import psycopg2.extras
 
+from services.jobs.bureau import BureauStore
 from services.jobs.matching import MatchingStore
 
 POSTING_COLUMNS = (
@@ -27,7 +28,7 @@ def _insert(cur, table, row):
                 f"({', '.join(['%s'] * len(columns))})", [row[c] for c in columns])
 
 
-class JobsStore(MatchingStore):
+class JobsStore(BureauStore, MatchingStore):
     # -- employers ------------------------------------------------------------------------
     def add_employer(self, row):
         """Inserts the employer; returns the id of the one already holding its credit code,

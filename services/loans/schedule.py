@@ -63,7 +63,8 @@ def add_months(day, months):
 def build(principal, annual_rate, term_months, method, subsidy_rate, first_day):
     """The instalments of a loan disbursed on ``first_day``: one a month from a month
     after it."""
-    principal, rate = money(principal), Decimal(annual_rate) / 12
+    principal, annual = money(principal), Decimal(annual_rate)
+    rate = annual / 12
     subsidy_rate = Decimal(subsidy_rate)
     if method == "equal_instalments":
         if rate == 0:
@@ -74,7 +75,7 @@ def build(principal, annual_rate, term_months, method, subsidy_rate, first_day):
         raise ValueError(f"unknown repayment method {method}")
     balance, rows = principal, []
     for number in range(1, term_months + 1):
-        interest = money(balance * rate)
+        interest = money(balance * annual / 12)  # not balance × (annual / 12): 1/12 is inexact
         last = number == term_months
         if method == "interest_only":
             part = balance if last else ZERO
