@@ -9,7 +9,7 @@ VENV       := .venv
 PY         := $(VENV)/bin/python
 VETCTL     := $(VENV)/bin/vetctl
 STAMP      := $(VENV)/.installed
-SERVICES   ?= registry loans jobs training
+SERVICES   ?= registry loans jobs training followup
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 

@@ -7,7 +7,7 @@
 #                                       returns once every service answers health()
 #   scripts/services.sh down            stops what `up` started (pid files only, never by name)
 #
-# Services default to $SERVICES (or "registry loans jobs training"). `run` and `up` first run
+# Services default to $SERVICES (or "registry loans jobs training followup"). `run` and `up` first run
 # `vetctl check` (one line per unreachable server, exit 1) and `vetctl migrate`.
 set -uo pipefail
 
@@ -298,7 +298,7 @@ usage() { err "usage: $0 {run|up|down} [service...]"; exit 2; }
 (($#)) || usage
 command=$1
 shift
-(($#)) || set -- ${SERVICES:-registry loans jobs training}
+(($#)) || set -- ${SERVICES:-registry loans jobs training followup}
 case $command in
     run) cmd_run "$@" ;;
     up) cmd_up "$@" ;;

@@ -1,0 +1,194 @@
+"""followup's SQL, including the scheduler's claim (its own short transaction, so the
+lease is visible to other instances before the work is done)."""
+import psycopg2.extras
+
+from shared.db import Store
+
+REVISIT_COLUMNS = ("id", "veteran_id", "county_code", "kind", "cause_type", "due_on", "status",
+                   "due_at", "contacted_on", "outcome", "veteran_satisfaction",
+                   "employer_rating", "completed_at")
+SCOPE = "(%(c)s::text[] IS NULL OR county_code = ANY(%(c)s::text[]))"
+
+
+class FollowupStore(Store):
+    # -- projections ----------------------------------------------------------------------
+    def save_veterans(self, rows, now):
+        if rows:
+            with self.cursor() as cur:
+                psycopg2.extras.execute_values(
+                    cur, "INSERT INTO veterans (veteran_id, county_code, updated_at) VALUES %s"
+                    " ON CONFLICT (veteran_id) DO UPDATE SET county_code = EXCLUDED.county_code,"
+                    " updated_at = EXCLUDED.updated_at",
+                    [(v, c, now) for v, c in sorted(rows.items())], page_size=len(rows))
+
+    def counties_of(self, veteran_ids):
+        with self.cursor() as cur:
+            cur.execute("SELECT veteran_id::text, county_code FROM veterans"
+                        " WHERE veteran_id = ANY(%s::uuid[])", (list(veteran_ids),))
+            return dict(cur.fetchall())
+
+    def add_rows(self, table, columns, rows):
+        assert table in ("hires", "status_changes")
+        if rows:
+            with self.cursor() as cur:
+                psycopg2.extras.execute_values(
+                    cur, f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s"
+                    " ON CONFLICT DO NOTHING", rows, page_size=len(rows))
+
+    # -- plans ----------------------------------------------------------------------------
+    def add_revisits(self, rows):
+        """Insert planned revisits; → those that went in (a repeat of a plan is skipped)."""
+        if not rows:
+            return []
+        with self.dict_cursor() as cur:
+            result = psycopg2.extras.execute_values(
+                cur, "INSERT INTO revisits (id, veteran_id, county_code, kind, cause_event_id,"
+                " cause_type, due_on, created_at) VALUES %s ON CONFLICT DO NOTHING"
+                " RETURNING id::text, veteran_id::text, kind, due_on",
+                [(r["id"], r["veteran_id"], r["county_code"], r["kind"], r["cause_event_id"],
+                  r["cause_type"], r["due_on"], r["created_at"]) for r in rows],
+                page_size=len(rows), fetch=True)
+            return result
+
+    # -- the scheduler --------------------------------------------------------------------
+    def claim_due(self, instance, today, now, lease_seconds, limit):
+        """Takes up to ``limit`` scheduled revisits whose day has come and that no live
+        lease holds, in a transaction of its own (committed at once). → their ids."""
+        conn = self.session.pool.get()
+        broken = False
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "UPDATE revisits SET claimed_by = %(me)s,"
+                    " lease_until = %(now)s + make_interval(secs => %(lease)s)"
+                    " WHERE id IN (SELECT id FROM revisits WHERE status = 'scheduled'"
+                    "   AND due_on <= %(today)s AND (lease_until IS NULL OR lease_until < %(now)s)"
+                    "   ORDER BY due_on, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+                    " RETURNING id", {"me": instance, "now": now, "lease": lease_seconds,
+                                      "today": today, "limit": limit})
+                ids = [row[0] for row in cur.fetchall()]
+            conn.commit()
+            return ids
+        except Exception:
+            broken = True
+            conn.rollback()
+            raise
+        finally:
+            self.session.pool.put(conn, broken=broken and conn.closed != 0)
+
+    def mark_due(self, instance, ids, now):
+        """The claimed revisits become due, if this instance still holds them (a lease
+        that ran out may have passed them to another). → the rows changed."""
+        with self.dict_cursor() as cur:
+            cur.execute("UPDATE revisits SET status = 'due', due_at = %s, claimed_by = NULL,"
+                        " lease_until = NULL WHERE id = ANY(%s::uuid[]) AND claimed_by = %s"
+                        " AND status = 'scheduled'"
+                        " RETURNING id, veteran_id, county_code, due_on", (now, ids, instance))
+            return cur.fetchall()
+
+    def mark_overdue(self, cutoff):
+        with self.cursor() as cur:
+            cur.execute("UPDATE revisits SET status = 'overdue' WHERE status = 'due'"
+                        " AND due_on < %s", (cutoff,))
+            return cur.rowcount
+
+    # -- revisits -------------------------------------------------------------------------
+    def get_revisit(self, revisit_id, lock=False):
+        with self.dict_cursor() as cur:
+            cur.execute(f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits WHERE id = %s"
+                        + (" FOR UPDATE" if lock else ""), (revisit_id,))
+            return cur.fetchone()
+
+    def complete(self, revisit_id, command, now, operator_id):
+        with self.cursor() as cur:
+            cur.execute("UPDATE revisits SET status = 'done', contacted_on = %s, outcome = %s,"
+                        " veteran_satisfaction = %s, employer_rating = %s, completed_at = %s,"
+                        " completed_by = %s, claimed_by = NULL, lease_until = NULL WHERE id = %s",
+                        (command["contacted_on"], command["outcome"],
+                         command["veteran_satisfaction"], command["employer_rating"], now,
+                         operator_id, revisit_id))
+
+    def revisits(self, filters, counties, limit, offset):
+        where = [SCOPE]
+        args = {"c": counties, "limit": limit, "offset": offset}
+        for key, clause in (("veteran_id", "veteran_id = %(veteran_id)s"),
+                            ("status", "status = %(status)s"),
+                            ("county_code", "county_code = %(county_code)s"),
+                            ("due_before", "due_on < %(due_before)s")):
+            if filters.get(key) is not None:
+                where.append(clause)
+                args[key] = filters[key]
+        clause = " WHERE " + " AND ".join(where)
+        with self.dict_cursor() as cur:
+            cur.execute(f"SELECT count(*) AS n FROM revisits{clause}", args)
+            total = cur.fetchone()["n"]
+            cur.execute(f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits{clause}"
+                        " ORDER BY due_on, id LIMIT %(limit)s OFFSET %(offset)s", args)
+            return total, cur.fetchall()
+
+    def worklist(self, county_code, as_of):
+        with self.dict_cursor() as cur:
+            cur.execute(f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits"
+                        " WHERE county_code = %s AND status <> 'done' AND due_on <= %s"
+                        " ORDER BY due_on, id LIMIT 500", (county_code, as_of))
+            return cur.fetchall()
+
+    # -- issues and contacts --------------------------------------------------------------
+    def add(self, table, row):
+        assert table in ("issues", "contacts")
+        columns = list(row)
+        with self.cursor() as cur:
+            cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
+                        f" ({', '.join(['%s'] * len(columns))})", [row[c] for c in columns])
+
+    def get_issue(self, issue_id, lock=False):
+        with self.dict_cursor() as cur:
+            cur.execute("SELECT id, revisit_id, veteran_id, county_code, category, department,"
+                        " status, resolution, raised_at, resolved_at FROM issues WHERE id = %s"
+                        + (" FOR UPDATE" if lock else ""), (issue_id,))
+            return cur.fetchone()
+
+    def resolve(self, issue_id, resolution, now, operator_id):
+        with self.cursor() as cur:
+            cur.execute("UPDATE issues SET status = 'resolved', resolution = %s,"
+                        " resolved_at = %s, resolved_by = %s WHERE id = %s",
+                        (resolution, now, operator_id, issue_id))
+
+    # -- retention and statistics ---------------------------------------------------------
+    def retention_inputs(self, counties):
+        """Hires in the counties and, per veteran, (date, working?) signals from status
+        changes and revisit outcomes."""
+        args = {"c": counties}
+        with self.cursor() as cur:
+            cur.execute(f"SELECT veteran_id::text, started_on FROM hires WHERE {SCOPE}", args)
+            hires = cur.fetchall()
+            ids = sorted({v for v, _ in hires})
+            cur.execute("SELECT veteran_id::text, on_day, current FROM status_changes"
+                        " WHERE veteran_id = ANY(%s::uuid[])", (ids,))
+            changes = cur.fetchall()
+            cur.execute("SELECT veteran_id::text, contacted_on, outcome FROM revisits"
+                        " WHERE status = 'done' AND veteran_id = ANY(%s::uuid[])", (ids,))
+            outcomes = cur.fetchall()
+        return hires, changes, outcomes
+
+    def stats(self, counties, today, grace_cutoff):
+        args = {"c": counties, "today": today, "cutoff": grace_cutoff}
+        with self.dict_cursor() as cur:
+            cur.execute(
+                f"SELECT count(*) AS scheduled,"
+                " count(*) FILTER (WHERE status = 'done') AS done,"
+                " count(*) FILTER (WHERE status <> 'done' AND due_on <= %(today)s"
+                "   AND due_on >= %(cutoff)s) AS due,"
+                " count(*) FILTER (WHERE status <> 'done' AND due_on < %(cutoff)s) AS overdue,"
+                " avg(veteran_satisfaction) AS satisfaction,"
+                f" avg(employer_rating) AS employer_rating FROM revisits WHERE {SCOPE}", args)
+            revisits = cur.fetchone()
+            cur.execute(f"SELECT category, count(*) FILTER (WHERE status = 'open') AS open,"
+                        f" count(*) FILTER (WHERE status = 'resolved') AS resolved"
+                        f" FROM issues WHERE {SCOPE} GROUP BY category", args)
+            issues = {row["category"]: {"open": row["open"], "resolved": row["resolved"]}
+                      for row in cur.fetchall()}
+            cur.execute(f"SELECT channel, count(*) AS n FROM contacts WHERE {SCOPE}"
+                        " GROUP BY channel", args)
+            contacts = {row["channel"]: row["n"] for row in cur.fetchall()}
+        return revisits, issues, contacts

@@ -1,0 +1,63 @@
+"""Fixtures for followup: the service with a frozen clock, and events delivered as the
+other services publish them."""
+import datetime as dt
+import uuid
+
+import pytest
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
+from nameko.testing.utils import get_container
+
+from services.followup.service import FollowupService
+from shared.clock import Clock, FrozenClock
+from tests.helpers import publish
+
+START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Changji
+
+
+def envelope(source, event_type, occurred_at=None, **data):
+    return {"event_id": str(uuid.uuid4()), "type": event_type, "version": 1,
+            "occurred_at": (occurred_at or START).isoformat(), "source": source,
+            "correlation_id": uuid.uuid4().hex, "data": data}
+
+
+def hired(veteran_id, started_on="2026-11-02", county="652301"):
+    return envelope("jobs", "veteran_hired", application_id=str(uuid.uuid4()),
+                    veteran_id=veteran_id, posting_id=str(uuid.uuid4()),
+                    employer_id=str(uuid.uuid4()), employer_name="昌吉市顺达物流有限公司",
+                    county_code=county, started_on=started_on, salary=5000, channel="referral")
+
+
+def freeze(container, at=START):
+    frozen = FrozenClock(at)
+    for dependency in container.dependencies:
+        if isinstance(dependency, Clock):
+            dependency.clock = frozen
+    return frozen
+
+
+@pytest.fixture
+def followup(start):
+    return get_container(start(FollowupService), FollowupService)
+
+
+@pytest.fixture
+def clock(followup):
+    return freeze(followup)
+
+
+@pytest.fixture
+def deliver(followup, config):
+    def send(event, container=None):
+        with entrypoint_waiter(container or followup, "on_events", timeout=15):
+            publish(config, event, source=event["source"])
+        return event
+    return send
+
+
+@pytest.fixture
+def tick(followup):
+    """Run the scheduler once (as its timer would); → how many became due."""
+    def run(container=None):
+        with entrypoint_hook(container or followup, "run_scheduler") as scheduler:
+            return scheduler()
+    return run
