@@ -180,3 +180,16 @@ def test_demo_data_gives_every_service_something_to_report(system, vetctl):
     for key in ("postings", "fairs", "trained", "certified", "training_bases", "mentors",
                 "intentions"):
         assert figures[key], key
+
+
+def test_worklist_shows_revisits_due_in_a_county(system, vetctl, config):
+    from tests.helpers import publish
+    from tests.integration.followup.conftest import hired
+    vid = str(uuid.uuid4())
+    started = (date.today() - timedelta(days=10)).isoformat()  # the 7-day revisit is due
+    publish(config, hired(vid, started_on=started), source="jobs")
+    listed = wait_for(lambda: json.loads(vetctl("--json", "worklist", "--county", "652301")),
+                      message="a revisit in the worklist")
+    assert [(r["veteran_id"], r["kind"]) for r in listed] == [(vid, "employment")]
+    assert vid in vetctl("worklist", "--county", "652301")
+    assert "county_code" in vetctl("worklist", "--county", "999999", expect=1)
