@@ -1,10 +1,21 @@
 """What every service has: a correlation id per worker, the caller's identity, the outbox
 relay, the clock, and ``health()``. A service subclasses it and adds its ``store``."""
+from marshmallow import Schema, fields
+
 from shared.auth import Auth
 from shared.clock import Clock
+from shared.jurisdiction import Jurisdiction, county_validator
 from shared.logging import RequestContext
 from shared.messaging import rpc
 from shared.relay import OutboxRelay
+from shared.validation import load
+
+
+class StatsSchema(Schema):
+    county_code = fields.String(allow_none=True, load_default=None, validate=county_validator())
+
+
+STATS_INPUT = StatsSchema()
 
 
 class ServiceBase:
@@ -20,3 +31,16 @@ class ServiceBase:
 
     def health_details(self):
         return {}
+
+    def stats_scope(self, county_code):
+        """What a ``stats(county_code=None)`` covers: the county asked for (one of the
+        caller's, else ``Forbidden``) or every county the caller sees. → ``(county_code,
+        counties or None for all, the codes listed in the reply)``."""
+        county_code = load(STATS_INPUT, {"county_code": county_code})["county_code"]
+        if county_code is not None:
+            self.auth.require_county(county_code)
+            counties = [county_code]
+        else:
+            counties = self.auth.scope()
+        listed = Jurisdiction.load().codes() if counties is None else sorted(counties)
+        return county_code, counties, listed

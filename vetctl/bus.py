@@ -5,6 +5,7 @@ import json
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from urllib.parse import quote, unquote, urlparse
 
 from kombu import Connection, Exchange, Queue
@@ -107,48 +108,47 @@ def _describe(service, message):
     }
 
 
-def dlq_list(uri, services):
-    found = []
-    with _connection(uri) as conn:
-        for service in services:
-            channel = conn.channel()
-            try:
-                found += [_describe(service, m) for m in _dead_letters(channel, service)]
-            except Exception as exc:  # a service that never started has no DLQ yet
-                if "NOT_FOUND" not in str(exc):
-                    raise
-            finally:
-                try:
-                    channel.close()
-                except Exception:
-                    pass
-    return found
-
-
-def _act(uri, services, wanted, action):
-    """Find dead letters whose id is in ``wanted`` (or all when it is None) and replay or
-    drop them; the others go back untouched. → descriptions of those acted on."""
-    done = []
-    with _connection(uri) as conn:
+@contextmanager
+def _each_dead_letter(uri, services):
+    """``(service, message)`` for every dead letter of ``services``, each service's taken
+    on a channel of its own; what is not acknowledged goes back when the channel closes.
+    A service that never started has no dead-letter queue: skipped."""
+    def letters(conn):
         for service in services:
             channel = conn.channel()
             try:
                 for message in _dead_letters(channel, service):
-                    described = _describe(service, message)
-                    if wanted is not None and described["id"] not in wanted:
-                        continue
-                    if action == "replay":
-                        _republish(channel, message, described["queue"])
-                    channel.basic_ack(message.delivery_info["delivery_tag"])
-                    done.append(described)
+                    yield service, channel, message
             except Exception as exc:
                 if "NOT_FOUND" not in str(exc):
                     raise
             finally:
                 try:
                     channel.close()
-                except Exception:
+                except Exception:  # the broker closed it already
                     pass
+    with _connection(uri) as conn:
+        yield letters(conn)
+
+
+def dlq_list(uri, services):
+    with _each_dead_letter(uri, services) as letters:
+        return [_describe(service, message) for service, _, message in letters]
+
+
+def _act(uri, services, wanted, action):
+    """Find dead letters whose id is in ``wanted`` (or all when it is None) and replay or
+    drop them; the others go back untouched. → descriptions of those acted on."""
+    done = []
+    with _each_dead_letter(uri, services) as letters:
+        for service, channel, message in letters:
+            described = _describe(service, message)
+            if wanted is not None and described["id"] not in wanted:
+                continue
+            if action == "replay":
+                _republish(channel, message, described["queue"])
+            channel.basic_ack(message.delivery_info["delivery_tag"])
+            done.append(described)
     return done
 
 
@@ -169,29 +169,17 @@ def _republish(channel, message, queue_name):
 
 
 def dlq_show(uri, services, message_id):
-    with _connection(uri) as conn:
-        for service in services:
-            channel = conn.channel()
-            try:
-                for message in _dead_letters(channel, service):
-                    described = _describe(service, message)
-                    if described["id"] == message_id:
-                        try:
-                            described["envelope"] = json.loads(message.body)
-                        except (ValueError, TypeError):
-                            described["body"] = repr(message.body[:500])
-                        headers = (message.properties.get("application_headers") or {})
-                        described["headers"] = {k: v for k, v in headers.items()
-                                                if k != "x-death"}
-                        return described
-            except Exception as exc:
-                if "NOT_FOUND" not in str(exc):
-                    raise
-            finally:
+    with _each_dead_letter(uri, services) as letters:
+        for service, _, message in letters:
+            described = _describe(service, message)
+            if described["id"] == message_id:
                 try:
-                    channel.close()
-                except Exception:
-                    pass
+                    described["envelope"] = json.loads(message.body)
+                except (ValueError, TypeError):
+                    described["body"] = repr(message.body[:500])
+                headers = message.properties.get("application_headers") or {}
+                described["headers"] = {k: v for k, v in headers.items() if k != "x-death"}
+                return described
     return None
 
 

@@ -3,6 +3,7 @@ worklist, job matches."""
 import csv
 import re
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
 
 from vetctl import sheets
@@ -25,11 +26,7 @@ def import_veterans(client, path, report_path, progress=None, batch_size=BATCH):
     cells = sheets.Cells(fields)
     counts = {"created": 0, "duplicate": 0, "rejected": 0}
     task = progress.add_task("importing veterans", total=total) if progress else None
-    with open(report_path, "w", encoding="utf-8-sig", newline="") as handle:
-        report = csv.writer(handle)
-        report.writerow(["row", "field", "message"])
-        for unknown_header in unknown:
-            report.writerow(["header", unknown_header, "column not recognised: ignored"])
+    with _report(report_path, unknown) as report:
         batch, pending = [], deque()
 
         def settle():
@@ -54,6 +51,17 @@ def import_veterans(client, path, report_path, progress=None, batch_size=BATCH):
     return {**counts, "unknown_columns": unknown, "report": str(report_path)}
 
 
+@contextmanager
+def _report(path, unknown_headers):
+    """The rejected-rows report: a CSV writer, headed, the ignored columns first."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as handle:
+        report = csv.writer(handle)
+        report.writerow(["row", "field", "message"])
+        for header in unknown_headers:
+            report.writerow(["header", header, "column not recognised: ignored"])
+        yield report
+
+
 def _record(batch, results, counts, report):
     for (number, _), result in zip(batch, results["results"]):
         status = result["status"]
@@ -75,11 +83,7 @@ def import_enterprises(client, path, report_path, progress=None):
     cells = sheets.Cells(fields)
     counts = {"created": 0, "duplicate": 0, "rejected": 0}
     task = progress.add_task("importing enterprises", total=total) if progress else None
-    with open(report_path, "w", encoding="utf-8-sig", newline="") as handle:
-        report = csv.writer(handle)
-        report.writerow(["row", "field", "message"])
-        for unknown_header in unknown:
-            report.writerow(["header", unknown_header, "column not recognised: ignored"])
+    with _report(report_path, unknown) as report:
         for number, row in numbered:
             data = cells.payload(row)
             problems = _founders(client, data)

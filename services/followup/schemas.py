@@ -49,13 +49,9 @@ class WorklistSchema(Schema):
     as_of = fields.Date(allow_none=True, load_default=None)
 
 
-class StatsSchema(Schema):
-    county_code = fields.String(allow_none=True, load_default=None, validate=county_validator())
-
 
 COMPLETE_INPUT = CompleteSchema()
 RESOLVE_INPUT = ResolveSchema()
 CONTACT_INPUT = ContactSchema()
 FILTERS_INPUT = RevisitFilters()
 WORKLIST_INPUT = WorklistSchema()
-STATS_INPUT = StatsSchema()

@@ -20,7 +20,6 @@ from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, ENTERPRISE_REG
                                        VETERAN_REGISTERED, VETERAN_UPDATED)
 from shared.db import Database
 from shared.errors import Conflict, NotFound
-from shared.jurisdiction import Jurisdiction
 from shared.messaging import batch_event_handler, rpc
 from shared.replies import plain
 from shared.service import ServiceBase
@@ -219,7 +218,7 @@ class FollowupService(ServiceBase):
     def retention(self, county_code=None):
         """Of veterans hired, the share still employed at 90 and 180 days and employed
         60 continuous days, with the counts behind each rate."""
-        counties = self._counties(county_code)
+        county_code, counties, _ = self.stats_scope(county_code)
         return {"county_code": county_code, **self._retention(counties)}
 
     def _retention(self, counties):
@@ -235,13 +234,12 @@ class FollowupService(ServiceBase):
 
     @rpc(roles=STATS)
     def stats(self, county_code=None):
-        counties = self._counties(county_code)
+        county_code, counties, listed = self.stats_scope(county_code)
         today = self.clock.today()
         revisits, issues, contacts = self.store.stats(
             counties, today, today - dt.timedelta(days=self.plans["grace_days"]))
         satisfaction = revisits.pop("satisfaction")
         rating = revisits.pop("employer_rating")
-        listed = Jurisdiction.load().codes() if counties is None else sorted(counties)
         return {
             "county_code": county_code, "counties": listed,
             "revisits": {k: int(v) for k, v in revisits.items()},
@@ -253,12 +251,6 @@ class FollowupService(ServiceBase):
             "retention": self._retention(counties),
         }
 
-    def _counties(self, county_code):
-        county_code = load(schemas.STATS_INPUT, {"county_code": county_code})["county_code"]
-        if county_code is not None:
-            self.auth.require_county(county_code)
-            return [county_code]
-        return self.auth.scope()
 
     def health_details(self):
         return {"scheduler_instance": self.plans["scheduler"]["instance"]}

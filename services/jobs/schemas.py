@@ -160,9 +160,6 @@ class MatchLimitSchema(Schema):
     limit = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100))
 
 
-class StatsSchema(Schema):
-    county_code = fields.String(allow_none=True, load_default=None, validate=county_validator())
-
 
 class PlacementsQuerySchema(Schema):
     since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
@@ -179,5 +176,4 @@ APPLY_INPUT = ApplySchema()
 ADVANCE_INPUT = AdvanceSchema()
 HIRE_INPUT = HireSchema()
 LIMIT_INPUT = MatchLimitSchema()
-STATS_INPUT = StatsSchema()
 PLACEMENTS_INPUT = PlacementsQuerySchema()

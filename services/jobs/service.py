@@ -16,7 +16,6 @@ from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, VETERAN_REGIST
 from shared.contracts.training import CERTIFICATE_ISSUED
 from shared.db import Database
 from shared.errors import Conflict, NotFound
-from shared.jurisdiction import Jurisdiction
 from shared.messaging import batch_event_handler, rpc
 from shared.service import ServiceBase
 from shared.validation import invalid, load, load_page, parse_uuid
@@ -334,14 +333,8 @@ class JobsService(BureauHttp, ServiceBase):
     # -- statistics -----------------------------------------------------------------------
     @rpc(roles=STATS)
     def stats(self, county_code=None):
-        county_code = load(schemas.STATS_INPUT, {"county_code": county_code})["county_code"]
-        if county_code is not None:
-            self.auth.require_county(county_code)
-            counties = [county_code]
-        else:
-            counties = self.auth.scope()
+        county_code, counties, listed = self.stats_scope(county_code)
         figures = self.store.stats(counties, self.clock.today(), self.clock.now())
-        listed = Jurisdiction.load().codes() if counties is None else sorted(counties)
         return {"county_code": county_code, "counties": listed, **figures}
 
     # -- helpers --------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from shared.contracts import Event
 from shared.contracts.loans import (LOAN_APPLIED, LOAN_APPROVED, LOAN_CLOSED, LOAN_DISBURSED,
                                     LOAN_REJECTED, SUBSIDY_GRANTED)
 from shared.errors import Conflict, NotFound
-from shared.jurisdiction import Jurisdiction
 from shared.messaging import rpc
 from shared.validation import invalid, load, parse_uuid
 
@@ -275,15 +274,9 @@ class LoanLifecycle:
     # -- statistics -----------------------------------------------------------------------
     @rpc(roles=STATS)
     def stats(self, county_code=None):
-        county_code = load(schemas.STATS_INPUT, {"county_code": county_code})["county_code"]
-        if county_code is not None:
-            self.auth.require_county(county_code)
-            counties = [county_code]
-        else:
-            counties = self.auth.scope()
+        county_code, counties, listed = self.stats_scope(county_code)
         figures, by_kind = self.store.stats(counties)
         median = figures.pop("median_days_to_disbursement")
-        listed = Jurisdiction.load().codes() if counties is None else sorted(counties)
         return {
             "county_code": county_code, "counties": listed,
             **{k: int(figures[k]) for k in ("eligible_veterans", "applications", "approvals",

@@ -6,7 +6,6 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.loans.products import SUBSIDY_KINDS
-from shared.jurisdiction import county_validator
 
 MAX_MONEY = Decimal("100000000.00")
 
@@ -87,11 +86,7 @@ class TaxReliefSchema(_Beneficiary):
     policy = _text(200, required=True)
 
 
-class StatsSchema(Schema):
-    county_code = fields.String(allow_none=True, load_default=None, validate=county_validator())
 
-
-STATS_INPUT = StatsSchema()
 APPLY_INPUT = ApplyLoanSchema()
 APPROVE_INPUT = ApproveLoanSchema()
 REASON_INPUT = ReasonSchema()

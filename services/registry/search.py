@@ -6,7 +6,7 @@ from marshmallow import (Schema, ValidationError, fields, post_load, validate,
 from services.registry import domain
 from shared.auth import READ, STATS
 from shared.errors import InvalidInput
-from shared.jurisdiction import Jurisdiction, county_validator
+from shared.jurisdiction import county_validator
 from shared.messaging import rpc
 from shared.taxonomy import Taxonomy, code_of
 from shared.validation import invalid, load, load_page
@@ -67,11 +67,7 @@ class VeteranFiltersSchema(Schema):
         return {key: value for key, value in data.items() if value is not None}
 
 
-class StatsSchema(Schema):
-    county_code = fields.String(allow_none=True, validate=county_validator())
-
-
-FILTERS_INPUT, STATS_INPUT = VeteranFiltersSchema(), StatsSchema()
+FILTERS_INPUT = VeteranFiltersSchema()
 
 
 def load_search(filters, page, page_size):
@@ -111,12 +107,10 @@ class SearchRpcs:
     @rpc(roles=STATS)
     def stats(self, county_code=None):
         """The ledger's indicators for one county, or for every county the caller sees."""
-        county_code = load(STATS_INPUT, {"county_code": county_code})["county_code"]
-        counties = self.counties_in_scope(None if county_code is None else [county_code])
+        county_code, counties, listed = self.stats_scope(county_code)
         needs = sorted(Taxonomy.load().codes("service_needs"))
         by_state, by_need = self.store.veteran_counts(counties, needs)
         reply = indicators(by_state, by_need, self.store.enterprise_counts(counties))
-        listed = Jurisdiction.load().codes() if counties is None else sorted(counties)
         return {"county_code": county_code, "counties": listed, **reply}
 
     def counties_in_scope(self, requested):

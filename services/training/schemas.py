@@ -84,9 +84,6 @@ class AwardSchema(Schema):
     rank = _count(1, 1000, required=True)
 
 
-class StatsSchema(Schema):
-    county_code = fields.String(allow_none=True, load_default=None, validate=county_validator())
-
 
 BASE_INPUT = BaseSchema()
 COURSE_INPUT = CourseSchema()
@@ -96,4 +93,3 @@ MENTOR_INPUT = MentorSchema()
 COMPETITION_INPUT = CompetitionSchema()
 ENTRY_INPUT = EntrySchema()
 AWARD_INPUT = AwardSchema()
-STATS_INPUT = StatsSchema()

@@ -11,7 +11,6 @@ from shared.contracts.jobs import VETERAN_HIRED
 from shared.contracts.registry import ENTERPRISE_REGISTERED, VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.db import Database
 from shared.errors import Conflict, NotFound
-from shared.jurisdiction import Jurisdiction
 from shared.messaging import batch_event_handler, rpc
 from shared.replies import plain
 from shared.service import ServiceBase
@@ -249,16 +248,10 @@ class TrainingService(ServiceBase):
     # -- statistics -----------------------------------------------------------------------
     @rpc(roles=STATS)
     def stats(self, county_code=None):
-        county_code = load(schemas.STATS_INPUT, {"county_code": county_code})["county_code"]
-        if county_code is not None:
-            self.auth.require_county(county_code)
-            counties = [county_code]
-        else:
-            counties = self.auth.scope()
+        county_code, counties, listed = self.stats_scope(county_code)
         figures, graduates = self.store.stats(counties)
         placements = self.store.placements_of({veteran_id for veteran_id, _ in graduates})
         placed = domain.placement_figures(graduates, placements)
-        listed = Jurisdiction.load().codes() if counties is None else sorted(counties)
         return {"county_code": county_code, "counties": listed, **figures,
                 "placed_within_90_days": placed["placed_within_90_days"],
                 "placement_rate": placed["rate"]}
