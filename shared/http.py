@@ -1,30 +1,42 @@
 """HTTP entrypoints for partners (the employment bureau): JSON in and out, each request
 signed with an HMAC-SHA256 over timestamp and body (as webhook senders such as Stripe
 sign), bodies capped, the worker's transaction committed before the response leaves, and
-every failure a JSON error with a 4xx status (500 only for a fault of ours).
+every failure a JSON error with a 4xx status (5xx only for a fault of ours).
 
     X-Bureau-Timestamp: 1764300000
     X-Bureau-Signature: sha256=<hex of HMAC-SHA256(secret, "1764300000." + body)>
-"""
+
+A request is checked in this order, all before a worker (and so any database work) starts:
+the secret is configured, the two headers are there and the timestamp is fresh (401), the
+declared length (413, nothing read), the body read up to MAX_BODY + 1 bytes (413), the
+signature over it (401), then the JSON (400)."""
 import hashlib
 import hmac
 import json
+import re
 import time
 
 import structlog
+from nameko.exceptions import ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.wrappers import Response
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
 
-from shared.db import finish_unit_of_work
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from shared.db import DatabaseUnavailable, finish_unit_of_work
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, Unauthorized
 
 log = structlog.get_logger(__name__)
 MAX_BODY = 1024 * 1024
-MAX_SKEW = 300  # seconds a signature stays good
+MAX_SKEW = 300  # seconds a signature stays good, either way
 TIMESTAMP, SIGNATURE = "X-Bureau-Timestamp", "X-Bureau-Signature"
+DEFAULT_ADDRESS = "127.0.0.1:8000"  # contract; nameko's own default is 0.0.0.0:8000
 STATUS = ((InvalidInput, 400, "invalid_input"), (Unauthorized, 401, "unauthorized"),
           (Forbidden, 403, "forbidden"), (NotFound, 404, "not_found"),
-          (Conflict, 409, "conflict"))
+          (Conflict, 409, "conflict"), (DatabaseUnavailable, 503, "unavailable"),
+          (ContainerBeingKilled, 503, "unavailable"))
+_STAMP = re.compile(r"^[0-9]{1,12}$")
+_SIGNED = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 
 
 class HttpError(Exception):
@@ -33,16 +45,26 @@ class HttpError(Exception):
         self.status, self.code, self.message, self.errors = status, code, message, errors or {}
 
 
-def json_response(status, payload):
-    return Response(json.dumps(payload, ensure_ascii=False, default=str), status=status,
-                    mimetype="application/json")
+def json_response(status, payload, headers=None):
+    try:
+        text = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (a JSON "\ud800" a client sent, echoed in an error): escaped
+        # output is still JSON, where raw output could not be encoded at all.
+        text = json.dumps(payload, ensure_ascii=True, default=str).encode("ascii")
+    return Response(text, status=status, headers=headers, mimetype="application/json")
 
 
-def error_response(status, code, message, errors=None):
-    return json_response(status, {"error": code, "message": message, "errors": errors or {}})
+def error_response(status, code, message, errors=None, headers=None):
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate":
+                   f'HMAC-SHA256 headers="{TIMESTAMP} {SIGNATURE}"'}
+    return json_response(status, {"error": code, "message": message, "errors": errors or {}},
+                         headers)
 
 
 def signature(secret, timestamp, body):
+    """``sha256=<hex>`` of HMAC-SHA256(secret, "<timestamp>." + body)."""
     mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body,
                    hashlib.sha256)
     return "sha256=" + mac.hexdigest()
@@ -53,45 +75,133 @@ def secrets_from(config, key):
     return tuple(s.strip() for s in str(raw).split(",") if s.strip())
 
 
-def verify(secrets, headers, body, now=None):
-    """Raises HttpError(401) unless the request carries a fresh signature made with one of
-    ``secrets`` (the first signs, all verify: rotation)."""
+def _unauthorized(message):
+    return HttpError(401, "unauthorized", message)
+
+
+def check_headers(secrets, headers, now=None):
+    """The checks that need no body: configured, both headers, a fresh timestamp."""
     if not secrets:
-        raise HttpError(401, "unauthorized", "the bureau integration is not configured "
-                                             "(no BUREAU_HMAC_SECRET)")
+        raise _unauthorized("the bureau integration is not configured (no "
+                            "BUREAU_HMAC_SECRET on this service)")
     stamp, given = headers.get(TIMESTAMP), headers.get(SIGNATURE)
     if not stamp or not given:
-        raise HttpError(401, "unauthorized", f"{TIMESTAMP} and {SIGNATURE} headers are required")
+        raise _unauthorized(f"{TIMESTAMP} and {SIGNATURE} headers are required")
+    if not _STAMP.match(stamp):
+        raise _unauthorized(f"{TIMESTAMP} is not a unix time in seconds")
+    if abs((now if now is not None else time.time()) - int(stamp)) > MAX_SKEW:
+        raise _unauthorized(f"{TIMESTAMP} is more than {MAX_SKEW} s away from now")
+    if not _SIGNED.match(given):
+        raise _unauthorized(f"{SIGNATURE} is not sha256=<64 hex digits>")
+
+
+def check_signature(secrets, headers, body):
+    """Raises 401 unless one of ``secrets`` (the first signs, all verify: rotation) made
+    the signature over this timestamp and body. Compared as bytes in constant time."""
+    stamp = headers.get(TIMESTAMP)
+    given = headers.get(SIGNATURE).lower().encode("ascii")
+    if not any(hmac.compare_digest(signature(secret, stamp, body).encode("ascii"), given)
+               for secret in secrets):
+        raise _unauthorized("the signature does not match")
+
+
+def verify(secrets, headers, body, now=None):
+    """Every check of a signed request: raises HttpError(401) unless it carries a fresh
+    signature made with one of ``secrets``."""
+    check_headers(secrets, headers, now)
+    check_signature(secrets, headers, body)
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json_object(body):
+    """The body as a JSON object (RFC 8259: UTF-8, no NaN or Infinity) or HttpError(400)."""
     try:
-        at = int(stamp)
-    except ValueError:
-        raise HttpError(401, "unauthorized", f"{TIMESTAMP} is not a unix time") from None
-    if abs((now if now is not None else time.time()) - at) > MAX_SKEW:
-        raise HttpError(401, "unauthorized", f"{TIMESTAMP} is more than {MAX_SKEW} s away "
-                                             "from now")
-    if not any(hmac.compare_digest(signature(secret, stamp, body), given) for secret in secrets):
-        raise HttpError(401, "unauthorized", "the signature does not match")
+        payload = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise HttpError(400, "malformed_json", "the body is not JSON (UTF-8)") from None
+    if not isinstance(payload, dict):
+        raise HttpError(400, "malformed_json", "the body must be a JSON object")
+    return payload
+
+
+def read_body(environ, declared):
+    """At most MAX_BODY bytes of the body; 413 before reading anything when the declared
+    length is over, or as soon as a chunked body passes it. Reads the server's own input
+    (eventlet's, which knows chunked bodies; werkzeug's stream reads those as empty)."""
+    too_large = HttpError(413, "too_large", f"the body is over {MAX_BODY} bytes")
+    if declared is not None and declared > MAX_BODY:
+        raise too_large
+    try:
+        body = environ["wsgi.input"].read(MAX_BODY + 1)
+    except (OSError, ValueError):
+        raise HttpError(400, "bad_body", "the body could not be read") from None
+    if len(body) > MAX_BODY:
+        raise too_large
+    return body
+
+
+class JsonWsgiApp(WsgiApp):
+    """nameko's, but an unknown path or method is a JSON error too (with its Allow)."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            code = (exc.name or "error").lower().replace(" ", "_")
+            headers = {k: v for k, v in exc.get_headers(environ) if k.lower() != "content-type"}
+            response = error_response(exc.code or 400, code, exc.description or code,
+                                      headers=headers)
+        return response(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    """Listens on WEB_SERVER_ADDRESS, ``127.0.0.1:8000`` when unset (never every interface
+    by default), and answers unknown routes in JSON."""
+
+    @property
+    def bind_addr(self):
+        from nameko.web.server import parse_address
+        return parse_address(self.container.config.get("WEB_SERVER_ADDRESS") or DEFAULT_ADDRESS)
+
+    def get_wsgi_app(self):
+        return JsonWsgiApp(self)
 
 
 class SignedJsonHandler(HttpRequestHandler):
     """``@signed_json("POST", "/bureau/postings")`` on ``def m(self, request, payload)``
-    returning ``(status, dict)`` or a dict; ``signed=False`` for public documents."""
+    (payload: the JSON object of a POST/PUT/PATCH, else None) returning ``(status, dict)``
+    or a dict; ``signed=False`` for public documents."""
+
+    server = JsonWebServer()
 
     def __init__(self, method, url, signed=True, secrets_key="BUREAU_HMAC_SECRETS", **kwargs):
         self.signed, self.secrets_key = signed, secrets_key
+        kwargs.setdefault("expected_exceptions", ServiceError)
         super().__init__(method, url, **kwargs)
 
     def setup(self):
         super().setup()
         self.secrets = secrets_from(self.container.config, self.secrets_key)
+        if self.signed and not self.secrets:
+            log.warning("http.not_configured", url=self.url, config_key=self.secrets_key)
 
     def handle_request(self, request):
         request.shallow = False  # as nameko's own handler does, before reading the body
         try:
-            body = self._body(request)
             if self.signed:
-                verify(self.secrets, request.headers, body)
-            request.payload = self._payload(request, body)
+                check_headers(self.secrets, request.headers)
+            body = read_body(request.environ, request.content_length)
+            if self.signed:
+                check_signature(self.secrets, request.headers, body)
+            request.payload = (parse_json_object(body)
+                               if request.method in ("POST", "PUT", "PATCH") else None)
         except HttpError as exc:
             log.info("http.refused", path=request.path, status=exc.status, reason=exc.code)
             return error_response(exc.status, exc.code, exc.message, exc.errors)
@@ -100,32 +210,11 @@ class SignedJsonHandler(HttpRequestHandler):
     def get_entrypoint_parameters(self, request):
         return (request, request.payload), dict(request.path_values)
 
-    @staticmethod
-    def _body(request):
-        length = request.content_length
-        if length is not None and length > MAX_BODY:
-            raise HttpError(413, "too_large", f"the body is over {MAX_BODY} bytes")
-        body = request.stream.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            raise HttpError(413, "too_large", f"the body is over {MAX_BODY} bytes")
-        return body
-
-    def _payload(self, request, body):
-        if request.method in ("GET", "HEAD"):
-            return None
-        try:
-            payload = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise HttpError(400, "malformed_json", "the body is not JSON (UTF-8)") from None
-        if not isinstance(payload, dict):
-            raise HttpError(400, "malformed_json", "the body must be a JSON object")
-        return payload
-
     def handle_result(self, event, worker_ctx, result, exc_info):
         # nameko answers before its dependencies see the result: commit first, so a
         # response never confirms what a failed commit undid.
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
-        event.send(result, exc_info)
+        event.send(None if exc_info else result, exc_info)
         return result, exc_info
 
     def response_from_result(self, result):
@@ -135,9 +224,11 @@ class SignedJsonHandler(HttpRequestHandler):
     def response_from_exception(self, exc):
         for cls, status, code in STATUS:
             if isinstance(exc, cls):
-                return error_response(status, code, getattr(exc, "message", str(exc)),
-                                      getattr(exc, "errors", None) if cls is InvalidInput else None)
-        log.error("http.failed", error=type(exc).__name__)
+                message = getattr(exc, "message", None) or str(exc) or code
+                errors = exc.errors if isinstance(exc, InvalidInput) else None
+                return error_response(status, code, message, errors)
+        log.error("http.failed", url=self.url, error=type(exc).__name__,
+                  exc_info=(type(exc), exc, exc.__traceback__))
         return error_response(500, "internal", "the request could not be handled; it was logged")
 
 

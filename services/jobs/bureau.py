@@ -1,48 +1,62 @@
 """The employment bureau's HTTP integration (就业局), a mixin of JobsService:
 
-- ``POST /bureau/postings``: ``{"postings": [...]}``, up to 500, upserted by the bureau's
-  own ``bureau_posting_id``; a result per item (created, updated, unchanged, invalid with
-  field messages); repeating a batch changes nothing.
+- ``POST /bureau/postings``: ``{"postings": [...]}``, 1 to 500, upserted by the bureau's
+  own ``bureau_posting_id`` in one transaction; a result per item (created, updated,
+  unchanged, invalid with field messages); repeating a batch changes nothing.
 - ``GET /bureau/placements?since=&limit=``: hires after a cursor, oldest first, and the
   cursor to ask from next.
 - ``GET /bureau/openapi.json``: the OpenAPI 3 document, generated from the schemas the
   endpoints load with.
 
-Every request but the document is signed (shared/http.py)."""
+Every request but the document is signed (shared/http.py); the worker acts as operator
+``bureau``."""
+import inspect
 import json
-import uuid
 
 import structlog
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+from psycopg2 import errors as pg_errors
+from stdnum.cn import uscc as uscc_number
 
 from services.jobs import domain, schemas
-from shared.db import Store
-from shared.errors import InvalidInput
-from shared.http import MAX_BODY, SIGNATURE, TIMESTAMP, signed_json
-from shared.validation import invalid, load
+from shared.db import DatabaseUnavailable, Store
+from shared.errors import Conflict, InvalidInput, flatten_errors
+from shared.http import MAX_BODY, MAX_SKEW, SIGNATURE, TIMESTAMP, signed_json
+from shared.jurisdiction import Jurisdiction
+from shared.taxonomy import Taxonomy
+from shared.validation import invalid, load, unstorable_strings
 
 log = structlog.get_logger(__name__)
 MAX_ITEMS = 500
-BUREAU = "bureau"
-# What the bureau may change on a posting it sent before.
+BUREAU = "bureau"  # the operator (created_by, logs) of everything the bureau sends
+STATUSES = ("created", "updated", "unchanged", "invalid")
+# What the bureau may change on a posting it sent before (not its employer).
 UPDATABLE = ("title", "occupation", "skills_required", "certificates_preferred", "county_code",
              "salary_min", "salary_max", "openings", "closes_on", "dedicated", "description")
 
 
 class BatchSchema(Schema):
-    postings = fields.List(fields.Dict(), required=True,
+    """The envelope only: each item is loaded on its own, so that a bad one (even one
+    that is not an object) is reported without blocking the others."""
+    postings = fields.List(fields.Raw(allow_none=True), required=True, validate=validate.Length(
+        min=1, max=MAX_ITEMS, error=f"a batch holds 1 to {MAX_ITEMS} postings"))
+
+
+class BatchDocSchema(Schema):
+    """The envelope as the document shows it: what a valid batch looks like."""
+    postings = fields.List(fields.Nested(schemas.BureauPostingSchema), required=True,
                            validate=validate.Length(min=1, max=MAX_ITEMS))
 
 
 class ItemResultSchema(Schema):
     index = fields.Integer(required=True)
-    bureau_posting_id = fields.String(allow_none=True)
-    status = fields.String(required=True, validate=validate.OneOf(
-        ["created", "updated", "unchanged", "invalid"]))
-    posting_id = fields.String(allow_none=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    bureau_posting_id = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    posting_id = fields.UUID(required=True, allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         required=True)
 
 
 class BatchResultSchema(Schema):
@@ -51,11 +65,11 @@ class BatchResultSchema(Schema):
 
 class PlacementSchema(Schema):
     cursor = fields.Integer(required=True)
-    application_id = fields.String(required=True)
-    veteran_id = fields.String(required=True)
-    posting_id = fields.String(required=True)
-    bureau_posting_id = fields.String(allow_none=True)
-    employer_uscc = fields.String(allow_none=True)
+    application_id = fields.UUID(required=True)
+    veteran_id = fields.UUID(required=True)
+    posting_id = fields.UUID(required=True)
+    bureau_posting_id = fields.String(required=True, allow_none=True)
+    employer_uscc = fields.String(required=True, allow_none=True)
     employer_name = fields.String(required=True)
     county_code = fields.String(required=True)
     started_on = fields.Date(required=True)
@@ -72,155 +86,227 @@ class PlacementsSchema(Schema):
 class ErrorSchema(Schema):
     error = fields.String(required=True)
     message = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         required=True)
 
 
 BATCH_INPUT = BatchSchema()
+BATCH_OUTPUT = BatchResultSchema()
+PLACEMENTS_OUTPUT = PlacementsSchema()
 
 
 class BureauStore(Store):
-    def lock_bureau_id(self, bureau_posting_id):
-        """One writer per bureau posting id at a time (two batches naming it at once)."""
+    def lock_bureau_batches(self):
+        """One bureau batch at a time, until this transaction ends. Two batches naming the
+        same new posting id would both insert it; two creating the same employers in
+        another order would wait on each other. The bureau sends one batch at a time
+        anyway, so serialising costs it nothing."""
         with self.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                        (f"bureau-posting:{bureau_posting_id}",))
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext('jobs:bureau-postings'))")
 
-    def bureau_posting(self, bureau_posting_id):
+    def bureau_posting(self, bureau_posting_id, lock=False):
+        """The posting the bureau sent under this id, with its employer's credit code;
+        ``lock`` holds the row against concurrent hires until the transaction ends."""
         with self.dict_cursor() as cur:
-            cur.execute("SELECT * FROM postings WHERE bureau_posting_id = %s",
+            cur.execute("SELECT p.*, e.uscc AS employer_uscc FROM postings p"
+                        " JOIN employers e ON e.id = p.employer_id"
+                        " WHERE p.bureau_posting_id = %s" + (" FOR UPDATE OF p" if lock else ""),
                         (bureau_posting_id,))
             return cur.fetchone()
 
-    def update_posting(self, posting_id, changes, now):
+    def update_bureau_posting(self, posting_id, changes, now):
+        assert set(changes) <= set(UPDATABLE)
         sets = ", ".join(f"{column} = %s" for column in changes)
         with self.cursor() as cur:
             cur.execute(f"UPDATE postings SET {sets}, updated_at = %s WHERE id = %s",
                         [*changes.values(), now, posting_id])
 
     def placements(self, since, limit):
-        with self.dict_cursor() as cur:
-            cur.execute(
-                "SELECT h.seq AS cursor, h.application_id::text, h.veteran_id::text,"
-                " h.posting_id::text, p.bureau_posting_id, e.uscc AS employer_uscc,"
-                " e.name AS employer_name, h.county_code, h.started_on, h.salary, h.channel,"
-                " h.dedicated FROM hires h JOIN postings p ON p.id = h.posting_id"
-                " JOIN employers e ON e.id = h.employer_id WHERE h.seq > %s"
-                " ORDER BY h.seq LIMIT %s", (since, limit))
-            return cur.fetchall()
+        """Hires with ``seq > since``, oldest first. Sequence numbers are taken when a hire
+        is inserted but become visible when it commits, possibly out of order: SHARE mode
+        waits for every transaction writing hires to end (and holds new ones off for
+        this one read), so no hire with a smaller seq can appear after this page."""
+        try:
+            with self.dict_cursor() as cur:
+                cur.execute("SET LOCAL lock_timeout = '5s'")
+                cur.execute("LOCK TABLE hires IN SHARE MODE")
+                cur.execute(
+                    "SELECT h.seq AS cursor, h.application_id, h.veteran_id, h.posting_id,"
+                    " p.bureau_posting_id, e.uscc AS employer_uscc, e.name AS employer_name,"
+                    " h.county_code, h.started_on, h.salary, h.channel, h.dedicated"
+                    " FROM hires h JOIN postings p ON p.id = h.posting_id"
+                    " JOIN employers e ON e.id = h.employer_id WHERE h.seq > %s"
+                    " ORDER BY h.seq LIMIT %s", (since, limit))
+                return cur.fetchall()
+        except pg_errors.LockNotAvailable:
+            raise DatabaseUnavailable("hires are being written; ask again") from None
 
 
 class BureauHttp:
     @signed_json("POST", "/bureau/postings")
     def bureau_postings(self, request, payload):
-        batch = load(BATCH_INPUT, payload)["postings"]
+        batch = _load_batch(payload)
+        self.store.lock_bureau_batches()
         results = [self._bureau_item(index, item) for index, item in enumerate(batch)]
-        counts = {status: sum(r["status"] == status for r in results)
-                  for status in ("created", "updated", "unchanged", "invalid")}
-        log.info("bureau.postings", items=len(batch), **counts)
-        return 200, {"results": results}
+        counts = {status: sum(r["status"] == status for r in results) for status in STATUSES}
+        log.info("bureau.postings", items=len(batch), operator_id=BUREAU, **counts)
+        return 200, BATCH_OUTPUT.dump({"results": results})
 
     def _bureau_item(self, index, item):
-        reference = item.get("bureau_posting_id") if isinstance(item, dict) else None
-        result = {"index": index, "bureau_posting_id": reference if isinstance(reference, str)
-                  else None, "posting_id": None, "errors": {}}
+        result = {"index": index, "bureau_posting_id": _reference(item), "posting_id": None,
+                  "errors": {}}
         try:
             command = load(schemas.BUREAU_POSTING_INPUT, item)
-            self.store.lock_bureau_id(command["bureau_posting_id"])
-            existing = self.store.bureau_posting(command["bureau_posting_id"])
+            named = command.pop("employer")
+            named["uscc"] = uscc_number.compact(named["uscc"])
+            named["name"] = named["name"].strip()
+            reference = command.pop("bureau_posting_id")
+            existing = self.store.bureau_posting(reference, lock=True)
             if existing is None:
-                status, posting_id = "created", self._bureau_create(command)
+                status, posting_id = "created", self._bureau_create(command, named, reference)
             else:
-                status, posting_id = self._bureau_update(existing, command), str(existing["id"])
+                status, posting_id = self._bureau_update(existing, command, named), existing["id"]
         except InvalidInput as exc:
             return {**result, "status": "invalid", "errors": exc.errors}
-        return {**result, "status": status, "posting_id": posting_id}
+        return {**result, "status": status, "posting_id": str(posting_id)}
 
-    def _bureau_create(self, command):
+    def _bureau_create(self, command, named, reference):
         if command["closes_on"] < self.clock.today():  # before anything is written
             raise invalid({"closes_on": ["is in the past"]})
-        named = command.pop("employer")
         employer = self.store.employer_by_uscc(named["uscc"])
         if employer is None:
-            row = {**named, "id": str(uuid.uuid4()), "contact_name": None,
-                   "contact_phone": None, "federation_member": False,
-                   "created_at": self.clock.now(), "created_by": BUREAU}
-            # Another batch may register the same employer meanwhile: then take theirs.
-            employer = row if self.store.add_employer(row) is None else \
-                self.store.employer_by_uscc(named["uscc"])
-        bureau_id = command.pop("bureau_posting_id")
-        return self._new_posting(command, employer, "bureau", operator_id=BUREAU,
-                                 bureau_id=bureau_id)["id"]
+            try:
+                employer = self._new_employer(named, operator_id=BUREAU)
+            except Conflict:  # registered meanwhile (a clerk, another batch): take theirs
+                employer = self.store.employer_by_uscc(named["uscc"])
+        posting = self._new_posting(command, employer, "bureau", operator_id=BUREAU,
+                                    bureau_id=reference)
+        return posting["id"]
 
-    def _bureau_update(self, existing, command):
+    def _bureau_update(self, existing, command, named):
+        """Changes what the bureau changed. Emits nothing (there is no posting-changed
+        event) unless the change leaves no opening: then the posting closes as filled and
+        ``job_closed`` goes out, as after the last hire. A closed posting stays closed."""
+        if named["uscc"] != existing["employer_uscc"]:
+            raise invalid({"employer.uscc": ["differs from the employer this posting was "
+                                             "sent with; a posting keeps its employer"]})
         changes = {key: command[key] for key in UPDATABLE
                    if _comparable(command[key]) != _comparable(existing[key])}
         if not changes:
             return "unchanged"
+        errors = {}
+        if command["closes_on"] < self.clock.today():
+            errors["closes_on"] = ["is in the past"]
         if command["openings"] < existing["hired"]:
-            raise invalid({"openings": [f"is below the {existing['hired']} already hired"]})
-        self.store.update_posting(existing["id"], changes, self.clock.now())
+            errors["openings"] = [f"is below the {existing['hired']} already hired"]
+        if errors:
+            raise invalid(errors)
+        now = self.clock.now()
+        self.store.update_bureau_posting(existing["id"], changes, now)
+        if (existing["status"] == "open" and command["openings"] == existing["hired"]
+                and self.store.close_posting(existing["id"], domain.FILLED, now)):
+            self.store.emit(domain.closed_event(str(existing["id"]), domain.FILLED))
         return "updated"
 
     @signed_json("GET", "/bureau/placements")
     def bureau_placements(self, request, payload):
         query = load(schemas.PLACEMENTS_INPUT, dict(request.args.items()))
         rows = self.store.placements(query["since"], query["limit"])
-        return 200, {"items": [domain.plain(row) for row in rows],
-                     "next_cursor": rows[-1]["cursor"] if rows else query["since"]}
+        return 200, PLACEMENTS_OUTPUT.dump(
+            {"items": rows, "next_cursor": rows[-1]["cursor"] if rows else query["since"]})
 
     @signed_json("GET", "/bureau/openapi.json", signed=False)
     def bureau_openapi(self, request, payload):
         return 200, openapi()
 
 
+def _load_batch(payload):
+    # Not shared.validation.load: it refuses the whole payload for one item's NUL.
+    try:
+        return BATCH_INPUT.load(payload)["postings"]
+    except ValidationError as exc:
+        raise invalid(flatten_errors(exc.messages)) from None
+
+
+def _reference(item):
+    """The item's own id to echo in its result, when it is one that can be echoed."""
+    value = item.get("bureau_posting_id") if isinstance(item, dict) else None
+    if isinstance(value, str) and len(value) <= 64 and not unstorable_strings(value):
+        return value
+    return None
+
+
 def _comparable(value):
     return sorted(value) if isinstance(value, (list, tuple)) else value
 
 
+def _known_codes(converter, field, **kwargs):
+    """apispec attribute function: the codes a jurisdiction or taxonomy validator accepts,
+    as an ``enum``, so the document says what the validators say."""
+    for validator in getattr(field, "validators", ()):
+        names = getattr(validator, "__qualname__", "")
+        if names.startswith("county_validator."):
+            return {"enum": Jurisdiction.load().codes()}
+        if names.startswith("code_of."):
+            category = inspect.getclosurevars(validator).nonlocals.get("category")
+            return {"enum": sorted(Taxonomy.load().codes(category))}
+    return {}
+
+
 def openapi():
     """The bureau's OpenAPI 3 document, from the schemas the endpoints load with."""
-    spec = APISpec(title="veteran-services jobs: employment bureau integration", version="1",
-                   openapi_version="3.0.3", plugins=[MarshmallowPlugin()],
-                   info={"description": (
-                       f"Every request but this document carries {TIMESTAMP} (unix seconds, "
-                       f"within 5 minutes of now) and {SIGNATURE}: sha256=<hex HMAC-SHA256 of "
-                       "'<timestamp>.' + the raw body, with the shared secret>. Bodies are "
-                       f"at most {MAX_BODY} bytes.")})
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title="veteran-services jobs: employment bureau integration", version="1",
+        openapi_version="3.0.3", plugins=[plugin],
+        info={"description": (
+            f"Every request but this document carries {TIMESTAMP} (unix seconds, within "
+            f"{MAX_SKEW} s of the server's clock) and {SIGNATURE}: sha256=<hex of "
+            "HMAC-SHA256 with the shared secret over '<timestamp>.' followed by the raw body "
+            f"(empty for GET)>. Bodies are at most {MAX_BODY} bytes. Refusals are "
+            '{"error", "message", "errors": {field: [messages]}}.')})
+    plugin.converter.add_attribute_function(_known_codes)
     for name, schema in (("BureauPosting", schemas.BureauPostingSchema),
-                         ("BatchResult", BatchResultSchema), ("Placements", PlacementsSchema),
-                         ("Error", ErrorSchema)):
+                         ("BureauBatch", BatchDocSchema), ("BatchResult", BatchResultSchema),
+                         ("Placements", PlacementsSchema), ("Error", ErrorSchema)):
         spec.components.schema(name, schema=schema)
     signed = [{"in": "header", "name": TIMESTAMP, "required": True,
-               "schema": {"type": "string"}},
+               "description": "unix seconds, within 5 minutes of now",
+               "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
               {"in": "header", "name": SIGNATURE, "required": True,
-               "schema": {"type": "string"}}]
+               "description": "sha256=<hex HMAC-SHA256(secret, '<timestamp>.' + body)>",
+               "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}}]
 
     def error(description):
         return {"description": description,
                 "content": {"application/json": {"schema": "Error"}}}
 
-    refused = {"400": error("malformed JSON or invalid parameters"),
-               "401": error("missing, wrong or stale signature"),
-               "413": error("body over 1 MB")}
+    refused = {"400": error("malformed JSON, a body that is not an object, or invalid "
+                            "parameters (field messages in errors)"),
+               "401": error("no secret configured, or a missing, wrong or stale signature"),
+               "413": error(f"a body over {MAX_BODY} bytes")}
     spec.path(path="/bureau/postings", operations={"post": {
         "summary": "Upsert postings by the bureau's own posting id",
+        "description": (
+            "One transaction per batch. Each item is checked on its own: an item that does "
+            "not match BureauPosting is answered with status invalid and its field messages "
+            "while the others go in. A new employer (by uscc) is registered. An item whose "
+            "fields equal the stored posting is unchanged; a changed one updates it."),
         "parameters": signed,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["postings"], "properties": {"postings": {
-                "type": "array", "minItems": 1, "maxItems": MAX_ITEMS,
-                "items": {"$ref": "#/components/schemas/BureauPosting"}}}}}}},
-        "responses": {"200": {"description": "a result per item",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": "BureauBatch"}}},
+        "responses": {"200": {"description": "a result per item, in order",
                               "content": {"application/json": {"schema": "BatchResult"}}},
                       **refused}}})
     spec.path(path="/bureau/placements", operations={"get": {
         "summary": "Hires after a cursor, oldest first",
-        "parameters": signed + [
-            {"in": "query", "name": "since", "schema": {"type": "integer", "minimum": 0}},
-            {"in": "query", "name": "limit",
-             "schema": {"type": "integer", "minimum": 1, "maximum": 500}}],
+        "description": "Ask again with since=next_cursor; an empty page keeps the cursor.",
+        "parameters": signed + [{"in": "query", "schema": schemas.PlacementsQuerySchema}],
         "responses": {"200": {"description": "placements and the next cursor",
                               "content": {"application/json": {"schema": "Placements"}}},
                       **refused}}})
     spec.path(path="/bureau/openapi.json", operations={"get": {
-        "summary": "This document", "responses": {"200": {"description": "OpenAPI 3"}}}})
+        "summary": "This document (unsigned)",
+        "responses": {"200": {"description": "OpenAPI 3.0",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}}}})
     return json.loads(json.dumps(spec.to_dict()))
