@@ -2,18 +2,15 @@
 durable scheduler that makes them due, the revisits themselves with the problems they
 escalate, contacts, and retention."""
 import datetime as dt
-import os
-import socket
 import uuid
 
 import structlog
 from nameko.extensions import DependencyProvider
-from nameko.timer import timer
 
 from services.followup import domain, schemas
+from services.followup.scheduler import SchedulerSettings, scheduler_timer
 from services.followup.store import FollowupStore
 from shared.auth import READ, STATS, WRITE
-from shared.clock import LOCAL_TZ
 from shared.contracts.jobs import VETERAN_HIRED
 from shared.contracts.loans import LOAN_DISBURSED
 from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, ENTERPRISE_REGISTERED,
@@ -26,6 +23,8 @@ from shared.service import ServiceBase
 from shared.validation import invalid, load, load_page, parse_uuid
 
 log = structlog.get_logger(__name__)
+# The overdue sweep changes at most this many batches' worth of rows per tick.
+OVERDUE_SWEEP_BATCHES = 10
 
 
 class Plans(DependencyProvider):
@@ -33,95 +32,67 @@ class Plans(DependencyProvider):
 
     def setup(self):
         self.plans = domain.load_plans(self.container.config.get("PLANS_FILE") or None)
-        config = self.container.config
-        self.plans["scheduler"] = {
-            "batch": int(config.get("SCHEDULER_BATCH", 1000)),
-            "lease_seconds": float(config.get("SCHEDULER_LEASE_SECONDS", 60)),
-            # One name per running instance: who holds a lease.
-            "instance": f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
-        }
 
     def get_dependency(self, worker_ctx):
         return self.plans
-
-
-def _day(occurred_at):
-    return dt.datetime.fromisoformat(str(occurred_at)).astimezone(LOCAL_TZ).date() \
-        if not isinstance(occurred_at, dt.datetime) else occurred_at.astimezone(LOCAL_TZ).date()
 
 
 class FollowupService(ServiceBase):
     name = "followup"
     store = Database(FollowupStore)
     plans = Plans()
+    scheduler = SchedulerSettings()
 
     # -- plans from events ----------------------------------------------------------------
-    # In the same transaction as the inbox rows of the events that cause them, so a
-    # redelivered event never plans twice (the table's unique key is a second guard).
+    # One queue for every event followup consumes, so a veteran's registration is taken
+    # ahead of a loan that follows it; plans are inserted in the same transaction as the
+    # inbox rows of the events that cause them, so a redelivered event never plans twice
+    # (the table's unique key is a second guard).
     @batch_event_handler("jobs", VETERAN_HIRED, also=[
         ("loans", LOAN_DISBURSED), ("registry", ENTERPRISE_REGISTERED),
         ("registry", VETERAN_REGISTERED), ("registry", VETERAN_UPDATED),
         ("registry", EMPLOYMENT_STATUS_CHANGED)])
     def on_events(self, events):
-        now = self.clock.now()
-        counties, hires, changes, wanted = {}, [], [], []
-        for event in events:
-            data = event.data
-            if event.type in (VETERAN_REGISTERED, VETERAN_UPDATED):
-                facts = data if event.type == VETERAN_REGISTERED else data["snapshot"]
-                counties[facts["veteran_id"]] = facts["county_code"]
-            elif event.type == VETERAN_HIRED:
-                hires.append((data["veteran_id"], event.event_id, data["county_code"],
-                              data["started_on"]))
-                wanted.append((event, data["veteran_id"], data["county_code"], "employment",
-                               data["started_on"]))
-            elif event.type == LOAN_DISBURSED:
-                wanted.append((event, data["veteran_id"], None, "business",
-                               _day(event.occurred_at)))
-            elif event.type == ENTERPRISE_REGISTERED:
-                wanted += [(event, founder, data["county_code"], "business",
-                            _day(event.occurred_at)) for founder in data["founder_ids"]]
-            else:  # employment_status_changed: for retention
-                changes.append((data["veteran_id"], event.event_id, _day(event.occurred_at),
-                                data["current"]))
-        self.store.save_veterans(counties, now)
+        now, facts = self.clock.now(), domain.read_events(events)
+        self.store.save_veterans(facts.counties, now)
+        self.store.save_enterprises(facts.enterprises, now)
         self.store.add_rows("hires", ("veteran_id", "event_id", "county_code", "started_on"),
-                            hires)
+                            facts.hires)
         self.store.add_rows("status_changes", ("veteran_id", "event_id", "on_day", "current"),
-                            changes)
-        known = self.store.counties_of({v for _, v, county, _, _ in wanted if county is None})
-        rows = []
-        for event, veteran_id, county, kind, start in wanted:
-            county = county or known.get(veteran_id)
-            if county is None:  # a loan for a veteran followup has not heard of
-                log.warning("followup.unknown_veteran", veteran_id=veteran_id, type=event.type)
-                continue
-            rows += [{"id": str(uuid.uuid4()), "veteran_id": veteran_id, "county_code": county,
-                      "kind": kind, "cause_event_id": event.event_id, "cause_type": event.type,
-                      "due_on": due_on, "created_at": now}
-                     for due_on in domain.plan(start, self.plans["plans"][kind])]
-        planned = self.store.add_revisits(rows)
+                            facts.changes)
+        unplaced = [w for w in facts.wanted if w.county_code is None]
+        ready, waiting = domain.place(
+            facts.wanted, self.store.counties_of({w.veteran_id for w in unplaced}),
+            self.store.enterprise_counties({w.enterprise_id for w in unplaced}))
+        self.store.park(waiting, now)
+        for want in waiting:
+            log.warning("followup.plan_waiting_for_county", veteran_id=want.veteran_id,
+                        cause_event_id=want.cause_event_id, type=want.cause_type)
+        ready += self.store.unpark(set(facts.counties))
+        planned = self.store.add_revisits(domain.revisit_rows(ready, self.plans["plans"], now))
         self.store.emit(*[domain.scheduled_event(row) for row in planned])
         if planned:
             log.info("followup.planned", revisits=len(planned))
 
     # -- the scheduler --------------------------------------------------------------------
-    @timer(interval=float(os.environ.get("SCHEDULER_INTERVAL", "5")))
+    @scheduler_timer
     def run_scheduler(self):
         """Revisits whose day has come become due (``revisit_due``, once each), and due
         ones past the grace period overdue. Claimed with SKIP LOCKED and a lease, so
         instances never take the same revisit, and a crashed one's claims return after
-        the lease. → how many became due."""
-        settings = self.plans["scheduler"]
+        the lease. → how many became due (a full batch makes the timer tick again at
+        once)."""
+        settings = self.scheduler
         today, now = self.clock.today(), self.clock.now()
-        ids = self.store.claim_due(settings["instance"], today, now,
-                                   settings["lease_seconds"], settings["batch"])
-        became_due = self.store.mark_due(settings["instance"], ids, now) if ids else []
+        ids = self.store.claim_due(settings.instance, today, now, settings.lease_seconds,
+                                   settings.batch)
+        became_due = self.store.mark_due(settings.instance, ids, now) if ids else []
         self.store.emit(*[domain.due_event(row) for row in became_due])
-        overdue = self.store.mark_overdue(
-            today - dt.timedelta(days=self.plans["grace_days"]))
+        overdue = self.store.mark_overdue(today - dt.timedelta(days=self.plans["grace_days"]),
+                                          settings.batch * OVERDUE_SWEEP_BATCHES)
         if became_due or overdue:
-            log.info("followup.scheduler", due=len(became_due), overdue=overdue)
+            log.info("followup.scheduler", due=len(became_due), overdue=overdue,
+                     claimed=len(ids))
         return len(became_due)
 
     # -- doing revisits -------------------------------------------------------------------
@@ -196,13 +167,15 @@ class FollowupService(ServiceBase):
         """A consultation or other contact (phone, WeChat, visit, service centre, hotline),
         with a veteran followup knows or anyone (then name the county)."""
         command = load(schemas.CONTACT_INPUT, data)
-        county = command["county_code"]
         veteran_id = str(command["veteran_id"]) if command["veteran_id"] else None
-        if veteran_id is not None:
-            county = self.store.counties_of([veteran_id]).get(veteran_id)
-            if county is None:
-                raise NotFound(f"followup has no veteran {veteran_id}")
-        elif county is None:
+        # A veteran's contact belongs to the veteran's county; one followup has not heard
+        # of (registered before followup ran) to the county the operator names.
+        county = self.store.counties_of([veteran_id]).get(veteran_id) if veteran_id else None
+        county = county or command["county_code"]
+        if county is None:
+            if veteran_id is not None:
+                raise NotFound(f"followup does not know veteran {veteran_id}'s county;"
+                               " name the county_code")
             raise invalid({"county_code": ["is required when no veteran_id is given"]})
         self.auth.require_county(county)
         contact = {"id": str(uuid.uuid4()), "veteran_id": veteran_id, "county_code": county,
@@ -223,14 +196,7 @@ class FollowupService(ServiceBase):
 
     def _retention(self, counties):
         hires, changes, outcomes = self.store.retention_inputs(counties)
-        signals = {}
-        for veteran_id, day, current in changes:
-            signals.setdefault(veteran_id, []).append((day, current in domain.WORKING_STATUSES))
-        for veteran_id, day, outcome in outcomes:
-            if outcome in domain.WORKING_OUTCOMES | domain.NOT_WORKING_OUTCOMES:
-                signals.setdefault(veteran_id, []).append(
-                    (day, outcome in domain.WORKING_OUTCOMES))
-        return domain.retention(hires, signals, self.clock.today())
+        return domain.retention(hires, domain.signals(changes, outcomes), self.clock.today())
 
     @rpc(roles=STATS)
     def stats(self, county_code=None):
@@ -251,6 +217,6 @@ class FollowupService(ServiceBase):
             "retention": self._retention(counties),
         }
 
-
     def health_details(self):
-        return {"scheduler_instance": self.plans["scheduler"]["instance"]}
+        return {"scheduler_instance": self.scheduler.instance,
+                "plans_waiting_for_county": self.store.waiting()}

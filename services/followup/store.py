@@ -2,6 +2,7 @@
 lease is visible to other instances before the work is done)."""
 import psycopg2.extras
 
+from services.followup.domain import Wanted
 from shared.db import Store
 
 REVISIT_COLUMNS = ("id", "veteran_id", "county_code", "kind", "cause_type", "due_on", "status",
@@ -12,19 +13,44 @@ SCOPE = "(%(c)s::text[] IS NULL OR county_code = ANY(%(c)s::text[]))"
 
 class FollowupStore(Store):
     # -- projections ----------------------------------------------------------------------
-    def save_veterans(self, rows, now):
-        if rows:
+    def save_veterans(self, counties, now):
+        """``{veteran_id: (county_code, as_of)}``; an older fact never replaces a newer."""
+        if counties:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
-                    cur, "INSERT INTO veterans (veteran_id, county_code, updated_at) VALUES %s"
-                    " ON CONFLICT (veteran_id) DO UPDATE SET county_code = EXCLUDED.county_code,"
-                    " updated_at = EXCLUDED.updated_at",
-                    [(v, c, now) for v, c in sorted(rows.items())], page_size=len(rows))
+                    cur, "INSERT INTO veterans (veteran_id, county_code, as_of, updated_at)"
+                    " VALUES %s ON CONFLICT (veteran_id) DO UPDATE SET"
+                    " county_code = EXCLUDED.county_code, as_of = EXCLUDED.as_of,"
+                    " updated_at = EXCLUDED.updated_at"
+                    " WHERE veterans.as_of IS NULL OR veterans.as_of <= EXCLUDED.as_of",
+                    [(v, county, at, now) for v, (county, at) in sorted(counties.items())],
+                    page_size=len(counties))
+
+    def save_enterprises(self, counties, now):
+        if counties:
+            with self.cursor() as cur:
+                psycopg2.extras.execute_values(
+                    cur, "INSERT INTO enterprises (enterprise_id, county_code, as_of) VALUES %s"
+                    " ON CONFLICT (enterprise_id) DO UPDATE SET county_code ="
+                    " EXCLUDED.county_code, as_of = EXCLUDED.as_of",
+                    [(e, county, now) for e, county in sorted(counties.items())],
+                    page_size=len(counties))
 
     def counties_of(self, veteran_ids):
+        if not veteran_ids:
+            return {}
         with self.cursor() as cur:
             cur.execute("SELECT veteran_id::text, county_code FROM veterans"
                         " WHERE veteran_id = ANY(%s::uuid[])", (list(veteran_ids),))
+            return dict(cur.fetchall())
+
+    def enterprise_counties(self, enterprise_ids):
+        ids = sorted({e for e in enterprise_ids if e})
+        if not ids:
+            return {}
+        with self.cursor() as cur:
+            cur.execute("SELECT enterprise_id, county_code FROM enterprises"
+                        " WHERE enterprise_id = ANY(%s)", (ids,))
             return dict(cur.fetchall())
 
     def add_rows(self, table, columns, rows):
@@ -34,6 +60,35 @@ class FollowupStore(Store):
                 psycopg2.extras.execute_values(
                     cur, f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s"
                     " ON CONFLICT DO NOTHING", rows, page_size=len(rows))
+
+    # -- plans waiting for a county -------------------------------------------------------
+    def park(self, wanted, now):
+        if wanted:
+            with self.cursor() as cur:
+                psycopg2.extras.execute_values(
+                    cur, "INSERT INTO waiting_plans (cause_event_id, veteran_id, kind,"
+                    " cause_type, starts_on, enterprise_id, created_at) VALUES %s"
+                    " ON CONFLICT DO NOTHING",
+                    [(w.cause_event_id, w.veteran_id, w.kind, w.cause_type, w.starts_on,
+                      w.enterprise_id, now) for w in wanted], page_size=len(wanted))
+
+    def unpark(self, veteran_ids):
+        """Takes the waiting plans of these veterans whose county followup now knows.
+        → ``[Wanted]`` with the county."""
+        if not veteran_ids:
+            return []
+        with self.cursor() as cur:
+            cur.execute("DELETE FROM waiting_plans w USING veterans v"
+                        " WHERE w.veteran_id = v.veteran_id AND w.veteran_id = ANY(%s::uuid[])"
+                        " RETURNING w.cause_event_id::text, w.cause_type, w.veteran_id::text,"
+                        " w.kind, w.starts_on, v.county_code, w.enterprise_id",
+                        (sorted(veteran_ids),))
+            return [Wanted(*row) for row in cur.fetchall()]
+
+    def waiting(self):
+        with self.cursor() as cur:
+            cur.execute("SELECT count(*) FROM waiting_plans")
+            return cur.fetchone()[0]
 
     # -- plans ----------------------------------------------------------------------------
     def add_revisits(self, rows):
@@ -55,7 +110,6 @@ class FollowupStore(Store):
         """Takes up to ``limit`` scheduled revisits whose day has come and that no live
         lease holds, in a transaction of its own (committed at once). → their ids."""
         conn = self.session.pool.get()
-        broken = False
         try:
             with conn.cursor() as cur:
                 cur.execute(
@@ -68,13 +122,11 @@ class FollowupStore(Store):
                                       "today": today, "limit": limit})
                 ids = [row[0] for row in cur.fetchall()]
             conn.commit()
-            return ids
-        except Exception:
-            broken = True
-            conn.rollback()
+        except BaseException:
+            self.session.pool.put(conn, broken=True)  # closing it rolls back
             raise
-        finally:
-            self.session.pool.put(conn, broken=broken and conn.closed != 0)
+        self.session.pool.put(conn)
+        return ids
 
     def mark_due(self, instance, ids, now):
         """The claimed revisits become due, if this instance still holds them (a lease
@@ -86,10 +138,14 @@ class FollowupStore(Store):
                         " RETURNING id, veteran_id, county_code, due_on", (now, ids, instance))
             return cur.fetchall()
 
-    def mark_overdue(self, cutoff):
+    def mark_overdue(self, cutoff, limit):
+        """Due revisits whose day is before ``cutoff`` become overdue; rows another
+        instance is changing are left to it (SKIP LOCKED: no waits, no deadlocks)."""
         with self.cursor() as cur:
-            cur.execute("UPDATE revisits SET status = 'overdue' WHERE status = 'due'"
-                        " AND due_on < %s", (cutoff,))
+            cur.execute("UPDATE revisits SET status = 'overdue' WHERE id IN ("
+                        " SELECT id FROM revisits WHERE status = 'due' AND due_on < %s"
+                        " ORDER BY due_on, id LIMIT %s FOR UPDATE SKIP LOCKED)",
+                        (cutoff, limit))
             return cur.rowcount
 
     # -- revisits -------------------------------------------------------------------------

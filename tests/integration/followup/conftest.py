@@ -35,9 +35,37 @@ def freeze(container, at=START):
     return frozen
 
 
+# The scheduler's own timer never fires in these tests: they tick it themselves.
+QUIET = {"SCHEDULER_INTERVAL": 3600}
+
+
+def registered(veteran_id, county="652301", occurred_at=None):
+    return envelope("registry", "veteran_registered", occurred_at, veteran_id=veteran_id,
+                    county_code=county, gender="male", birth_year=1990,
+                    discharge_type="self_employment", discharged_on="2016-12-01", skills=[],
+                    certificates=[], willingness="business", service_needs=[],
+                    employment_status="unemployed",
+                    intentions={"occupations": [], "counties": [], "min_salary": None})
+
+
+def disbursed(veteran_id, enterprise_id=None, occurred_at=None):
+    return envelope("loans", "loan_disbursed", occurred_at, loan_id=str(uuid.uuid4()),
+                    veteran_id=veteran_id, enterprise_id=enterprise_id,
+                    product_code="yongjun_chuangye", amount="100000.00", status="active")
+
+
+def tick_once(container):
+    """Run the scheduler once, as its timer would, and return when its transaction has
+    committed (``entrypoint_hook`` alone returns before nameko's ``worker_result``)."""
+    with entrypoint_waiter(container, "run_scheduler") as finished:
+        with entrypoint_hook(container, "run_scheduler") as scheduler:
+            scheduler()
+    return finished.get()
+
+
 @pytest.fixture
 def followup(start):
-    return get_container(start(FollowupService), FollowupService)
+    return get_container(start(FollowupService, **QUIET), FollowupService)
 
 
 @pytest.fixture
@@ -58,6 +86,5 @@ def deliver(followup, config):
 def tick(followup):
     """Run the scheduler once (as its timer would); → how many became due."""
     def run(container=None):
-        with entrypoint_hook(container or followup, "run_scheduler") as scheduler:
-            return scheduler()
+        return tick_once(container or followup)
     return run

@@ -55,8 +55,9 @@ def test_a_loan_or_a_new_business_plans_business_revisits(followup, clock, deliv
         ("2026-12-02", "652302"), ("2027-01-31", "652302"), ("2027-05-01", "652302")]
     by_borrower = rpc.followup.list_revisits({"veteran_id": borrower})["items"]
     assert [r["county_code"] for r in by_borrower] == ["652323"] * 3
-    # The loan of a veteran followup never heard of plans nothing (and is logged).
+    # The loan of a veteran followup never heard of waits for the veteran's county.
     assert rpc.followup.list_revisits()["total"] == 6
+    assert rpc.followup.health()["plans_waiting_for_county"] == 1
 
 
 def test_revisits_become_due_then_overdue_as_the_clock_moves(followup, clock, deliver, tick,
@@ -150,14 +151,24 @@ def test_contacts_are_counted_by_channel(followup, clock, deliver, rpc, db, rpc_
                                  "topic": "legal_aid"})
     with pytest.raises(InvalidInput):
         rpc.followup.record_contact({"channel": "phone", "topic": "legal_aid"})
+    stranger = str(uuid.uuid4())  # registered before followup ran: no county known
     with pytest.raises(NotFound):
-        rpc.followup.record_contact({"veteran_id": str(uuid.uuid4()), "channel": "phone",
+        rpc.followup.record_contact({"veteran_id": stranger, "channel": "phone",
                                      "topic": "legal_aid"})
-    [sent, _] = events(db, "contact_recorded")
+    assert rpc.followup.record_contact({"veteran_id": stranger, "county_code": "652301",
+                                        "channel": "wechat", "topic": "job_referral"}
+                                       )["county_code"] == "652301"
+    with pytest.raises(InvalidInput) as caught:
+        rpc.followup.record_contact({"county_code": "652301", "channel": "fax",
+                                     "topic": "rumours"})
+    assert set(caught.value.errors) == {"channel", "topic"}
+    [sent, _, _] = events(db, "contact_recorded")
     assert sent == {"contact_id": contact["id"], "veteran_id": vid, "channel": "phone",
                     "topic": "policy_consultation"}
-    assert rpc.followup.stats()["contacts"]["total"] == 2
-    assert rpc.followup.stats("652301")["contacts"]["by_channel"]["phone"] == 1
+    assert scalar(db, "SELECT count(*) FROM followup.contacts") == 3
+    assert rpc.followup.stats()["contacts"]["total"] == 3
+    assert rpc.followup.stats("652301")["contacts"]["by_channel"] == {
+        "phone": 1, "wechat": 1, "visit": 0, "service_center": 0, "hotline": 0}
     with rpc_as(token("county", ["652302"])) as clerk:
         with pytest.raises(Forbidden):
             clerk.followup.worklist("652301")
