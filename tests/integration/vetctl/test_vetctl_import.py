@@ -90,9 +90,11 @@ def test_a_file_without_an_id_number_column_is_refused(system, vetctl, tmp_path)
 
 
 def test_export_writes_masked_id_numbers(system, vetctl, tmp_path, rpc):
-    veterans = [rpc.registry.register_veteran(make_veteran(county_code="652301"))
-                for _ in range(3)]
-    rpc.registry.register_veteran(make_veteran(county_code="652302"))
+    # Distinct ID numbers: make_veteran's random ones come from a small space.
+    numbers = list(unique_id_numbers(4))
+    veterans = [rpc.registry.register_veteran(make_veteran(id_number=n, county_code="652301"))
+                for n in numbers[:3]]
+    rpc.registry.register_veteran(make_veteran(id_number=numbers[3], county_code="652302"))
     out = tmp_path / "昌吉市.csv"
     assert "3 veterans written" in vetctl("export", "veterans", "--county", "652301",
                                           "--format", "csv", "-o", out)
