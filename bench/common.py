@@ -18,23 +18,23 @@ VHOST = "veteran_bench"
 DBNAME = "veteran_bench"
 
 
-def fresh_database():
+def fresh_database(name=DBNAME):
     conn = psycopg2.connect(PG_ADMIN)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{DBNAME}"')
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(f'CREATE DATABASE "{name}"')
     conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + DBNAME
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
-def fresh_vhost():
+def fresh_vhost(name=VHOST):
     auth = ("guest", "guest")
-    requests.delete(f"{RABBIT_API}/vhosts/{VHOST}", auth=auth, timeout=10)
-    requests.put(f"{RABBIT_API}/vhosts/{VHOST}", auth=auth, timeout=10).raise_for_status()
-    requests.put(f"{RABBIT_API}/permissions/{VHOST}/guest", auth=auth, timeout=10,
+    requests.delete(f"{RABBIT_API}/vhosts/{name}", auth=auth, timeout=10)
+    requests.put(f"{RABBIT_API}/vhosts/{name}", auth=auth, timeout=10).raise_for_status()
+    requests.put(f"{RABBIT_API}/permissions/{name}/guest", auth=auth, timeout=10,
                  json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    return f"pyamqp://guest:guest@127.0.0.1:5672/{VHOST}"
+    return f"pyamqp://guest:guest@127.0.0.1:5672/{name}"
 
 
 class Processes:
@@ -121,12 +121,13 @@ def count(dsn, sql):
 
 
 
-def environment():
-    """A fresh database and vhost, the environment for the services' processes, an admin
-    token for the clients, and the folder for their logs."""
+def environment(name=None):
+    """A fresh database and vhost (``veteran_bench``, or ``name`` for a case that runs
+    beside the others), the environment for the services' processes, an admin token for
+    the clients, and the folder for their logs."""
     from shared.auth import issue
-    dsn, uri = fresh_database(), fresh_vhost()
-    logdir = ROOT / "bench" / "out"
+    dsn, uri = fresh_database(name or DBNAME), fresh_vhost(name or VHOST)
+    logdir = ROOT / "bench" / "out" / (name or "")
     logdir.mkdir(parents=True, exist_ok=True)
     secret = "bench-" + os.urandom(16).hex()
     env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),

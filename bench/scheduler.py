@@ -12,18 +12,16 @@ Baselines in the same run: one instance alone on the same rows, and one bare SQL
 It uses a database and a vhost of its own (``veteran_bench_scheduler``), so it can run
 while another case uses ``veteran_bench``; its service logs go to bench/out/scheduler/."""
 import io
-import os
 import time
 import uuid
 from datetime import datetime, timezone
 
 import psycopg2
 import psycopg2.extensions
-import requests
 from kombu import Connection, Exchange, Queue
 
-from bench.common import (PG_ADMIN, RABBIT_API, ROOT, Processes, count,
-                          cpu_seconds_by_component, wait_health)
+from bench.common import ROOT, Processes, count, cpu_seconds_by_component, wait_health
+from bench.common import environment as common_environment
 from shared.clock import SystemClock
 
 REVISITS = 100_000
@@ -35,34 +33,9 @@ COUNTIES = ("652301", "652302", "652323", "652324", "652325", "652327", "652328"
 WATCH_QUEUE = "bench.revisit_due"
 
 
-# -- this case's own database and vhost (bench.common's are fixed to veteran_bench) ----------
-def fresh_database():
-    conn = psycopg2.connect(PG_ADMIN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-        cur.execute(f'CREATE DATABASE "{NAME}"')
-    conn.close()
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + NAME
-
-
-def fresh_vhost():
-    auth = ("guest", "guest")
-    requests.delete(f"{RABBIT_API}/vhosts/{NAME}", auth=auth, timeout=10)
-    requests.put(f"{RABBIT_API}/vhosts/{NAME}", auth=auth, timeout=10).raise_for_status()
-    requests.put(f"{RABBIT_API}/permissions/{NAME}/guest", auth=auth, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-    return f"pyamqp://guest:guest@127.0.0.1:5672/{NAME}"
-
-
 def environment():
-    dsn, uri = fresh_database(), fresh_vhost()
-    logdir = ROOT / "bench" / "out" / "scheduler"
-    logdir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
-           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-           "VET_AUTH_SECRET": "bench-" + os.urandom(16).hex(), **SETTINGS}
-    return dsn, uri, env, logdir
+    dsn, uri, env, _, logdir = common_environment(NAME)
+    return dsn, uri, {**env, **SETTINGS}, logdir
 
 
 # -- the work -------------------------------------------------------------------------------
