@@ -13,7 +13,7 @@ import io
 import random
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import psycopg2
 import psycopg2.extensions
@@ -22,6 +22,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from bench.common import (ROOT, Processes, cpu_seconds_by_component, environment, percentile,
                           wait_health)
 from bench.search import COUNTY_WEIGHTS, pg_array, weighted
+from shared.clock import bureau_clock
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
 
@@ -38,7 +39,7 @@ def rows(seed=20261128):
     taxonomy = Taxonomy.load()
     skills, occupations = sorted(taxonomy.codes("skills")), sorted(taxonomy.codes("occupations"))
     industries = sorted(taxonomy.codes("industries"))
-    today = date.today()
+    today = bureau_clock().today()
 
     def county():
         return rng.choices(counties, weights=COUNTY_WEIGHTS)[0]

@@ -14,7 +14,6 @@ while another case uses ``veteran_bench``; its service logs go to bench/out/sche
 import io
 import time
 import uuid
-from datetime import datetime, timezone
 
 import psycopg2
 import psycopg2.extensions
@@ -22,7 +21,7 @@ from kombu import Connection, Exchange, Queue
 
 from bench.common import ROOT, Processes, count, cpu_seconds_by_component, wait_health
 from bench.common import environment as common_environment
-from shared.clock import SystemClock
+from shared.clock import bureau_clock
 
 REVISITS = 100_000
 TARGET_PER_S = 2_000
@@ -58,7 +57,8 @@ def queue_depth(uri):
 
 def load(dsn, n):
     """n revisits due today, in one COPY and one commit. → the moment they are all due."""
-    today, now = SystemClock().today(), datetime.now(timezone.utc).isoformat()
+    clock = bureau_clock()
+    today, now = clock.today(), clock.now().isoformat()
     lines = "".join(f"{uuid.uuid4()}\t{uuid.uuid4()}\t{COUNTIES[i % len(COUNTIES)]}\t"
                     f"employment\t{uuid.uuid4()}\tveteran_hired\t{today}\t{now}\n"
                     for i in range(n))
@@ -129,7 +129,8 @@ def floor(dsn):
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         began = time.perf_counter()
         cur.execute("UPDATE followup.revisits SET status = 'due', due_at = now()"
-                    " WHERE status = 'scheduled' AND due_on <= current_date RETURNING id")
+                    " WHERE status = 'scheduled' AND due_on <= %s RETURNING id",
+                    (bureau_clock().today(),))
         rows = len(cur.fetchall())
     return rows / (time.perf_counter() - began)
 

@@ -17,6 +17,7 @@ import structlog
 from nameko.extensions import DependencyProvider
 
 from shared import migrations, outbox
+from shared.clock import Clock
 from shared.config import database_url
 from shared.errors import ServiceError
 
@@ -100,6 +101,13 @@ class Session:
             return None
         return self.worker_ctx.data.setdefault("correlation_id", uuid.uuid4().hex)
 
+    def commit(self):
+        """Commit what the worker has done so far; its next statement starts a new
+        transaction. For sweeps that take one batch per transaction: the project's
+        entrypoints still end the last one."""
+        if self.conn is not None:
+            self.conn.commit()
+
     def finish(self, exc_info):
         """Commit when the worker succeeded, roll back when it raised. Returns the
         exc_info to report, which is the commit's own error if the commit failed."""
@@ -144,6 +152,10 @@ class Store:
 
     def cursor(self, **kwargs):
         return self.session.cursor(**kwargs)
+
+    def commit(self):
+        """See ``Session.commit``: ends this batch's transaction."""
+        self.session.commit()
 
     def dict_cursor(self):
         return self.session.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
@@ -190,6 +202,9 @@ class Database(DependencyProvider):
         migrations.apply(self.dsn, self.schema, directory)
         size = int(config.get("DB_POOL_SIZE") or config.get("max_workers", 10) + 2)
         self.pool = ConnectionPool(self.dsn, self.schema, size=size)
+        # The service's clock stamps its events: a test that freezes it freezes them too.
+        self.clock = next((d for d in self.container.dependencies if isinstance(d, Clock)),
+                          None)
 
     def stop(self):
         self.pool.close()
@@ -198,7 +213,8 @@ class Database(DependencyProvider):
         self.pool.close()
 
     def get_dependency(self, worker_ctx):
-        session = Session(self.pool, worker_ctx)
+        clock = self.clock.clock if self.clock is not None else None
+        session = Session(self.pool, worker_ctx, clock)
         self.sessions[worker_ctx] = session
         return self.store_cls(session, self.container.service_name)
 

@@ -7,9 +7,7 @@ import uuid
 import psycopg2.extras
 
 from shared import contracts
-from shared.clock import SystemClock
-
-_clock = SystemClock()
+from shared.clock import bureau_clock
 
 
 def channel(schema):
@@ -22,7 +20,7 @@ def append(store, events):
     if not events:
         return []
     session = store.session
-    now = (session.clock or _clock).now()
+    now = (session.clock or bureau_clock()).now()
     rows, envelopes = [], []
     for event in events:
         envelope = contracts.envelope(store.service, event, session.correlation_id, now)

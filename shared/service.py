@@ -26,7 +26,10 @@ class ServiceBase:
 
     @rpc(public=True)
     def health(self):
-        return {"service": self.name, "status": "ok", **self.store.outbox_backlog(),
+        # ``today`` is the bureau's day as this service sees it: vetctl dates what it
+        # sends by it rather than by the operator machine's calendar.
+        return {"service": self.name, "status": "ok", "today": self.clock.today().isoformat(),
+                "time_zone": str(self.clock.tz), **self.store.outbox_backlog(),
                 **self.relay.status(), **self.health_details()}
 
     def health_details(self):

@@ -2,9 +2,11 @@
 import uuid
 
 from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow.experimental.context import Context
 from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as StdnumError
 
+from shared import clock
 from shared.errors import InvalidInput, flatten_errors
 
 MOBILE = validate.Regexp(r"^1[3-9]\d{9}$", error="not a mainland mobile number (11 digits, 1[3-9]…)")
@@ -18,15 +20,31 @@ def check_uscc(value):
         raise ValidationError(f"not a valid unified social credit code: {exc.message}") from None
 
 
-def load(schema, data, partial=False):
+def load(schema, data, partial=False, today=None):
+    """``schema.load(data)`` or ``InvalidInput``. ``today`` is the day date rules check
+    against (``loading_day()``): pass the service clock's ``today()``."""
     unstorable = unstorable_strings(data)
     if unstorable:
         raise invalid({path: ["contains a character that cannot be stored (NUL or a lone "
                               "surrogate)"] for path in unstorable})
     try:
-        return schema.load(data, partial=partial)
+        with checking_on(today):
+            return schema.load(data, partial=partial)
     except ValidationError as exc:
         raise invalid(flatten_errors(exc.messages)) from None
+
+
+def checking_on(today):
+    """Schemas loaded inside ``with checking_on(day):`` check date rules against ``day``."""
+    return Context({"today": today})
+
+
+def loading_day():
+    """For a schema's date rules: the ``today`` the current ``load`` was given, else the
+    bureau's date now. Evaluated at load time, so a process that runs over midnight or New
+    Year never checks against a stale day."""
+    given = Context.get(default={}).get("today")
+    return given if given is not None else clock.today()
 
 
 def invalid(errors):

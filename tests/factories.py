@@ -1,20 +1,42 @@
 """Test data factories: valid by default, overridden per test."""
+import collections
+import datetime as dt
 import random
 
 from stdnum.cn import ric
 
 
-def id_number(county="652301", birth="19900307", seq=None, male=True):
-    """A valid 18-character ID number (check character computed by stdnum)."""
-    seq = seq if seq is not None else random.randrange(0, 99)
-    gender_digit = random.choice("13579" if male else "02468")
-    body = f"{county}{birth}{seq:02d}{gender_digit}"
+_next = collections.Counter()  # (county, birth or None, male) → numbers handed out so far
+DEFAULT_BIRTH = "19900307"
+
+
+def id_number(county="652301", birth=None, seq=None, male=True):
+    """A valid 18-character ID number (check character computed by stdnum).
+
+    With ``seq``: the same arguments give the same number (gender digit 1 or 2), for tests
+    that need one twice. Without: a number no other call in this test run returns: born on
+    ``birth`` (YYYYMMDD; sequence 50-99, 200 numbers a day and gender), or when no ``birth``
+    is given on 1990-03-07 and the days after it as each day's 200 are used (sequence
+    00-49). The gender digit is 3/5/7/9 or 4/6/8/0, so none is ever a ``seq`` number."""
+    if seq is not None:
+        return _checked(f"{county}{birth or DEFAULT_BIRTH}{seq:02d}{'1' if male else '2'}")
+    key = (county, birth, male)
+    index = _next[key]
+    _next[key] += 1
+    if birth is not None and index >= 200:
+        raise RuntimeError(f"no unused ID number left born {birth} in {county}")
+    day = birth or f"{dt.date(1990, 3, 7) + dt.timedelta(days=index // 200):%Y%m%d}"
+    sequence = index % 200 // 4 + (50 if birth is not None else 0)
+    return _checked(f"{county}{day}{sequence:02d}{('3579' if male else '4680')[index % 4]}")
+
+
+def _checked(body):
     return body + ric.calc_check_digit(body + "0")
 
 
 def make_veteran(**overrides):
     data = {
-        "id_number": id_number(seq=random.randrange(100)),
+        "id_number": id_number(),
         "name": "张伟", "phone": "13899123456",
         "county_code": "652301", "address": "昌吉市建国路 8 号",
         "branch": "army", "enlisted_on": "2008-09-01", "discharged_on": "2016-12-01",
@@ -30,13 +52,8 @@ def make_veteran(**overrides):
 
 
 def unique_id_numbers(count, county="652301"):
-    """``count`` distinct valid ID numbers (varying birth date and sequence)."""
-    seen, out = set(), []
-    while len(out) < count:
-        birth = f"{random.randrange(1966, 2004)}{random.randrange(1, 13):02d}{random.randrange(1, 29):02d}"
-        number = id_number(county=county, birth=birth, seq=random.randrange(100),
-                           male=random.random() < 0.9)
-        if number not in seen:
-            seen.add(number)
-            out.append(number)
-    return out
+    """``count`` distinct valid ID numbers of varied birth dates, never repeated in a run."""
+    return [id_number(county=county, male=random.random() < 0.9,
+                      birth=f"{random.randrange(1966, 2004)}{random.randrange(1, 13):02d}"
+                            f"{random.randrange(1, 29):02d}")
+            for _ in range(count)]

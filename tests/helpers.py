@@ -2,11 +2,27 @@
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+import datetime as dt
 
 from kombu import Connection, Exchange, Producer
 
+from shared.clock import bureau_clock
 from shared.contracts.registry import VETERAN_REGISTERED
+
+
+def bureau_now():
+    """Now, as an aware UTC datetime, from the bureau's clock."""
+    return bureau_clock().now()
+
+
+def bureau_today():
+    """The bureau's date now (never the machine's: ``TZ`` changes nothing)."""
+    return bureau_clock().today()
+
+
+def days_from_today(days):
+    """The bureau's today moved by ``days``, as ISO text."""
+    return (bureau_today() + dt.timedelta(days=days)).isoformat()
 
 
 def wait_for(predicate, timeout=15.0, interval=0.05, message="condition"):
@@ -38,7 +54,7 @@ def registered_event(veteran_id=None, event_id=None, **data):
     }
     body.update(data)
     return {"event_id": event_id or str(uuid.uuid4()), "type": VETERAN_REGISTERED, "version": 1,
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "source": "registry",
+            "occurred_at": bureau_now().isoformat(), "source": "registry",
             "correlation_id": uuid.uuid4().hex, "data": body}
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 
-from shared.clock import LOCAL_TZ
 from shared.contracts import Event
 from shared.contracts.followup import (CONTACT_RECORDED, ISSUE_ESCALATED, REVISIT_COMPLETED,
                                        REVISIT_DUE, REVISIT_SCHEDULED)
@@ -59,11 +58,11 @@ def plan(start, days):
     return [start + dt.timedelta(days=d) for d in sorted(set(days))]
 
 
-def event_day(occurred_at):
-    """The day an event happened, in Beijing time (county offices' calendar)."""
+def event_day(occurred_at, tz):
+    """The day an event happened on the bureau's calendar (``tz``: the clock's zone)."""
     if not isinstance(occurred_at, dt.datetime):
         occurred_at = dt.datetime.fromisoformat(str(occurred_at))
-    return occurred_at.astimezone(LOCAL_TZ).date()
+    return occurred_at.astimezone(tz).date()
 
 
 def event_time(occurred_at):
@@ -100,7 +99,7 @@ def _newer(counties, veteran_id, county_code, at):
         counties[veteran_id] = (county_code, at)
 
 
-def read_events(events):
+def read_events(events, tz):
     """Sorts a batch of received events into the projections and the plans they ask for.
 
     - ``veteran_hired``: employment revisits from ``started_on``, in the hire's county.
@@ -110,7 +109,9 @@ def read_events(events):
     - ``loan_disbursed``: business revisits from ``disbursed_on`` when the event carries
       it, else the day it happened; the county is found later (``place``).
     - registry's veteran events (and a status change naming a county) keep the
-      veteran's county; status changes feed retention."""
+      veteran's county; status changes feed retention.
+
+    "The day it happened" is the bureau's day, in ``tz`` (the clock's zone)."""
     facts = Facts()
     for event in events:
         data, at = event.data, event_time(event.occurred_at)
@@ -119,7 +120,7 @@ def read_events(events):
             _newer(facts.counties, snapshot["veteran_id"], snapshot["county_code"], at)
         elif event.type == EMPLOYMENT_STATUS_CHANGED:
             _newer(facts.counties, data["veteran_id"], data.get("county_code"), at)
-            facts.changes.append((data["veteran_id"], event.event_id, event_day(at),
+            facts.changes.append((data["veteran_id"], event.event_id, event_day(at, tz),
                                   data["current"]))
         elif event.type == VETERAN_HIRED:
             facts.hires.append((data["veteran_id"], event.event_id, data["county_code"],
@@ -128,12 +129,12 @@ def read_events(events):
                                        "employment", data["started_on"], data["county_code"]))
         elif event.type == LOAN_DISBURSED:
             facts.wanted.append(Wanted(event.event_id, event.type, data["veteran_id"],
-                                       "business", data.get("disbursed_on") or event_day(at),
+                                       "business", data.get("disbursed_on") or event_day(at, tz),
                                        enterprise_id=data.get("enterprise_id")))
         elif event.type == ENTERPRISE_REGISTERED:
             facts.enterprises[data["enterprise_id"]] = data["county_code"]
             facts.wanted += [Wanted(event.event_id, event.type, founder, "business",
-                                    event_day(at), data["county_code"])
+                                    event_day(at, tz), data["county_code"])
                              for founder in dict.fromkeys(data["founder_ids"])]
     return facts
 

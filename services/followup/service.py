@@ -53,7 +53,7 @@ class FollowupService(ServiceBase):
         ("registry", VETERAN_REGISTERED), ("registry", VETERAN_UPDATED),
         ("registry", EMPLOYMENT_STATUS_CHANGED)])
     def on_events(self, events):
-        now, facts = self.clock.now(), domain.read_events(events)
+        now, facts = self.clock.now(), domain.read_events(events, self.clock.tz)
         self.store.save_veterans(facts.counties, now)
         self.store.save_enterprises(facts.enterprises, now)
         self.store.add_rows("hires", ("veteran_id", "event_id", "county_code", "started_on"),

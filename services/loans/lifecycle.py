@@ -20,6 +20,7 @@ from shared.messaging import rpc
 from shared.validation import invalid, load, parse_uuid
 
 log = structlog.get_logger(__name__)
+DELINQUENCY_PAGE = 500  # loans the delinquency sweep takes into one transaction
 
 
 class LoanLifecycle:
@@ -182,13 +183,19 @@ class LoanLifecycle:
     @timer(interval=3600)
     def mark_delinquency(self):
         """Hourly: a loan with an instalment overdue becomes delinquent (and back to
-        active once it is caught up), with its days overdue."""
-        today, moved = self.clock.today(), 0
-        for loan_id in self.store.repaying_loans():
-            loan = self.store.get_loan(loan_id, lock=True)
-            if loan["status"] in domain.REPAYING:
-                moved += self._follow_delinquency(loan, self.store.instalments(loan_id), today)
-        return moved
+        active once it is caught up), with its days overdue. Every loan being repaid, a
+        page at a time in id order (keyset), each page locked (SKIP LOCKED) and committed
+        in its own transaction."""
+        today, moved, after = self.clock.today(), 0, None
+        while True:
+            loans = self.store.repaying_loans(after, DELINQUENCY_PAGE)
+            if not loans:
+                return moved
+            schedules = self.store.instalments_of([loan["id"] for loan in loans])
+            for loan in loans:
+                moved += self._follow_delinquency(loan, schedules[loan["id"]], today)
+            self.store.commit()
+            after = loans[-1]["id"]
 
     # -- reading --------------------------------------------------------------------------
     @rpc(roles=READ)
@@ -258,7 +265,7 @@ class LoanLifecycle:
 
     @rpc(roles=WRITE)
     def record_tax_relief(self, data):
-        command = load(schemas.TAX_RELIEF_INPUT, data)
+        command = load(schemas.TAX_RELIEF_INPUT, data, today=self.clock.today())
         county, veteran_id, enterprise_id = self._beneficiary(command)
         relief = {"id": str(uuid.uuid4()), "veteran_id": veteran_id,
                   "enterprise_id": enterprise_id, "county_code": county,

@@ -190,12 +190,29 @@ class LoansStore(Store):
                         " WHERE loan_id = %s ORDER BY paid_on, recorded_at", (loan_id,))
             return cur.fetchall()
 
-    def repaying_loans(self, limit=500):
-        """Ids of loans being repaid, for the delinquency sweep."""
+    def repaying_loans(self, after, limit):
+        """The next ``limit`` loans being repaid with an id above ``after`` (None: from the
+        first), in id order, locked for this transaction. A loan another transaction holds
+        is skipped: a repayment or a move is updating it right now, and follows its
+        delinquency itself."""
+        with self.dict_cursor() as cur:
+            cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans"
+                        " WHERE status IN ('active', 'delinquent') AND (%(after)s::uuid IS NULL"
+                        " OR id > %(after)s::uuid) ORDER BY id LIMIT %(limit)s"
+                        " FOR UPDATE SKIP LOCKED", {"after": after, "limit": limit})
+            return [_loan(row) for row in cur.fetchall()]
+
+    def instalments_of(self, loan_ids):
+        """``instalments`` of many loans in one query → ``{loan_id: [Instalment]}``."""
+        schedules = {loan_id: [] for loan_id in loan_ids}
         with self.cursor() as cur:
-            cur.execute("SELECT id FROM loans WHERE status IN ('active', 'delinquent')"
-                        " ORDER BY id LIMIT %s", (limit,))
-            return [str(row[0]) for row in cur.fetchall()]
+            cur.execute("SELECT loan_id::text, number, due_on, principal, interest,"
+                        " subsidised_interest, paid_principal, paid_interest, paid_on"
+                        " FROM instalments WHERE loan_id = ANY(%s::uuid[])"
+                        " ORDER BY loan_id, number", (list(loan_ids),))
+            for loan_id, *row in cur.fetchall():
+                schedules[loan_id].append(Instalment(*row))
+        return schedules
 
     # -- subsidies and tax relief ---------------------------------------------------------
     def lock_beneficiary(self, kind, period, beneficiary):

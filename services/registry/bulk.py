@@ -13,7 +13,7 @@ from services.registry.schemas import RegisterVeteranSchema
 from shared.auth import WRITE
 from shared.errors import flatten_errors
 from shared.messaging import rpc
-from shared.validation import invalid
+from shared.validation import checking_on, invalid
 
 log = structlog.get_logger(__name__)
 MAX_ROWS = 1000
@@ -36,7 +36,7 @@ class BulkRpcs:
         order; a bad row never blocks the good ones."""
         check_batch(batch)
         operator = self.auth.operator
-        results, commands = validate_rows(batch, operator.may_see)
+        results, commands = validate_rows(batch, operator.may_see, self.clock.today())
         claims, repeats = first_claims(commands)
         now = self.clock.now()
         taken = self.store.holders([command["id_number"] for command in claims.values()])
@@ -84,13 +84,14 @@ def result(index, status, veteran_id=None, errors=None):
     return {"row": index, "status": status, "id": veteran_id, "errors": errors or {}}
 
 
-def validate_rows(batch, may_see):
-    """Each row through the single registration's schema, and its county against the
-    operator's. → ``({index: invalid result}, {index: command})``."""
+def validate_rows(batch, may_see, today):
+    """Each row through the single registration's schema (date rules as of ``today``), and
+    its county against the operator's. → ``({index: invalid result}, {index: command})``."""
     invalid, commands = {}, {}
     for index, data in _cooperatively(enumerate(batch)):
         try:
-            command = ROW_INPUT.load(data)
+            with checking_on(today):
+                command = ROW_INPUT.load(data)
         except ValidationError as exc:
             errors = flatten_errors(exc.messages)
             county = data.get("county_code") if isinstance(data, dict) else None

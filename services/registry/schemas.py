@@ -4,10 +4,9 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
-from shared.clock import SystemClock
 from shared.jurisdiction import county_validator
 from shared.taxonomy import code_of
-from shared.validation import MOBILE
+from shared.validation import MOBILE, loading_day
 
 
 
@@ -25,7 +24,7 @@ def check_id_number(value):
         birth_date = ric.get_birth_date(number)
     except StdnumError:
         raise ValidationError("the birth date in it is impossible") from None
-    if birth_date > SystemClock().today():
+    if birth_date > loading_day():
         raise ValidationError("the birth date in it is in the future")
     if number[-1] != ric.calc_check_digit(number):
         raise ValidationError("the check character is wrong")
@@ -88,7 +87,7 @@ class RegisterVeteranSchema(Schema):
     @validates_schema
     def check_dates(self, data, **kwargs):
         errors = {}
-        today = SystemClock().today()
+        today = loading_day()
         discharged, enlisted = data.get("discharged_on"), data.get("enlisted_on")
         if discharged and discharged > today:
             errors["discharged_on"] = ["is in the future"]

@@ -37,7 +37,7 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
 
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def register_veteran(self, data):
-        command = load(REGISTER_INPUT, data)
+        command = load(REGISTER_INPUT, data, today=self.clock.today())
         self.auth.require_county(command["county_code"])
         now = self.clock.now()
         duplicates = self.store.possible_duplicates(
@@ -58,7 +58,7 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def update_veteran(self, veteran_id, data):
         """A partial update; each changed field is kept as history."""
-        changes = load(UPDATE_INPUT, data, partial=True)
+        changes = load(UPDATE_INPUT, data, partial=True, today=self.clock.today())
         reason = changes.pop("status_reason", None)
         veteran = self._veteran(veteran_id, lock=True)
         if "county_code" in changes:  # moving a card needs the destination county too

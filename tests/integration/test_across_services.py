@@ -1,13 +1,13 @@
 """Across services, as in production: a certificate from training reaches the veteran's
 card in registry and changes their job matches in jobs; a hire in jobs reaches the card and
 training's placement figures."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from services.jobs.service import JobsService
 from services.registry.service import RegistryService
 from services.training.service import TrainingService
 from tests.factories import make_veteran
-from tests.helpers import scalar, wait_for
+from tests.helpers import bureau_today, scalar, wait_for
 
 
 def test_a_certificate_reaches_the_card_and_the_job_matches(start, rpc, db):
@@ -25,7 +25,7 @@ def test_a_certificate_reaches_the_card_and_the_job_matches(start, rpc, db):
         "employer_id": employer["id"], "title": "消防设施操作员",
         "occupation": "fire_facility_operator", "skills_required": ["fire_facility_operator"],
         "county_code": veteran["county_code"], "salary_min": 4000, "salary_max": 6000,
-        "openings": 3, "closes_on": (date.today() + timedelta(days=60)).isoformat()})
+        "openings": 3, "closes_on": (bureau_today() + timedelta(days=60)).isoformat()})
     wait_for(lambda: scalar(db, "SELECT count(*) FROM jobs.veterans WHERE veteran_id = %s", vid)
              and scalar(db, "SELECT count(*) FROM training.veterans WHERE veteran_id = %s", vid),
              message="jobs and training know the veteran")
@@ -39,8 +39,8 @@ def test_a_certificate_reaches_the_card_and_the_job_matches(start, rpc, db):
         "certificate_name": "消防设施操作员证", "skills_granted": ["fire_facility_operator"],
         "theory_hours": 40, "practical_hours": 60, "mode": "hybrid", "base_id": base["id"]})
     cohort = rpc.training.open_cohort(course["id"], {
-        "starts_on": (date.today() + timedelta(days=1)).isoformat(),
-        "ends_on": (date.today() + timedelta(days=30)).isoformat(), "capacity": 30})
+        "starts_on": (bureau_today() + timedelta(days=1)).isoformat(),
+        "ends_on": (bureau_today() + timedelta(days=30)).isoformat(), "capacity": 30})
     enrollment = rpc.training.enroll(cohort["id"], vid)
     result = rpc.training.record_result(enrollment["id"], {"theory_score": 85,
                                                            "practical_score": 92})
@@ -59,7 +59,7 @@ def test_a_certificate_reaches_the_card_and_the_job_matches(start, rpc, db):
     application = rpc.jobs.apply({"veteran_id": vid, "posting_id": posting["id"],
                                   "channel": "referral"})
     rpc.jobs.advance_application(application["id"], "offered")
-    rpc.jobs.hire(application["id"], {"started_on": date.today().isoformat(), "salary": 5200})
+    rpc.jobs.hire(application["id"], {"started_on": bureau_today().isoformat(), "salary": 5200})
     wait_for(lambda: rpc.registry.get_veteran(vid)["employment_status"] == "employed",
              message="employed on the card")
     wait_for(lambda: rpc.training.placement_rate(course["id"])["placed_within_90_days"] == 1,

@@ -1,7 +1,7 @@
 """No log line of a full flow carries an ID number, a phone number or a name."""
 import io
 import logging
-from datetime import date, timedelta
+from datetime import timedelta
 
 from services.jobs.service import JobsService
 from services.loans.service import LoansService
@@ -9,7 +9,7 @@ from services.registry.service import RegistryService
 from shared.errors import InvalidInput
 from shared.logging import make_handler
 from tests.factories import make_veteran
-from tests.helpers import scalar, wait_for
+from tests.helpers import bureau_today, scalar, wait_for
 
 import pytest
 
@@ -39,12 +39,12 @@ def test_logs_of_a_full_flow_hold_no_personal_identifiers(start, rpc, db):
         posting = rpc.jobs.post_job({
             "employer_id": employer["id"], "title": "货车司机", "occupation": "driver",
             "county_code": "652301", "salary_min": 5000, "salary_max": 7000, "openings": 1,
-            "closes_on": (date.today() + timedelta(days=30)).isoformat()})
+            "closes_on": (bureau_today() + timedelta(days=30)).isoformat()})
         wait_for(lambda: scalar(db, "SELECT count(*) FROM jobs.veterans"), message="projection")
         application = rpc.jobs.apply({"veteran_id": veteran["id"], "posting_id": posting["id"],
                                       "channel": "referral"})
         rpc.jobs.advance_application(application["id"], "offered", note="电话 13655554444 已通知")
-        rpc.jobs.hire(application["id"], {"started_on": date.today().isoformat(), "salary": 5500})
+        rpc.jobs.hire(application["id"], {"started_on": bureau_today().isoformat(), "salary": 5500})
         rpc.jobs.match_candidates(posting["id"])
         wait_for(lambda: rpc.registry.get_veteran(veteran["id"])["employment_status"] == "employed",
                  message="the hire on the card")

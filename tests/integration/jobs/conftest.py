@@ -1,17 +1,14 @@
 """Fixtures for jobs: the service on the real servers, veterans it knows (through
 registry's events, as in production), an employer and postings."""
-import datetime as dt
-
 import pytest
 
 from services.jobs.service import JobsService
-from tests.helpers import publish, registered_event, scalar, wait_for
+from tests.helpers import days_from_today, publish, registered_event, scalar, wait_for
 
 USCC = "91652301MA78K2Q5X3"
 
 
-def in_days(days):
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+in_days = days_from_today  # the bureau's today moved by ``days``, as ISO text
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from nameko.web.server import WebServer
 
 from services.jobs.service import JobsService
 from shared.http import SIGNATURE, TIMESTAMP, signature
-from tests.helpers import scalar
+from tests.helpers import bureau_today, scalar, wait_for
 from tests.integration.jobs.conftest import in_days
 
 SECRET = "bureau-shared-secret-0123456789abcdef"
@@ -278,14 +278,17 @@ def test_a_hire_that_commits_late_is_not_skipped_by_the_cursor(bureau, rpc, know
                 "INSERT INTO jobs.hires (application_id, veteran_id, posting_id, employer_id,"
                 " county_code, started_on, salary, channel, dedicated, hired_at, hired_by)"
                 " SELECT a.id, a.veteran_id, a.posting_id, p.employer_id, a.county_code,"
-                " current_date, 4800, a.channel, p.dedicated, now(), 'test'"
+                " %s, 4800, a.channel, p.dedicated, now(), 'test'"
                 " FROM jobs.applications a JOIN jobs.postings p ON p.id = a.posting_id"
-                " WHERE a.id = %s RETURNING seq", (first["id"],))
+                " WHERE a.id = %s RETURNING seq", (bureau_today(), first["id"]))
             assert cur.fetchone()[0] == 1
         rpc.jobs.hire(second["id"], {"started_on": in_days(1), "salary": 5000})
         assert scalar(db, "SELECT seq FROM jobs.hires") == 2  # the only one committed
         page = eventlet.spawn(signed, "GET", f"{base}/bureau/placements?since=0")
-        eventlet.sleep(0.5)
+        # The page's transaction queues behind the open hire for its SHARE lock on hires.
+        wait_for(lambda: page.dead or scalar(
+            db, "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                " AND relation = 'jobs.hires'::regclass"), message="the page waiting on hires")
         assert not page.dead, "the page did not wait for the open hire"
         slow.commit()
         reply = page.wait()

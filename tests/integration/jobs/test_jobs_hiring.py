@@ -8,7 +8,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import token
-from tests.helpers import scalar
+from tests.helpers import bureau_now, scalar
 from tests.integration.jobs.conftest import in_days
 
 
@@ -169,7 +169,7 @@ def test_a_fair_counts_registrations_interviews_intentions_and_hires(jobs, emplo
     posting, outside = post(source="fair"), post()
     fair = rpc.jobs.schedule_fair({
         "title": "退役军人专场招聘会", "county_code": "652301", "mode": "hybrid",
-        "starts_at": (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat(),
+        "starts_at": (bureau_now() - dt.timedelta(hours=1)).isoformat(),
         "stream_url": "https://live.example.cn/fair/1", "venue": "昌吉市人力资源市场",
         "employer_ids": [employer["id"]], "posting_ids": [posting["id"]]})
     veterans = [known_veteran()["veteran_id"] for _ in range(3)]

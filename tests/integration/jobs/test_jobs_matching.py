@@ -1,18 +1,17 @@
 """jobs: its projection of veterans from registry's and training's events, matching both
 ways with scores and reasons, and stored recommendations."""
 import uuid
-from datetime import datetime, timezone
 
 import pytest
 
 from shared.errors import Forbidden, InvalidInput, NotFound
 from tests.conftest import token
-from tests.helpers import publish, scalar, wait_for
+from tests.helpers import bureau_now, bureau_today, publish, scalar, wait_for
 
 
 def envelope(source, event_type, **data):
     return {"event_id": str(uuid.uuid4()), "type": event_type, "version": 1,
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "source": source,
+            "occurred_at": bureau_now().isoformat(), "source": source,
             "correlation_id": uuid.uuid4().hex, "data": data}
 
 
@@ -157,7 +156,7 @@ def test_ranking_tier_by_tier_gives_what_scoring_every_candidate_gives(jobs, pos
              county_code=rng.choice(["652301", "652302", "652323"]),
              salary_min=3000, salary_max=rng.choice([3500, 6000]),
              dedicated=rng.random() < 0.3, openings=rng.randint(1, 3),
-             closes_on=date.fromordinal(date.today().toordinal() + rng.randint(1, 60)).isoformat())
+             closes_on=date.fromordinal(bureau_today().toordinal() + rng.randint(1, 60)).isoformat())
     for facts in ({"skills": ["driver_b2"]},
                   {"skills": ["cook", "logistics"], "intentions": {
                       "occupations": ["cook"], "counties": ["652302"], "min_salary": 5000}},

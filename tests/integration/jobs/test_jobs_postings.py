@@ -8,7 +8,7 @@ from nameko.testing.utils import get_container
 from services.jobs.service import JobsService
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import token
-from tests.helpers import scalar
+from tests.helpers import bureau_today, scalar
 from tests.integration.jobs.conftest import USCC, in_days
 
 
@@ -130,7 +130,7 @@ def test_a_posting_whose_date_passed_is_closed_by_the_sweep_and_announced(jobs, 
     posting, current = post(), post()
     with db.cursor() as cur:  # time passes: its date is yesterday
         cur.execute("UPDATE jobs.postings SET closes_on = %s WHERE id = %s",
-                    (dt.date.today() - dt.timedelta(days=1), posting["id"]))
+                    (bureau_today() - dt.timedelta(days=1), posting["id"]))
     assert rpc.jobs.get_job(posting["id"])["status"] == "closed"  # shown closed at once
     assert [p["id"] for p in rpc.jobs.search_jobs()["items"]] == [current["id"]]
 

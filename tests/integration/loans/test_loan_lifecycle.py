@@ -2,6 +2,7 @@
 illegal ones, concurrent approvals and disbursements, schedules, repayments, delinquency,
 subsidies, tax relief and statistics."""
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import eventlet
@@ -218,6 +219,46 @@ def test_an_overdue_instalment_makes_the_loan_delinquent_until_caught_up(loans, 
     assert caught_up["schedule"][0]["paid_on"] == "2026-12-17"
     assert caught_up["schedule"][1]["paid"] == "0.00"
     assert [h["to_status"] for h in caught_up["history"]][-2:] == ["delinquent", "active"]
+
+
+def test_events_are_stamped_by_the_services_clock(loans, clock, veteran, rpc, db):
+    clock.move(days=3)
+    rpc.loans.apply_loan(application(veteran()))
+    stamped = scalar(db, "SELECT body->>'occurred_at' FROM loans.outbox"
+                         " WHERE routing_key = 'loan_applied'")
+    assert dt.datetime.fromisoformat(stamped) == START + dt.timedelta(days=3)
+
+
+def test_the_sweep_reaches_every_repaying_loan_not_just_the_first_page(loans, clock, veteran,
+                                                                       rpc, db):
+    """1,200 loans being repaid, more than two pages of the sweep; only the last by id
+    has an instalment overdue."""
+    template = rpc.loans.apply_loan(application(veteran(), term_months=12))["id"]
+    rpc.loans.approve_loan(template, {})
+    rpc.loans.disburse_loan(template, {"disbursed_on": "2026-11-02"})
+    ids = sorted(str(uuid.uuid4()) for _ in range(1200))
+    with db.cursor() as cur:
+        cur.execute("SELECT string_agg(column_name, ', ') FROM information_schema.columns"
+                    " WHERE table_schema = 'loans' AND table_name = 'loans'"
+                    " AND column_name <> 'id'")
+        columns = cur.fetchone()[0]
+        cur.execute(f"INSERT INTO loans.loans (id, {columns}) SELECT new.id::uuid, {columns}"
+                    " FROM loans.loans, unnest(%s::text[]) AS new(id) WHERE loans.id = %s",
+                    (ids, template))
+        # Every copy's schedule a year later, but the last one's: that one falls due.
+        cur.execute("INSERT INTO loans.instalments (loan_id, number, due_on, principal,"
+                    " interest, subsidised_interest) SELECT new.id::uuid, number,"
+                    " due_on + CASE WHEN new.id = %s THEN 0 ELSE 365 END, principal, interest,"
+                    " subsidised_interest FROM loans.instalments, unnest(%s::text[]) AS new(id)"
+                    " WHERE loan_id = %s", (ids[-1], ids, template))
+        cur.execute("UPDATE loans.loans SET status = 'closed' WHERE id = %s", (template,))
+    clock.move(days=45)
+    with entrypoint_hook(loans, "mark_delinquency") as sweep:
+        assert sweep() == 1
+    assert scalar(db, "SELECT array_agg(id::text) FROM loans.loans"
+                      " WHERE status = 'delinquent'") == [ids[-1]]
+    assert scalar(db, "SELECT days_overdue FROM loans.loans WHERE id = %s", ids[-1]) == 15
+    assert scalar(db, "SELECT count(*) FROM loans.loans WHERE status = 'active'") == 1199
 
 
 def test_founding_an_enterprise_makes_a_job_seeker_eligible(loans, veteran, rpc, config):

@@ -1,5 +1,6 @@
 """The card as a ledger: updates kept as history, status changes announced, reactions to
 other services' events, the timeline projection and possible duplicates."""
+import datetime as dt
 import uuid
 
 import pytest
@@ -10,7 +11,7 @@ from services.registry.service import RegistryService
 from shared.errors import Forbidden, InvalidInput, NotFound
 from tests.conftest import token
 from tests.factories import id_number, make_veteran
-from tests.helpers import publish, scalar
+from tests.helpers import bureau_now, publish, scalar
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def registry(start):
 
 def envelope(source, event_type, **data):
     return {"event_id": str(uuid.uuid4()), "type": event_type, "version": 1,
-            "occurred_at": "2026-12-01T02:00:00+00:00", "source": source,
+            "occurred_at": bureau_now().isoformat(), "source": source,
             "correlation_id": uuid.uuid4().hex, "data": data}
 
 
@@ -158,8 +159,9 @@ def test_events_of_other_services_land_on_the_timeline_newest_first(registry, rp
         envelope("followup", "contact_recorded", contact_id=str(uuid.uuid4()), veteran_id=vid,
                  channel="phone", topic="policy_consultation"),
     ]
-    for minute, event in enumerate(events):
-        event["occurred_at"] = f"2026-12-01T02:{minute:02d}:00+00:00"
+    registered_at = bureau_now()
+    for minute, event in enumerate(events, start=1):  # each a minute after the last
+        event["occurred_at"] = (registered_at + dt.timedelta(minutes=minute)).isoformat()
         deliver(registry, config, event, "on_timeline_event")
     card = rpc.registry.get_card(vid)
     types = [e["type"] for e in card["timeline"]]

@@ -1,15 +1,12 @@
 """Fixtures for training: the service on the real servers, veterans it knows through
 registry's events, a training base, a course and a cohort."""
-import datetime as dt
-
 import pytest
 
 from services.training.service import TrainingService
-from tests.helpers import publish, registered_event, scalar, wait_for
+from tests.helpers import days_from_today, publish, registered_event, scalar, wait_for
 
 
-def in_days(days):
-    return (dt.date.today() + dt.timedelta(days=days)).isoformat()
+in_days = days_from_today  # the bureau's today moved by ``days``, as ISO text
 
 
 @pytest.fixture

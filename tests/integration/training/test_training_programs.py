@@ -1,7 +1,7 @@
 """training: course recommendations, placement of graduates from jobs' and registry's
 events, mentors, the startup competition and statistics."""
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from nameko.testing.services import entrypoint_waiter
@@ -10,13 +10,13 @@ from nameko.testing.utils import get_container
 from services.training.service import TrainingService
 from shared.errors import Conflict, Forbidden, InvalidInput
 from tests.conftest import token
-from tests.helpers import publish, scalar, wait_for
+from tests.helpers import bureau_now, bureau_today, publish, scalar
 from tests.integration.training.conftest import in_days
 
 
 def envelope(source, event_type, **data):
     return {"event_id": str(uuid.uuid4()), "type": event_type, "version": 1,
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "source": source,
+            "occurred_at": bureau_now().isoformat(), "source": source,
             "correlation_id": uuid.uuid4().hex, "data": data}
 
 
@@ -54,7 +54,7 @@ def test_placement_counts_graduates_hired_or_founding_within_90_days(
         enrollment = rpc.training.enroll(cohort["id"], vid)
         rpc.training.record_result(enrollment["id"], {"theory_score": 90, "practical_score": 90})
     hired, founder, late = graduates
-    soon, too_late = date.today() + timedelta(days=20), date.today() + timedelta(days=120)
+    soon, too_late = bureau_today() + timedelta(days=20), bureau_today() + timedelta(days=120)
     for event in (
         envelope("jobs", "veteran_hired", application_id=str(uuid.uuid4()), veteran_id=hired,
                  posting_id=str(uuid.uuid4()), employer_id=str(uuid.uuid4()),

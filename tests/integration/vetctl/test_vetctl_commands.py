@@ -1,17 +1,20 @@
 """vetctl's look-ups, report, RPC escape hatch, bus and dead letters against the running
 services, with their output, exit codes and failure paths."""
 import json
+import os
+import subprocess
+import sys
 import threading
-import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from kombu import Connection, Exchange, Producer
 
 from tests.factories import make_veteran
-from tests.helpers import queue_depth, scalar, wait_for
+from tests.helpers import bureau_now, bureau_today, queue_depth, scalar, wait_for
 from vetctl.main import cli
 
 
@@ -47,7 +50,7 @@ def test_booklet_match_and_call(system, vetctl, rpc, db):
                        "occupation": "driver", "skills_required": ["driver_b2"],
                        "county_code": seeker["county_code"], "salary_min": 5000,
                        "salary_max": 7000, "openings": 1,
-                       "closes_on": (date.today() + timedelta(days=9)).isoformat()})
+                       "closes_on": (bureau_today() + timedelta(days=9)).isoformat()})
     wait_for(lambda: scalar(db, "SELECT count(*) FROM jobs.veterans WHERE veteran_id = %s",
                             seeker["id"]), message="jobs knows the veteran")
     out = vetctl("match", seeker["id"])
@@ -84,7 +87,7 @@ def test_report_combines_every_services_stats(system, vetctl, rpc, tmp_path):
 
 
 def test_events_tail_prints_events_without_personal_identifiers(system, vetctl, rpc, config,
-                                                                admin_token, monkeypatch):
+                                                                rabbit_manager):
     data = make_veteran(name="欧阳娜娜", phone="13912345678")
     results = {}
 
@@ -96,7 +99,13 @@ def test_events_tail_prints_events_without_personal_identifiers(system, vetctl, 
 
     thread = threading.Thread(target=tail)
     thread.start()
-    time.sleep(1.0)  # the temporary queue is bound
+
+    def bound():  # vetctl's temporary queue takes registry's events (before it consumes)
+        return [b for q in rabbit_manager.get_queues(config["vhost"])
+                if q["name"].startswith("vetctl.tail.")
+                for b in rabbit_manager.get_queue_bindings(config["vhost"], q["name"])
+                if b["source"] == "registry.events"]
+    wait_for(bound, message="vetctl's temporary queue bound to registry.events")
     rpc.registry.register_veteran(data)
     thread.join(30)
     out = results["out"]
@@ -109,7 +118,7 @@ def test_events_tail_prints_events_without_personal_identifiers(system, vetctl, 
 def poison(config, service="loans"):
     """An event loans cannot take (no such veteran fields): it ends in loans.dlq."""
     event = {"event_id": str(uuid.uuid4()), "type": "veteran_registered", "version": 1,
-             "occurred_at": datetime.now(timezone.utc).isoformat(), "source": "registry",
+             "occurred_at": bureau_now().isoformat(), "source": "registry",
              "correlation_id": uuid.uuid4().hex, "data": {"veteran_id": str(uuid.uuid4())}}
     with Connection(config["AMQP_URI"]) as conn:
         exchange = Exchange("registry.events", type="topic", durable=True)
@@ -182,11 +191,26 @@ def test_demo_data_gives_every_service_something_to_report(system, vetctl):
         assert figures[key], key
 
 
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Urumqi"])
+def test_demo_succeeds_from_an_operator_machine_in_another_time_zone(system, config, admin_token,
+                                                                     zone):
+    """vetctl as its own process, on a machine whose calendar is not Beijing's (Los
+    Angeles: another date 16 hours a day; Urumqi: two hours behind at midnight)."""
+    env = {**os.environ, "TZ": zone, "AMQP_URI": config["AMQP_URI"],
+           "VETCTL_TOKEN": admin_token}
+    env.pop("BUREAU_TIMEZONE", None)
+    done = subprocess.run([sys.executable, "-m", "vetctl.main", "--json", "demo",
+                           "--veterans", "20"], env=env, capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["loans"] >= 1  # disbursed "today": the services' day
+
+
 def test_worklist_shows_revisits_due_in_a_county(system, vetctl, config):
     from tests.helpers import publish
     from tests.integration.followup.conftest import hired
     vid = str(uuid.uuid4())
-    started = (date.today() - timedelta(days=10)).isoformat()  # the 7-day revisit is due
+    started = (bureau_today() - timedelta(days=10)).isoformat()  # the 7-day revisit is due
     publish(config, hired(vid, started_on=started), source="jobs")
     listed = wait_for(lambda: json.loads(vetctl("--json", "worklist", "--county", "652301")),
                       message="a revisit in the worklist")

@@ -6,9 +6,11 @@ import uuid
 import pytest
 
 from services.followup import domain
+from shared.clock import zone
 from shared.contracts import ReceivedEvent
 
 D = dt.date
+BEIJING = zone("Asia/Shanghai")
 
 
 def test_the_default_plans_file_loads_with_a_department_for_every_category():
@@ -62,10 +64,13 @@ def received(event_type, occurred_at="2026-11-02T02:00:00+00:00", **data):
                          occurred_at=occurred_at, correlation_id=None, version=1, data=data)
 
 
-def test_an_events_day_is_its_day_in_beijing():
-    assert domain.event_day("2026-11-02T15:59:59+00:00") == D(2026, 11, 2)
-    assert domain.event_day("2026-11-02T16:00:00+00:00") == D(2026, 11, 3)
-    assert domain.event_day(dt.datetime(2026, 12, 31, 20, tzinfo=dt.timezone.utc)) == D(2027, 1, 1)
+def test_an_events_day_is_its_day_in_the_bureaus_zone():
+    assert domain.event_day("2026-11-02T15:59:59+00:00", BEIJING) == D(2026, 11, 2)
+    assert domain.event_day("2026-11-02T16:00:00+00:00", BEIJING) == D(2026, 11, 3)
+    assert domain.event_day(dt.datetime(2026, 12, 31, 20, tzinfo=dt.timezone.utc),
+                            BEIJING) == D(2027, 1, 1)
+    # a bureau configured for Xinjiang time (UTC+6) turns the day two hours later
+    assert domain.event_day("2026-11-02T17:00:00+00:00", zone("Asia/Urumqi")) == D(2026, 11, 2)
 
 
 def test_each_event_asks_for_the_plan_of_its_kind_from_its_day():
@@ -75,7 +80,7 @@ def test_each_event_asks_for_the_plan_of_its_kind_from_its_day():
                         enterprise_id="e1", county_code="652327", founder_ids=["v2", "v3", "v2"],
                         founded_on=D(2019, 1, 1))
     loan = received("loan_disbursed", veteran_id="v4", enterprise_id=None)
-    facts = domain.read_events([hire, business, loan])
+    facts = domain.read_events([hire, business, loan], BEIJING)
     assert [(w.veteran_id, w.kind, w.starts_on, w.county_code) for w in facts.wanted] == [
         ("v1", "employment", D(2026, 12, 1), "652301"),
         ("v2", "business", D(2026, 11, 3), "652327"),   # registration day, not founded_on
@@ -94,7 +99,7 @@ def test_the_newest_fact_about_a_veterans_county_wins_within_a_batch():
                  snapshot=snapshot),
         received("employment_status_changed", "2026-11-02T05:00:00+00:00", veteran_id="v2",
                  previous="unemployed", current="employed", reason="hired",
-                 cause_event_id=None, county_code=None)])
+                 cause_event_id=None, county_code=None)], BEIJING)
     assert {v: c for v, (c, _) in facts.counties.items()} == {"v1": "652301"}
     assert [(v, day, status) for v, _, day, status in facts.changes] == [
         ("v2", D(2026, 11, 2), "employed")]

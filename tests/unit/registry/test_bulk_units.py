@@ -15,6 +15,7 @@ from shared.errors import InvalidInput
 from tests.factories import make_veteran, unique_id_numbers
 
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+TODAY = FrozenClock(NOW).today()
 
 
 def valid_rows(count, county="652301"):
@@ -48,7 +49,7 @@ def test_each_bad_row_is_invalid_with_its_field_messages_and_good_rows_are_comma
     good, other = valid_rows(2)
     invalid, commands = bulk.validate_rows(
         [good, {**other, "phone": "123", "intentions": {"occupations": ["astronaut"]}}, 7],
-        lambda county: True)
+        lambda county: True, TODAY)
     assert list(commands) == [0]
     assert set(invalid[1]["errors"]) == {"phone", "intentions.occupations.0"}
     assert invalid[1]["status"] == "invalid" and invalid[1]["id"] is None
@@ -57,7 +58,8 @@ def test_each_bad_row_is_invalid_with_its_field_messages_and_good_rows_are_comma
 
 def test_a_row_in_a_county_the_operator_may_not_write_is_invalid():
     ours, theirs = valid_rows(1)[0], valid_rows(1, county="652302")[0]
-    invalid, commands = bulk.validate_rows([ours, theirs], lambda county: county == "652301")
+    invalid, commands = bulk.validate_rows([ours, theirs], lambda county: county == "652301",
+                                           TODAY)
     assert list(commands) == [0]
     assert invalid == {1: {"row": 1, "status": "invalid", "id": None,
                            "errors": {"county_code": ["outside your counties"]}}}
@@ -65,7 +67,7 @@ def test_a_row_in_a_county_the_operator_may_not_write_is_invalid():
 
 def test_a_bad_row_in_a_foreign_county_names_the_county_too():
     theirs = valid_rows(1, county="652302")[0]
-    invalid, _ = bulk.validate_rows([{**theirs, "phone": "123"}], lambda county: False)
+    invalid, _ = bulk.validate_rows([{**theirs, "phone": "123"}], lambda county: False, TODAY)
     assert invalid[0]["errors"]["county_code"] == ["outside your counties"]
     assert "phone" in invalid[0]["errors"]
 
@@ -74,7 +76,7 @@ def test_a_row_with_text_postgresql_cannot_store_is_invalid_not_a_failed_batch()
     good, bad = valid_rows(2)
     invalid, commands = bulk.validate_rows(
         [good, {**bad, "address": "建国路\x008 号", "certificates": ["a\ud800"]}],
-        lambda county: True)
+        lambda county: True, TODAY)
     assert list(commands) == [0]
     assert set(invalid[1]["errors"]) == {"address", "certificates"}
     assert invalid[1]["errors"]["address"] == [bulk.UNSTORABLE]
@@ -83,7 +85,7 @@ def test_a_row_with_text_postgresql_cannot_store_is_invalid_not_a_failed_batch()
 def test_commands_are_normalised_like_single_registrations():
     row = next(r for r in valid_rows(200) if r["id_number"].endswith("X"))
     _, commands = bulk.validate_rows([{**row, "id_number": row["id_number"].lower()}],
-                                     lambda county: True)
+                                     lambda county: True, TODAY)
     assert commands[0]["id_number"] == row["id_number"]
 
 

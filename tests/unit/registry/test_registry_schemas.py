@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 
 from services.registry.schemas import IdNumberSchema, RegisterVeteranSchema
 from tests.factories import make_veteran
+from tests.helpers import bureau_today
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -89,7 +90,7 @@ def test_an_id_number_with_an_impossible_birth_date_is_rejected(schema):
 
 
 def test_an_id_number_with_a_birth_date_in_the_future_is_rejected(schema):
-    next_year = date.today().year + 1
+    next_year = bureau_today().year + 1
     assert "future" in rejection(schema, card(birth=f"{next_year}0101"))
 
 
