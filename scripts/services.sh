@@ -4,14 +4,18 @@
 #   scripts/services.sh run  [svc...]   foreground, console logs prefixed "[svc] ",
 #                                       Ctrl-C / SIGTERM stops them all
 #   scripts/services.sh up   [svc...]   background: .local/pids/<svc>.pid, .local/logs/<svc>.log,
-#                                       returns once every service answers health()
+#                                       returns once every service's /readyz answers 200
 #   scripts/services.sh down            stops what `up` started (pid files only, never by name)
 #
+# Each service runs under a supervisor (this script's `supervise`): when nameko exits on
+# its own it is restarted with backoff (1, 2, 4 … 30 s; back to 1 s after a minute up),
+# and the restart is logged. Every start keeps the last LOG_KEEP logs (<svc>.log.1 …).
 # Services default to $SERVICES (or "registry loans jobs training followup"). `run` and `up` first run
 # `vetctl check` (one line per unreachable server, exit 1) and `vetctl migrate`.
 set -uo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+SELF=$PWD/scripts/services.sh
 
 VENV=${VENV:-.venv}
 NAMEKO=${NAMEKO:-$VENV/bin/nameko}
@@ -19,8 +23,10 @@ VETCTL=${VETCTL:-$VENV/bin/vetctl}
 LOCAL=${LOCAL_DIR:-.local}
 PID_DIR=$LOCAL/pids
 LOG_DIR=$LOCAL/logs
-UP_TIMEOUT=${UP_TIMEOUT:-60}     # seconds `up` waits for every health() to answer
-STOP_TIMEOUT=${STOP_TIMEOUT:-10} # seconds between SIGTERM and SIGKILL
+UP_TIMEOUT=${UP_TIMEOUT:-60}     # seconds `up` waits for every /readyz to answer 200
+STOP_TIMEOUT=${STOP_TIMEOUT:-40} # seconds between SIGTERM and SIGKILL (past SHUTDOWN_GRACE_SECONDS)
+LOG_KEEP=${LOG_KEEP:-5}          # rotated logs kept per service
+RESTART_MAX_DELAY=${RESTART_MAX_DELAY:-30} # seconds, the longest wait before a restart
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning,ignore::UserWarning}
 export EVENTLET_TESTS=${EVENTLET_TESTS:-1} # skips eventlet's deprecation banner (see Makefile)
 
@@ -29,14 +35,14 @@ err() { printf '%s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- helpers
 
-# is_ours PID SVC: PID is alive and is `nameko run ... services.SVC.service`
+# is_ours PID SVC: PID is alive and is SVC's supervisor (`services.sh supervise SVC`)
 # (guards against a stale pid file whose number was reused by another process).
 is_ours() {
     local pid=$1 svc=$2 cmdline
     [[ $pid =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
     cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-    [[ $cmdline == *nameko* && $cmdline == *"services.$svc.service"* ]]
+    [[ $cmdline == *"services.sh supervise $svc "* ]]
 }
 
 # service_class SVC: the nameko class to run (its module also imports mixins and bases
@@ -46,22 +52,26 @@ service_class() {
     printf '%sService' "${name^}"
 }
 
+# health_address SVC: host:port of SVC's /healthz and /readyz ($HEALTH_ADDRESS, else the
+# default in its config.yaml).
+health_address() {
+    [[ -n ${HEALTH_ADDRESS:-} ]] && { printf '%s' "$HEALTH_ADDRESS"; return; }
+    sed -n 's/^HEALTH_ADDRESS: \${HEALTH_ADDRESS:\(.*\)}$/\1/p' "services/$1/config.yaml"
+}
+
 pid_of() { # pid_of SVC: the pid recorded by `up`, or nothing
     local file=$PID_DIR/$1.pid
     [[ -f $file ]] && tr -dc '0-9' <"$file"
 }
 
-# stop_pids PID...: SIGTERM each (its whole process group when it leads one),
-# wait up to STOP_TIMEOUT seconds, then SIGKILL what is left.
+# stop_pids PID...: SIGTERM each supervisor (it passes the signal on to nameko once, and
+# exits when nameko has stopped), wait up to STOP_TIMEOUT seconds, then SIGKILL what is
+# left, with its whole process group when it leads one.
 stop_pids() {
     local pid deadline left
     (($#)) || return 0
     for pid in "$@"; do
-        if [[ $(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ') == "$pid" ]]; then
-            kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
-        else
-            kill -TERM "$pid" 2>/dev/null
-        fi
+        kill -TERM "$pid" 2>/dev/null
     done
     deadline=$((SECONDS + STOP_TIMEOUT))
     while :; do
@@ -90,17 +100,61 @@ prepare() { # the servers answer (else vetctl's one-line messages), then migrati
     fi
 }
 
-# start_service PIDFILE SVC [WRAPPER...]: `nameko run` SVC through a bash that writes its
-# own pid to PIDFILE and then execs nameko, so the pid recorded is nameko's.
+# start_service PIDFILE SVC LOG [WRAPPER...]: SVC's supervisor, through a bash that writes
+# its own pid to PIDFILE and then execs it, so the pid recorded is the supervisor's.
 # It execs: call it only in a subshell (with & or in a pipeline). SIGINT is ignored (the
 # `exec` builtin would otherwise undo bash's ignoring of it in background commands), so a
 # Ctrl-C reaches only this script, whose trap stops the services with one SIGTERM each.
 start_service() {
-    local pidfile=$1 svc=$2
-    shift 2
+    local pidfile=$1 svc=$2 log=$3
+    shift 3
     trap '' INT QUIT
     exec "$@" bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
-        "$NAMEKO" run --config "services/$svc/config.yaml" "services.$svc.service:$(service_class "$svc")"
+        "$BASH" "$SELF" supervise "$svc" "$log"
+}
+
+# rotate LOG: LOG → LOG.1 → … → LOG.$LOG_KEEP (the oldest dropped).
+rotate() {
+    local log=$1 i
+    [[ -s $log ]] || return 0
+    for ((i = LOG_KEEP - 1; i >= 1; i--)); do
+        [[ -f $log.$i ]] && mv -f "$log.$i" "$log.$((i + 1))"
+    done
+    mv -f "$log" "$log.1"
+}
+
+# supervise SVC LOG: run `nameko run SVC`, appending to LOG ("-" for standard output);
+# restart it with backoff whenever it exits without being asked to. SIGTERM (or INT, HUP)
+# is passed on to nameko and ends the loop once nameko has stopped.
+cmd_supervise() {
+    local svc=$1 log=$2 child= status delay=1 began
+    local stop=0
+    trap 'stop=1; [[ -n $child ]] && kill -TERM "$child" 2>/dev/null' TERM INT HUP
+    while ((!stop)); do
+        if [[ $log != - ]]; then
+            rotate "$log"
+            exec >>"$log" 2>&1
+        fi
+        began=$SECONDS
+        "$NAMEKO" run --config "services/$svc/config.yaml" \
+            "services.$svc.service:$(service_class "$svc")" </dev/null &
+        child=$!
+        # `wait` returns early when a trapped signal arrives: wait until nameko is gone.
+        while :; do
+            wait "$child"
+            status=$?
+            kill -0 "$child" 2>/dev/null || break
+        done
+        child=
+        ((stop)) && break
+        ((SECONDS - began >= 60)) && delay=1
+        printf '{"event": "supervisor.restarting", "service": "%s", "exit_status": %d, "delay_s": %d, "level": "warning"}\n' \
+            "$svc" "$status" "$delay"
+        sleep "$delay" &
+        wait $! 2>/dev/null
+        delay=$((delay * 2 > RESTART_MAX_DELAY ? RESTART_MAX_DELAY : delay * 2))
+    done
+    exit 0
 }
 
 tail_log() {
@@ -140,7 +194,7 @@ cmd_run() {
     # The services ignore SIGINT (see start_service): they stop on the SIGTERM sent below.
     for svc in "$@"; do
         # (in a pipeline $! would be sed's pid, hence the pid file)
-        start_service "$tmp/$svc.pid" "$svc" 2>&1 </dev/null | sed -u "s/^/[$svc] /" &
+        start_service "$tmp/$svc.pid" "$svc" - 2>&1 </dev/null | sed -u "s/^/[$svc] /" &
     done
     for svc in "$@"; do
         for _ in {1..50}; do [[ -s $tmp/$svc.pid ]] && break; sleep 0.1; done
@@ -149,12 +203,12 @@ cmd_run() {
     done
     ((stopping)) || say "running: $* (Ctrl-C stops them all)"
 
-    # Until a signal arrives or a service exits on its own.
+    # Until a signal arrives (each supervisor restarts its service if it exits).
     while ((!stopping)); do
         for svc in "$@"; do
             pid=$(tr -dc '0-9' <"$tmp/$svc.pid" 2>/dev/null)
             if ! kill -0 "${pid:-0}" 2>/dev/null; then
-                err "$svc (pid ${pid:-?}) exited; stopping the others"
+                err "$svc's supervisor (pid ${pid:-?}) exited; stopping the others"
                 stopping=1 status=1
                 break
             fi
@@ -215,10 +269,10 @@ cmd_up() {
     trap 'err "interrupted: stopping ${started[*]:-nothing}"; cleanup_started; exit 130' INT TERM HUP
 
     for svc in "${start[@]}"; do
-        [[ -f $LOG_DIR/$svc.log ]] && mv -f "$LOG_DIR/$svc.log" "$LOG_DIR/$svc.log.1"
         # setsid: its own session and process group, so it outlives this shell and its
-        # terminal, and `down` can signal the whole group.
-        start_service "$PID_DIR/$svc.pid" "$svc" setsid </dev/null >>"$LOG_DIR/$svc.log" 2>&1 &
+        # terminal, and `down` can signal the whole group. The supervisor rotates the log.
+        start_service "$PID_DIR/$svc.pid" "$svc" "$LOG_DIR/$svc.log" setsid </dev/null \
+            >/dev/null 2>&1 &
         started+=("$svc")
     done
     for svc in "${start[@]}"; do
@@ -235,7 +289,7 @@ cmd_up() {
             if [[ -z $pid ]] || ! kill -0 "$pid" 2>/dev/null; then
                 err "$svc died while starting"
                 failed+=("$svc")
-            elif "$VETCTL" health "$svc" --timeout 2 >/dev/null 2>&1; then
+            elif curl -fsS -m 2 -o /dev/null "http://$(health_address "$svc")/readyz" 2>/dev/null; then
                 :
             else
                 still+=("$svc")
@@ -245,7 +299,7 @@ cmd_up() {
         ((${#failed[@]})) && break
         ((${#waiting[@]})) || break
         if ((SECONDS >= deadline)); then
-            err "timed out after ${UP_TIMEOUT}s waiting for health() of: ${waiting[*]}"
+            err "timed out after ${UP_TIMEOUT}s waiting for /readyz of: ${waiting[*]}"
             failed+=("${waiting[@]}")
             break
         fi
@@ -298,6 +352,10 @@ usage() { err "usage: $0 {run|up|down} [service...]"; exit 2; }
 (($#)) || usage
 command=$1
 shift
+if [[ $command == supervise ]]; then
+    (($# == 2)) || usage
+    cmd_supervise "$@"
+fi
 (($#)) || set -- ${SERVICES:-registry loans jobs training followup}
 case $command in
     run) cmd_run "$@" ;;

@@ -11,6 +11,7 @@ import threading
 import uuid
 from pathlib import Path
 
+import eventlet
 import psycopg2
 import psycopg2.extras
 import structlog
@@ -23,6 +24,7 @@ from shared.errors import ServiceError
 
 log = structlog.get_logger(__name__)
 psycopg2.extras.register_uuid()
+PROBE_TIMEOUT = 2.0  # seconds /readyz waits for the database
 
 
 class DatabaseUnavailable(ServiceError):
@@ -208,9 +210,34 @@ class Database(DependencyProvider):
 
     def stop(self):
         self.pool.close()
+        self._close_probe()
 
     def kill(self):
         self.pool.close()
+        self._close_probe()
+
+    def ready_problem(self):
+        """For /readyz: None if the database answers ``SELECT 1`` within 2 s, on a
+        connection of the probe's own (a pool busy with work is not a database down)."""
+        try:
+            with eventlet.Timeout(PROBE_TIMEOUT):
+                if getattr(self, "_probe", None) is None or self._probe.closed:
+                    self._probe = self.pool.connect()
+                    self._probe.autocommit = True
+                with self._probe.cursor() as cur:
+                    cur.execute("SELECT 1")
+        except (psycopg2.Error, eventlet.Timeout) as exc:
+            self._close_probe()
+            return f"database: {type(exc).__name__}"
+        return None
+
+    def _close_probe(self):
+        probe, self._probe = getattr(self, "_probe", None), None
+        if probe is not None:
+            try:
+                probe.close()
+            except psycopg2.Error:
+                pass
 
     def get_dependency(self, worker_ctx):
         clock = self.clock.clock if self.clock is not None else None

@@ -5,7 +5,9 @@
     ├── NotFound(message)                             the record does not exist
     ├── Conflict(message, details)                    clashes with the current state
     ├── Unauthorized(message)                         no valid token
-    └── Forbidden(message)                            token valid, call not allowed
+    ├── Forbidden(message)                            token valid, call not allowed
+    └── MalformedRequest(message)                     the request message itself is bad
+                                                      (refused at the bus boundary)
 
 They are registered with nameko so that a ClusterRpcProxy caller gets the class
 itself back (``except InvalidInput as exc: exc.errors``); other clients see the
@@ -54,6 +56,11 @@ class Unauthorized(ServiceError):
 
 @deserialize_to_instance
 class Forbidden(ServiceError):
+    pass
+
+
+@deserialize_to_instance
+class MalformedRequest(ServiceError):
     pass
 
 

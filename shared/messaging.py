@@ -17,7 +17,9 @@ import sys
 
 import eventlet
 import structlog
+from amqp.exceptions import PreconditionFailed
 from kombu import Connection, Exchange, Queue, binding
+from kombu import Consumer as KombuConsumer
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
@@ -26,7 +28,7 @@ from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import QueueConsumer
 
-from shared import auth
+from shared import auth, boundary
 from shared.config import amqp_uri
 from shared.contracts import load_event
 from shared.db import Database, finish_unit_of_work
@@ -34,6 +36,90 @@ from shared.errors import ServiceError
 
 log = structlog.get_logger(__name__)
 DEFAULT_DELIVERY_LIMIT = 5
+
+
+class GuardedConsumer(KombuConsumer):
+    """kombu's consumer, refusing a body over the size limit before anything decodes it."""
+
+    max_body = boundary.DEFAULT_MAX_BODY
+    on_refused = None  # (message, reason)
+
+    def _receive_callback(self, raw):
+        problem = boundary.size_problem(raw.body, self.max_body)
+        if problem is None:
+            return super()._receive_callback(raw)
+        message = self.channel.message_to_python(raw)
+        return self.on_refused(message, problem)
+
+
+class GuardedQueueConsumer(QueueConsumer):
+    """nameko's shared consumer whose every message passes the bus boundary's checks
+    (``shared.boundary``) before a provider sees it: an oversized or undecodable body is
+    refused here, in the consumer thread, and never logged raw."""
+
+    def get_consumers(self, consumer_cls, channel):
+        """nameko's, with a ``GuardedConsumer`` per provider (called after every
+        (re)connection)."""
+        limit = boundary.max_body(self.container.config)
+        for provider in self._providers:
+            consumer = GuardedConsumer(
+                channel, queues=[provider.queue], accept=self.accept,
+                callbacks=[functools.partial(self.handle_message, provider)],
+                on_decode_error=functools.partial(self._undecodable, provider))
+            consumer.max_body = limit
+            consumer.on_refused = functools.partial(self.refuse, provider)
+            consumer.qos(prefetch_count=self.prefetch_count)
+            self._consumers[provider] = consumer
+        return self._consumers.values()
+
+    connected = False  # for /readyz: this process's consumer holds a live connection
+    _watchdog = None
+
+    # -- shutdown without re-running work ---------------------------------------------------
+    # nameko 2.14 stops its consumer thread, and so closes the connection, as soon as the
+    # last consumer is cancelled: at the start of a graceful stop, before the in-flight
+    # workers finish. Their acks then go nowhere and every one of them is redelivered
+    # (RPCs run twice). Here the consumers are still cancelled first (no new message
+    # arrives), but the connection stays open until the container has waited for its
+    # workers and stops this extension; a stop that outlasts SHUTDOWN_GRACE_SECONDS kills
+    # the container (its unfinished messages then go back to their queues, as they must).
+
+    def on_iteration(self):
+        self._cancel_consumers_if_requested()  # but no should_stop: see stop()
+
+    def unregister_provider(self, provider):
+        if self._watchdog is None and self._gt is not None:
+            grace = float(self.container.config.get("SHUTDOWN_GRACE_SECONDS") or 30)
+            self._watchdog = eventlet.spawn_after(grace, self._overdue, grace)
+        super().unregister_provider(provider)
+
+    def _overdue(self, grace):
+        log.warning("shutdown.grace_exceeded", service=self.container.service_name,
+                    grace_s=grace)
+        self.container.kill()
+
+    def stop(self):
+        self.should_stop = True  # every worker has finished: acks are out
+        super().stop()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs):
+        self.connected = True
+        super().on_consume_ready(connection, channel, consumers, **kwargs)
+
+    def consume(self, *args, **kwargs):
+        try:
+            yield from super().consume(*args, **kwargs)
+        finally:  # the connection is lost (kombu reconnects) or the consumer stops
+            self.connected = False
+
+    def refuse(self, provider, message, reason):
+        boundary.refuse(self.container, provider.queue.name, message, reason,
+                        reply=getattr(provider, "replies", False))
+
+    def _undecodable(self, provider, message, exc):
+        self.refuse(provider, message, f"the body does not decode ({type(exc).__name__})")
 
 
 class Responder(nameko_rpc.Responder):
@@ -44,7 +130,33 @@ class Responder(nameko_rpc.Responder):
 
 
 class RpcConsumer(nameko_rpc.RpcConsumer):
-    """nameko's, replying through the unconfirmed ``Responder``."""
+    """nameko's, with a quorum ``rpc-<service>`` queue (a delivery limit and dead letters,
+    like the event queues), requests checked at the boundary before any provider sees
+    them, and replies through the unconfirmed ``Responder``; a reply that cannot be sent
+    is logged and dropped (the caller times out; the request was done once)."""
+
+    queue_consumer = GuardedQueueConsumer()
+    replies = True  # refused requests are answered
+
+    def setup(self):
+        if self.queue is None:
+            config = self.container.config
+            service = self.container.service_name
+            name = nameko_rpc.RPC_QUEUE_TEMPLATE.format(service)
+            self.queue = rpc_queue(service, nameko_rpc.get_rpc_exchange(config),
+                                   config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT))
+            with Connection(amqp_uri(config)) as connection:
+                declare_dead_letters(connection, service)
+                _declare_replacing(connection, self.queue, name)
+            self.queue_consumer.register_provider(self)
+            self._registered = True
+
+    def handle_message(self, body, message):
+        problem = boundary.rpc_problem(body, message)
+        if problem is not None:
+            self.queue_consumer.refuse(self, message, problem)
+            return
+        super().handle_message(body, message)
 
     def handle_result(self, message, result, exc_info):
         config = self.container.config
@@ -52,9 +164,37 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
             config[AMQP_URI_CONFIG_KEY], nameko_rpc.get_rpc_exchange(config),
             config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
             ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
-        result, exc_info = responder.send_response(result, exc_info)
+        try:
+            result, exc_info = responder.send_response(result, exc_info)
+        except Exception as exc:  # broker gone, reply queue deleted: never fatal
+            log.warning("rpc.reply_failed", routing_key=message.delivery_info.get("routing_key"),
+                        error=type(exc).__name__)
         self.queue_consumer.ack_message(message)
         return result, exc_info
+
+
+def rpc_queue(service, exchange, delivery_limit):
+    """``rpc-<service>``: a quorum queue (it survives a node loss) with a delivery limit and
+    dead letters, so a request that kills its worker cannot come back for ever."""
+    name = nameko_rpc.RPC_QUEUE_TEMPLATE.format(service)
+    dlx, _ = dead_letter_names(service)
+    return Queue(name, exchange=exchange, routing_key=f"{service}.*", durable=True,
+                 queue_arguments={"x-queue-type": "quorum",
+                                  "x-delivery-limit": int(delivery_limit),
+                                  "x-dead-letter-exchange": dlx,
+                                  "x-dead-letter-routing-key": name})
+
+
+def _declare_replacing(connection, queue, name):
+    """Declare ``queue``; a classic ``rpc-<service>`` left by an earlier version (its
+    arguments cannot change) is deleted and declared anew: RPC requests are short-lived,
+    their callers retry."""
+    try:
+        queue(connection.channel()).declare()
+    except PreconditionFailed:
+        log.warning("rpc.queue_replaced", queue=name)
+        connection.channel().queue_delete(name)
+        queue(connection.channel()).declare()
 
 
 class Rpc(nameko_rpc.Rpc):
@@ -129,6 +269,8 @@ class InboxEventHandler(EventHandler):
     """``also`` binds more ``(source, event_type)`` pairs to the same queue, for a handler
     that treats many events alike (one queue, not one per type)."""
 
+    queue_consumer = GuardedQueueConsumer()
+
     def __init__(self, source_service, event_type, also=(), **kwargs):
         kwargs.setdefault("requeue_on_error", True)
         self.also = tuple(also)
@@ -155,6 +297,13 @@ class InboxEventHandler(EventHandler):
         with Connection(amqp_uri(config)) as connection:
             declare_dead_letters(connection, service)
 
+    def handle_message(self, body, message):
+        problem = boundary.event_problem(message)
+        if problem is not None:
+            self.queue_consumer.refuse(self, message, problem)
+            return
+        super().handle_message(body, message)
+
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
         return super().handle_result(message, worker_ctx, result, exc_info)
@@ -163,7 +312,7 @@ class InboxEventHandler(EventHandler):
 DEFAULT_BATCH_PREFETCH = 200
 
 
-class BatchQueueConsumer(QueueConsumer):
+class BatchQueueConsumer(GuardedQueueConsumer):
     """The batch handlers' own consumer (its own channel): nameko's prefetch is
     ``max_workers`` per consumer, which would cap a batch at that many messages and leave
     one worker waiting on a round trip per handful of events."""
@@ -191,6 +340,10 @@ class BatchInboxEventHandler(InboxEventHandler):
         self._waiting, self._flush_due = [], False
 
     def handle_message(self, body, message):
+        problem = boundary.event_problem(message)
+        if problem is not None:
+            self.queue_consumer.refuse(self, message, problem)
+            return
         self._waiting.append((body, message))
         if not self._flush_due:
             self._flush_due = True

@@ -136,6 +136,11 @@ class OutboxRelay(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self
 
+    def ready_problem(self):
+        """For /readyz: None while the relay's thread lives."""
+        thread = getattr(self, "_thread", None)
+        return "relay: not running" if thread is None or thread.dead else None
+
     def status(self):
         return {"relay_leader": self.leader, "published": self.published,
                 "unroutable": self.unroutable, "relay_error": self.last_error}

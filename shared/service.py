@@ -7,6 +7,7 @@ from shared.clock import Clock
 from shared.jurisdiction import Jurisdiction, county_validator
 from shared.logging import RequestContext
 from shared.messaging import rpc
+from shared.probes import Probes
 from shared.relay import OutboxRelay
 from shared.validation import load
 
@@ -23,6 +24,7 @@ class ServiceBase:
     auth = Auth()
     relay = OutboxRelay()
     clock = Clock()
+    probes = Probes()  # /healthz and /readyz of this process (HEALTH_ADDRESS)
 
     @rpc(public=True)
     def health(self):
