@@ -102,9 +102,18 @@ def rpc_problem(body, message):
             or body_problem(body))
 
 
-def event_problem(message):
-    """An event's context headers (its body is checked by its contract)."""
-    return context_problem(message.headers)
+def event_problem(body, message):
+    """An event's context headers, and its envelope's ``source`` against the exchange it
+    came through (``<source>.events``): a service can publish only to its own exchange, so
+    an envelope naming another source is forged. The rest of the body is its contract's."""
+    problem = context_problem(message.headers)
+    if problem is not None:
+        return problem
+    exchange = (message.delivery_info or {}).get("exchange") or ""
+    if exchange.endswith(".events") and isinstance(body, dict) \
+            and body.get("source") != exchange[:-len(".events")]:
+        return f"the envelope's source is not {exchange[:-len('.events')]}, whose exchange it came through"
+    return None
 
 
 def refuse(container, queue_name, message, reason, reply=False):

@@ -11,7 +11,9 @@ import threading
 import uuid
 from pathlib import Path
 
+import amqp.exceptions
 import eventlet
+import kombu.exceptions
 import psycopg2
 import psycopg2.extras
 import structlog
@@ -29,6 +31,16 @@ PROBE_TIMEOUT = 2.0  # seconds /readyz waits for the database
 
 class DatabaseUnavailable(ServiceError):
     pass
+
+
+def is_transient(exc):
+    """A failure of the database or the broker, not of the message: connection lost, admin
+    shutdown, a server starting up, serialization failures and deadlocks, statement
+    timeouts, no pooled connection free. Handlers retry these without using up the
+    message's delivery limit (``shared.messaging``)."""
+    return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError,
+                            DatabaseUnavailable, ConnectionError, TimeoutError,
+                            amqp.exceptions.ConnectionError, kombu.exceptions.OperationalError))
 
 
 class ConnectionPool:
@@ -123,8 +135,11 @@ class Session:
                 self.conn.commit()
             else:
                 self.conn.rollback()
-        except psycopg2.Error:
-            log.exception("db.commit_failed")
+        except psycopg2.Error as exc:
+            if exc_info is None:
+                log.exception("db.commit_failed")
+            else:  # the work failed already, often for the same reason (connection lost)
+                log.warning("db.rollback_failed", error=type(exc).__name__)
             self._release(broken=True)
             return exc_info or sys.exc_info()
         return exc_info

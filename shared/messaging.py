@@ -31,11 +31,46 @@ from nameko.messaging import QueueConsumer
 from shared import auth, boundary
 from shared.config import amqp_uri
 from shared.contracts import load_event
-from shared.db import Database, finish_unit_of_work
+from shared.db import Database, finish_unit_of_work, is_transient
 from shared.errors import ServiceError
 
 log = structlog.get_logger(__name__)
 DEFAULT_DELIVERY_LIMIT = 5
+DEFAULT_TRANSIENT_RETRIES = 25  # about five minutes of backoff (0.2 s doubling, 15 s cap)
+MAX_RETRY_DELAY = 15.0
+
+
+class TransientRetries:
+    """Messages whose handler failed on the database or the broker (``is_transient``) are
+    run again in this process after a backoff, still unacked, so the failure does not use
+    up their delivery limit; after ``TRANSIENT_RETRIES`` tries they are requeued as any
+    failure is (and reach the dead letters if it goes on)."""
+
+    def __init__(self, container, handler):
+        self.container, self.handler = container, handler
+        self.limit = int(container.config.get("TRANSIENT_RETRIES", DEFAULT_TRANSIENT_RETRIES))
+        self.tries = {}
+
+    def should_retry(self, key, exc_info):
+        if exc_info is None or not is_transient(exc_info[1]):
+            self.tries.pop(key, None)
+            return False
+        tries = self.tries.get(key, 0) + 1
+        if tries > self.limit:
+            self.tries.pop(key, None)
+            return False
+        self.tries[key] = tries
+        return True
+
+    def later(self, key, run, exc_info):
+        delay = min(0.2 * 2 ** (self.tries[key] - 1), MAX_RETRY_DELAY)
+        log.warning("handler.transient_retry", handler=self.handler, attempt=self.tries[key],
+                    delay_s=delay, error=type(exc_info[1]).__name__)
+
+        def again():
+            eventlet.sleep(delay)
+            run()
+        self.container.spawn_managed_thread(again)
 
 
 class GuardedConsumer(KombuConsumer):
@@ -298,7 +333,7 @@ class InboxEventHandler(EventHandler):
             declare_dead_letters(connection, service)
 
     def handle_message(self, body, message):
-        problem = boundary.event_problem(message)
+        problem = boundary.event_problem(body, message)
         if problem is not None:
             self.queue_consumer.refuse(self, message, problem)
             return
@@ -306,7 +341,18 @@ class InboxEventHandler(EventHandler):
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
+        if self.transient.should_retry(message, exc_info):
+            body = worker_ctx.args[0]
+            self.transient.later(message, lambda: self.handle_message(body, message), exc_info)
+            return result, exc_info
         return super().handle_result(message, worker_ctx, result, exc_info)
+
+    @property
+    def transient(self):
+        if getattr(self, "_transient", None) is None:
+            self._transient = TransientRetries(
+                self.container, f"{self.container.service_name}.{self.method_name}")
+        return self._transient
 
 
 DEFAULT_BATCH_PREFETCH = 200
@@ -340,7 +386,7 @@ class BatchInboxEventHandler(InboxEventHandler):
         self._waiting, self._flush_due = [], False
 
     def handle_message(self, body, message):
-        problem = boundary.event_problem(message)
+        problem = boundary.event_problem(body, message)
         if problem is not None:
             self.queue_consumer.refuse(self, message, problem)
             return
@@ -366,6 +412,10 @@ class BatchInboxEventHandler(InboxEventHandler):
 
     def handle_batch_result(self, batch, worker_ctx, result=None, exc_info=None):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
+        key = batch[0][1]  # a batch is retried whole, keyed by its first message
+        if self.transient.should_retry(key, exc_info):
+            self.transient.later(key, lambda: self._spawn(batch), exc_info)
+            return result, exc_info
         if exc_info is None:
             for _, message in batch:
                 self.queue_consumer.ack_message(message)

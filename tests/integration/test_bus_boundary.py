@@ -129,3 +129,25 @@ def test_the_rpc_queue_is_a_quorum_queue_with_a_delivery_limit(system, rabbit_ma
         assert queue["arguments"]["x-queue-type"] == "quorum"
         assert queue["arguments"]["x-dead-letter-exchange"] == f"{cls.name}.dlx"
         assert queue["arguments"]["x-delivery-limit"] == 3  # the test config's DELIVERY_LIMIT
+
+
+def test_an_event_whose_source_is_not_its_exchange_is_refused(start, config, rpc, db):
+    from services.registry.service import RegistryService
+    from tests.factories import make_veteran
+    from tests.helpers import publish, scalar
+    start(RegistryService)
+    veteran = rpc.registry.register_veteran(make_veteran(employment_status="unemployed"))
+    forged = {"event_id": str(uuid.uuid4()), "type": "veteran_hired", "version": 1,
+              "occurred_at": "2026-11-02T02:00:00+00:00", "source": "training",  # not jobs
+              "correlation_id": uuid.uuid4().hex,
+              "data": {"application_id": str(uuid.uuid4()), "veteran_id": veteran["id"],
+                       "posting_id": str(uuid.uuid4()), "employer_id": str(uuid.uuid4()),
+                       "employer_name": "假公司", "county_code": "652301",
+                       "started_on": "2026-11-02", "salary": 5000, "channel": "referral"}}
+    publish(config, forged, source="jobs")  # through jobs.events, claiming training
+    with Connection(config["AMQP_URI"]) as conn:
+        dead = []
+        wait_for(lambda: gather(conn, "registry.dlq", 1, dead), message="the forged event")
+    assert "source" in dead[0].headers["x-refused-reason"]
+    assert json.loads(dead[0].body)["event_id"] == forged["event_id"]
+    assert scalar(db, "SELECT employment_status FROM registry.veterans") == "unemployed"
