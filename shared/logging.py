@@ -12,7 +12,9 @@ import structlog
 from nameko.extensions import DependencyProvider
 
 ID_NUMBER = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
-PHONE = re.compile(r"(?:(?<=\+86)|(?<=\b86)|(?<![0-9]))(1[3-9]\d)\d{4}(\d{4})(?![0-9])")
+# Not inside a longer word of letters and digits: a UUID's hex ("…-18731103343d") is no
+# phone number.
+PHONE = re.compile(r"(?:(?<=\+86)|(?<=\b86)|(?<![0-9A-Za-z]))(1[3-9]\d)\d{4}(\d{4})(?![0-9A-Za-z])")
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
 SECRET_KEYS = {"id_number", "phone", "name", "auth_token", "token", "secret", "password",
                "contact_phone", "address"}

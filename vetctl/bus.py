@@ -94,7 +94,9 @@ def _describe(service, message):
     death = deaths[0] if deaths else {}
     try:
         envelope = json.loads(message.body)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnicodeDecodeError):  # a refused, undecodable body
+        envelope = {}
+    if not isinstance(envelope, dict):
         envelope = {}
     when = death.get("time")
     return {
@@ -102,7 +104,9 @@ def _describe(service, message):
         "service": service,
         "queue": message.delivery_info.get("routing_key"),
         "source": envelope.get("source"), "type": envelope.get("type"),
-        "reason": death.get("reason"), "count": death.get("count"),
+        # refused at the bus boundary (shared.boundary): its own reason, never handled
+        "reason": headers.get("x-refused-reason") or death.get("reason"),
+        "count": death.get("count"),
         "dead_at": when.isoformat() if isinstance(when, dt.datetime) else when,
         "summary": summary(envelope) if envelope else "",
     }

@@ -4,11 +4,13 @@ down, a duplicate delivery has one effect, and a poison message ends in the dead
 queue without holding up the others."""
 import json
 import subprocess
+import time
 from collections import Counter
 
 import pytest
 from kombu import Connection
 from nameko.exceptions import RemoteError
+from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from nameko.testing.utils import get_container
 
@@ -204,3 +206,44 @@ def test_a_poison_message_in_a_batch_is_dead_lettered_alone(start, config):
     with Connection(config["AMQP_URI"]) as conn:
         message = conn.default_channel.basic_get("sink.dlq", no_ack=True)
     assert json.loads(message.body)["event_id"] == poison["event_id"]
+
+
+@pytest.mark.broker_outage
+def test_a_broker_outage_with_rpcs_in_flight_kills_no_service(start, config):
+    """The broker stopped for 10 s while 20 RPCs run: their replies cannot be sent (logged,
+    dropped), consumers reconnect, and every service container lives and answers after."""
+    from tests.integration.fixtures.slow_registry import SlowRegistry
+    from tests.integration.vetctl.conftest import service_classes
+    runner = start(SlowRegistry, *service_classes()[1:])
+    registry = get_container(runner, SlowRegistry)
+    proxy_context = ClusterRpcProxy(config, timeout=60)
+    proxy = proxy_context.start()
+    try:
+        for _ in range(20):
+            proxy.registry.slow.call_async(2)
+        wait_for(lambda: len(registry._worker_threads) >= 10, message="workers busy")
+        _rabbitmqctl("stop_app")
+        outage_ends = time.monotonic() + 10
+        try:  # the outage lasts 10 s: the workers finish and try to reply meanwhile
+            wait_for(lambda: time.monotonic() >= outage_ends and not registry._worker_threads,
+                     timeout=30, interval=0.5, message="the workers done during the outage")
+        finally:
+            _rabbitmqctl("start_app")
+        _rabbitmqctl("await_startup")
+    finally:
+        try:
+            proxy_context.stop()
+        except Exception:  # its connection died with the broker
+            pass
+    assert all(not container._died.ready() for container in runner.containers)
+    with ClusterRpcProxy(config, timeout=10) as fresh:
+        for cls in service_classes():
+            wait_for(lambda name=cls.name: _health(fresh, name), timeout=60, interval=0.5,
+                     message=f"{cls.name} answering after the outage")
+
+
+def _health(proxy, service):
+    try:
+        return getattr(proxy, service).health()["status"] == "ok"
+    except Exception:
+        return False

@@ -201,3 +201,10 @@ def test_a_foreign_library_record_goes_through_the_same_masking(configured):
     line = json.loads(buf.getvalue().strip().splitlines()[-1])
     assert line["event"] == f"message for {PHONE_MASKED}"
     assert PHONE not in buf.getvalue()
+
+
+def test_a_uuid_with_eleven_digits_in_a_row_is_not_masked_as_a_phone():
+    from shared.logging import mask_text
+    uuid_text = "84892a03-ff9f-45d8-94f5-18731103343d"
+    assert mask_text(f"application {uuid_text}") == f"application {uuid_text}"
+    assert mask_text("手机13912345678。") == "手机139****5678。"
