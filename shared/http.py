@@ -8,23 +8,26 @@ every failure a JSON error with a 4xx status (5xx only for a fault of ours).
 
 A request is checked in this order, all before a worker (and so any database work) starts:
 the secret is configured, the two headers are there and the timestamp is fresh (401), the
-declared length (413, nothing read), the body read up to MAX_BODY + 1 bytes (413), the
-signature over it (401), then the JSON (400)."""
+declared length (413, nothing read), the body read up to MAX_BODY + 1 bytes (413; 408 when
+it does not arrive within HTTP_BODY_TIMEOUT, shared/webserver.py), the signature over it
+(401), then the JSON (400)."""
 import hashlib
 import hmac
 import json
 import re
+import socket
 import time
 
 import structlog
 from nameko.exceptions import ContainerBeingKilled
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
+from nameko.web.server import WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from shared.db import DatabaseUnavailable, finish_unit_of_work
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, Unauthorized
+from shared.webserver import GuardedWebServer
 
 log = structlog.get_logger(__name__)
 MAX_BODY = 1024 * 1024
@@ -136,6 +139,8 @@ def read_body(environ, declared):
         raise too_large
     try:
         body = environ["wsgi.input"].read(MAX_BODY + 1)
+    except socket.timeout:  # shared.webserver's body deadline (HTTP_BODY_TIMEOUT)
+        raise HttpError(408, "timeout", "the body did not arrive in time") from None
     except (OSError, ValueError):
         raise HttpError(400, "bad_body", "the body could not be read") from None
     if len(body) > MAX_BODY:
@@ -161,9 +166,10 @@ class JsonWsgiApp(WsgiApp):
         return response(environ, start_response)
 
 
-class JsonWebServer(WebServer):
+class JsonWebServer(GuardedWebServer):
     """Listens on WEB_SERVER_ADDRESS, ``127.0.0.1:8000`` when unset (never every interface
-    by default), and answers unknown routes in JSON."""
+    by default), with shared.webserver's limits (deadlines, a connection cap), and answers
+    unknown routes in JSON."""
 
     @property
     def bind_addr(self):

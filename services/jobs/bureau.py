@@ -284,6 +284,8 @@ def openapi():
     refused = {"400": error("malformed JSON, a body that is not an object, or invalid "
                             "parameters (field messages in errors)"),
                "401": error("no secret configured, or a missing, wrong or stale signature"),
+               "408": error("the body did not arrive within the server's body timeout "
+                            "(HTTP_BODY_TIMEOUT); the connection is closed"),
                "413": error(f"a body over {MAX_BODY} bytes")}
     spec.path(path="/bureau/postings", operations={"post": {
         "summary": "Upsert postings by the bureau's own posting id",

@@ -148,7 +148,7 @@ def test_the_openapi_document_describes_the_endpoints(bureau):
     post_op = document["paths"]["/bureau/postings"]["post"]
     assert {p["name"] for p in post_op["parameters"]} == {"X-Bureau-Timestamp",
                                                           "X-Bureau-Signature"}
-    assert set(post_op["responses"]) == {"200", "400", "401", "413"}
+    assert set(post_op["responses"]) == {"200", "400", "401", "408", "413"}
     assert all(p["required"] for p in post_op["parameters"])
     batch = document["components"]["schemas"]["BureauBatch"]["properties"]["postings"]
     assert (batch["minItems"], batch["maxItems"]) == (1, 500)
