@@ -5,7 +5,10 @@
     ├── NotFound(message)                             the record does not exist
     ├── Conflict(message, details)                    clashes with the current state
     ├── Unauthorized(message)                         no valid token
-    └── Forbidden(message)                            token valid, call not allowed
+    ├── Forbidden(message)                            token valid, call not allowed
+    └── StatementTimeout(message, details)            the database cancelled a statement
+                                                      that ran past the service's
+                                                      statement_timeout; nothing was changed
 
 They are registered with nameko so that a ClusterRpcProxy caller gets the class
 itself back (``except InvalidInput as exc: exc.errors``); other clients see the
@@ -55,6 +58,13 @@ class Unauthorized(ServiceError):
 @deserialize_to_instance
 class Forbidden(ServiceError):
     pass
+
+
+@deserialize_to_instance
+class StatementTimeout(ServiceError):
+    """``details``: ``{"statement_timeout_ms": "15000"}`` (text: nameko carries every
+    detail as text). The call's transaction was rolled back; try again later, or with
+    less at once."""
 
 
 def flatten_errors(messages, prefix=""):
