@@ -6,8 +6,11 @@
     ├── Conflict(message, details)                    clashes with the current state
     ├── Unauthorized(message)                         no valid token
     ├── Forbidden(message)                            token valid, call not allowed
-    └── MalformedRequest(message)                     the request message itself is bad
-                                                      (refused at the bus boundary)
+    ├── MalformedRequest(message)                     the request message itself is bad
+    │                                                 (refused at the bus boundary)
+    └── StatementTimeout(message, details)            the database cancelled a statement
+                                                      that ran past the service's
+                                                      statement_timeout; nothing was changed
 
 They are registered with nameko so that a ClusterRpcProxy caller gets the class
 itself back (``except InvalidInput as exc: exc.errors``); other clients see the
@@ -62,6 +65,13 @@ class Forbidden(ServiceError):
 @deserialize_to_instance
 class MalformedRequest(ServiceError):
     pass
+
+
+@deserialize_to_instance
+class StatementTimeout(ServiceError):
+    """``details``: ``{"statement_timeout_ms": "15000"}`` (text: nameko carries every
+    detail as text). The call's transaction was rolled back; try again later, or with
+    less at once."""
 
 
 def flatten_errors(messages, prefix=""):

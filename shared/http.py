@@ -26,7 +26,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from shared.db import DatabaseUnavailable, finish_unit_of_work
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, Unauthorized
+from shared.errors import (Conflict, Forbidden, InvalidInput, NotFound, ServiceError,
+                           StatementTimeout, Unauthorized)
 from shared.webserver import GuardedWebServer
 
 log = structlog.get_logger(__name__)
@@ -37,7 +38,7 @@ DEFAULT_ADDRESS = "127.0.0.1:8000"  # contract; nameko's own default is 0.0.0.0:
 STATUS = ((InvalidInput, 400, "invalid_input"), (Unauthorized, 401, "unauthorized"),
           (Forbidden, 403, "forbidden"), (NotFound, 404, "not_found"),
           (Conflict, 409, "conflict"), (DatabaseUnavailable, 503, "unavailable"),
-          (ContainerBeingKilled, 503, "unavailable"))
+          (StatementTimeout, 503, "unavailable"), (ContainerBeingKilled, 503, "unavailable"))
 _STAMP = re.compile(r"^[0-9]{1,12}$")
 _SIGNED = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 

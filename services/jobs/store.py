@@ -1,5 +1,7 @@
 """jobs' SQL. Every value a client sent goes in as a parameter; only fixed clause text is
 formatted into statements."""
+import uuid
+
 import psycopg2.extras
 
 from services.jobs.bureau import BureauStore
@@ -227,9 +229,11 @@ class JobsStore(BureauStore, MatchingStore):
     # -- the veterans projection ----------------------------------------------------------
     def save_veterans(self, rows, now):
         """Upsert projection rows (dicts of VETERAN_COLUMNS), one per veteran, in veteran
-        order so that concurrent batches lock rows in one order."""
+        order so that concurrent batches lock rows in one order. A row read back from the
+        projection holds its id as a UUID, one made from an event as a string: ordered as
+        UUIDs, which is also the order of the table's key."""
         values = [tuple(row[c] for c in VETERAN_COLUMNS) + (now,)
-                  for row in sorted(rows, key=lambda r: r["veteran_id"])]
+                  for row in sorted(rows, key=lambda r: uuid.UUID(str(r["veteran_id"])))]
         if not values:
             return
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in VETERAN_COLUMNS[1:])

@@ -3,10 +3,14 @@ ways with scores and reasons, and stored recommendations."""
 import uuid
 
 import pytest
+from nameko.testing.services import entrypoint_hook
+from nameko.testing.utils import get_container
 
+from services.jobs.service import JobsService
 from shared.errors import Forbidden, InvalidInput, NotFound
 from tests.conftest import token
-from tests.helpers import bureau_now, bureau_today, publish, scalar, wait_for
+from tests.helpers import (bureau_now, bureau_today, publish, registered_event, scalar,
+                           wait_for)
 
 
 def envelope(source, event_type, **data):
@@ -126,6 +130,28 @@ def test_an_update_replaces_the_projection(jobs, post, known_veteran, config, db
                             vid) == "none", message="update")
     assert scalar(db, "SELECT skills FROM jobs.veterans WHERE veteran_id = %s", vid) == ["cook"]
     assert scalar(db, "SELECT count(*) FROM jobs.recommendations WHERE veteran_id = %s", vid) == 0
+
+
+def test_one_batch_of_news_about_known_and_new_veterans_is_handled_as_one(jobs, known_veteran,
+                                                                         db):
+    # A known veteran's row comes back from the projection with a UUID id, a new one's from
+    # the event with a string: the batch sorts both together (it raised TypeError, and the
+    # batch fell back to one message at a time).
+    known = known_veteran()["veteran_id"]
+    certified = envelope("training", "certificate_issued", veteran_id=known,
+                         certificate_name="焊工证", cert_no="W-2", skills_granted=["welder"],
+                         issued_on="2026-11-01")
+    fresh = [registered_event(veteran_id=str(uuid.uuid4()), willingness="job")
+             for _ in range(3)]
+    container = get_container(jobs, JobsService)
+
+    with entrypoint_hook(container, "on_veteran_events") as handle:
+        handle([certified, *fresh])
+
+    assert scalar(db, "SELECT skills FROM jobs.veterans WHERE veteran_id = %s", known) == \
+        ["driver_b2", "welder"]
+    assert scalar(db, "SELECT count(*) FROM jobs.veterans WHERE veteran_id = ANY(%s::uuid[])",
+                  [e["data"]["veteran_id"] for e in fresh]) == 3
 
 
 def test_matching_a_veteran_jobs_does_not_know_or_may_not_see(jobs, known_veteran, rpc, rpc_as):

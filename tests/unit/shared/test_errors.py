@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from nameko.exceptions import RemoteError, deserialize, serialize
 
 from shared.errors import (Conflict, Forbidden, InvalidInput, NotFound, ServiceError,
-                           Unauthorized, flatten_errors)
+                           StatementTimeout, Unauthorized, flatten_errors)
 from shared.validation import load, parse_uuid
 
 ERRORS = [
@@ -17,6 +17,7 @@ ERRORS = [
     Conflict("already registered", {"veteran_id": "0b7f3c2e-5d1a-4e8b-9c3f-2a1b0c9d8e7f"}),
     Unauthorized("no valid token"),
     Forbidden("not allowed", {"needs": ["clerk"]}),
+    StatementTimeout("cancelled after 15000 ms", {"statement_timeout_ms": "15000"}),
 ]
 
 
