@@ -149,6 +149,16 @@ class GuardedQueueConsumer(QueueConsumer):
         finally:  # the connection is lost (kombu reconnects) or the consumer stops
             self.connected = False
 
+    def handle_message(self, provider, body, message):
+        """A decoded message is checked here, once for every kind of provider (its
+        ``boundary_problem``), before nameko spawns anything for it."""
+        check = getattr(provider, "boundary_problem", None)
+        problem = check(body, message) if check is not None else None
+        if problem is not None:
+            self.refuse(provider, message, problem)
+            return
+        super().handle_message(provider, body, message)
+
     def refuse(self, provider, message, reason):
         boundary.refuse(self.container, provider.queue.name, message, reason,
                         reply=getattr(provider, "replies", False))
@@ -172,6 +182,7 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
 
     queue_consumer = GuardedQueueConsumer()
     replies = True  # refused requests are answered
+    boundary_problem = staticmethod(boundary.rpc_problem)
 
     def setup(self):
         if self.queue is None:
@@ -185,13 +196,6 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
                 _declare_replacing(connection, self.queue, name)
             self.queue_consumer.register_provider(self)
             self._registered = True
-
-    def handle_message(self, body, message):
-        problem = boundary.rpc_problem(body, message)
-        if problem is not None:
-            self.queue_consumer.refuse(self, message, problem)
-            return
-        super().handle_message(body, message)
 
     def handle_result(self, message, result, exc_info):
         config = self.container.config
@@ -305,6 +309,7 @@ class InboxEventHandler(EventHandler):
     that treats many events alike (one queue, not one per type)."""
 
     queue_consumer = GuardedQueueConsumer()
+    boundary_problem = staticmethod(boundary.event_problem)
 
     def __init__(self, source_service, event_type, also=(), **kwargs):
         kwargs.setdefault("requeue_on_error", True)
@@ -331,13 +336,6 @@ class InboxEventHandler(EventHandler):
         # or RabbitMQ drops the message.
         with Connection(amqp_uri(config)) as connection:
             declare_dead_letters(connection, service)
-
-    def handle_message(self, body, message):
-        problem = boundary.event_problem(body, message)
-        if problem is not None:
-            self.queue_consumer.refuse(self, message, problem)
-            return
-        super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
@@ -386,10 +384,6 @@ class BatchInboxEventHandler(InboxEventHandler):
         self._waiting, self._flush_due = [], False
 
     def handle_message(self, body, message):
-        problem = boundary.event_problem(body, message)
-        if problem is not None:
-            self.queue_consumer.refuse(self, message, problem)
-            return
         self._waiting.append((body, message))
         if not self._flush_due:
             self._flush_due = True

@@ -1,24 +1,15 @@
 """/healthz and /readyz of one process, on the real servers: ready when its consumer,
 database and relay are, 503 naming what is not, and answered while every worker is busy."""
-import eventlet
 import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.utils import get_container
 
-from services.registry.service import RegistryService
 from shared.db import Database
-from shared.messaging import rpc as rpc_entrypoint
 from shared.probes import Probes
 from shared.relay import OutboxRelay
 from tests.helpers import wait_for
-
-
-class SlowRegistry(RegistryService):
-    @rpc_entrypoint(public=True)
-    def slow(self, seconds):
-        eventlet.sleep(seconds)
-        return seconds
+from tests.integration.fixtures.slow_registry import SlowRegistry
 
 
 def extension(container, cls):
