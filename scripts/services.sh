@@ -88,8 +88,12 @@ stop_pids() {
     return 0
 }
 
-prepare() { # the servers answer (else vetctl's one-line messages), then migrations + queues
+prepare() { # the servers answer (else vetctl's one-line messages), broker users, then
+    # migrations + queues. `broker init` (as the bootstrap administrator: BROKER_ADMIN_URI,
+    # else AMQP_URI, else registry's config) makes every service's own broker user and the
+    # exchanges (shared/data/broker_access.yaml); each service then runs as itself.
     "$VETCTL" check || exit 1
+    LOCAL_DIR=$LOCAL "$VETCTL" broker init || exit 1
     "$VETCTL" migrate || exit 1
     # Without VET_AUTH_SECRET: one random secret kept under .local/, and an admin token in
     # .local/admin.token for vetctl and nameko shell.
@@ -127,16 +131,18 @@ rotate() {
 # restart it with backoff whenever it exits without being asked to. SIGTERM (or INT, HUP)
 # is passed on to nameko and ends the loop once nameko has stopped.
 cmd_supervise() {
-    local svc=$1 log=$2 child= status delay=1 began
+    local svc=$1 log=$2 child= status delay=1 began uri
     local stop=0
     trap 'stop=1; [[ -n $child ]] && kill -TERM "$child" 2>/dev/null' TERM INT HUP
+    # The service's own broker login, never the administrator's (made by `broker init`).
+    uri=$(LOCAL_DIR=$LOCAL "$VETCTL" broker uri "$svc") || exit 1
     while ((!stop)); do
         if [[ $log != - ]]; then
             rotate "$log"
             exec >>"$log" 2>&1
         fi
         began=$SECONDS
-        "$NAMEKO" run --config "services/$svc/config.yaml" \
+        AMQP_URI=$uri "$NAMEKO" run --config "services/$svc/config.yaml" \
             "services.$svc.service:$(service_class "$svc")" </dev/null &
         child=$!
         # `wait` returns early when a trapped signal arrives: wait until nameko is gone.

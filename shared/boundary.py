@@ -33,6 +33,10 @@ MAX_STACK, MAX_CALL_ID = 16, 256    # nameko keeps 10 parent calls by default
 MAX_TOKEN = 8192
 MAX_HEADER = 1024                   # any other nameko.* context value
 CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# Where a reply goes: the routing key of the caller's reply queue, a UUID in every nameko
+# client. Anything else ("loans.get_eligibility") would make the reply a request to another
+# service; the broker refuses such a key too (shared/data/broker_access.yaml, reply_key).
+REPLY_KEY = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Headers a refused message keeps in its dead-letter copy: never the caller's token.
 DROPPED_HEADERS = (PREFIX + "auth_token",)
 
@@ -81,6 +85,8 @@ def property_problem(properties):
         value = properties.get(name)
         if not isinstance(value, str) or not value or len(value) > MAX_PROPERTY:
             return f"property {name} must be a string of 1-{MAX_PROPERTY} characters"
+    if not REPLY_KEY.match(properties["reply_to"]):
+        return "property reply_to must be a reply key (a UUID)"
     return None
 
 

@@ -17,7 +17,7 @@ import sys
 
 import eventlet
 import structlog
-from amqp.exceptions import PreconditionFailed
+from amqp.exceptions import NotFound, PreconditionFailed
 from kombu import Connection, Exchange, Queue, binding
 from kombu import Consumer as KombuConsumer
 from nameko import rpc as nameko_rpc
@@ -189,9 +189,11 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
             config = self.container.config
             service = self.container.service_name
             name = nameko_rpc.RPC_QUEUE_TEMPLATE.format(service)
-            self.queue = rpc_queue(service, nameko_rpc.get_rpc_exchange(config),
+            exchange = nameko_rpc.get_rpc_exchange(config)
+            self.queue = rpc_queue(service, exchange,
                                    config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT))
             with Connection(amqp_uri(config)) as connection:
+                ensure_exchange(connection, exchange.name)
                 declare_dead_letters(connection, service)
                 _declare_replacing(connection, self.queue, name)
             self.queue_consumer.register_provider(self)
@@ -217,7 +219,7 @@ def rpc_queue(service, exchange, delivery_limit):
     dead letters, so a request that kills its worker cannot come back for ever."""
     name = nameko_rpc.RPC_QUEUE_TEMPLATE.format(service)
     dlx, _ = dead_letter_names(service)
-    return Queue(name, exchange=exchange, routing_key=f"{service}.*", durable=True,
+    return Queue(name, exchange=_passive(exchange.name), routing_key=f"{service}.*", durable=True,
                  queue_arguments={"x-queue-type": "quorum",
                                   "x-delivery-limit": int(delivery_limit),
                                   "x-dead-letter-exchange": dlx,
@@ -276,14 +278,26 @@ def dead_letter_names(service):
     return f"{service}.dlx", f"{service}.dlq"
 
 
-def events_exchange(source):
-    return Exchange(f"{source}.events", type="topic", durable=True)
+def _passive(name):
+    """An exchange of somebody else's, only looked up: a service may not declare (configure)
+    it (shared/data/broker_access.yaml); ``ensure_exchange`` made sure it exists."""
+    return Exchange(name, type="topic", durable=True, passive=True)
+
+
+def ensure_exchange(connection, name):
+    """Make sure the topic exchange ``name`` exists: looked up (no right needed), declared
+    only when missing, which an administrator (``vetctl broker init``, or a test's guest)
+    may do and a service's own user may not, for anybody's exchange but its own."""
+    try:
+        _passive(name)(connection.channel()).declare()
+    except NotFound:
+        Exchange(name, type="topic", durable=True)(connection.channel()).declare()
 
 
 def quorum_queue(name, events, service, delivery_limit):
     """A handler's queue, bound to each ``(source, event_type)`` of ``events``."""
     dlx, _ = dead_letter_names(service)
-    bindings = [binding(events_exchange(source), routing_key=event_type)
+    bindings = [binding(_passive(f"{source}.events"), routing_key=event_type)
                 for source, event_type in events]
     return Queue(name, bindings=bindings, durable=True,
                  auto_delete=False, exclusive=False, queue_arguments={
@@ -335,6 +349,8 @@ class InboxEventHandler(EventHandler):
         # The dead-letter exchange must exist before anything is dead-lettered into it,
         # or RabbitMQ drops the message.
         with Connection(amqp_uri(config)) as connection:
+            for source in {source for source, _ in self.events}:
+                ensure_exchange(connection, f"{source}.events")
             declare_dead_letters(connection, service)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
@@ -485,5 +501,7 @@ def declare_topology(service_cls, config):
     with Connection(amqp_uri(config)) as connection:
         declare_dead_letters(connection, service_cls.name)
         for queue in handler_queues(service_cls, config):
+            for bound in queue.bindings:
+                ensure_exchange(connection, bound.exchange.name)
             queue(connection.default_channel).declare()
     return handler_queues(service_cls, config)

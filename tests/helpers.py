@@ -1,5 +1,6 @@
 """Small helpers for tests that talk to the real servers."""
 import json
+import subprocess
 import time
 import uuid
 import datetime as dt
@@ -71,3 +72,10 @@ def publish(config, envelope, source="registry"):
 def queue_depth(config, name):
     with Connection(config["AMQP_URI"]) as conn:
         return conn.default_channel.queue_declare(name, passive=True).message_count
+
+
+def connected_users(vhost):
+    """The broker logins with a connection to ``vhost`` (``rabbitmqctl list_connections``)."""
+    rows = subprocess.run(["rabbitmqctl", "-q", "list_connections", "user", "vhost"],
+                          check=True, capture_output=True, text=True).stdout.splitlines()
+    return {row.split("\t")[0] for row in rows if row.endswith("\t" + vhost)}

@@ -49,7 +49,10 @@ def tail(uri, sources, event_type, limit, timeout, echo):
                       auto_delete=True, channel=channel)
         queue.declare()
         for source in sources:
-            exchange = Exchange(f"{source}.events", type="topic", durable=True, channel=channel)
+            # Looked up, not declared: the operations user may not declare (configure) a
+            # service's exchange (shared/data/broker_access.yaml); broker init made them.
+            exchange = Exchange(f"{source}.events", type="topic", durable=True, passive=True,
+                                channel=channel)
             exchange.declare()
             queue.bind_to(exchange, routing_key=event_type or "#")
 

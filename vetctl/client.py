@@ -34,15 +34,22 @@ def safe_url(url):
     return url
 
 
-def broker_url(config_file=None):
-    """AMQP_URI from the environment, else from a service config file (registry's by
-    default)."""
+def broker_url(config_file=None, user="vetctl"):
+    """The URI vetctl connects with: AMQP_URI from the environment (OPERATIONS_AMQP_URI
+    first for the operations user), else the broker, host and vhost of a service config
+    file (registry's by default) with ``user``'s own login once ``vetctl broker init`` has
+    made it (shared/data/broker_access.yaml), else that file's URI as it is."""
+    if user == "operations" and os.environ.get("OPERATIONS_AMQP_URI"):
+        return os.environ["OPERATIONS_AMQP_URI"]
     if os.environ.get("AMQP_URI"):
         return os.environ["AMQP_URI"]
     if config_file:
         from shared.config import load_config
-        return amqp_uri(load_config(config_file))
-    return amqp_uri(service_config("registry"))
+        base = amqp_uri(load_config(config_file))
+    else:
+        base = amqp_uri(service_config("registry"))
+    from vetctl.broker import user_uri
+    return user_uri(user, base) or base
 
 
 def signing_secret():

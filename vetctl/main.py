@@ -40,6 +40,11 @@ class Settings:
     def uri(self):
         return broker_url(self.config)
 
+    @property
+    def operations_uri(self):
+        """For dead letters, the event tail and queue figures: the operations user."""
+        return broker_url(self.config, user="operations")
+
     def client(self):
         return connect(self.uri, timeout=self.timeout)
 
@@ -131,6 +136,44 @@ def health(services, timeout):
                 failed = True
     click.echo(json.dumps(results, ensure_ascii=False, indent=2))
     sys.exit(1 if failed else 0)
+
+
+@cli.group()
+def broker():
+    """The broker's users and rights (shared/data/broker_access.yaml).
+
+    \b
+    Example: vetctl broker init"""
+
+
+@broker.command("init")
+@click.option("--vhost", help="default: the vhost of the bootstrap URI")
+def broker_init(vhost):
+    """Create or bring up to date the vhost, exchanges, users and permissions of the table
+    through the management API, as BROKER_ADMIN_URI (else AMQP_URI, else registry's URI).
+    Idempotent; passwords from BROKER_PASSWORD_<USER>, else kept in .local/broker/."""
+    from vetctl import broker as broker_setup
+    done = broker_setup.init(vhost=vhost)
+    click.echo(f"broker: {len(done)} users up to date on {broker_setup.describe()} "
+               f"({', '.join(login for _, login in done)})")
+
+
+@broker.command("uri")
+@click.argument("user")
+def broker_uri(user):
+    """Print USER's AMQP URI, password included (for scripts: it is a secret).
+
+    \b
+    Example: AMQP_URI=$(vetctl broker uri registry) nameko run ..."""
+    from shared import broker_access
+    from vetctl import broker as broker_setup
+    users = broker_access.accesses()
+    if user not in users:
+        raise click.UsageError(f"no broker user {user!r}: one of {', '.join(users)}")
+    found = broker_setup.user_uri(user)
+    if found is None:
+        raise Failure(f"{user} has no password yet: run `vetctl broker init`")
+    click.echo(found)
 
 
 @cli.group()
@@ -408,7 +451,7 @@ def events_tail(settings, source, event_type, count, idle):
             click.echo(f"{envelope.get('occurred_at', '')[:19]}  {envelope.get('source', ''):9s}"
                        f" {envelope.get('type', ''):26s} {envelope.get('correlation_id', '')[:12]:12s}"
                        f"  {bus.summary(envelope)}")
-    bus.tail(settings.uri, source or SERVICES, event_type, count, idle, echo)
+    bus.tail(settings.operations_uri, source or SERVICES, event_type, count, idle, echo)
 
 
 @cli.group()
@@ -425,7 +468,7 @@ def _services(service):
 @pass_settings
 def dlq_list(settings, service):
     """Every dead letter with the queue it came from and why.  Example: vetctl dlq list"""
-    found = bus.dlq_list(settings.uri, _services(service))
+    found = bus.dlq_list(settings.operations_uri, _services(service))
     if settings.as_json:
         return emit_json(found)
     _table(f"{len(found)} dead letter(s)", ["id", "service", "queue", "type", "reason", "summary"],
@@ -439,7 +482,7 @@ def dlq_list(settings, service):
 @pass_settings
 def dlq_show(settings, message_id, service):
     """One dead letter in full.  Example: vetctl dlq show 8c1b5a10-…"""
-    found = bus.dlq_show(settings.uri, _services(service), message_id)
+    found = bus.dlq_show(settings.operations_uri, _services(service), message_id)
     if found is None:
         raise Failure(f"no dead letter {message_id}")
     emit_json(found)
@@ -457,7 +500,7 @@ def dlq_replay(settings, message_id, everything, service):
     Example: vetctl dlq replay --all --service loans"""
     if not message_id and not everything:
         raise click.UsageError("name a message id, or --all")
-    done = bus.dlq_replay(settings.uri, _services(service), None if everything else {message_id})
+    done = bus.dlq_replay(settings.operations_uri, _services(service), None if everything else {message_id})
     if message_id and not done:
         raise Failure(f"no dead letter {message_id}")
     if settings.as_json:
@@ -471,7 +514,7 @@ def dlq_replay(settings, message_id, everything, service):
 @pass_settings
 def dlq_drop(settings, message_id, service):
     """Remove one dead letter for good.  Example: vetctl dlq drop 8c1b5a10-…"""
-    done = bus.dlq_drop(settings.uri, _services(service), {message_id})
+    done = bus.dlq_drop(settings.operations_uri, _services(service), {message_id})
     if not done:
         raise Failure(f"no dead letter {message_id}")
     click.echo(f"dropped {message_id}") if not settings.as_json else emit_json(done)
@@ -484,7 +527,7 @@ def status(settings):
 
     \b
     Example: vetctl status"""
-    figures = bus.queue_figures(settings.uri)
+    figures = bus.queue_figures(settings.operations_uri)
     from nameko.standalone.rpc import ClusterRpcProxy
     out = {}
     with ClusterRpcProxy({"AMQP_URI": settings.uri}, timeout=3) as proxy:

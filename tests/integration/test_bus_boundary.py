@@ -23,6 +23,9 @@ STACK = "nameko.call_id_stack"
 
 SHAPES = {  # name → (body, content_type, properties, headers, can it be answered)
     "no reply_to": (GOOD_BODY, "application/json", {"reply_to": None}, {}, False),
+    # A reply to "loans.get_eligibility" would be a request to loans in the caller's name.
+    "reply_to another service's key": (GOOD_BODY, "application/json",
+                                       {"reply_to": "loans.get_eligibility"}, {}, False),
     "no correlation_id": (GOOD_BODY, "application/json", {"correlation_id": None}, {}, False),
     "call id stack an int": (GOOD_BODY, "application/json", {}, {STACK: 7}, True),
     "call id stack of ints": (GOOD_BODY, "application/json", {}, {STACK: [1, 2]}, True),
@@ -86,7 +89,7 @@ def gather(conn, queue, count, into):
 def test_a_malformed_request_is_refused_and_kills_nothing(system, rpc, config, logs, shape):
     body, content_type, properties, headers, answerable = SHAPES[shape]
     services = [cls.name for cls in service_classes()]
-    reply_to = f"boundary-test-{uuid.uuid4().hex}"
+    reply_to = str(uuid.uuid4())  # a reply key, as nameko's clients make them
     with Connection(config["AMQP_URI"]) as conn:
         replies = Queue(reply_to, Exchange("nameko-rpc", type="topic", durable=True),
                         routing_key=reply_to, exclusive=True)

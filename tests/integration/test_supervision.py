@@ -4,12 +4,14 @@ import os
 import signal
 import socket
 import subprocess
+import uuid
 from pathlib import Path
 
 import requests
 
+from shared import broker_access
 from tests.conftest import SECRET
-from tests.helpers import wait_for
+from tests.helpers import connected_users, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "services.sh"
@@ -28,16 +30,21 @@ def children(pid):
 
 
 def test_a_killed_service_is_restarted_and_down_stops_it(config, rpc, tmp_path):
+    # `up` runs `vetctl broker init` as the test's guest: logins of this test's own.
+    prefix = f"t{uuid.uuid4().hex[:8]}-"
     env = {**os.environ, "LOCAL_DIR": str(tmp_path), "AMQP_URI": config["AMQP_URI"],
            "DATABASE_URL": config["DATABASE_URL"], "VET_AUTH_SECRET": SECRET,
+           "BROKER_USER_PREFIX": prefix,
            "UP_TIMEOUT": "60", "LOG_KEEP": "3", "HEALTH_ADDRESS": f"127.0.0.1:{free_port()}"}
     up = subprocess.run(["bash", str(SCRIPT), "up", "registry"], env=env, capture_output=True,
                         text=True, timeout=120, cwd=ROOT)
-    assert up.returncode == 0, up.stderr
-    supervisor = int((tmp_path / "pids" / "registry.pid").read_text())
     try:
+        assert up.returncode == 0, up.stderr
+        supervisor = int((tmp_path / "pids" / "registry.pid").read_text())
         [first] = wait_for(lambda: children(supervisor), message="nameko under its supervisor")
         assert rpc.registry.health()["status"] == "ok"
+        # The supervised service runs as its own broker user, not as the guest that ran `up`.
+        assert f"{prefix}registry" in connected_users(config["vhost"])
         ready = requests.get(f"http://{env['HEALTH_ADDRESS']}/readyz", timeout=5)
         assert ready.json()["status"] == "ready"  # what `up` waited for
         for _ in range(3):  # three crashes: each restarted, the logs rotated, three kept
@@ -54,6 +61,9 @@ def test_a_killed_service_is_restarted_and_down_stops_it(config, rpc, tmp_path):
     finally:
         down = subprocess.run(["bash", str(SCRIPT), "down"], env=env, capture_output=True,
                               text=True, timeout=60, cwd=ROOT)
+        for user in broker_access.accesses():
+            requests.delete(f"http://127.0.0.1:15672/api/users/{prefix}{user}",
+                            auth=("guest", "guest"), timeout=5)
     assert down.returncode == 0, down.stderr
     wait_for(lambda: not _alive(supervisor), message="the supervisor gone")
     assert not _alive(first)
