@@ -31,6 +31,8 @@ from shared.errors import ServiceError, StatementTimeout
 
 log = structlog.get_logger(__name__)
 psycopg2.extras.register_uuid()
+# The OS's select, not eventlet's: a zero-timeout look at a socket needs no trip to the hub.
+_select = eventlet.patcher.original("select").select
 PROBE_TIMEOUT = 2.0  # seconds /readyz waits for the database
 # A statement that runs longer is cancelled by PostgreSQL; 0 means no limit.
 DEFAULT_STATEMENT_TIMEOUT_MS = 15_000
@@ -70,10 +72,14 @@ class ConnectionPool:
                                 application_name=f"veteran-services:{self.schema}")
 
     def get(self):
-        try:
-            return self._free.get_nowait()
-        except queue.Empty:
-            pass
+        while True:
+            try:
+                conn = self._free.get_nowait()
+            except queue.Empty:
+                break
+            if not _hung_up(conn):
+                return conn
+            self.put(conn, broken=True)
         with self._lock:
             grow = self._created < self.size
             if grow:
@@ -107,6 +113,18 @@ class ConnectionPool:
                 self._free.get_nowait().close()
             except queue.Empty:
                 return
+
+
+def _hung_up(conn):
+    """An idle connection the server has written to or closed (a restart's or a crash's
+    "terminating connection", EOF) is dead: found without a round trip, so a worker after a
+    database restart does not fail once per stale pooled connection."""
+    if conn.closed:
+        return True
+    try:
+        return bool(_select([conn], [], [], 0)[0])
+    except (OSError, ValueError, psycopg2.Error):
+        return True
 
 
 class Session:

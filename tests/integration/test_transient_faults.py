@@ -1,13 +1,14 @@
 """A database fault is not a poison message: a handler that fails because the database
 went away is run again after a backoff without using up the delivery limit (3 in the test
-config), while a handler that fails on the message itself still reaches the dead letters."""
+config), while a handler that fails on the message itself still reaches the dead letters.
+An idle pooled connection the server hung up on is never handed out."""
 import threading
 import time
 
 import psycopg2
 import pytest
 
-from shared.db import Database, Store
+from shared.db import ConnectionPool, Database, Store
 from shared.messaging import batch_event_handler, event_handler
 from tests.helpers import publish, queue_depth, registered_event, scalar, wait_for
 
@@ -102,3 +103,28 @@ def test_connections_killed_under_a_stream_of_events_lose_nothing(start, config,
                                 " FROM loans.eligibility_assessments") == 300,
              timeout=90, message="an assessment of every veteran")
     assert queue_depth(config, "loans.dlq") == 0
+
+
+def test_a_pooled_connection_the_server_hung_up_on_is_not_handed_out(database_url):
+    pool = ConnectionPool(database_url, "public", size=2)
+    conn = pool.get()
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        dead_pid = cur.fetchone()[0]
+    conn.rollback()
+    pool.put(conn)
+    killer = psycopg2.connect(database_url)
+    killer.autocommit = True
+    with killer.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (dead_pid,))
+    killer.close()
+    time.sleep(0.2)  # the server's "terminating connection" reaches the idle socket
+    try:
+        again = pool.get()
+        with again.cursor() as cur:  # no OperationalError: a live connection
+            cur.execute("SELECT pg_backend_pid()")
+            assert cur.fetchone()[0] != dead_pid
+        assert pool._created == 1
+        pool.put(again)
+    finally:
+        pool.close()
