@@ -134,6 +134,7 @@ class Session:
         self.pool, self.worker_ctx, self.clock = pool, worker_ctx, clock
         self.conn = None
         self.finished = False
+        self.committed = False  # by the worker itself, before its end (``commit``)
 
     def cursor(self, **kwargs):
         if self.conn is None:
@@ -151,6 +152,7 @@ class Session:
         transaction. For sweeps that take one batch per transaction: the project's
         entrypoints still end the last one."""
         if self.conn is not None:
+            self.committed = True
             self.conn.commit()
 
     def finish(self, exc_info):
@@ -170,11 +172,24 @@ class Session:
         except psycopg2.Error as exc:
             if exc_info is None:
                 log.exception("db.commit_failed")
+                # The connection lost during COMMIT: it may have committed or not. (An
+                # error the server answered with, on a live connection, rolled back.)
+                exc.outcome_unknown = bool(self.conn.closed) or exc.pgcode is None
             else:  # the work failed already, often for the same reason (connection lost)
                 log.warning("db.rollback_failed", error=type(exc).__name__)
             self._release(broken=True)
-            return self._reported(exc_info or sys.exc_info())
-        return self._reported(exc_info)
+            return self._reported(self._marked(exc_info) or sys.exc_info())
+        return self._reported(self._marked(exc_info))
+
+    def _marked(self, exc_info):
+        """A failure after the worker committed part of its work (``commit``) has not
+        left the database as it found it: ``outcome_unknown``, so nothing runs it again."""
+        if exc_info is not None and self.committed:
+            try:
+                exc_info[1].outcome_unknown = True
+            except AttributeError:  # an exception without a __dict__
+                pass
+        return exc_info
 
     def _reported(self, exc_info):
         if exc_info is None or not isinstance(exc_info[1], psycopg2.errors.QueryCanceled):
