@@ -2,9 +2,10 @@
 
 - ``rpc(roles=...)``: refuses a call whose token is missing or bad (``Unauthorized``) or
   whose role is not among ``roles`` (``Forbidden``) before any worker starts (``public=True``
-  for ``health``); commits the worker's transaction before the reply leaves; the project's
-  errors are expected (logged as warnings, not errors); replies go out without publisher
-  confirms (see ``RpcConsumer``).
+  for ``health``); commits the worker's transaction before the reply leaves; runs the
+  worker again after a database fault that left nothing committed (``RpcRetries``); the
+  project's errors are expected (logged as warnings, not errors); replies go out without
+  publisher confirms (see ``RpcConsumer``).
 - ``event_handler``: an inbox handler. Its queue is a durable quorum queue with a delivery
   limit and a dead-letter exchange ``<service>.dlx`` (queue ``<service>.dlq``); a failing
   message is requeued until the limit, then dead-lettered. The handler receives a
