@@ -51,11 +51,15 @@ def _ctl(action, *args, check=True):
                check=check)
 
 
-def _drop_leftover():
-    """A cluster of this name left by a run that crashed is dropped first."""
-    if Path(f"/etc/postgresql/{VERSION}/{CLUSTER}").exists() or \
-            Path(f"/var/lib/postgresql/{VERSION}/{CLUSTER}").exists():
+CONF_DIR = Path(f"/etc/postgresql/{VERSION}/{CLUSTER}")
+
+
+def _drop():
+    """Stop and drop this module's cluster, if there is one (also one left by a run that
+    crashed); pg_dropcluster keeps a config directory holding a file it did not make."""
+    if CONF_DIR.exists() or Path(f"/var/lib/postgresql/{VERSION}/{CLUSTER}").exists():
         _pg("pg_dropcluster", "--stop", VERSION, CLUSTER, check=False)
+    shutil.rmtree(CONF_DIR, ignore_errors=True)
 
 
 def _free_port(first=5447):
@@ -106,11 +110,11 @@ class Cluster:
 def cluster():
     if shutil.which("pg_createcluster") is None:
         pytest.skip("needs Debian's postgresql-common (pg_createcluster)")
-    _drop_leftover()
+    _drop()
     port = _free_port()
     _pg("pg_createcluster", VERSION, CLUSTER, "-p", str(port), "--", "--auth=trust")
     try:
-        conf = Path(f"/etc/postgresql/{VERSION}/{CLUSTER}/conf.d/outage-test.conf")
+        conf = CONF_DIR / "conf.d" / "outage-test.conf"
         # fsync only guards against the machine crashing, which no test here does; a
         # killed postmaster loses nothing the kernel already has.
         conf.write_text("listen_addresses = '127.0.0.1'\nfsync = off\nmax_connections = 200\n")
@@ -123,7 +127,7 @@ def cluster():
         conn.close()
         yield cluster
     finally:
-        _pg("pg_dropcluster", "--stop", VERSION, CLUSTER, check=False)
+        _drop()
 
 
 @pytest.fixture(scope="module")
