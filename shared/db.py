@@ -31,6 +31,8 @@ from shared.errors import ServiceError, StatementTimeout
 
 log = structlog.get_logger(__name__)
 psycopg2.extras.register_uuid()
+# The OS's select, not eventlet's: a zero-timeout look at a socket needs no trip to the hub.
+_select = eventlet.patcher.original("select").select
 PROBE_TIMEOUT = 2.0  # seconds /readyz waits for the database
 # A statement that runs longer is cancelled by PostgreSQL; 0 means no limit.
 DEFAULT_STATEMENT_TIMEOUT_MS = 15_000
@@ -70,10 +72,14 @@ class ConnectionPool:
                                 application_name=f"veteran-services:{self.schema}")
 
     def get(self):
-        try:
-            return self._free.get_nowait()
-        except queue.Empty:
-            pass
+        while True:
+            try:
+                conn = self._free.get_nowait()
+            except queue.Empty:
+                break
+            if not _hung_up(conn):
+                return conn
+            self.put(conn, broken=True)
         with self._lock:
             grow = self._created < self.size
             if grow:
@@ -109,6 +115,18 @@ class ConnectionPool:
                 return
 
 
+def _hung_up(conn):
+    """An idle connection the server has written to or closed (a restart's or a crash's
+    "terminating connection", EOF) is dead: found without a round trip, so a worker after a
+    database restart does not fail once per stale pooled connection."""
+    if conn.closed:
+        return True
+    try:
+        return bool(_select([conn], [], [], 0)[0])
+    except (OSError, ValueError, psycopg2.Error):
+        return True
+
+
 class Session:
     """One worker's transaction; the connection is taken on first use."""
 
@@ -116,6 +134,7 @@ class Session:
         self.pool, self.worker_ctx, self.clock = pool, worker_ctx, clock
         self.conn = None
         self.finished = False
+        self.committed = False  # by the worker itself, before its end (``commit``)
 
     def cursor(self, **kwargs):
         if self.conn is None:
@@ -133,6 +152,7 @@ class Session:
         transaction. For sweeps that take one batch per transaction: the project's
         entrypoints still end the last one."""
         if self.conn is not None:
+            self.committed = True
             self.conn.commit()
 
     def finish(self, exc_info):
@@ -152,11 +172,24 @@ class Session:
         except psycopg2.Error as exc:
             if exc_info is None:
                 log.exception("db.commit_failed")
+                # The connection lost during COMMIT: it may have committed or not. (An
+                # error the server answered with, on a live connection, rolled back.)
+                exc.outcome_unknown = bool(self.conn.closed) or exc.pgcode is None
             else:  # the work failed already, often for the same reason (connection lost)
                 log.warning("db.rollback_failed", error=type(exc).__name__)
             self._release(broken=True)
-            return self._reported(exc_info or sys.exc_info())
-        return self._reported(exc_info)
+            return self._reported(self._marked(exc_info) or sys.exc_info())
+        return self._reported(self._marked(exc_info))
+
+    def _marked(self, exc_info):
+        """A failure after the worker committed part of its work (``commit``) has not
+        left the database as it found it: ``outcome_unknown``, so nothing runs it again."""
+        if exc_info is not None and self.committed:
+            try:
+                exc_info[1].outcome_unknown = True
+            except AttributeError:  # an exception without a __dict__
+                pass
+        return exc_info
 
     def _reported(self, exc_info):
         if exc_info is None or not isinstance(exc_info[1], psycopg2.errors.QueryCanceled):

@@ -2,9 +2,10 @@
 
 - ``rpc(roles=...)``: refuses a call whose token is missing or bad (``Unauthorized``) or
   whose role is not among ``roles`` (``Forbidden``) before any worker starts (``public=True``
-  for ``health``); commits the worker's transaction before the reply leaves; the project's
-  errors are expected (logged as warnings, not errors); replies go out without publisher
-  confirms (see ``RpcConsumer``).
+  for ``health``); commits the worker's transaction before the reply leaves; runs the
+  worker again after a database fault that left nothing committed (``RpcRetries``); the
+  project's errors are expected (logged as warnings, not errors); replies go out without
+  publisher confirms (see ``RpcConsumer``).
 - ``event_handler``: an inbox handler. Its queue is a durable quorum queue with a delivery
   limit and a dead-letter exchange ``<service>.dlx`` (queue ``<service>.dlq``); a failing
   message is requeued until the limit, then dead-lettered. The handler receives a
@@ -14,6 +15,7 @@
 """
 import functools
 import sys
+import time
 
 import eventlet
 import structlog
@@ -31,13 +33,17 @@ from nameko.messaging import QueueConsumer
 from shared import auth, boundary
 from shared.config import amqp_uri
 from shared.contracts import load_event
-from shared.db import Database, finish_unit_of_work, is_transient
-from shared.errors import ServiceError
+from shared.db import Database, DatabaseUnavailable, finish_unit_of_work, is_transient
+from shared.errors import ServiceError, StatementTimeout
 
 log = structlog.get_logger(__name__)
 DEFAULT_DELIVERY_LIMIT = 5
 DEFAULT_TRANSIENT_RETRIES = 25  # about five minutes of backoff (0.2 s doubling, 15 s cap)
 MAX_RETRY_DELAY = 15.0
+# An RPC is run again for at most this long after its first transient failure: well under
+# a caller's timeout (15 s by default, vetctl's and the tests').
+DEFAULT_RPC_RETRY_SECONDS = 5.0
+MAX_RPC_RETRY_DELAY = 1.0
 
 
 class TransientRetries:
@@ -66,6 +72,52 @@ class TransientRetries:
         delay = min(0.2 * 2 ** (self.tries[key] - 1), MAX_RETRY_DELAY)
         log.warning("handler.transient_retry", handler=self.handler, attempt=self.tries[key],
                     delay_s=delay, error=type(exc_info[1]).__name__)
+
+        def again():
+            eventlet.sleep(delay)
+            run()
+        self.container.spawn_managed_thread(again)
+
+
+def safe_to_run_again(exc):
+    """A transient failure that left nothing behind: the transaction was rolled back, not
+    lost during (or after part of the work reached) a COMMIT (``outcome_unknown``, set by
+    ``shared.db.Session``). A statement timeout or a pool with no free connection has
+    already cost the caller seconds: it is answered at once."""
+    return (is_transient(exc) and not isinstance(exc, (StatementTimeout, DatabaseUnavailable))
+            and not getattr(exc, "outcome_unknown", False))
+
+
+class RpcRetries:
+    """An RPC whose transaction failed on the database before it committed (connection
+    lost, the server restarting, a serialization failure or deadlock) changed nothing: it
+    runs again in this process after a short backoff (0.1 s doubling to 1 s), the request
+    still unacked, for at most ``RPC_RETRY_SECONDS`` (5) after its first failure; then the
+    caller gets the error. 0 turns this off."""
+
+    def __init__(self, container, method):
+        self.container, self.method = container, method
+        self.budget = float(container.config.get("RPC_RETRY_SECONDS",
+                                                 DEFAULT_RPC_RETRY_SECONDS))
+        self.failures = {}  # request message → (first failure's time, attempts)
+
+    def should_retry(self, key, exc_info):
+        if exc_info is None or not safe_to_run_again(exc_info[1]):
+            self.failures.pop(key, None)
+            return False
+        now = time.monotonic()
+        first, attempts = self.failures.get(key, (now, 0))
+        if now - first >= self.budget:
+            self.failures.pop(key, None)
+            return False
+        self.failures[key] = (first, attempts + 1)
+        return True
+
+    def later(self, key, run, exc_info):
+        attempt = self.failures[key][1]
+        delay = min(0.1 * 2 ** (attempt - 1), MAX_RPC_RETRY_DELAY)
+        log.warning("rpc.transient_retry", method=self.method, attempt=attempt, delay_s=delay,
+                    error=type(exc_info[1]).__name__)
 
         def again():
             eventlet.sleep(delay)
@@ -266,9 +318,28 @@ class Rpc(nameko_rpc.Rpc):
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
+        if self.retries.should_retry(message, exc_info):
+            self.retries.later(message, functools.partial(self._run_again, message, worker_ctx),
+                               exc_info)
+            return None, exc_info
         if exc_info is not None:
             result = None
         return super().handle_result(message, worker_ctx, result, exc_info)
+
+    def _run_again(self, message, worker_ctx):
+        try:
+            self.container.spawn_worker(
+                self, worker_ctx.args, worker_ctx.kwargs, context_data=dict(worker_ctx.data),
+                handle_result=functools.partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.rpc_consumer.requeue_message(message)
+
+    @property
+    def retries(self):
+        if getattr(self, "_retries", None) is None:
+            self._retries = RpcRetries(self.container,
+                                       f"{self.container.service_name}.{self.method_name}")
+        return self._retries
 
 
 rpc = Rpc.decorator

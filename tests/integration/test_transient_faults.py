@@ -1,14 +1,17 @@
 """A database fault is not a poison message: a handler that fails because the database
 went away is run again after a backoff without using up the delivery limit (3 in the test
-config), while a handler that fails on the message itself still reaches the dead letters."""
+config), while a handler that fails on the message itself still reaches the dead letters.
+An RPC whose connection was lost before it committed runs again and answers; one lost
+during its COMMIT (outcome unknown) is not run again."""
 import threading
 import time
 
 import psycopg2
 import pytest
+from nameko.exceptions import RemoteError
 
-from shared.db import Database, Store
-from shared.messaging import batch_event_handler, event_handler
+from shared.db import ConnectionPool, Database, Store
+from shared.messaging import batch_event_handler, event_handler, rpc as rpc_entrypoint
 from tests.helpers import publish, queue_depth, registered_event, scalar, wait_for
 
 
@@ -102,3 +105,92 @@ def test_connections_killed_under_a_stream_of_events_lose_nothing(start, config,
                                 " FROM loans.eligibility_assessments") == 300,
              timeout=90, message="an assessment of every veteran")
     assert queue_depth(config, "loans.dlq") == 0
+
+
+class Notes:
+    """An RPC that writes a note; ``DIE_FIRST``: its first attempt's connection is lost
+    before it commits (the backend terminates itself)."""
+    name = "sink"
+    store = Database(Store, migrations_dir="/nonexistent")
+    attempts = []
+    DIE_FIRST = True
+
+    @rpc_entrypoint
+    def write(self, note):
+        Notes.attempts.append(note)
+        with self.store.cursor() as cur:
+            cur.execute("INSERT INTO notes (note) VALUES (%s)", (note,))
+            if Notes.DIE_FIRST and len(Notes.attempts) == 1:
+                cur.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return len(Notes.attempts)
+
+
+@pytest.fixture
+def notes(start, db):
+    Notes.attempts.clear()
+    Notes.DIE_FIRST = True
+    runner = start(Notes)  # its schema exists once it has started
+    with db.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS sink.notes CASCADE; DROP FUNCTION IF EXISTS sink.die();"
+                    " CREATE TABLE sink.notes (note text NOT NULL)")
+    yield runner
+    with db.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS sink.notes CASCADE; DROP FUNCTION IF EXISTS sink.die()")
+
+
+def test_an_rpc_whose_connection_is_lost_before_commit_runs_again_and_answers(notes, rpc, db):
+    assert rpc.sink.write("once") == 2  # the second attempt answered the caller
+    assert Notes.attempts == ["once", "once"]
+    assert scalar(db, "SELECT count(*) FROM sink.notes") == 1
+
+
+def test_an_rpc_whose_connection_is_lost_during_commit_is_not_run_again(notes, rpc, db):
+    """Lost during COMMIT, the outcome is unknown to the service: the caller hears of it."""
+    Notes.DIE_FIRST = False
+    with db.cursor() as cur:
+        cur.execute("""
+            CREATE FUNCTION sink.die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+              PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);
+              RETURN NULL; END $$;
+            CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON sink.notes
+              DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sink.die();""")
+    with pytest.raises(RemoteError) as caught:
+        rpc.sink.write("maybe")
+    assert caught.value.exc_type == "OperationalError"
+    assert Notes.attempts == ["maybe"]
+    assert scalar(db, "SELECT count(*) FROM sink.notes") == 0
+
+
+def test_an_rpc_is_not_run_again_when_retries_are_off(start, notes, rpc):
+    notes.stop()
+    start(Notes, RPC_RETRY_SECONDS=0)
+    Notes.attempts.clear()
+    with pytest.raises(RemoteError) as caught:
+        rpc.sink.write("once")
+    assert caught.value.exc_type == "OperationalError"
+    assert Notes.attempts == ["once"]
+
+
+def test_a_pooled_connection_the_server_hung_up_on_is_not_handed_out(database_url):
+    pool = ConnectionPool(database_url, "public", size=2)
+    conn = pool.get()
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        dead_pid = cur.fetchone()[0]
+    conn.rollback()
+    pool.put(conn)
+    killer = psycopg2.connect(database_url)
+    killer.autocommit = True
+    with killer.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(%s)", (dead_pid,))
+    killer.close()
+    time.sleep(0.2)  # the server's "terminating connection" reaches the idle socket
+    try:
+        again = pool.get()
+        with again.cursor() as cur:  # no OperationalError: a live connection
+            cur.execute("SELECT pg_backend_pid()")
+            assert cur.fetchone()[0] != dead_pid
+        assert pool._created == 1
+        pool.put(again)
+    finally:
+        pool.close()
