@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml requirements.lock
 		echo "venv: creating $(VENV) with $$python ($$($$python --version 2>&1))"; \
 		$$python -m venv $(VENV); \
 	fi
-	$(VENV)/bin/pip install --quiet -c requirements.lock -e ".[test]"
+	$(VENV)/bin/pip install --quiet -c requirements.lock -e ".[test,deploy]"
 	@touch $@
 
 # Resolves pyproject.toml in a throwaway venv (so nothing installed by hand in .venv leaks
@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml requirements.lock
 lock: ## re-pin requirements.lock from pyproject.toml in a throwaway venv
 	@rm -rf .local/lock-venv && mkdir -p .local
 	@python=$$(command -v python3.11 || command -v python3) && $$python -m venv .local/lock-venv
-	.local/lock-venv/bin/pip install --quiet -e ".[test]"
+	.local/lock-venv/bin/pip install --quiet -e ".[test,deploy]"
 	@{ sed -n '/^#/p' requirements.lock; \
 	   .local/lock-venv/bin/pip freeze --all --exclude-editable 2>/dev/null | grep -v '^pip=='; \
 	 } > requirements.lock.new && mv requirements.lock.new requirements.lock
