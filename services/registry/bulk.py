@@ -17,8 +17,7 @@ from shared.validation import checking_on, invalid
 
 log = structlog.get_logger(__name__)
 MAX_ROWS = 1000
-# The single path's ``possible_duplicates`` keeps the oldest 20 as well.
-MAX_DUPLICATES = 20
+MAX_DUPLICATES = domain.MAX_DUPLICATES
 OUTSIDE_COUNTIES = "outside your counties"
 UNSTORABLE = "contains a character that cannot be stored (NUL or a lone surrogate)"
 ROW_INPUT = RegisterVeteranSchema()  # built once: construction costs more than a load
@@ -68,7 +67,8 @@ class BulkRpcs:
         existing cards and the batch's earlier rows registered again with them."""
         veterans = [(index, veteran) for index, (veteran, _) in drafts.items()]
         existing = self.store.duplicates_of(
-            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans])
+            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
+            MAX_DUPLICATES)
         duplicates = batch_duplicates(veterans, existing)
         return {index: domain.register(claims[index], draft[0].id, now, duplicates[index])
                 if index in duplicates else draft for index, draft in drafts.items()}

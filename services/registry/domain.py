@@ -12,6 +12,8 @@ from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, VETERAN_REGIST
 
 FLAG_DIVISION_UNVERIFIED = "id_division_unverified"
 FLAG_POSSIBLE_DUPLICATE = "possible_duplicate"
+# A card lists at most this many possible duplicates: the oldest.
+MAX_DUPLICATES = 20
 # Fields other services may know (they travel in events); the rest stay in registry.
 FACT_FIELDS = ("county_code", "discharge_type", "discharged_on", "skills", "certificates",
                "willingness", "service_needs", "employment_status", "intentions")

@@ -140,7 +140,7 @@ class FakeStore:
         self.calls.append("holders")
         return {v.id_number: v.id for v in self.veterans.values() if v.id_number in id_numbers}
 
-    def duplicates_of(self, people):
+    def duplicates_of(self, people, limit=bulk.MAX_DUPLICATES):
         self.calls.append("duplicates_of")
         found = {}
         for key, name, birth, county, phone in people:
