@@ -11,8 +11,8 @@ from marshmallow import ValidationError
 from services.registry import domain
 from services.registry.schemas import RegisterVeteranSchema
 from shared.auth import WRITE
+from shared.bounded import bounded_rpc
 from shared.errors import flatten_errors
-from shared.messaging import rpc
 from shared.validation import checking_on, invalid
 
 log = structlog.get_logger(__name__)
@@ -24,12 +24,16 @@ ROW_INPUT = RegisterVeteranSchema()  # built once: construction costs more than 
 # Rows between yields to the other green threads of the process (the outbox relay, other
 # calls): a batch's pure-Python stretches would otherwise hold them off for 100+ ms.
 YIELD_EVERY = 100
+# Batches running at once in a process (BULK_CONCURRENCY); the others wait without a
+# worker, so that health() and the other RPCs keep the rest of max_workers.
+DEFAULT_CONCURRENCY = 2
 
 CREATED, CONFLICT, INVALID = "created", "conflict", "invalid"
 
 
 class BulkRpcs:
-    @rpc(roles=WRITE, sensitive_arguments=("batch",))
+    @bounded_rpc("BULK_CONCURRENCY", DEFAULT_CONCURRENCY, roles=WRITE,
+                 sensitive_arguments=("batch",))
     def register_veterans(self, batch):
         """Up to 1,000 registrations → ``{results: [{row, status, id, errors}]}`` in input
         order; a bad row never blocks the good ones."""
