@@ -15,7 +15,7 @@ from nameko.testing.utils import get_container, get_extension
 from services.registry.bulk import MAX_DUPLICATES
 from services.registry.service import RegistryService
 from shared.db import DEFAULT_STATEMENT_TIMEOUT_MS, Database
-from shared.errors import StatementTimeout
+from shared.errors import StatementTimeout, Unauthorized
 from shared.probes import Probes
 from tests.conftest import token
 from tests.factories import make_veteran, unique_id_numbers
@@ -159,6 +159,19 @@ def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughou
     oldest = [i for (i,) in rows(db, "SELECT id::text FROM registry.veterans WHERE id <> %s"
                                      " ORDER BY registered_at, id LIMIT 20", last["id"])]
     assert last["possible_duplicates"] == oldest
+
+
+def test_a_refused_or_malformed_batch_gives_its_slot_back(start, rpc_as, rpc):
+    start(RegistryService, BULK_CONCURRENCY=1)
+    for _ in range(3):
+        with rpc_as(None) as anonymous, pytest.raises(Unauthorized):
+            anonymous.registry.register_veterans([make_veteran()])
+        with pytest.raises(Exception) as caught:  # no batch: nameko's IncorrectSignature
+            rpc.registry.register_veterans()
+        assert "IncorrectSignature" in repr(caught.value)
+    # With a slot lost, this would wait for ever (the proxy gives up after 15 s).
+    results = rpc.registry.register_veterans([make_veteran()])["results"]
+    assert [r["status"] for r in results] == ["created"]
 
 
 def rows(db, sql, *args):
