@@ -49,7 +49,7 @@ class BulkRpcs:
                   for index, command in _cooperatively(claims.items())
                   if command["id_number"] not in taken}
         while True:
-            registered = self._with_duplicates(drafts, claims, now)
+            registered = self._with_duplicates(drafts)
             # Between our look-up and our insert another transaction may register one of
             # these ID numbers: then nothing was kept, and we go again without it.
             lost = self.store.add_veterans([veteran for veteran, _ in registered.values()],
@@ -68,15 +68,15 @@ class BulkRpcs:
                     for status in (CREATED, CONFLICT, INVALID)})
         return {"results": replies}
 
-    def _with_duplicates(self, drafts, claims, now):
+    def _with_duplicates(self, drafts):
         """The drafts (``{index: (veteran, events)}``), those with possible duplicates among
-        existing cards and the batch's earlier rows registered again with them."""
+        existing cards and the batch's earlier rows flagged and listing them."""
         veterans = [(index, veteran) for index, (veteran, _) in drafts.items()]
         existing = self.store.duplicates_of(
             [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
             MAX_DUPLICATES)
         duplicates = batch_duplicates(veterans, existing)
-        return {index: domain.register(claims[index], draft[0].id, now, duplicates[index])
+        return {index: domain.with_duplicates(*draft, duplicates[index])
                 if index in duplicates else draft
                 for index, draft in _cooperatively(drafts.items())}
 

@@ -89,6 +89,15 @@ def register(command, veteran_id, now, possible_duplicates=()):
     return veteran, [Event(VETERAN_REGISTERED, facts(veteran))]
 
 
+def with_duplicates(veteran, events, possible_duplicates):
+    """A new card (and its events) as ``register`` makes it given these possible duplicates:
+    flagged and listing them. No fact its events carry changes, and the ID number is not
+    parsed again (a bulk batch sharing one phone has 1,000 such cards)."""
+    flagged = replace(veteran, flags=[*veteran.flags, FLAG_POSSIBLE_DUPLICATE],
+                      possible_duplicates=[str(d) for d in possible_duplicates])
+    return flagged, events
+
+
 def update(veteran, changes, now, reason=None, cause_event_id=None):
     """Apply ``changes`` (field → new value). Returns the new card, the history entries
     and the events: ``veteran_updated`` when a fact others know changed, and
