@@ -29,8 +29,8 @@ NAME = "veteran_bench_duplicates"
 
 def payloads(shared_phone):
     surnames, given = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗", "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩"
-    rows = [make_veteran(id_number=number, name=surnames[i % 20] + given[(i // 20) % 20] + given[i % 7],
-                         phone=shared_phone or f"139{i + 1:08d}")
+    rows = [make_veteran(id_number=number, phone=shared_phone or f"139{i + 1:08d}",
+                         name=surnames[i % 20] + given[(i // 20) % 20] + given[i % 7])
             for i, number in enumerate(unique_id_numbers(BATCHES * ROWS))]
     return [rows[i:i + ROWS] for i in range(0, len(rows), ROWS)]
 
@@ -82,13 +82,16 @@ def measure(shared_phone):
                 statuses.update(r["status"] for r in results)
 
         url = f"http://127.0.0.1:{port}/readyz"
+
+        def ask_readyz():
+            requests.get(url, timeout=10).raise_for_status()
+
         with ClusterRpcProxy({"AMQP_URI": uri}, timeout=60) as prober:
             prober.registry.health()  # its reply queue: ready before the clock starts
             clients = [eventlet.spawn(client, batch) for batch in batches]
             began = line.start()
             probes = [eventlet.spawn(probe, prober.registry.health, stop, health),
-                      eventlet.spawn(probe, lambda: requests.get(url, timeout=10).raise_for_status(),
-                                     stop, readyz)]
+                      eventlet.spawn(probe, ask_readyz, stop, readyz)]
             for thread in clients:
                 thread.wait()
             seconds = time.perf_counter() - began
