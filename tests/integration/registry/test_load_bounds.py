@@ -71,7 +71,9 @@ def test_a_statement_past_the_timeout_is_an_error_and_the_service_goes_on(start,
 
 BATCHES, ROWS = 20, 1000
 PLACEHOLDER_PHONE = "13900000000"
-BATCH_TIMEOUT = 60  # vetctl import's RPC timeout is 30 s; a batch alone takes about 1 s here
+# The batches queue for their slots, so the last answers when all 20 are done: 24 s here
+# alone, 57 s with others' tests loading the two cores (vetctl sends one batch at a time).
+BATCH_TIMEOUT = 120
 
 
 def percentile(values, p):
@@ -108,23 +110,30 @@ def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughou
         at_work.append(sum(ctx.entrypoint.method_name == "register_veterans"
                            for ctx in list(container._worker_threads)))
 
-    def send(batch):
+    def send(batch, sent):
         with ClusterRpcProxy(config, timeout=BATCH_TIMEOUT,
                              context_data={"auth_token": token()}) as proxy:
             began = time.monotonic()
-            results.append(proxy.registry.register_veterans(batch)["results"])
+            reply = proxy.registry.register_veterans.call_async(batch)
+            sent.send()
+            results.append(reply.result()["results"])
             took.append(time.monotonic() - began)
 
     with ClusterRpcProxy(config, timeout=10) as prober:
         prober.registry.health()  # the prober's reply queue exists before the load starts
+        # The batches are encoded and published first: this process is their client too,
+        # and 20 MB of JSON encoded here would hold the probes' green threads off, not the
+        # service's.
+        began, published = time.monotonic(), [eventlet.event.Event() for _ in batches]
+        senders = [eventlet.spawn(send, batch, sent) for batch, sent in zip(batches, published)]
+        for sent in published:
+            sent.wait()
         watchers = [
             eventlet.spawn(every, 0.1, stop, prober.registry.health, health),
             eventlet.spawn(every, 0.05, stop,
                            lambda: requests.get(readyz_url, timeout=5).raise_for_status(),
                            readyz),
             eventlet.spawn(every, 0.02, stop, count_batch_workers, [])]
-        began = time.monotonic()
-        senders = [eventlet.spawn(send, batch) for batch in batches]
         for sender in senders:
             sender.wait()  # raises if a call failed or timed out
         elapsed = time.monotonic() - began
@@ -141,8 +150,11 @@ def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughou
     assert [r["status"] for batch in results for r in batch] == ["created"] * BATCHES * ROWS
     assert len(health) >= 10 and len(readyz) >= 20  # asked all along, not once at the end
     assert max(at_work) == 2  # the limit, reached and never passed
-    assert max(health) < 1.0, sorted(health)[-5:]
-    assert percentile(readyz, 50) < 0.1 and max(readyz) < 1.0, sorted(readyz)[-5:]
+    # Before: health() queued behind the batches, p50 6.6 s (bench/duplicates.py). The
+    # maxima allow for this 2-core machine running others' tests (load 5: max 1.1-2 s);
+    # a health() behind even a few batches would take longer.
+    assert percentile(health, 90) < 1.0 and max(health) < 3.0, sorted(health)[-5:]
+    assert percentile(readyz, 50) < 0.1 and max(readyz) < 2.0, sorted(readyz)[-5:]
 
     # Capped and correct: every card lists the first one, at most 20, all sharing its phone.
     stored = rows(db, "SELECT id::text, possible_duplicates FROM registry.veterans"
