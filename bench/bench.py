@@ -2,7 +2,7 @@
 handler → stored assessment), against nameko's plain dispatcher → handler measured in the
 same run on the same machine. Prints figures; asserts nothing.
 
-    python bench/bench.py [-n 3000] [--clients 10] [--case registrations|bulk|search|matching|import|scheduler ...]
+    python bench/bench.py [-n 3000] [--clients 10] [--case registrations|bulk|search|matching|import|scheduler|duplicates ...]
 
 It runs its own service processes against a database ``veteran_bench`` and a RabbitMQ
 vhost ``veteran_bench``, both emptied first, so it neither needs nor disturbs `make up`."""
@@ -134,7 +134,7 @@ def run(args, auth_on, with_baseline):
 
 
 # Further cases live in bench/<case>.py with a ``run(args)`` that prints its figures.
-CASES = ("registrations", "bulk", "search", "matching", "import", "scheduler")
+CASES = ("registrations", "bulk", "search", "matching", "import", "scheduler", "duplicates")
 MODULES = {"import": "imports"}  # a case whose module name differs
 
 

@@ -159,6 +159,13 @@ class GuardedQueueConsumer(QueueConsumer):
             self._consumers[provider] = consumer
         return self._consumers.values()
 
+    @property
+    def prefetch_count(self):
+        # nameko's is max_workers. EXTRA_PREFETCH more wait in the process, unacked, for a
+        # worker or for a slot of a bounded RPC (shared.bounded): calls waiting for a slot
+        # must not hold back the calls queued behind them (registry's health() behind bulk).
+        return self.container.max_workers + int(self.container.config.get("EXTRA_PREFETCH") or 0)
+
     connected = False  # for /readyz: this process's consumer holds a live connection
     _watchdog = None
 

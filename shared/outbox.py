@@ -4,10 +4,16 @@ the table) wakes the relay on commit and never on rollback."""
 import json
 import uuid
 
+import eventlet
 import psycopg2.extras
 
 from shared import contracts
 from shared.clock import bureau_clock
+
+# Envelopes between yields to the process's other green threads: each is dumped and checked
+# through its contract (~0.2 ms), so a bulk batch's 1,000 held /readyz and every other call
+# of the process off for 200+ ms in one stretch.
+YIELD_EVERY = 50
 
 
 def channel(schema):
@@ -22,7 +28,9 @@ def append(store, events):
     session = store.session
     now = (session.clock or bureau_clock()).now()
     rows, envelopes = [], []
-    for event in events:
+    for position, event in enumerate(events):
+        if position and position % YIELD_EVERY == 0:
+            eventlet.sleep(0)
         envelope = contracts.envelope(store.service, event, session.correlation_id, now)
         envelopes.append(envelope)
         rows.append((uuid.UUID(envelope["event_id"]), f"{store.service}.events", event.type,

@@ -11,26 +11,31 @@ from marshmallow import ValidationError
 from services.registry import domain
 from services.registry.schemas import RegisterVeteranSchema
 from shared.auth import WRITE
+from shared.bounded import bounded_rpc
 from shared.errors import flatten_errors
-from shared.messaging import rpc
 from shared.validation import checking_on, invalid
 
 log = structlog.get_logger(__name__)
 MAX_ROWS = 1000
-# The single path's ``possible_duplicates`` keeps the oldest 20 as well.
-MAX_DUPLICATES = 20
+MAX_DUPLICATES = domain.MAX_DUPLICATES
 OUTSIDE_COUNTIES = "outside your counties"
 UNSTORABLE = "contains a character that cannot be stored (NUL or a lone surrogate)"
 ROW_INPUT = RegisterVeteranSchema()  # built once: construction costs more than a load
 # Rows between yields to the other green threads of the process (the outbox relay, other
-# calls): a batch's pure-Python stretches would otherwise hold them off for 100+ ms.
-YIELD_EVERY = 100
+# calls, /readyz): a batch's pure-Python stretches would otherwise hold them off for 100+
+# ms. 25 rows are 5-10 ms of validation; with BULK_CONCURRENCY batches taking turns, a
+# probe waits for one stretch of each.
+YIELD_EVERY = 25
+# Batches running at once in a process (BULK_CONCURRENCY); the others wait without a
+# worker, so that health() and the other RPCs keep the rest of max_workers.
+DEFAULT_CONCURRENCY = 2
 
 CREATED, CONFLICT, INVALID = "created", "conflict", "invalid"
 
 
 class BulkRpcs:
-    @rpc(roles=WRITE, sensitive_arguments=("batch",))
+    @bounded_rpc("BULK_CONCURRENCY", DEFAULT_CONCURRENCY, roles=WRITE,
+                 sensitive_arguments=("batch",))
     def register_veterans(self, batch):
         """Up to 1,000 registrations → ``{results: [{row, status, id, errors}]}`` in input
         order; a bad row never blocks the good ones."""
@@ -44,7 +49,7 @@ class BulkRpcs:
                   for index, command in _cooperatively(claims.items())
                   if command["id_number"] not in taken}
         while True:
-            registered = self._with_duplicates(drafts, claims, now)
+            registered = self._with_duplicates(drafts)
             # Between our look-up and our insert another transaction may register one of
             # these ID numbers: then nothing was kept, and we go again without it.
             lost = self.store.add_veterans([veteran for veteran, _ in registered.values()],
@@ -63,15 +68,17 @@ class BulkRpcs:
                     for status in (CREATED, CONFLICT, INVALID)})
         return {"results": replies}
 
-    def _with_duplicates(self, drafts, claims, now):
+    def _with_duplicates(self, drafts):
         """The drafts (``{index: (veteran, events)}``), those with possible duplicates among
-        existing cards and the batch's earlier rows registered again with them."""
+        existing cards and the batch's earlier rows flagged and listing them."""
         veterans = [(index, veteran) for index, (veteran, _) in drafts.items()]
         existing = self.store.duplicates_of(
-            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans])
+            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
+            MAX_DUPLICATES)
         duplicates = batch_duplicates(veterans, existing)
-        return {index: domain.register(claims[index], draft[0].id, now, duplicates[index])
-                if index in duplicates else draft for index, draft in drafts.items()}
+        return {index: domain.with_duplicates(*draft, duplicates[index])
+                if index in duplicates else draft
+                for index, draft in _cooperatively(drafts.items())}
 
 
 def check_batch(batch):

@@ -1,7 +1,9 @@
 """registry's SQL for registering many veterans at once: a batch's cards, their ID-number
-holders, possible duplicates and audit rows, each one statement for the whole batch."""
+holders, possible duplicates (a single registration's too) and audit rows, each one
+statement for the whole batch."""
 import json
 
+from services.registry.domain import MAX_DUPLICATES
 from shared.db import Store
 
 
@@ -19,32 +21,46 @@ class BulkStore(Store):
                         (list(id_numbers),))
             return {number: str(veteran_id) for number, veteran_id in cur.fetchall()}
 
-    def duplicates_of(self, people):
-        """What ``possible_duplicates`` finds, for many people in one query:
-        ``[(key, name, birth_date, county_code, phone)]`` → ``{key: [ids, oldest first]}``
-        (keys without any are left out)."""
+    def duplicates_of(self, people, limit=MAX_DUPLICATES):
+        """Other cards with the same name, birth date and county, or the same phone, for
+        many people in one query: ``[(key, name, birth_date, county_code, phone)]`` →
+        ``{key: [ids, the oldest ``limit`` first]}`` (keys without any are left out)."""
         if not people:
             return {}
         keys, names, births, counties, phones = (list(column) for column in zip(*people))
         with self.cursor() as cur:
-            # One index probe per person (as the single path's query), whatever the size of
-            # the table. The row estimates run high enough to start JIT compilation, which
-            # costs more than the whole query: off, for this transaction only.
+            # Two probes per person, each reading at most its oldest ``limit`` straight off
+            # an index in (registered_at, id) order (migration 006); the oldest ``limit`` of
+            # both are among them. One query with OR read every card matching either and
+            # sorted them all: thousands a row when a batch shares a placeholder phone. A
+            # NULL phone matches nothing. The row estimates run high enough to start JIT
+            # compilation, which costs more than the whole query: off, for this
+            # transaction only.
             cur.execute(
                 "SET LOCAL jit = off;"
-                " SELECT b.key, d.id FROM unnest(%s::int[], %s::text[], %s::date[], %s::text[],"
-                " %s::text[]) AS b(key, name, birth_date, county_code, phone)"
-                " CROSS JOIN LATERAL (SELECT v.id, v.registered_at FROM veterans v"
-                "  WHERE (v.name = b.name AND v.birth_date = b.birth_date"
-                "  AND v.county_code = b.county_code)"
-                "  OR (b.phone IS NOT NULL AND v.phone = b.phone)"
-                "  ORDER BY v.registered_at, v.id LIMIT 20) d"
+                " SELECT b.key, d.id FROM unnest(%(keys)s::int[], %(names)s::text[],"
+                " %(births)s::date[], %(counties)s::text[], %(phones)s::text[])"
+                " AS b(key, name, birth_date, county_code, phone)"
+                " CROSS JOIN LATERAL (SELECT id, registered_at FROM ("
+                "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.name = b.name"
+                "   AND v.birth_date = b.birth_date AND v.county_code = b.county_code"
+                "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)"
+                "  UNION"
+                "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.phone = b.phone"
+                "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)) found"
+                "  ORDER BY registered_at, id LIMIT %(limit)s) d"
                 " ORDER BY b.key, d.registered_at, d.id",
-                (keys, names, births, counties, phones))
+                {"keys": keys, "names": names, "births": births, "counties": counties,
+                 "phones": phones, "limit": limit})
             found = {}
             for key, veteran_id in cur.fetchall():
                 found.setdefault(key, []).append(str(veteran_id))
             return found
+
+    def possible_duplicates(self, name, birth_date, county_code, phone,
+                            limit=MAX_DUPLICATES):
+        """``duplicates_of`` for one registration: the same statement, so one rule."""
+        return self.duplicates_of([(0, name, birth_date, county_code, phone)], limit).get(0, [])
 
     def add_veterans(self, veterans, created_by):
         """Insert every card or none. Returns ``{}`` when all went in; when some ID numbers

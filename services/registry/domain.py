@@ -12,6 +12,8 @@ from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, VETERAN_REGIST
 
 FLAG_DIVISION_UNVERIFIED = "id_division_unverified"
 FLAG_POSSIBLE_DUPLICATE = "possible_duplicate"
+# A card lists at most this many possible duplicates: the oldest.
+MAX_DUPLICATES = 20
 # Fields other services may know (they travel in events); the rest stay in registry.
 FACT_FIELDS = ("county_code", "discharge_type", "discharged_on", "skills", "certificates",
                "willingness", "service_needs", "employment_status", "intentions")
@@ -85,6 +87,15 @@ def register(command, veteran_id, now, possible_duplicates=()):
                       registered_at=now, updated_at=now,
                       possible_duplicates=[str(d) for d in possible_duplicates], **command)
     return veteran, [Event(VETERAN_REGISTERED, facts(veteran))]
+
+
+def with_duplicates(veteran, events, possible_duplicates):
+    """A new card (and its events) as ``register`` makes it given these possible duplicates:
+    flagged and listing them. No fact its events carry changes, and the ID number is not
+    parsed again (a bulk batch sharing one phone has 1,000 such cards)."""
+    flagged = replace(veteran, flags=[*veteran.flags, FLAG_POSSIBLE_DUPLICATE],
+                      possible_duplicates=[str(d) for d in possible_duplicates])
+    return flagged, events
 
 
 def update(veteran, changes, now, reason=None, cause_event_id=None):

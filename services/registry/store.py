@@ -45,15 +45,6 @@ class VeteranStore(Store):
             cur.execute("SELECT id FROM veterans WHERE id_number = %s", (veteran.id_number,))
             return str(cur.fetchone()[0])
 
-    def possible_duplicates(self, name, birth_date, county_code, phone):
-        """Other cards with the same name, birth date and county, or the same phone."""
-        with self.cursor() as cur:
-            cur.execute("SELECT id FROM veterans WHERE (name = %s AND birth_date = %s"
-                        " AND county_code = %s) OR (%s::text IS NOT NULL AND phone = %s)"
-                        " ORDER BY registered_at, id LIMIT 20",
-                        (name, birth_date, county_code, phone, phone))
-            return [str(row[0]) for row in cur.fetchall()]
-
     def get_veteran(self, veteran_id, lock=False):
         return self._one(f"{SELECT} WHERE id = %s" + (" FOR UPDATE" if lock else ""),
                          (veteran_id,))

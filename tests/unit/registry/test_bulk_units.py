@@ -5,14 +5,14 @@ from datetime import date, datetime, timezone
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.registry import bulk
+from services.registry import bulk, domain
 from services.registry.domain import Veteran
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
 from shared.clock import FrozenClock
 from shared.contracts import envelope
 from shared.errors import InvalidInput
-from tests.factories import make_veteran, unique_id_numbers
+from tests.factories import id_number, make_veteran, unique_id_numbers
 
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
 TODAY = FrozenClock(NOW).today()
@@ -29,6 +29,17 @@ def card(name="张伟", birth=date(1990, 3, 7), county="652301", phone=None):
                    discharge_type="self_employment", willingness="job",
                    employment_status="unemployed", registered_at=NOW, updated_at=NOW,
                    phone=phone)
+
+
+# -- with_duplicates ------------------------------------------------------------------------
+# 1950 and 652301: a division stdnum does not list that year, so the card has a flag already.
+@pytest.mark.parametrize("born", [None, "19500101"])
+def test_a_draft_given_its_duplicates_is_what_register_makes_with_them(born):
+    command = bulk.ROW_INPUT.load(make_veteran(id_number=id_number(birth=born)))
+    duplicates = [str(uuid.uuid4()), str(uuid.uuid4())]
+    draft = domain.register(command, "v-1", NOW)
+    assert domain.with_duplicates(*draft, duplicates) == \
+        domain.register(command, "v-1", NOW, duplicates)
 
 
 # -- check_batch ----------------------------------------------------------------------------
@@ -140,7 +151,7 @@ class FakeStore:
         self.calls.append("holders")
         return {v.id_number: v.id for v in self.veterans.values() if v.id_number in id_numbers}
 
-    def duplicates_of(self, people):
+    def duplicates_of(self, people, limit=bulk.MAX_DUPLICATES):
         self.calls.append("duplicates_of")
         found = {}
         for key, name, birth, county, phone in people:
