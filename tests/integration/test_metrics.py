@@ -12,50 +12,12 @@ from nameko.testing.utils import get_container
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.registry.service import RegistryService
-from shared import auth
-from shared.db import Database, Store
 from shared.errors import NotFound, Unauthorized
-from shared.messaging import batch_event_handler, event_handler, rpc
 from shared.probes import Probes
 from shared.relay import OutboxRelay
 from tests.factories import make_veteran
 from tests.helpers import publish, queue_depth, registered_event, scalar, wait_for
-
-POISON_COUNTY = "652302"
-
-
-class Metered:
-    """Every outcome on demand: RPCs that succeed, fail as expected or not, need a role;
-    a handler that fails for one county, and a batch handler."""
-    name = "sink"
-    store = Database(Store, migrations_dir="/nonexistent")
-    probes = Probes()
-
-    @rpc(public=True)
-    def fine(self):
-        return "fine"
-
-    @rpc(public=True)
-    def missing(self):
-        raise NotFound("nothing here")
-
-    @rpc(public=True)
-    def broken(self):
-        raise RuntimeError("a bug")
-
-    @rpc(roles=auth.ADMIN)
-    def guarded(self):
-        return "admins only"
-
-    @event_handler("registry", "veteran_registered")
-    def on_registered(self, event):
-        if event.data["county_code"] == POISON_COUNTY:
-            raise RuntimeError("this handler cannot take it")
-
-    @batch_event_handler("registry", "veteran_registered", linger=0.1)
-    def on_batch(self, events):
-        pass
-
+from tests.integration.fixtures.metered import POISON_COUNTY, Metered
 
 def extension(container, cls):
     return next(d for d in container.dependencies if isinstance(d, cls))
