@@ -107,6 +107,10 @@ class ConnectionPool:
             return
         self._free.put(conn)
 
+    def in_use(self):
+        """Connections taken by workers now (for /metrics)."""
+        return max(self._created - self._free.qsize(), 0)
+
     def close(self):
         while True:
             try:

@@ -27,10 +27,10 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
                               LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
 from nameko.events import EventHandler
-from nameko.exceptions import ContainerBeingKilled
+from nameko.exceptions import ContainerBeingKilled, MethodNotFound
 from nameko.messaging import QueueConsumer
 
-from shared import auth, boundary
+from shared import auth, boundary, metrics
 from shared.config import amqp_uri
 from shared.contracts import load_event
 from shared.db import Database, DatabaseUnavailable, finish_unit_of_work, is_transient
@@ -219,6 +219,9 @@ class GuardedQueueConsumer(QueueConsumer):
         super().handle_message(provider, body, message)
 
     def refuse(self, provider, message, reason):
+        count = getattr(provider, "count_refusal", None)
+        if count is not None:
+            count(message)
         boundary.refuse(self.container, provider.queue.name, message, reason,
                         reply=getattr(provider, "replies", False))
 
@@ -257,6 +260,22 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
                 _declare_replacing(connection, self.queue, name)
             self.queue_consumer.register_provider(self)
             self._registered = True
+
+    def get_provider_for_method(self, routing_key):
+        try:
+            return super().get_provider_for_method(routing_key)
+        except MethodNotFound:  # answered by nameko; counted without the name asked for
+            metrics.of(self.container).rpc_done(metrics.UNKNOWN_METHOD, metrics.REFUSED,
+                                                time.perf_counter())
+            raise
+
+    def count_refusal(self, message):
+        """A request refused at the boundary, under its method's name if it has one."""
+        routing_key = (message.delivery_info or {}).get("routing_key") or ""
+        methods = {f"{self.container.service_name}.{p.method_name}": p.method_name
+                   for p in self._providers}
+        metrics.of(self.container).rpc_done(methods.get(routing_key, metrics.UNKNOWN_METHOD),
+                                            metrics.REFUSED, time.perf_counter())
 
     def handle_result(self, message, result, exc_info):
         config = self.container.config
@@ -310,8 +329,11 @@ class Rpc(nameko_rpc.Rpc):
         self.checks = not self.public and not auth.disabled(config)
         if self.checks:
             self.verifier = auth.verifier_for(config)
+        self.meter = metrics.of(self.container)
+        self._started = {}  # request message → its arrival (time.perf_counter)
 
     def handle_message(self, body, message):
+        started = time.perf_counter()
         if self.checks:
             try:
                 operator = self.verifier.verify(
@@ -320,8 +342,15 @@ class Rpc(nameko_rpc.Rpc):
                                   f"{self.container.service_name}.{self.method_name}")
             except ServiceError:
                 self.rpc_consumer.handle_result(message, None, sys.exc_info())
+                self.meter.rpc_done(self.method_name, metrics.REFUSED, started)
                 return
-        super().handle_message(body, message)
+        self._started[message] = started
+        try:
+            super().handle_message(body, message)
+        except Exception:  # a bad signature: nameko answers it, no worker ran
+            self._started.pop(message, None)
+            self.meter.rpc_done(self.method_name, metrics.REFUSED, started)
+            raise
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
@@ -331,7 +360,12 @@ class Rpc(nameko_rpc.Rpc):
             return None, exc_info
         if exc_info is not None:
             result = None
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        result, exc_info = super().handle_result(message, worker_ctx, result, exc_info)
+        started = self._started.pop(message, None)
+        if started is not None:
+            self.meter.rpc_done(self.method_name,
+                                metrics.rpc_outcome(exc_info, self.expected_exceptions), started)
+        return result, exc_info
 
     def _run_again(self, message, worker_ctx):
         try:
@@ -339,6 +373,7 @@ class Rpc(nameko_rpc.Rpc):
                 self, worker_ctx.args, worker_ctx.kwargs, context_data=dict(worker_ctx.data),
                 handle_result=functools.partial(self.handle_result, message))
         except ContainerBeingKilled:
+            self._started.pop(message, None)
             self.rpc_consumer.requeue_message(message)
 
     @property
@@ -430,13 +465,29 @@ class InboxEventHandler(EventHandler):
             for source in {source for source, _ in self.events}:
                 ensure_exchange(connection, f"{source}.events")
             declare_dead_letters(connection, service)
+        self.meter = metrics.of(self.container)
+
+    def count_refusal(self, message):
+        self.meter.dead_lettered(self.method_name, metrics.REFUSED)
+
+    def count(self, messages, exc_info):
+        """Metrics of a run over ``messages``: handled, or failed (and, for one message on
+        its last delivery, given up: the broker dead-letters it)."""
+        if exc_info is None:
+            self.meter.handled(self.method_name, len(messages))
+            return
+        self.meter.failed(self.method_name, len(messages))
+        if len(messages) == 1 and metrics.given_up(messages[0], self.container.config):
+            self.meter.dead_lettered(self.method_name, metrics.GIVEN_UP)
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
         if self.transient.should_retry(message, exc_info):
+            self.meter.failed(self.method_name)
             body = worker_ctx.args[0]
             self.transient.later(message, lambda: self.handle_message(body, message), exc_info)
             return result, exc_info
+        self.count([message], exc_info)
         return super().handle_result(message, worker_ctx, result, exc_info)
 
     @property
@@ -486,6 +537,7 @@ class BatchInboxEventHandler(InboxEventHandler):
     def _flush(self):
         eventlet.sleep(self.linger)  # let the messages already on their way join
         batch, self._waiting, self._flush_due = self._waiting, [], False
+        self.meter.batch(self.method_name, len(batch))
         self._spawn(batch)
 
     def _spawn(self, batch):
@@ -502,8 +554,10 @@ class BatchInboxEventHandler(InboxEventHandler):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
         key = batch[0][1]  # a batch is retried whole, keyed by its first message
         if self.transient.should_retry(key, exc_info):
+            self.meter.failed(self.method_name, len(batch))
             self.transient.later(key, lambda: self._spawn(batch), exc_info)
             return result, exc_info
+        self.count([message for _, message in batch], exc_info)
         if exc_info is None:
             for _, message in batch:
                 self.queue_consumer.ack_message(message)

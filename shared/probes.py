@@ -4,6 +4,7 @@
     GET /readyz    200 when this process's own broker consumers are connected, its
                    database answers and its relay thread lives; else 503 naming what
                    is not ready
+    GET /metrics   this container's Prometheus metrics (``shared.metrics``)
 
 An RPC ``health()`` is answered by any replica and takes a worker slot; these answer for
 this process only, from a green thread of their own. The address is ``HEALTH_ADDRESS``
@@ -16,6 +17,8 @@ import eventlet.wsgi
 import structlog
 from nameko.extensions import DependencyProvider
 
+from shared import metrics
+
 log = structlog.get_logger(__name__)
 
 
@@ -25,7 +28,7 @@ class _Quiet:
 
 
 class Probes(DependencyProvider):
-    """Serves /healthz and /readyz for its container (see the module's docstring)."""
+    """Serves /healthz, /readyz and /metrics for its container (see the module's docstring)."""
 
     def setup(self):
         self.address = str(self.container.config.get("HEALTH_ADDRESS") or "127.0.0.1:0")
@@ -51,6 +54,7 @@ class Probes(DependencyProvider):
         self._close()
 
     def _close(self):
+        metrics.close(self.container)
         if self._server is not None:
             self._server.kill()
             self._server = None
@@ -82,6 +86,11 @@ class Probes(DependencyProvider):
             status, body = "405 Method Not Allowed", {"error": "method_not_allowed"}
         elif path == "/healthz":
             status, body = "200 OK", {"status": "alive", "service": self.container.service_name}
+        elif path == "/metrics":
+            data = metrics.of(self.container).exposition()
+            start_response("200 OK", [("Content-Type", metrics.CONTENT_TYPE),
+                                      ("Content-Length", str(len(data)))])
+            return [data]
         elif path == "/readyz":
             problems = self.problems()
             status = "503 Service Unavailable" if problems else "200 OK"

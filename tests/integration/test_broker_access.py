@@ -5,6 +5,7 @@ the broker itself (ACCESS_REFUSED), each beside the allowed action it differs fr
 import json
 import os
 import uuid
+from types import SimpleNamespace
 
 import amqp
 import pytest
@@ -12,7 +13,7 @@ import requests
 from amqp.exceptions import AccessRefused
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared import broker_access
+from shared import broker_access, metrics
 from tests.conftest import token
 from tests.factories import make_veteran
 from tests.helpers import connected_users, registered_event, wait_for
@@ -186,6 +187,19 @@ def test_a_forged_source_from_a_services_own_user_is_dead_lettered(start, users,
         close(operations)
     assert "source" in dead[0].headers["x-refused-reason"]
     assert json.loads(dead[0].body)["event_id"] == forged["event_id"]
+
+
+def test_each_service_reads_its_own_dead_letter_depth_as_itself(start, users):
+    """/metrics' vetsvc_dead_letter_messages: a passive declare, which the service's own
+    login may make on its dead-letter queue though it may not read it."""
+    started(start, users)
+    for cls in service_classes():
+        depth = metrics.DeadLetterDepth(SimpleNamespace(
+            service_name=cls.name, config={"AMQP_URI": users[cls.name]}))
+        try:
+            assert depth.get() == 0, cls.name  # None: refused or failed
+        finally:
+            depth.close()
 
 
 def test_vetctl_works_as_the_operator_and_operations_users(start, users, monkeypatch):
