@@ -23,13 +23,13 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 export EVENTLET_TESTS := 1
 export SERVICES
 
-.PHONY: help venv lock run up down test bench migrate demo clean
+.PHONY: help venv lock run up down test bench migrate demo clean wheels image
 
 help: ## list the targets
 	@echo "veteran-services: make <target>   (SERVICES=\"$(SERVICES)\")"
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
 		| sed -E 's/^([^:]+):.*## (.*)/\1\t\2/' \
-		| while IFS=$$'\t' read -r target text; do printf '  %-9s %s\n' "$$target" "$$text"; done
+		| while IFS=$$'\t' read -r target text; do printf '  %-12s %s\n' "$$target" "$$text"; done
 
 venv: $(STAMP) ## create .venv (python3.11) and install the project pinned by requirements.lock
 
@@ -49,7 +49,7 @@ $(STAMP): pyproject.toml requirements.lock
 lock: ## re-pin requirements.lock from pyproject.toml in a throwaway venv
 	@rm -rf .local/lock-venv && mkdir -p .local
 	@python=$$(command -v python3.11 || command -v python3) && $$python -m venv .local/lock-venv
-	.local/lock-venv/bin/pip install --quiet -e ".[test]"
+	.local/lock-venv/bin/pip install --quiet -e ".[test,deploy]"
 	@{ sed -n '/^#/p' requirements.lock; \
 	   .local/lock-venv/bin/pip freeze --all --exclude-editable 2>/dev/null | grep -v '^pip=='; \
 	 } > requirements.lock.new && mv requirements.lock.new requirements.lock
@@ -83,6 +83,23 @@ bench: venv ## check, migrate, run bench/bench.py (args: BENCH_ARGS="...")
 
 migrate: venv ## apply every service's migrations and declare its queues
 	@$(VETCTL) migrate
+
+# The image (deploy/Dockerfile): one for every service and vetctl. pip inside a build may
+# have no index (or no trusted CA): the wheelhouse is built here from requirements.lock and
+# the build installs from it alone. BASE_IMAGE: python:3.11-slim-bookworm or any Debian
+# bookworm (python3 from apt); deploy-check uses a local debootstrap import.
+IMAGE        ?= veteran-services:latest
+BASE_IMAGE   ?= python:3.11-slim-bookworm
+WHEELHOUSE   := .local/wheels
+DOCKER       ?= docker
+wheels: venv ## build the wheelhouse (.local/wheels) from requirements.lock, for make image
+	@rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
+	$(VENV)/bin/pip wheel --quiet -c requirements.lock -w $(WHEELHOUSE) .
+	@rm -rf build
+
+image: wheels ## build the image IMAGE (deploy/Dockerfile; BASE_IMAGE=... to change the base)
+	$(DOCKER) build --network host --pull=false -f deploy/Dockerfile \
+		--build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
 
 clean: ## stop what `make up` started, remove .venv and .local
 	@scripts/services.sh down
