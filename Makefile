@@ -23,7 +23,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 export EVENTLET_TESTS := 1
 export SERVICES
 
-.PHONY: help venv lock run up down test bench migrate demo clean wheels image
+.PHONY: help venv lock run up down test bench migrate demo clean wheels image deploy-check
 
 help: ## list the targets
 	@echo "veteran-services: make <target>   (SERVICES=\"$(SERVICES)\")"
@@ -100,6 +100,11 @@ wheels: venv ## build the wheelhouse (.local/wheels) from requirements.lock, for
 image: wheels ## build the image IMAGE (deploy/Dockerfile; BASE_IMAGE=... to change the base)
 	$(DOCKER) build --network host --pull=false -f deploy/Dockerfile \
 		--build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
+
+# Needs root (apt, dockerd) and the machine's RabbitMQ and PostgreSQL; about 2 min once the
+# base image is cached (docs/deploy.md). Tests: tests/deploy (marker deploy).
+deploy-check: venv ## build the image on a dockerd of its own (host networking); test it and compose
+	@scripts/deploy-check.sh
 
 clean: ## stop what `make up` started, remove .venv and .local
 	@scripts/services.sh down

@@ -1,0 +1,107 @@
+"""deploy/Dockerfile's image, run the hardened way: host network, read-only root, a tmpfs
+/tmp, no capabilities, no privilege gain. It migrates, serves /readyz, runs as uid 10001
+and stops cleanly on SIGTERM."""
+import os
+import re
+import time
+import urllib.request
+
+import pytest
+
+from deploy_support import DEPLOY, IMAGE, ROOT, docker, run
+
+HARDENED = ("--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
+            "--security-opt", "no-new-privileges")
+HEALTH_PORT = 19190  # beside compose.local.yaml's 191N1/191N2
+
+
+def run_image(*args, env=(), timeout=120):
+    flags = [f"--env={key}={value}" for key, value in dict(env).items()]
+    return docker("run", "--rm", *HARDENED, *flags, IMAGE, *args, timeout=timeout)
+
+
+def broker_uri(stack, user=None):
+    if user is None:
+        return f"pyamqp://guest:guest@127.0.0.1:5672/{stack['vhost']}"
+    login = stack["prefix"] + user
+    return f"pyamqp://{login}:{stack['passwords'][user]}@127.0.0.1:5672/{stack['vhost']}"
+
+
+def admin_env(stack):
+    return {"BROKER_ADMIN_URI": broker_uri(stack), "AMQP_URI": broker_uri(stack),
+            "BROKER_USER_PREFIX": stack["prefix"], "DATABASE_URL": stack["database_url"],
+            **{f"BROKER_PASSWORD_{u.upper()}": pw for u, pw in stack["passwords"].items()}}
+
+
+def test_pip_installed_from_the_wheelhouse_alone():
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    installs = re.findall(r"pip install[^\n]*", dockerfile)
+    assert installs and all("--no-index" in line for line in installs)
+    build_log = os.environ.get("DEPLOY_BUILD_LOG")
+    if build_log:  # make deploy-check's own build: pip looked in /wheels, never an index
+        text = open(build_log, encoding="utf-8", errors="replace").read()
+        assert "Looking in links: /wheels" in text
+        assert "Looking in indexes" not in text and "Downloading" not in text
+
+
+def test_hadolint_passes():
+    from deploy_support import run
+    done = run(str(ROOT / ".venv" / "bin" / "hadolint"), str(DEPLOY / "Dockerfile"), check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_runs_as_a_fixed_uid_that_is_not_root():
+    assert run_image("id", "-u").stdout.strip() == "10001"
+
+
+def test_runtime_has_neither_compilers_nor_pip():
+    done = run_image("sh", "-c", "for c in gcc cc c++ make pip pip3; do command -v $c; done; true")
+    assert done.stdout.strip() == ""
+
+
+def test_root_filesystem_is_read_only_and_tmp_is_writable():
+    done = run_image("sh", "-c", "touch /opt/venv/x 2>/dev/null && echo root-writable; "
+                                 "touch /tmp/x && echo tmp-writable")
+    assert done.stdout.split() == ["tmp-writable"]
+
+
+def test_migrates_serves_readyz_and_stops_with_exit_0_on_sigterm(stack):
+    done = run_image("vetctl", "broker", "init", env=admin_env(stack))
+    assert f"{stack['prefix']}registry" in done.stdout
+    done = run_image("vetctl", "migrate", env=admin_env(stack))
+    assert "registry:" in done.stdout and "followup:" in done.stdout
+
+    name = "vet-deploy-check-registry"
+    docker("rm", "-f", name, check=False)
+    docker("run", "-d", "--name", name, *HARDENED,
+           f"--env=AMQP_URI={broker_uri(stack, 'registry')}",
+           f"--env=DATABASE_URL={stack['database_url']}",
+           f"--env=VET_AUTH_SECRET={stack['auth_secret']}",
+           f"--env=HEALTH_ADDRESS=127.0.0.1:{HEALTH_PORT}",
+           IMAGE, "service", "registry")
+    try:
+        deadline = time.monotonic() + 60
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{HEALTH_PORT}/readyz", timeout=2) as reply:
+                    body = reply.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert body and '"ready"' in body, docker("logs", name, check=False).stderr[-2000:]
+        # PID 1 is tini, nameko its child: the signal goes through tini to nameko.
+        assert docker("exec", name, "cat", "/proc/1/comm").stdout.strip() == "tini"
+        began = time.monotonic()
+        docker("stop", "-t", "40", name, timeout=60)
+        took = time.monotonic() - began
+        state = docker("inspect", "-f", "{{.State.ExitCode}} {{.State.OOMKilled}}", name).stdout.split()
+        assert state == ["0", "false"], docker("logs", name, check=False).stderr[-2000:]
+        assert took < 30, f"took {took:.1f} s: past SHUTDOWN_GRACE_SECONDS, so it was killed"
+    finally:
+        docker("rm", "-f", name, check=False)
+
+
+@pytest.mark.parametrize("args", [("vetctl", "--help")])
+def test_vetctl_runs_from_the_same_image(args):
+    assert "Usage" in run_image(*args).stdout
