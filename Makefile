@@ -92,9 +92,12 @@ IMAGE        ?= veteran-services:latest
 BASE_IMAGE   ?= python:3.11-slim-bookworm
 WHEELHOUSE   := .local/wheels
 DOCKER       ?= docker
+# SOURCE_DATE_EPOCH (the last commit's time) makes the project's wheel the same bytes for
+# the same files, so an unchanged tree rebuilds the image from cache.
 wheels: venv ## build the wheelhouse (.local/wheels) from requirements.lock, for make image
 	@rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
-	$(VENV)/bin/pip wheel --quiet -c requirements.lock -w $(WHEELHOUSE) .
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \
+		$(VENV)/bin/pip wheel --quiet -c requirements.lock -w $(WHEELHOUSE) .
 	@rm -rf build
 
 image: wheels ## build the image IMAGE (deploy/Dockerfile; BASE_IMAGE=... to change the base)

@@ -79,13 +79,18 @@ fi
 # ---- wheelhouse and image
 log "building $IMAGE from $BASE_IMAGE (log $DOCKER_DIR/build.log)"
 build_began=$SECONDS
+previous=$(docker image inspect -f '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 make --no-print-directory image BASE_IMAGE="$BASE_IMAGE" IMAGE="$IMAGE" >"$DOCKER_DIR/build.log" 2>&1 \
     || { tail -n 30 "$DOCKER_DIR/build.log" >&2; die "make image failed"; }
-docker image prune -f >/dev/null # the previous build's layers, untagged now (this engine only)
+# The previous image of that tag, untagged now. (Not `image prune`: it would drop the build
+# stage's layers, which are the cache of the next build.)
+if [[ -n $previous && $previous != "$(docker image inspect -f '{{.Id}}' "$IMAGE")" ]]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true
+fi
 log "built in $((SECONDS - build_began)) s: $(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1 / 1e6}')"
 
 # ---- the checks
-export DEPLOY_IMAGE=$IMAGE DEPLOY_BUILD_LOG=$DOCKER_DIR/build.log
+export DEPLOY_IMAGE=$IMAGE DEPLOY_BASE_IMAGE=$BASE_IMAGE DEPLOY_BUILD_LOG=$DOCKER_DIR/build.log
 set +e
 .venv/bin/python -m pytest tests/deploy -m deploy -p no:cacheprovider </dev/null
 status=$?
