@@ -6,8 +6,9 @@
 #   sh|bash ARGS...  anything else is run as given (debugging)
 set -eu
 
+USAGE="usage: entrypoint.sh service {registry|loans|jobs|training|followup} | vetctl ARGS... | COMMAND..."
 usage() {
-    echo "usage: entrypoint.sh service {registry|loans|jobs|training|followup} | vetctl ARGS... | COMMAND..." >&2
+    echo "$USAGE" >&2
     exit 2
 }
 
@@ -27,7 +28,7 @@ case $1 in
         exec vetctl "$@"
         ;;
     -h | --help | help)
-        usage
+        echo "$USAGE"
         ;;
     *)
         exec "$@"

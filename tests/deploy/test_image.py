@@ -125,3 +125,7 @@ def test_vetctl_runs_from_the_same_image():
 def test_an_unknown_service_is_refused_with_usage():
     done = docker("run", "--rm", *HARDENED, IMAGE, "service", "nosuch", check=False)
     assert done.returncode == 2 and "no service nosuch" in done.stderr
+
+
+def test_with_no_arguments_it_prints_its_usage():
+    assert "usage: entrypoint.sh service" in docker("run", "--rm", *HARDENED, IMAGE).stdout
