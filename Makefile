@@ -23,13 +23,13 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 export EVENTLET_TESTS := 1
 export SERVICES
 
-.PHONY: help venv lock run up down test bench migrate demo clean
+.PHONY: help venv lock run up down test bench migrate demo clean wheels image deploy-check
 
 help: ## list the targets
 	@echo "veteran-services: make <target>   (SERVICES=\"$(SERVICES)\")"
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
 		| sed -E 's/^([^:]+):.*## (.*)/\1\t\2/' \
-		| while IFS=$$'\t' read -r target text; do printf '  %-9s %s\n' "$$target" "$$text"; done
+		| while IFS=$$'\t' read -r target text; do printf '  %-12s %s\n' "$$target" "$$text"; done
 
 venv: $(STAMP) ## create .venv (python3.11) and install the project pinned by requirements.lock
 
@@ -83,6 +83,33 @@ bench: venv ## check, migrate, run bench/bench.py (args: BENCH_ARGS="...")
 
 migrate: venv ## apply every service's migrations and declare its queues
 	@$(VETCTL) migrate
+
+# The image (deploy/Dockerfile): one for every service and vetctl. pip inside a build may
+# have no index (or no trusted CA): the wheelhouse is built here from requirements.lock and
+# the build installs from it alone. BASE_IMAGE: python:3.11-slim-bookworm or any Debian
+# bookworm (python3 from apt); deploy-check uses a local debootstrap import.
+# Tagged with the project's version (pyproject.toml), the tag deploy/k8s and compose pin.
+VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE        ?= veteran-services:$(VERSION)
+BASE_IMAGE   ?= python:3.11-slim-bookworm
+WHEELHOUSE   := .local/wheels
+DOCKER       ?= docker
+# SOURCE_DATE_EPOCH (the last commit's time) makes the project's wheel the same bytes for
+# the same files, so an unchanged tree rebuilds the image from cache.
+wheels: venv ## build the wheelhouse (.local/wheels) from requirements.lock, for make image
+	@rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \
+		$(VENV)/bin/pip wheel --quiet -c requirements.lock -w $(WHEELHOUSE) .
+	@rm -rf build
+
+image: wheels ## build the image IMAGE (deploy/Dockerfile; BASE_IMAGE=... to change the base)
+	$(DOCKER) build --network host --pull=false -f deploy/Dockerfile \
+		--build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(IMAGE) .
+
+# Needs root (apt, dockerd) and the machine's RabbitMQ and PostgreSQL; about 2 min once the
+# base image is cached (docs/deploy.md). Tests: tests/deploy (marker deploy).
+deploy-check: venv ## build the image on a dockerd of its own (host networking); test it and compose
+	@scripts/deploy-check.sh
 
 clean: ## stop what `make up` started, remove .venv and .local
 	@scripts/services.sh down
