@@ -152,9 +152,15 @@ def test_kubernetes_validate_strict_refuses_a_misspelt_field(tmp_path):
     assert done.returncode != 0
 
 
+# Custom resources of operators whose CRDs are not in ../shared/crds: checked by their own
+# tests below, not against a schema.
+WITHOUT_CRD = {("monitoring.coreos.com/v1", "PodMonitor")}
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_custom_resources_validate_against_the_operators_crds(overlay):
-    custom = [doc for doc in rendered(overlay) if not is_core(doc)]
+    custom = [doc for doc in rendered(overlay) if not is_core(doc)
+              and (doc["apiVersion"], doc["kind"]) not in WITHOUT_CRD]
     assert {doc["kind"] for doc in custom} == {"RabbitmqCluster", "User", "Permission",
                                                "Policy", "Cluster", "ScaledObject",
                                                "TriggerAuthentication"}
@@ -373,3 +379,18 @@ def selects(selector, labels):
         if operator == "Exists" and value is None:
             return False
     return True
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_pod_monitor_scrapes_every_service_on_its_probe_port(overlay):
+    [monitor] = of_kind(overlay, "PodMonitor").values()
+    [endpoint] = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["path"] == "/metrics" and endpoint["honorLabels"] is True
+    deployments = of_kind(overlay, "Deployment")
+    assert set(deployments) >= set(SERVICES)
+    for name, deployment in deployments.items():
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert selects(monitor["spec"]["selector"], labels) == (name in SERVICES), name
+        if name in SERVICES:
+            ports = {p["name"] for p in container(deployment)["ports"]}
+            assert endpoint["port"] in ports, name
