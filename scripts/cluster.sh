@@ -26,6 +26,7 @@ PG_REPLICA=vs-replica PG_REPLICA_PORT=5442
 PG_SLOT=vs_replica
 PG_DB=root
 ADMIN_USER=vs-admin
+CLUSTER_NAME=vs-local
 START_TIMEOUT=${START_TIMEOUT:-120} # seconds for each node's await_startup
 MAIN_COOKIE=/var/lib/rabbitmq/.erlang.cookie
 
@@ -146,6 +147,8 @@ rabbit_up() {
         ctl "$n" -q stop_app && ctl "$n" -q join_cluster "$(node_name a)" \
             && ctl "$n" -q start_app || die "join_cluster failed for $(node_name "$n")"
     done
+    # Unset, each node would report a name of its own (rabbit-a@host, rabbit-b@host...).
+    ctl a -q set_cluster_name "$CLUSTER_NAME" >/dev/null || return 1
     if ! ctl a -q list_users 2>/dev/null | grep -q "^$ADMIN_USER\b"; then
         ctl a -q add_user "$ADMIN_USER" "$(<"$DIR/admin.password")" >/dev/null || return 1
         ctl a -q set_user_tags "$ADMIN_USER" administrator >/dev/null || return 1
@@ -163,8 +166,8 @@ rabbit_down() {
         fi
         # A node killed by a test, or one that ignored stop: its pid file, only if it is
         # still this node's beam (the number may have been reused).
-        pid=$(tr -dc '0-9' <"$DIR/rabbit-$n/pid" 2>/dev/null)
-        if [[ -n $pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null \
+        pid=$({ tr -dc '0-9' <"$DIR/rabbit-$n/pid"; } 2>/dev/null)
+        if [[ -n $pid ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null \
             | grep -q -- "$(node_name "$n")"; then
             kill -KILL "$pid" 2>/dev/null
         fi
@@ -197,7 +200,7 @@ print("cluster members:", ", ".join(s["disk_nodes"]), "| running:", ", ".join(s[
 
 # ---------------------------------------------------------------- PostgreSQL
 
-pg_exists() { [[ -d /etc/postgresql/$PG_VERSION/$1 ]]; }
+pg_exists() { pg_lsclusters -h "$PG_VERSION" "$1" >/dev/null 2>&1; }
 pg_online() { pg_lsclusters -h "$PG_VERSION" "$1" 2>/dev/null | awk '{print $4}' | grep -q online; }
 pg_start() { pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$1" start; }
 psql_at() { su postgres -c "psql -X -q -At -h 127.0.0.1 -p $1 -d ${3:-postgres} -c \"$2\""; }
@@ -248,6 +251,9 @@ pg_down() {
         if pg_exists "$name"; then
             pg_dropcluster --stop "$PG_VERSION" "$name" && say "dropped postgresql $PG_VERSION/$name"
         fi
+        # pg_dropcluster leaves the directory when a file it did not make is in it (ours)
+        rm -f "/etc/postgresql/$PG_VERSION/$name/conf.d/vs-cluster.conf"
+        rmdir "/etc/postgresql/$PG_VERSION/$name/conf.d" "/etc/postgresql/$PG_VERSION/$name" 2>/dev/null
     done
 }
 
