@@ -30,7 +30,7 @@ help: ## list the targets
 	@echo "veteran-services: make <target>   (SERVICES=\"$(SERVICES)\")"
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
 		| sed -E 's/^([^:]+):.*## (.*)/\1\t\2/' \
-		| while IFS=$$'\t' read -r target text; do printf '  %-12s %s\n' "$$target" "$$text"; done
+		| while IFS=$$'\t' read -r target text; do printf '  %-14s %s\n' "$$target" "$$text"; done
 
 venv: $(STAMP) ## create .venv (python3.11) and install the project pinned by requirements.lock
 
