@@ -60,6 +60,7 @@ rmq_env() {
         "RABBITMQ_LOG_BASE=$DIR/rabbit-$n/log" \
         "RABBITMQ_PID_FILE=$DIR/rabbit-$n/pid" \
         "ERL_EPMD_ADDRESS=127.0.0.1" \
+        "ERL_CRASH_DUMP=$DIR/erl_crash.dump" \
         "ERL_FLAGS=-kernel inet_dist_use_interface {127,0,0,1}"
 }
 
@@ -73,7 +74,8 @@ rmq() {
 }
 ctl() { local n=$1; shift; rmq "$n" rabbitmqctl -n "$(node_name "$n")" "$@"; }
 
-node_running() { ctl "$1" -q ping >/dev/null 2>&1; }
+# (without our cookie nothing of ours runs, and the CLI would only crash trying to make one)
+node_running() { [[ -s $DIR/home/.erlang.cookie ]] && ctl "$1" -q ping >/dev/null 2>&1; }
 
 write_rabbit_files() {
     local n i
@@ -177,7 +179,7 @@ rabbit_down() {
         say "stopped $(node_name "$n")"
     done
     rm -rf "$DIR"/rabbit-{a,b,c} "$DIR/home" "$DIR/enabled_plugins" \
-        "$DIR/rabbitmq-env.conf" "$DIR/admin.password" "$DIR/join.log"
+        "$DIR/rabbitmq-env.conf" "$DIR/admin.password" "$DIR/join.log" "$DIR/erl_crash.dump"
 }
 
 rabbit_status() {
