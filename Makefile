@@ -23,13 +23,14 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 export EVENTLET_TESTS := 1
 export SERVICES
 
-.PHONY: help venv lock run up down test bench migrate demo clean wheels image deploy-check
+.PHONY: help venv lock run up down test bench migrate demo clean wheels image deploy-check \
+	cluster-up cluster-down cluster-status cluster-check
 
 help: ## list the targets
 	@echo "veteran-services: make <target>   (SERVICES=\"$(SERVICES)\")"
 	@grep -E '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) \
 		| sed -E 's/^([^:]+):.*## (.*)/\1\t\2/' \
-		| while IFS=$$'\t' read -r target text; do printf '  %-12s %s\n' "$$target" "$$text"; done
+		| while IFS=$$'\t' read -r target text; do printf '  %-14s %s\n' "$$target" "$$text"; done
 
 venv: $(STAMP) ## create .venv (python3.11) and install the project pinned by requirements.lock
 
@@ -110,6 +111,25 @@ image: wheels ## build the image IMAGE (deploy/Dockerfile; BASE_IMAGE=... to cha
 # base image is cached (docs/deploy.md). Tests: tests/deploy (marker deploy).
 deploy-check: venv ## build the image on a dockerd of its own (host networking); test it and compose
 	@scripts/deploy-check.sh
+
+# A 3-node RabbitMQ cluster (AMQP 5701-5703) and a PostgreSQL 15 primary (5441) with a
+# streaming replica (5442), beside the machine's own servers, under .local/cluster
+# (docs/deploy.md, "A local cluster"). Needs root. Logic in scripts/cluster.sh.
+cluster-up: ## start a local 3-node RabbitMQ cluster + PostgreSQL primary/replica, print the URLs
+	@scripts/cluster.sh up
+
+cluster-down: ## stop and remove everything cluster-up made
+	@scripts/cluster.sh down
+
+cluster-status: ## the cluster's nodes and the PostgreSQL roles
+	@scripts/cluster.sh status
+
+# The tests kill a node and promote the replica, so the cluster is taken down afterwards
+# whatever the result. Tests: tests/cluster (marker cluster, skipped without CLUSTER_UP=1).
+cluster-check: venv ## cluster-up, run tests/cluster against it, cluster-down
+	@scripts/cluster.sh up || { scripts/cluster.sh down; exit 1; }; \
+	CLUSTER_UP=1 $(PY) -m pytest -m cluster tests/cluster $(PYTEST_ARGS); status=$$?; \
+	scripts/cluster.sh down; exit $$status
 
 clean: ## stop what `make up` started, remove .venv and .local
 	@scripts/services.sh down
