@@ -31,13 +31,24 @@ def _parts(uri):
     return urlparse(uri.replace("pyamqp://", "amqp://", 1))
 
 
+def first_node(uri):
+    """The first of a failover list (``amqp://a;amqp://b``, as kombu takes it)."""
+    return uri.split(";", 1)[0].strip()
+
+
 def vhost_of(uri):
-    path = _parts(uri).path
+    path = _parts(first_node(uri)).path
     return unquote(path[1:]) if path and path != "/" else "/"
 
 
 def with_credentials(uri, login, password):
-    """``uri`` with another user's login and password (host, port and vhost kept)."""
+    """``uri`` with another user's login and password (hosts, ports and vhost kept), on
+    every node of a failover list."""
+    return ";".join(_one_with_credentials(part.strip(), login, password)
+                    for part in uri.split(";") if part.strip())
+
+
+def _one_with_credentials(uri, login, password):
     scheme = uri.split("://", 1)[0]
     parts = _parts(uri)
     host = parts.hostname or "127.0.0.1"

@@ -199,8 +199,9 @@ def dlq_drop(uri, services, ids):
 
 
 def management(uri):
-    """(API base, auth, vhost) for RabbitMQ's management API, from the AMQP URI."""
-    parsed = urlparse(uri.replace("pyamqp://", "amqp://"))
+    """(API base, auth, vhost) for RabbitMQ's management API, from the AMQP URI (the first
+    node of a failover list ``amqp://a;amqp://b``; RABBIT_API names another API)."""
+    parsed = urlparse(uri.split(";", 1)[0].strip().replace("pyamqp://", "amqp://"))
     base = os.environ.get("RABBIT_API", f"http://{parsed.hostname or '127.0.0.1'}:15672/api")
     vhost = unquote(parsed.path[1:]) if parsed.path and parsed.path != "/" else "/"
     return base, (unquote(parsed.username or "guest"), unquote(parsed.password or "guest")), vhost
