@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from shared import broker_access
 from shared.config import amqp_uri, service_config
-from vetctl.client import LOCAL, Failure, safe_url
+from vetctl.client import LOCAL, Failure
 
 PASSWORD_DIR = LOCAL / "broker"
 
@@ -63,9 +63,8 @@ def _password_file(login, directory=None):
     return (directory or PASSWORD_DIR) / f"{login}.password"
 
 
-def known_password(user, login=None, directory=None):
+def known_password(user, login, directory=None):
     """The password of a table user, from its env var or its file; None if not made yet."""
-    login = login or broker_access.user_name(user, prefix())
     env = os.environ.get(f"BROKER_PASSWORD_{user.upper()}")
     if env:
         return env
@@ -112,7 +111,8 @@ def _call(session, method, url, payload=None):
         raise Failure("the broker refused the bootstrap login: set BROKER_ADMIN_URI to an "
                       "administrator's AMQP URI")
     if reply.status_code >= 400:
-        raise Failure(f"{method} {url.split('/api/', 1)[-1]}: {reply.status_code} {reply.text[:200]}")
+        raise Failure(f"{method} {url.split('/api/', 1)[-1]}: {reply.status_code} "
+                      f"{reply.text[:200]}")
     return reply
 
 
@@ -144,7 +144,3 @@ def init(uri=None, vhost=None, directory=None, table=None):
                       {"exchange": exchange, **rule})
             done.append((user, login))
     return done
-
-
-def describe(uri=None):
-    return safe_url(uri or admin_uri())

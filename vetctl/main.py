@@ -154,7 +154,7 @@ def broker_init(vhost):
     Idempotent; passwords from BROKER_PASSWORD_<USER>, else kept in .local/broker/."""
     from vetctl import broker as broker_setup
     done = broker_setup.init(vhost=vhost)
-    click.echo(f"broker: {len(done)} users up to date on {broker_setup.describe()} "
+    click.echo(f"broker: {len(done)} users up to date on {safe_url(broker_setup.admin_uri())} "
                f"({', '.join(login for _, login in done)})")
 
 

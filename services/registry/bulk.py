@@ -73,8 +73,7 @@ class BulkRpcs:
         existing cards and the batch's earlier rows flagged and listing them."""
         veterans = [(index, veteran) for index, (veteran, _) in drafts.items()]
         existing = self.store.duplicates_of(
-            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
-            MAX_DUPLICATES)
+            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans])
         duplicates = batch_duplicates(veterans, existing)
         return {index: domain.with_duplicates(*draft, duplicates[index])
                 if index in duplicates else draft
