@@ -8,10 +8,21 @@ the RPC reply or the event ack goes out, never after: nameko sends replies befor
 
 Every pooled connection carries the service's ``statement_timeout`` (``STATEMENT_TIMEOUT_MS``)
 as a connection option: no statement holds a worker longer, and one cancelled by it ends
-the worker's transaction as ``StatementTimeout``."""
+the worker's transaction as ``StatementTimeout``.
+
+A connection lost during COMMIT leaves the outcome unknown to the worker. The session
+learns the transaction's id before it commits (``pg_current_xact_id_if_assigned``) and,
+after such a loss, asks the database on a new connection what became of it
+(``pg_xact_status``, the check PostgreSQL documents for this case), for at most
+``COMMIT_RESOLVE_SECONDS`` while the server comes back: committed is the worker's
+success, aborted a failure that changed nothing; only an answer that never came leaves it
+``outcome_unknown``. Workers of entrypoints whose caller waits for the answer do this
+(``resolves_lost_commits``: RPC, HTTP); an event handler's message is simply delivered
+again, and its inbox makes that harmless, so it spares the round trip (bench ``commit``)."""
 import queue
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -20,6 +31,7 @@ import eventlet
 import kombu.exceptions
 import psycopg2
 import psycopg2.errors
+import psycopg2.extensions
 import psycopg2.extras
 import structlog
 from nameko.extensions import DependencyProvider
@@ -36,6 +48,9 @@ _select = eventlet.patcher.original("select").select
 PROBE_TIMEOUT = 2.0  # seconds /readyz waits for the database
 # A statement that runs longer is cancelled by PostgreSQL; 0 means no limit.
 DEFAULT_STATEMENT_TIMEOUT_MS = 15_000
+# How long a session whose COMMIT lost its connection keeps asking what became of it.
+DEFAULT_COMMIT_RESOLVE_SECONDS = 15.0
+RESOLVE_CONNECT_TIMEOUT = 3  # seconds, for each try to reach the server again
 
 
 class DatabaseUnavailable(ServiceError):
@@ -62,14 +77,14 @@ class ConnectionPool:
         self._created = 0
         self._lock = threading.Lock()
 
-    def connect(self):
+    def connect(self, **kwargs):
         options = f"-c search_path={self.schema},public"
         if self.statement_timeout_ms is not None:
             # Set once per connection, not per transaction: a SET LOCAL would be one more
             # round trip on every transaction (measured: 329 → 444 µs for a trivial one).
             options += f" -c statement_timeout={int(self.statement_timeout_ms)}"
         return psycopg2.connect(self.dsn, options=options,
-                                application_name=f"veteran-services:{self.schema}")
+                                application_name=f"veteran-services:{self.schema}", **kwargs)
 
     def get(self):
         while True:
@@ -134,8 +149,10 @@ def _hung_up(conn):
 class Session:
     """One worker's transaction; the connection is taken on first use."""
 
-    def __init__(self, pool, worker_ctx, clock=None):
+    def __init__(self, pool, worker_ctx, clock=None,
+                 resolve_seconds=DEFAULT_COMMIT_RESOLVE_SECONDS):
         self.pool, self.worker_ctx, self.clock = pool, worker_ctx, clock
+        self.resolve_seconds = resolve_seconds  # None or 0: COMMIT without learning the id
         self.conn = None
         self.finished = False
         self.committed = False  # by the worker itself, before its end (``commit``)
@@ -168,22 +185,72 @@ class Session:
         self.finished = True
         if self.conn is None:
             return exc_info
+        xid = None  # the transaction's id; False: it wrote nothing; None: not asked
         try:
             if exc_info is None:
+                xid = False  # should the lookup itself fail, no COMMIT was sent
+                xid = self._xid()
                 self.conn.commit()
             else:
                 self.conn.rollback()
         except psycopg2.Error as exc:
             if exc_info is None:
-                log.exception("db.commit_failed")
-                # The connection lost during COMMIT: it may have committed or not. (An
-                # error the server answered with, on a live connection, rolled back.)
-                exc.outcome_unknown = bool(self.conn.closed) or exc.pgcode is None
+                # Lost during COMMIT: it may have committed or not. (An error the server
+                # answered with, on a live connection, rolled back; a transaction that
+                # wrote nothing had nothing to lose.)
+                lost = xid is not False and (bool(self.conn.closed) or exc.pgcode is None)
+                self._release(broken=True)
+                status = self._resolve(xid) if lost and xid else None
+                log.warning("db.commit_failed", error=type(exc).__name__,
+                            outcome=status or ("unknown" if lost else "rolled back"))
+                if status == "committed":
+                    return self._reported(self._marked(None))
+                exc.outcome_unknown = lost and status is None
             else:  # the work failed already, often for the same reason (connection lost)
                 log.warning("db.rollback_failed", error=type(exc).__name__)
-            self._release(broken=True)
+                self._release(broken=True)
             return self._reported(self._marked(exc_info) or sys.exc_info())
         return self._reported(self._marked(exc_info))
+
+    def _xid(self):
+        """The open transaction's id when this session resolves lost commits (else None):
+        False if it wrote nothing, or failed (its COMMIT is a rollback). A failure here
+        happens before COMMIT: nothing committed."""
+        if not self.resolve_seconds:
+            return None
+        if self.conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_INTRANS:
+            return False
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_current_xact_id_if_assigned()::text")
+            return cur.fetchone()[0] or False
+
+    def _resolve(self, xid):
+        """What became of transaction ``xid`` whose COMMIT lost its connection:
+        "committed", "aborted", or None when the database gave no answer in time, or
+        cannot tell (an id it has not reached: a replica promoted without it)."""
+        deadline = time.monotonic() + self.resolve_seconds
+        delay = 0.1
+        while True:
+            try:
+                conn = self.pool.connect(connect_timeout=RESOLVE_CONNECT_TIMEOUT)
+                try:
+                    conn.autocommit = True
+                    with conn.cursor() as cur:
+                        cur.execute("SELECT pg_xact_status(%s::xid8)", (xid,))
+                        status = cur.fetchone()[0]
+                finally:
+                    conn.close()
+                if status in ("committed", "aborted"):
+                    return status
+                # "in progress": the old backend is still at its COMMIT
+            except psycopg2.errors.InvalidParameterValue:  # "transaction ID … in the future"
+                return None
+            except psycopg2.Error:  # not back yet
+                pass
+            if time.monotonic() + delay > deadline:
+                return None
+            eventlet.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     def _marked(self, exc_info):
         """A failure after the worker committed part of its work (``commit``) has not
@@ -286,6 +353,9 @@ class Database(DependencyProvider):
         timeout = config.get("STATEMENT_TIMEOUT_MS")
         self.pool = ConnectionPool(self.dsn, self.schema, size=size, statement_timeout_ms=int(
             DEFAULT_STATEMENT_TIMEOUT_MS if timeout in (None, "") else timeout))
+        resolve = config.get("COMMIT_RESOLVE_SECONDS")
+        self.resolve_seconds = float(
+            DEFAULT_COMMIT_RESOLVE_SECONDS if resolve in (None, "") else resolve)
         # The service's clock stamps its events: a test that freezes it freezes them too.
         self.clock = next((d for d in self.container.dependencies if isinstance(d, Clock)),
                           None)
@@ -323,7 +393,9 @@ class Database(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         clock = self.clock.clock if self.clock is not None else None
-        session = Session(self.pool, worker_ctx, clock)
+        resolves = getattr(worker_ctx.entrypoint, "resolves_lost_commits", False)
+        session = Session(self.pool, worker_ctx, clock,
+                          self.resolve_seconds if resolves else None)
         self.sessions[worker_ctx] = session
         return self.store_cls(session, self.container.service_name)
 

@@ -318,6 +318,7 @@ def _declare_replacing(connection, queue, name):
 
 class Rpc(nameko_rpc.Rpc):
     rpc_consumer = RpcConsumer()
+    resolves_lost_commits = True  # the caller waits: a lost COMMIT is looked up (shared.db)
 
     def __init__(self, roles=auth.READ, public=False, expected_exceptions=ServiceError, **kwargs):
         self.roles, self.public = frozenset(roles), public

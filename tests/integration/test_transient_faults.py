@@ -2,9 +2,13 @@
 went away is run again after a backoff without using up the delivery limit (3 in the test
 config), while a handler that fails on the message itself still reaches the dead letters.
 An RPC whose connection was lost before it committed runs again and answers; one lost
-during its COMMIT (outcome unknown) is not run again."""
+during its COMMIT is answered by what the database says became of its transaction, and
+only when the database cannot say (outcome unknown) does the caller hear of it."""
 import threading
 import time
+from urllib.parse import urlsplit, urlunsplit
+
+import eventlet
 
 import psycopg2
 import pytest
@@ -131,11 +135,13 @@ def notes(start, db):
     Notes.DIE_FIRST = True
     runner = start(Notes)  # its schema exists once it has started
     with db.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS sink.notes CASCADE; DROP FUNCTION IF EXISTS sink.die();"
+        cur.execute("DROP TABLE IF EXISTS sink.notes CASCADE; DROP SEQUENCE IF EXISTS sink.deaths;"
+                    " DROP FUNCTION IF EXISTS sink.die();"
                     " CREATE TABLE sink.notes (note text NOT NULL)")
     yield runner
     with db.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS sink.notes CASCADE; DROP FUNCTION IF EXISTS sink.die()")
+        cur.execute("DROP TABLE IF EXISTS sink.notes CASCADE; DROP SEQUENCE IF EXISTS sink.deaths;"
+                    " DROP FUNCTION IF EXISTS sink.die()")
 
 
 def test_an_rpc_whose_connection_is_lost_before_commit_runs_again_and_answers(notes, rpc, db):
@@ -144,21 +150,143 @@ def test_an_rpc_whose_connection_is_lost_before_commit_runs_again_and_answers(no
     assert scalar(db, "SELECT count(*) FROM sink.notes") == 1
 
 
-def test_an_rpc_whose_connection_is_lost_during_commit_is_not_run_again(notes, rpc, db):
-    """Lost during COMMIT, the outcome is unknown to the service: the caller hears of it."""
+def test_an_rpc_whose_commit_was_lost_before_it_committed_runs_again_and_answers(
+        notes, rpc, db):
+    """The backend dies inside COMMIT (a deferred trigger), once: its transaction aborted,
+    the database says so, and the RPC runs again."""
     Notes.DIE_FIRST = False
     with db.cursor() as cur:
         cur.execute("""
+            CREATE SEQUENCE sink.deaths;
             CREATE FUNCTION sink.die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-              PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);
+              IF nextval('sink.deaths') = 1 THEN  -- a sequence outlives the rollback
+                PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);
+              END IF;
               RETURN NULL; END $$;
             CREATE CONSTRAINT TRIGGER die_at_commit AFTER INSERT ON sink.notes
               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION sink.die();""")
+    assert rpc.sink.write("maybe") == 2
+    assert Notes.attempts == ["maybe", "maybe"]
+    assert scalar(db, "SELECT count(*) FROM sink.notes") == 1
+    assert scalar(db, "SELECT last_value FROM sink.deaths") == 2  # the trigger ran twice
+
+
+# psycopg2 blocks the whole process while it waits for the server: the proxy runs in
+# threads of the OS, on the OS's sockets, not in green threads the service would starve.
+_socket = eventlet.patcher.original("socket")
+_threading = eventlet.patcher.original("threading")
+_time = eventlet.patcher.original("time")
+
+
+class CutAtCommit:
+    """A TCP proxy in front of PostgreSQL that, once ``armed``, passes a COMMIT on to the
+    server, lets the server commit and answer, and hangs up on the client instead of
+    passing the answer on: the reply to a COMMIT lost on its way back. With
+    ``refuse_after``, it then accepts no connection at all (the server out of reach)."""
+    COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"  # the simple-query message psycopg2 sends
+
+    def __init__(self, url, refuse_after=False):
+        parts = urlsplit(url)
+        self.target = (parts.hostname, parts.port or 5432)
+        self.listener = _socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        host = f"{parts.username}@127.0.0.1:{self.listener.getsockname()[1]}"
+        # No TLS, so the proxy sees the COMMIT.
+        self.url = urlunsplit((parts.scheme, host, parts.path, "sslmode=disable", ""))
+        self.armed, self.cut, self.refuse_after = False, 0, refuse_after
+        _threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            if self.cut and self.refuse_after:
+                client.close()
+                continue
+            upstream = _socket.create_connection(self.target)
+            cutting = _threading.Event()  # this connection's COMMIT is being cut
+            _threading.Thread(target=self._pump, args=(client, upstream, cutting, True),
+                              daemon=True).start()
+            _threading.Thread(target=self._pump, args=(upstream, client, cutting, False),
+                              daemon=True).start()
+
+    def _pump(self, source, sink, cutting, to_server):
+        try:
+            while data := source.recv(65536):
+                if not to_server and cutting.is_set():
+                    return  # the server's answer to the COMMIT: dropped
+                if to_server and self.armed and self.COMMIT in data:
+                    self.armed = False
+                    self.cut += 1
+                    cutting.set()
+                    sink.sendall(data)
+                    _time.sleep(0.5)  # the server commits and answers: nobody hears it
+                    return
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(_socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.listener.close()
+
+
+class NotesAfterArming(Notes):
+    """``Notes`` that arms the proxy after its INSERT: the next COMMIT is cut."""
+    proxy = None
+
+    @rpc_entrypoint
+    def write(self, note):
+        Notes.attempts.append(note)
+        with self.store.cursor() as cur:
+            cur.execute("INSERT INTO notes (note) VALUES (%s)", (note,))
+        NotesAfterArming.proxy.armed = True
+        return len(Notes.attempts)
+
+
+@pytest.fixture
+def cut_notes(notes, start, database_url):
+    notes.stop()
+    proxies = []
+
+    def started(refuse_after=False, **config):
+        NotesAfterArming.proxy = CutAtCommit(database_url, refuse_after)
+        proxies.append(NotesAfterArming.proxy)
+        start(NotesAfterArming, DATABASE_URL=NotesAfterArming.proxy.url, **config)
+        Notes.attempts.clear()
+        return NotesAfterArming.proxy
+    yield started
+    for proxy in proxies:
+        proxy.close()
+
+
+def test_an_rpc_whose_commit_reply_was_lost_answers_once_from_what_the_database_says(
+        cut_notes, rpc, db):
+    proxy = cut_notes()
+    assert rpc.sink.write("committed") == 1  # the caller hears of its success
+    assert proxy.cut == 1  # the COMMIT's answer really was lost
+    assert Notes.attempts == ["committed"]  # not run again: it had committed
+    assert scalar(db, "SELECT count(*) FROM sink.notes") == 1
+
+
+def test_an_rpc_whose_commit_outcome_cannot_be_learnt_is_not_run_again(cut_notes, rpc, db):
+    """The server out of reach after the lost COMMIT for longer than
+    ``COMMIT_RESOLVE_SECONDS``: the outcome is unknown, the caller hears of it."""
+    proxy = cut_notes(refuse_after=True, COMMIT_RESOLVE_SECONDS=1)
     with pytest.raises(RemoteError) as caught:
         rpc.sink.write("maybe")
     assert caught.value.exc_type == "OperationalError"
+    assert proxy.cut == 1
     assert Notes.attempts == ["maybe"]
-    assert scalar(db, "SELECT count(*) FROM sink.notes") == 0
+    assert scalar(db, "SELECT count(*) FROM sink.notes") == 1  # it had in fact committed
 
 
 def test_an_rpc_is_not_run_again_when_retries_are_off(start, notes, rpc):
