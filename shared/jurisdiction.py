@@ -55,6 +55,6 @@ def county_validator(jurisdiction: Jurisdiction | None = None):
     def validate(code: object) -> None:
         j = jurisdiction or Jurisdiction.load()
         if not j.contains(code):
-            raise ValidationError(f"county {code} is not in the jurisdiction of {j.prefecture_name}")
+            raise ValidationError(f"not a county of {j.prefecture_name}")
 
     return validate

@@ -57,6 +57,6 @@ def code_of(category: str, taxonomy: Taxonomy | None = None):
     def validate(code: str) -> None:
         tx = taxonomy or Taxonomy.load()
         if not isinstance(code, str) or not tx.is_valid(category, code):
-            raise ValidationError(f"unknown {category} code: {code}")
+            raise ValidationError(f"not a {category} code")  # (the value stays out: it may be anything)
 
     return validate

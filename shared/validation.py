@@ -8,6 +8,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from shared import clock
 from shared.errors import InvalidInput, flatten_errors
+from shared.logging import mask_text
 
 MOBILE = validate.Regexp(r"^1[3-9]\d{9}$", error="not a mainland mobile number (11 digits, 1[3-9]…)")
 
@@ -90,8 +91,14 @@ def unstorable_strings(data, path=""):
 
 def describe(errors):
     """A one-line summary naming every bad field, for clients that show only a message."""
-    return "invalid input: " + "; ".join(f"{field}: {' '.join(messages)}"
+    return "invalid input: " + "; ".join(f"{_field_name(field)}: {' '.join(messages)}"
                                          for field, messages in sorted(errors.items()))
+
+
+def _field_name(field):
+    """A field as the message names it: an unknown one is the caller's own text (any key
+    of the payload), so at most 40 characters and masked."""
+    return mask_text(str(field))[:40]
 
 
 def parse_uuid(value, field):

@@ -25,6 +25,9 @@ def test_logs_of_a_full_flow_hold_no_personal_identifiers(start, rpc, db):
         veteran = rpc.registry.register_veteran(data)
         with pytest.raises(InvalidInput):  # a rejected one is logged too
             rpc.registry.register_veteran({**data, "county_code": "110101"})
+        with pytest.raises(InvalidInput):  # its values in the rejected fields
+            rpc.registry.register_veteran({**data, "phone": "１３９１２３４５６７８",
+                                           "birth_date": data["id_number"]})
         rpc.registry.find_veteran_by_id_number(data["id_number"])
         rpc.registry.update_veteran(veteran["id"], {"phone": "13700001111", "notes": "手机 13700001111",
                                                     "employment_status": "flexible"})
@@ -43,7 +46,7 @@ def test_logs_of_a_full_flow_hold_no_personal_identifiers(start, rpc, db):
         wait_for(lambda: scalar(db, "SELECT count(*) FROM jobs.veterans"), message="projection")
         application = rpc.jobs.apply({"veteran_id": veteran["id"], "posting_id": posting["id"],
                                       "channel": "referral"})
-        rpc.jobs.advance_application(application["id"], "offered", note="电话 13655554444 已通知")
+        rpc.jobs.advance_application(application["id"], "offered", note="欧阳娜娜: 电话 13655554444 已通知")
         rpc.jobs.hire(application["id"], {"started_on": bureau_today().isoformat(), "salary": 5500})
         rpc.jobs.match_candidates(posting["id"])
         wait_for(lambda: rpc.registry.get_veteran(veteran["id"])["employment_status"] == "employed",
@@ -53,6 +56,10 @@ def test_logs_of_a_full_flow_hold_no_personal_identifiers(start, rpc, db):
     logs = buffer.getvalue()
     assert veteran["id"] in logs  # the flow was logged at all
     assert application["id"] in logs
+    # expected errors: one line each, the error and the fields, no traceback
+    assert "expected error InvalidInput in registry.register_veteran (fields: county_code)" in logs
+    assert "(fields: birth_date, phone)" in logs
+    assert "Traceback" not in logs
     for secret in (data["id_number"], data["phone"], data["name"], data["address"],
-                   "13700001111", "司马光明", "13655554444"):
+                   "13700001111", "司马光明", "13655554444", "１３９１２３４５６７８", "９１２３"):
         assert secret not in logs

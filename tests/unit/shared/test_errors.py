@@ -138,3 +138,14 @@ def test_parse_uuid_accepts_a_uuid_and_names_the_field_otherwise():
     with pytest.raises(InvalidInput) as caught:
         parse_uuid("nope", "loan_id")
     assert list(caught.value.errors) == ["loan_id"]
+
+
+def test_an_unknown_field_named_with_personal_data_is_masked_and_cut_in_the_message():
+    class One(Schema):
+        county_code = fields.String()
+
+    key = "652301199003071231" + "x" * 60
+    with pytest.raises(InvalidInput) as raised:
+        load(One(), {key: 1})
+    assert "19900307" not in raised.value.message
+    assert raised.value.message == "invalid input: 652301********1231" + "x" * 22 + ": Unknown field."

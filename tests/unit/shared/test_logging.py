@@ -71,18 +71,26 @@ def test_mask_pii_replaces_the_values_of_secret_keys():
 
 
 def test_mask_pii_masks_free_text_in_the_event_and_other_values():
-    event = vlog.mask_pii(None, "info", {"event": f"lookup {ID}", "note": f"tel {PHONE}"})
-    assert event == {"event": f"lookup {ID_MASKED}", "note": f"tel {PHONE_MASKED}"}
+    event = vlog.mask_pii(None, "info", {"event": f"lookup {ID}", "detail": f"tel {PHONE}"})
+    assert event == {"event": f"lookup {ID_MASKED}", "detail": f"tel {PHONE_MASKED}"}
+
+
+def test_mask_pii_hides_free_text_notes_whole_and_keeps_reason_codes():
+    # (a name in a note has no shape to find; a reason in a log line is a code)
+    event = vlog.mask_pii(None, "info", {"event": "e", "note": "张伟 已通知", "notes": "x y",
+                                         "status_reason": "迁出", "reason": "filled"})
+    assert event == {"event": "e", "note": "***", "notes": "***", "status_reason": "***",
+                     "reason": "filled"}
 
 
 def test_mask_pii_masks_nested_dicts_and_lists():
     event = vlog.mask_pii(None, "info", {
         "event": "e",
-        "veteran": {"name": "张伟", "note": f"tel {PHONE}",
+        "veteran": {"name": "张伟", "detail": f"tel {PHONE}",
                     "contacts": [{"phone": PHONE}, f"id {ID}"]},
         "ids": [ID, ID_X],
     })
-    assert event["veteran"] == {"name": "***", "note": f"tel {PHONE_MASKED}",
+    assert event["veteran"] == {"name": "***", "detail": f"tel {PHONE_MASKED}",
                                 "contacts": [{"phone": "***"}, f"id {ID_MASKED}"]}
     assert event["ids"] == [ID_MASKED, ID_X_MASKED]
 
@@ -172,13 +180,13 @@ def test_configure_logging_twice_replaces_its_own_handler(configured):
 
 def test_a_structlog_line_is_json_with_personal_values_masked(configured):
     buf, _ = configured
-    structlog.get_logger("x").info("event", id_number=ID, note=f"call {PHONE}")
+    structlog.get_logger("x").info("event", id_number=ID, detail=f"call {PHONE}")
     output = buf.getvalue()
     assert ID not in output and PHONE not in output
     line = json.loads(output.strip().splitlines()[-1])
     assert line["event"] == "event"
     assert line["id_number"] == "***"
-    assert line["note"] == f"call {PHONE_MASKED}"
+    assert line["detail"] == f"call {PHONE_MASKED}"
     assert line["logger"] == "x" and line["level"] == "info"
     assert "timestamp" in line
 
@@ -208,3 +216,95 @@ def test_a_uuid_with_eleven_digits_in_a_row_is_not_masked_as_a_phone():
     uuid_text = "84892a03-ff9f-45d8-94f5-18731103343d"
     assert mask_text(f"application {uuid_text}") == f"application {uuid_text}"
     assert mask_text("手机13912345678。") == "手机139****5678。"
+
+
+# -- the variants a review found the masker missing ----------------------------------------
+
+# (text as written, what must not survive in the masked text)
+VARIANTS = [
+    (f"tel 0086{PHONE}", PHONE),
+    (f"tel 0086 {PHONE}", PHONE),
+    (f"tel +86 {PHONE}", PHONE),
+    ("tel 138-9912-3456", "9912"),
+    ("tel 138 9912 3456", "9912"),
+    ("tel 138-99123456", "9912"),
+    ("tel +86-138-9912-3456", "9912"),
+    ("tel １３８９９１２３４５６", "9912"),                 # full-width digits
+    ("tel １３８９９１２３４５６", "９９１２"),
+    ("id ６５２３０１１９９００３０７１２３１", "19900307"),  # full-width ID number
+    (f"id {ID}abc", "19900307"),                           # followed by letters
+    (f"id {ID}X", "19900307"),
+    (f"id={ID_X}号", "19900307"),
+]
+
+
+@pytest.mark.parametrize("text, secret", VARIANTS)
+def test_mask_text_catches_the_variants(text, secret):
+    assert secret not in vlog.mask_text(text)
+
+
+def test_a_separated_phone_keeps_its_shape_masked():
+    assert vlog.mask_text("tel 138-9912-3456") == "tel 138-****-3456"
+    assert vlog.mask_text("tel 138 9912 3456") == "tel 138 **** 3456"
+
+
+@pytest.mark.parametrize("text", ["2026-11-28 13:15:00", "landline 0994-2345678",
+                                  "page 1 of 138 1234", "amount 13800.00 yuan"])
+def test_the_separated_phone_pattern_leaves_dates_and_amounts_alone(text):
+    assert vlog.mask_text(text) == text
+
+
+def test_a_name_from_the_calls_arguments_is_masked_in_free_text():
+    handle = vlog.remember_personal(({"name": "张伟", "county_code": "652301",
+                                      "notes": "退役后在乌鲁木齐做物流"},), {})
+    try:
+        assert vlog.mask_text("card of 张伟 updated") == "card of *** updated"
+        assert vlog.mask_text("note: 退役后在乌鲁木齐做物流") == "note: ***"
+        assert vlog.mask_text("county 652301") == "county 652301"   # not a personal key
+    finally:
+        vlog.forget_personal(handle)
+    assert vlog.mask_text("card of 张伟 updated") == "card of 张伟 updated"
+
+
+def test_one_letter_values_are_not_remembered():
+    # ("a" would mask every "a" of every line)
+    handle = vlog.remember_personal({"name": "a"})
+    try:
+        assert vlog.mask_text("a card") == "a card"
+    finally:
+        vlog.forget_personal(handle)
+
+
+def test_an_expected_error_is_one_warning_line_naming_fields_not_values(configured):
+    from types import SimpleNamespace
+
+    from shared.errors import InvalidInput
+    buf, _ = configured
+    worker = SimpleNamespace(service_name="registry",
+                             entrypoint=SimpleNamespace(method_name="register_veteran"))
+    try:
+        raise InvalidInput(f"invalid input: id_number: {ID} is bad",
+                           {"id_number": [f"{ID} is bad"], "phone": ["bad"]})
+    except InvalidInput as exc:
+        logging.getLogger("nameko.containers").warning(
+            "(expected) error handling worker %s: %s", worker, exc, exc_info=True)
+    output = buf.getvalue()
+    assert "Traceback" not in output and ID not in output and ID_MASKED not in output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1
+    line = json.loads(lines[0])
+    assert line["level"] == "warning"
+    assert line["event"] == ("expected error InvalidInput in registry.register_veteran "
+                             "(fields: id_number, phone)")
+    assert "exception" not in line
+
+
+def test_an_unexpected_error_keeps_its_traceback(configured):
+    buf, _ = configured
+    try:
+        raise KeyError("boom")
+    except KeyError as exc:
+        logging.getLogger("nameko.containers").exception("error handling worker %s: %s",
+                                                        "w", exc)
+    line = json.loads(buf.getvalue().strip().splitlines()[-1])
+    assert "Traceback" in line["exception"] and line["level"] == "error"
