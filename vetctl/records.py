@@ -1,6 +1,5 @@
 """Importing and exporting the ledger, and looking things up: the card, the booklet, a
 worklist, job matches."""
-import csv
 import re
 from collections import deque
 from contextlib import contextmanager
@@ -29,23 +28,28 @@ def import_veterans(client, path, report_path, progress=None, batch_size=BATCH):
     with _report(report_path, unknown) as report:
         batch, pending = [], deque()
 
+        def send():
+            # Rows refused here stay in the batch (unsent) so the report keeps file order.
+            payloads = [payload for _, payload, problems in batch if not problems]
+            pending.append((batch, client.call_async(
+                "registry", "register_veterans", payloads) if payloads else None))
+
         def settle():
             sent, reply = pending.popleft()
-            _record(sent, reply.result(), counts, report)
+            _record(sent, reply.result()["results"] if reply else [], counts, report)
             if progress:
                 progress.advance(task, len(sent))
 
         for number, row in numbered:
-            batch.append((number, cells.payload(row)))
+            problems = cells.problems(row)
+            batch.append((number, None if problems else cells.payload(row), problems))
             if len(batch) == batch_size:
-                pending.append((batch, client.call_async(
-                    "registry", "register_veterans", [payload for _, payload in batch])))
+                send()
                 batch = []
                 if len(pending) >= IN_FLIGHT:
                     settle()
         if batch:
-            pending.append((batch, client.call_async(
-                "registry", "register_veterans", [payload for _, payload in batch])))
+            send()
         while pending:
             settle()
     return {**counts, "unknown_columns": unknown, "report": str(report_path)}
@@ -55,7 +59,7 @@ def import_veterans(client, path, report_path, progress=None, batch_size=BATCH):
 def _report(path, unknown_headers):
     """The rejected-rows report: a CSV writer, headed, the ignored columns first."""
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        report = csv.writer(handle)
+        report = sheets.CsvWriter(handle)  # headers and messages echo the file's text
         report.writerow(["row", "field", "message"])
         for header in unknown_headers:
             report.writerow(["header", header, "column not recognised: ignored"])
@@ -63,7 +67,14 @@ def _report(path, unknown_headers):
 
 
 def _record(batch, results, counts, report):
-    for (number, _), result in zip(batch, results["results"]):
+    """Counts and reports a settled batch: ``results`` answer its rows sent, in order."""
+    results = iter(results)
+    for number, _, problems in batch:
+        if problems:
+            counts["rejected"] += 1
+            report.writerows([number, field, message] for field, message in problems)
+            continue
+        result = next(results)
         status = result["status"]
         if status == "created":
             counts["created"] += 1
@@ -85,8 +96,10 @@ def import_enterprises(client, path, report_path, progress=None):
     task = progress.add_task("importing enterprises", total=total) if progress else None
     with _report(report_path, unknown) as report:
         for number, row in numbered:
-            data = cells.payload(row)
-            problems = _founders(client, data)
+            problems = cells.problems(row)
+            if not problems:
+                data = cells.payload(row)
+                problems = _founders(client, data)
             if problems:
                 counts["rejected"] += 1
                 report.writerows([number, field, message] for field, message in problems)
@@ -147,7 +160,16 @@ def _reason(failure):
 
 def _open(path):
     try:
-        return sheets.rows(path)
+        headers, numbered, total = sheets.rows(path)
+    except sheets.SheetError as exc:
+        raise Failure(str(exc)) from None
+    return headers, _one_line(numbered), total
+
+
+def _one_line(numbered):
+    """The rows; a file found unreadable part way (a CSV quote left open) is one line too."""
+    try:
+        yield from numbered
     except sheets.SheetError as exc:
         raise Failure(str(exc)) from None
 

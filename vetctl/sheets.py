@@ -1,10 +1,12 @@
 """Spreadsheets in and out: ``.xlsx`` (openpyxl, read-only and write-only so a large file
 streams) and ``.csv`` in UTF-8 or GB18030, with Chinese or English column headers. Cells
 become the RPCs' payloads: Chinese labels of codes become codes, lists split on 、，,; and
-dates and numbers from Excel become ISO strings and integers."""
+dates and numbers from Excel become ISO strings and integers. What goes out is data: no
+cell is written so that a spreadsheet would run it as a formula."""
 import codecs
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 
 from shared.taxonomy import Taxonomy
@@ -63,6 +65,16 @@ DATES = {"enlisted_on", "discharged_on", "employed_since", "founded_on"}
 INTEGERS = {"intentions.min_salary", "employees", "veteran_employees"}
 BOOLEANS = {"federation_member"}
 TRUE, FALSE = {"是", "true", "yes", "y", "1"}, {"否", "false", "no", "n", "0"}
+# Excel keeps 15 significant digits of a number: an 18-digit ID number typed as one comes
+# back as another number, which can still pass the check digit. Refused, never rounded.
+ID_NUMBERS = {"id_number", "founder_id_numbers"}
+SCIENTIFIC = re.compile(r"\d[eE][+-]?\d")  # 6.52301E+17, as Excel saves such a cell in CSV
+NOT_TEXT = "an ID number must be entered as text, not a number (Excel rounds it)"
+MAX_CELL = 32_767  # the most an Excel cell holds; no field of the ledger takes as much
+# The csv module's own limit (131,072) would stop the import at a long cell without naming
+# its column; up to this one the row is rejected naming both (MAX_CELL). Past it, a quote
+# was most likely left open, and the import stops naming the row.
+CSV_FIELD_LIMIT = 16 * 1024 * 1024
 
 
 class SheetError(Exception):
@@ -86,21 +98,37 @@ def columns_for(headers, aliases):
     return fields, unknown
 
 
-def _open_text(path):
-    """UTF-8 (with or without BOM) if the file is valid UTF-8, else GB18030."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+ENCODINGS = "accepted encodings: UTF-8 (with or without BOM), GB18030"
+
+
+def _encoding(path):
+    """``(encoding, lines)``: UTF-8 (with or without BOM) if all of the file decodes as
+    UTF-8, else GB18030 if all of it decodes as that; else the file is refused. UTF-16
+    (Excel's "Unicode text") is refused by its BOM, or by its NUL bytes when it has none:
+    both encodings would take those for text."""
+    with open(path, "rb") as raw:
+        head = raw.read(2)
+    if head not in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        for encoding in ("utf-8-sig", "gb18030"):
+            lines = _lines_if_decoded(path, encoding)
+            if lines is not None:
+                return encoding, lines
+    raise SheetError(f"{path}: the CSV is neither UTF-8 nor GB18030 text; {ENCODINGS}")
+
+
+def _lines_if_decoded(path, encoding):
+    decoder, lines = codecs.getincrementaldecoder(encoding)(), 0
     with open(path, "rb") as raw:
         try:
-            while True:
-                block = raw.read(1 << 20)
-                if not block:
-                    break
+            for block in iter(lambda: raw.read(1 << 20), b""):
+                if b"\0" in block:
+                    return None
                 decoder.decode(block)
+                lines += block.count(b"\n")
             decoder.decode(b"", final=True)
-            encoding = "utf-8-sig"
         except UnicodeDecodeError:
-            encoding = "gb18030"
-    return open(path, encoding=encoding, newline=""), encoding
+            return None
+    return lines
 
 
 def rows(path):
@@ -130,20 +158,30 @@ def rows(path):
             book.close()
         return list(headers), numbered(), total
     if suffix == ".csv":
-        handle, encoding = _open_text(path)
-        with open(path, "rb") as raw:
-            total = max(0, sum(block.count(b"\n") for block in iter(lambda: raw.read(1 << 20), b"")) - 1)
+        encoding, lines = _encoding(path)
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+        handle = open(path, encoding=encoding, newline="")
         reader = csv.reader(handle)
-        headers = next(reader, None)
+        try:
+            headers = next(reader, None)
+        except csv.Error as exc:
+            handle.close()
+            raise SheetError(f"{path}: row 1: not readable as CSV ({exc})") from None
         if headers is None:
+            handle.close()
             raise SheetError(f"{path}: the file is empty")
 
         def numbered():
+            number = 1
             with handle:
-                for number, cells in enumerate(reader, start=2):
-                    if any(cell.strip() for cell in cells):
-                        yield number, cells
-        return headers, numbered(), total
+                try:
+                    for number, cells in enumerate(reader, start=2):
+                        if any(cell.strip() for cell in cells):
+                            yield number, cells
+                except csv.Error as exc:  # in the row after the last one read
+                    raise SheetError(f"{path}: row {number + 1}: not readable as CSV "
+                                     f"({exc})") from None
+        return headers, numbered(), max(0, lines - 1)
     raise SheetError(f"{path}: only .xlsx and .csv files can be imported")
 
 
@@ -159,6 +197,21 @@ class Cells:
             table = {code: code for code in known}
             table.update({taxonomy.label(category, code): code for code in known})
             self.labels[field] = table
+
+    def problems(self, cells):
+        """``(field, message)`` for each cell refused before any RPC sees the row: an ID
+        number stored as a number, a cell longer than any spreadsheet cell."""
+        found = []
+        for field, cell in zip(self.fields, cells):
+            if field is None:
+                continue
+            if field in ID_NUMBERS and (isinstance(cell, (int, float)) or (
+                    isinstance(cell, str) and SCIENTIFIC.search(cell))):
+                found.append((field, NOT_TEXT))
+            elif isinstance(cell, str) and len(cell) > MAX_CELL:
+                found.append((field, f"the cell has {len(cell):,} characters, more than "
+                                     f"a spreadsheet cell holds ({MAX_CELL:,})"))
+        return found
 
     def payload(self, cells):
         data = {}
@@ -196,7 +249,7 @@ class Cells:
             text = str(cell).strip().lower()
             return True if text in TRUE else False if text in FALSE else text
         if isinstance(cell, float) and cell.is_integer():
-            cell = int(cell)  # an ID number or a phone typed as a number
+            cell = int(cell)  # a phone typed as a number (an ID number is refused: problems)
         text = str(cell).strip()
         if field in LISTS:
             for separator in LIST_SEPARATORS[1:]:
@@ -208,24 +261,60 @@ class Cells:
         return table.get(text, text) if table else text
 
 
+# What Excel, WPS or LibreOffice would read as the start of a formula (or a DDE call).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_data(cells, sheet=None):
+    """A row's cells as a spreadsheet will take them: as data. Text starting the way a
+    formula does (``FORMULA_STARTS``) becomes a string cell of the xlsx ``sheet`` (openpyxl
+    would make it a formula) or, in CSV (no ``sheet``), gets a leading ``'``. Numbers stay
+    numbers, negative ones too."""
+    out = []
+    for value in cells:
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+            if sheet is None:
+                value = "'" + value
+            else:
+                from openpyxl.cell import WriteOnlyCell
+                value = WriteOnlyCell(sheet, value)
+                value.data_type = "s"
+        out.append(value)
+    return out
+
+
+class CsvWriter:
+    """``csv.writer`` whose every row goes through ``as_data``."""
+
+    def __init__(self, handle):
+        self._writer = csv.writer(handle)
+
+    def writerow(self, cells):
+        self._writer.writerow(as_data(cells))
+
+    def writerows(self, rows):
+        for cells in rows:
+            self.writerow(cells)
+
+
 def write(path, headers, records, fmt):
     """Write ``records`` (iterables of cells) under ``headers`` as xlsx or csv, streaming."""
     if fmt == "xlsx":
         import openpyxl
         book = openpyxl.Workbook(write_only=True)
         sheet = book.create_sheet()
-        sheet.append(headers)
+        sheet.append(as_data(headers, sheet))
         count = 0
         for record in records:
-            sheet.append(list(record))
+            sheet.append(as_data(record, sheet))
             count += 1
         book.save(path)
         return count
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = CsvWriter(handle)
         writer.writerow(headers)
         count = 0
         for record in records:
-            writer.writerow(list(record))
+            writer.writerow(record)
             count += 1
         return count

