@@ -1,10 +1,22 @@
 """HTTP entrypoints for partners (the employment bureau): JSON in and out, each request
-signed with an HMAC-SHA256 over timestamp and body (as webhook senders such as Stripe
-sign), bodies capped, the worker's transaction committed before the response leaves, and
-every failure a JSON error with a 4xx status (5xx only for a fault of ours).
+signed with an HMAC-SHA256 over its timestamp, method, path, canonical query and the
+SHA-256 of its body, bodies capped, the worker's transaction committed before the response
+leaves, and every failure a JSON error with a 4xx status (5xx only for a fault of ours).
 
     X-Bureau-Timestamp: 1764300000
-    X-Bureau-Signature: sha256=<hex of HMAC-SHA256(secret, "1764300000." + body)>
+    X-Bureau-Signature: sha256=<hex of HMAC-SHA256(secret, the string to sign)>
+
+where the string to sign (``string_to_sign``) is five lines joined by LF, none after the last:
+
+    1764300000
+    GET
+    /bureau/placements
+    limit=100&since=0
+    e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+
+(timestamp, method, path, canonical query, hex SHA-256 of the body: here none). A
+signature is good once: the endpoint claims it (``Signed``) in its worker's transaction,
+and a request bearing it again is ``Replayed`` (409).
 
 A request is checked in this order, all before a worker (and so any database work) starts:
 the secret is configured, the two headers are there and the timestamp is fresh (401), the
@@ -17,6 +29,8 @@ import json
 import re
 import socket
 import time
+import urllib.parse
+from dataclasses import dataclass
 
 import structlog
 from nameko.exceptions import ContainerBeingKilled
@@ -35,12 +49,39 @@ MAX_BODY = 1024 * 1024
 MAX_SKEW = 300  # seconds a signature stays good, either way
 TIMESTAMP, SIGNATURE = "X-Bureau-Timestamp", "X-Bureau-Signature"
 DEFAULT_ADDRESS = "127.0.0.1:8000"  # contract; nameko's own default is 0.0.0.0:8000
+
+
+class Replayed(Conflict):
+    """A signature that a request has been taken with already."""
+
+    def __init__(self):
+        super().__init__("this signature has been used already: a signed request is taken "
+                         "once; to send it again, sign it again with a new timestamp")
+
+
 STATUS = ((InvalidInput, 400, "invalid_input"), (Unauthorized, 401, "unauthorized"),
           (Forbidden, 403, "forbidden"), (NotFound, 404, "not_found"),
-          (Conflict, 409, "conflict"), (DatabaseUnavailable, 503, "unavailable"),
-          (StatementTimeout, 503, "unavailable"), (ContainerBeingKilled, 503, "unavailable"))
+          (Replayed, 409, "replayed"), (Conflict, 409, "conflict"),
+          (DatabaseUnavailable, 503, "unavailable"), (StatementTimeout, 503, "unavailable"),
+          (ContainerBeingKilled, 503, "unavailable"))
 _STAMP = re.compile(r"^[0-9]{1,12}$")
 _SIGNED = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
+
+
+@dataclass
+class Signed:
+    """A verified request's signature as the endpoint claims it (once, in its transaction):
+    ``digest`` the SHA-256 of the signature's lowercase hex, ``signed_at`` its timestamp
+    (unix seconds)."""
+    digest: bytes
+    signed_at: int
+    claimed: bool = False
+
+
+def forget_before():
+    """Unix time before which claimed signatures may be forgotten: twice the skew window
+    back, so that a replica whose clock is behind (by up to a window) still finds them."""
+    return time.time() - 2 * MAX_SKEW
 
 
 class HttpError(Exception):
@@ -67,10 +108,41 @@ def error_response(status, code, message, errors=None, headers=None):
                          headers)
 
 
-def signature(secret, timestamp, body):
-    """``sha256=<hex>`` of HMAC-SHA256(secret, "<timestamp>." + body)."""
-    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body,
-                   hashlib.sha256)
+def canonical_query(query):
+    """The query string (``bytes`` or ``str``, without the ``?``) as it is signed: every
+    ``name=value`` pair decoded (``+`` is a space, ``%XX`` a byte), then each name and value
+    percent-encoded again from its bytes, all but ``A-Z a-z 0-9 - . _ ~`` as upper-case
+    ``%XX``; a pair without ``=`` gets an empty value, empty pairs are dropped; the pairs
+    sorted by name (a stable sort: repeated names keep their order, which the endpoint
+    reads), joined by ``&``. ``""`` for no query. ``since=0&limit=100`` → ``limit=100&since=0``."""
+    raw = query.encode("latin-1") if isinstance(query, str) else query  # WSGI: bytes as latin-1
+    pairs = []
+    for part in raw.split(b"&"):
+        if part:
+            name, _, value = part.partition(b"=")
+            pairs.append((_reencoded(name), _reencoded(value)))
+    pairs.sort(key=lambda pair: pair[0])
+    return "&".join(f"{name}={value}" for name, value in pairs)
+
+
+def _reencoded(raw):
+    return urllib.parse.quote_from_bytes(
+        urllib.parse.unquote_to_bytes(raw.replace(b"+", b" ")), safe="")
+
+
+def string_to_sign(timestamp, method, path, query, body):
+    """What the signature covers, as bytes: five lines joined by ``\\n`` (no newline at the
+    end): the timestamp header as sent, the method in upper case, the path (percent-decoded,
+    as routed), ``canonical_query(query)`` and the lower-case hex SHA-256 of the raw body
+    (of no bytes for a GET)."""
+    return "\n".join((timestamp, method.upper(), path, canonical_query(query),
+                      hashlib.sha256(body).hexdigest())).encode("utf-8")
+
+
+def signature(secret, timestamp, method, path, query, body):
+    """``sha256=<hex>`` of HMAC-SHA256(secret, string_to_sign(...))."""
+    mac = hmac.new(secret.encode("utf-8"),
+                   string_to_sign(timestamp, method, path, query, body), hashlib.sha256)
     return "sha256=" + mac.hexdigest()
 
 
@@ -99,21 +171,24 @@ def check_headers(secrets, headers, now=None):
         raise _unauthorized(f"{SIGNATURE} is not sha256=<64 hex digits>")
 
 
-def check_signature(secrets, headers, body):
+def check_signature(secrets, headers, method, path, query, body):
     """Raises 401 unless one of ``secrets`` (the first signs, all verify: rotation) made
-    the signature over this timestamp and body. Compared as bytes in constant time."""
+    the signature over this request (``string_to_sign``). Compared as bytes in constant
+    time."""
     stamp = headers.get(TIMESTAMP)
     given = headers.get(SIGNATURE).lower().encode("ascii")
-    if not any(hmac.compare_digest(signature(secret, stamp, body).encode("ascii"), given)
-               for secret in secrets):
-        raise _unauthorized("the signature does not match")
+    if not any(hmac.compare_digest(
+            signature(secret, stamp, method, path, query, body).encode("ascii"), given)
+            for secret in secrets):
+        raise _unauthorized("the signature does not match this request (it covers the "
+                            "timestamp, method, path, canonical query and the body's SHA-256)")
 
 
-def verify(secrets, headers, body, now=None):
+def verify(secrets, headers, method, path, query, body, now=None):
     """Every check of a signed request: raises HttpError(401) unless it carries a fresh
-    signature made with one of ``secrets``."""
+    signature made with one of ``secrets`` over this method, path, query and body."""
     check_headers(secrets, headers, now)
-    check_signature(secrets, headers, body)
+    check_signature(secrets, headers, method, path, query, body)
 
 
 def _no_constant(name):
@@ -184,9 +259,12 @@ class JsonWebServer(GuardedWebServer):
 class SignedJsonHandler(HttpRequestHandler):
     """``@signed_json("POST", "/bureau/postings")`` on ``def m(self, request, payload)``
     (payload: the JSON object of a POST/PUT/PATCH, else None) returning ``(status, dict)``
-    or a dict; ``signed=False`` for public documents."""
+    or a dict; ``signed=False`` for public documents. A signed endpoint claims
+    ``request.signed`` in its transaction (``claimed = True``, else ``Replayed``): one that
+    returns without having claimed it is answered 500 and rolled back."""
 
     server = JsonWebServer()
+    resolves_lost_commits = True  # the caller waits: a lost COMMIT is looked up (shared.db)
 
     def __init__(self, method, url, signed=True, secrets_key="BUREAU_HMAC_SECRETS", **kwargs):
         self.signed, self.secrets_key = signed, secrets_key
@@ -205,8 +283,13 @@ class SignedJsonHandler(HttpRequestHandler):
             if self.signed:
                 check_headers(self.secrets, request.headers)
             body = read_body(request.environ, request.content_length)
+            request.signed = None
             if self.signed:
-                check_signature(self.secrets, request.headers, body)
+                check_signature(self.secrets, request.headers, request.method, request.path,
+                                request.environ.get("QUERY_STRING", ""), body)
+                given = request.headers[SIGNATURE].lower().encode("ascii")
+                request.signed = Signed(hashlib.sha256(given).digest(),
+                                        int(request.headers[TIMESTAMP]))
             request.payload = (parse_json_object(body)
                                if request.method in ("POST", "PUT", "PATCH") else None)
         except HttpError as exc:
@@ -218,6 +301,12 @@ class SignedJsonHandler(HttpRequestHandler):
         return (request, request.payload), dict(request.path_values)
 
     def handle_result(self, event, worker_ctx, result, exc_info):
+        signed = worker_ctx.args[0].signed
+        if exc_info is None and signed is not None and not signed.claimed:
+            # A signed endpoint that did not claim its signature could be replayed: a fault
+            # of ours, rolled back and answered 500 so that its first test finds it.
+            error = RuntimeError(f"{self.url} did not claim its request's signature")
+            exc_info = (RuntimeError, error, None)
         # nameko answers before its dependencies see the result: commit first, so a
         # response never confirms what a failed commit undid.
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)

@@ -2,14 +2,16 @@
 
 - ``POST /bureau/postings``: ``{"postings": [...]}``, 1 to 500, upserted by the bureau's
   own ``bureau_posting_id`` in one transaction; a result per item (created, updated,
-  unchanged, invalid with field messages); repeating a batch changes nothing.
+  unchanged, stale: a version not newer than the stored one, invalid with field
+  messages); repeating a batch changes nothing.
 - ``GET /bureau/placements?since=&limit=``: hires after a cursor, oldest first, and the
   cursor to ask from next.
 - ``GET /bureau/openapi.json``: the OpenAPI 3 document, generated from the schemas the
   endpoints load with.
 
-Every request but the document is signed (shared/http.py); the worker acts as operator
-``bureau``."""
+Every request but the document is signed (shared/http.py) and taken once: its signature
+is recorded in ``bureau_signatures`` in the worker's transaction, so a replay, on this
+replica or another, is 409 ``replayed``. The worker acts as operator ``bureau``."""
 import inspect
 import json
 
@@ -17,13 +19,15 @@ import structlog
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, ValidationError, fields, validate
+from nameko.timer import timer
 from psycopg2 import errors as pg_errors
 from stdnum.cn import uscc as uscc_number
 
 from services.jobs import domain, schemas
 from shared.db import DatabaseUnavailable, Store
 from shared.errors import Conflict, InvalidInput, flatten_errors
-from shared.http import MAX_BODY, MAX_SKEW, SIGNATURE, TIMESTAMP, signed_json
+from shared.http import (MAX_BODY, MAX_SKEW, SIGNATURE, TIMESTAMP, Replayed, forget_before,
+                         signed_json)
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
 from shared.validation import invalid, load, unstorable_strings
@@ -31,10 +35,14 @@ from shared.validation import invalid, load, unstorable_strings
 log = structlog.get_logger(__name__)
 MAX_ITEMS = 500
 BUREAU = "bureau"  # the operator (created_by, logs) of everything the bureau sends
-STATUSES = ("created", "updated", "unchanged", "invalid")
+STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
 # What the bureau may change on a posting it sent before (not its employer).
 UPDATABLE = ("title", "occupation", "skills_required", "certificates_preferred", "county_code",
              "salary_min", "salary_max", "openings", "closes_on", "dedicated", "description")
+
+
+class Stale(Exception):
+    """An item whose version is not newer than the stored posting's: it changes nothing."""
 
 
 class BatchSchema(Schema):
@@ -53,7 +61,10 @@ class BatchDocSchema(Schema):
 class ItemResultSchema(Schema):
     index = fields.Integer(required=True)
     bureau_posting_id = fields.String(required=True, allow_none=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES), metadata={
+        "description": "created; updated; unchanged; stale (a version not greater than the "
+                       "stored one: nothing changed, errors.version says which is stored); "
+                       "invalid (nothing changed, errors holds the field messages)"})
     posting_id = fields.UUID(required=True, allow_none=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
                          required=True)
@@ -104,6 +115,24 @@ class BureauStore(Store):
         with self.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('jobs:bureau-postings'))")
 
+    def claim_signature(self, digest, signed_at):
+        """Records a request's signature; False if it was recorded already. A second
+        request with it while the first's transaction is open waits for that to end: then
+        it finds the row (409), or none if the first rolled back."""
+        with self.cursor() as cur:
+            cur.execute("INSERT INTO bureau_signatures (digest, signed_at)"
+                        " VALUES (%s, to_timestamp(%s)) ON CONFLICT DO NOTHING",
+                        (digest, signed_at))
+            return cur.rowcount == 1
+
+    def forget_signatures(self, before):
+        """Deletes signatures signed before unix time ``before`` (by the index on
+        signed_at); returns how many."""
+        with self.cursor() as cur:
+            cur.execute("DELETE FROM bureau_signatures WHERE signed_at < to_timestamp(%s)",
+                        (before,))
+            return cur.rowcount
+
     def bureau_posting(self, bureau_posting_id, lock=False):
         """The posting the bureau sent under this id, with its employer's credit code;
         ``lock`` holds the row against concurrent hires until the transaction ends."""
@@ -114,12 +143,17 @@ class BureauStore(Store):
                         (bureau_posting_id,))
             return cur.fetchone()
 
-    def update_bureau_posting(self, posting_id, changes, now):
+    def update_bureau_posting(self, posting_id, version, changes, now):
+        """Records the bureau's ``version`` of the posting and its ``changes``, if any
+        (then ``updated_at`` too)."""
         assert set(changes) <= set(UPDATABLE)
-        sets = ", ".join(f"{column} = %s" for column in changes)
+        columns = {**changes, "bureau_version": version}
+        if changes:
+            columns["updated_at"] = now
+        sets = ", ".join(f"{column} = %s" for column in columns)
         with self.cursor() as cur:
-            cur.execute(f"UPDATE postings SET {sets}, updated_at = %s WHERE id = %s",
-                        [*changes.values(), now, posting_id])
+            cur.execute(f"UPDATE postings SET {sets} WHERE id = %s",
+                        [*columns.values(), posting_id])
 
     def placements(self, since, limit):
         """Hires with ``seq > since``, oldest first. Sequence numbers are taken when a hire
@@ -146,6 +180,7 @@ class BureauHttp:
     @signed_json("POST", "/bureau/postings")
     def bureau_postings(self, request, payload):
         batch = _load_batch(payload)
+        self._claim(request)
         self.store.lock_bureau_batches()
         results = [self._bureau_item(index, item) for index, item in enumerate(batch)]
         counts = {status: sum(r["status"] == status for r in results) for status in STATUSES}
@@ -160,17 +195,22 @@ class BureauHttp:
             named = command.pop("employer")
             named["uscc"] = uscc_number.compact(named["uscc"])
             named["name"] = named["name"].strip()
-            reference = command.pop("bureau_posting_id")
+            reference, version = command.pop("bureau_posting_id"), command.pop("version")
             existing = self.store.bureau_posting(reference, lock=True)
             if existing is None:
-                status, posting_id = "created", self._bureau_create(command, named, reference)
+                status, posting_id = "created", self._bureau_create(command, named, reference,
+                                                                    version)
             else:
-                status, posting_id = self._bureau_update(existing, command, named), existing["id"]
+                status = self._bureau_update(existing, command, named, version)
+                posting_id = existing["id"]
         except InvalidInput as exc:
             return {**result, "status": "invalid", "errors": exc.errors}
+        except Stale as exc:
+            return {**result, "status": "stale", "posting_id": str(existing["id"]),
+                    "errors": {"version": [str(exc)]}}
         return {**result, "status": status, "posting_id": str(posting_id)}
 
-    def _bureau_create(self, command, named, reference):
+    def _bureau_create(self, command, named, reference, version):
         if command["closes_on"] < self.clock.today():  # before anything is written
             raise invalid({"closes_on": ["is in the past"]})
         employer = self.store.employer_by_uscc(named["uscc"])
@@ -179,20 +219,30 @@ class BureauHttp:
                 employer = self._new_employer(named, operator_id=BUREAU)
             except Conflict:  # registered meanwhile (a clerk, another batch): take theirs
                 employer = self.store.employer_by_uscc(named["uscc"])
-        posting = self._new_posting(command, employer, "bureau", operator_id=BUREAU,
-                                    bureau_id=reference)
+        posting = self._new_posting({**command, "bureau_version": version}, employer,
+                                    "bureau", operator_id=BUREAU, bureau_id=reference)
         return posting["id"]
 
-    def _bureau_update(self, existing, command, named):
-        """Changes what the bureau changed. Emits nothing (there is no posting-changed
-        event) unless the change leaves no opening: then the posting closes as filled and
-        ``job_closed`` goes out, as after the last hire. A closed posting stays closed."""
+    def _bureau_update(self, existing, command, named, version):
+        """Changes what the bureau changed, when its version is newer than the stored one
+        (``Stale`` otherwise: an older item arriving late never undoes a newer one). Emits
+        nothing (there is no posting-changed event) unless the change leaves no opening:
+        then the posting closes as filled and ``job_closed`` goes out, as after the last
+        hire. A closed posting stays closed."""
+        changes = {key: command[key] for key in UPDATABLE
+                   if _comparable(command[key]) != _comparable(existing[key])}
+        stored = existing["bureau_version"] or 0  # none: sent before versions, any is newer
+        if version < stored:
+            raise Stale(f"{version} is older than {stored}, the version stored")
+        if version == stored and changes:
+            raise Stale(f"{version} is the version stored, with other fields: a change "
+                        "needs a greater version")
         if named["uscc"] != existing["employer_uscc"]:
             raise invalid({"employer.uscc": ["differs from the employer this posting was "
                                              "sent with; a posting keeps its employer"]})
-        changes = {key: command[key] for key in UPDATABLE
-                   if _comparable(command[key]) != _comparable(existing[key])}
         if not changes:
+            if version > stored:
+                self.store.update_bureau_posting(existing["id"], version, {}, None)
             return "unchanged"
         errors = {}
         if command["closes_on"] < self.clock.today():
@@ -202,7 +252,7 @@ class BureauHttp:
         if errors:
             raise invalid(errors)
         now = self.clock.now()
-        self.store.update_bureau_posting(existing["id"], changes, now)
+        self.store.update_bureau_posting(existing["id"], version, changes, now)
         if (existing["status"] == "open" and command["openings"] == existing["hired"]
                 and self.store.close_posting(existing["id"], domain.FILLED, now)):
             self.store.emit(domain.closed_event(str(existing["id"]), domain.FILLED))
@@ -211,9 +261,24 @@ class BureauHttp:
     @signed_json("GET", "/bureau/placements")
     def bureau_placements(self, request, payload):
         query = load(schemas.PLACEMENTS_INPUT, dict(request.args.items()))
+        self._claim(request)
         rows = self.store.placements(query["since"], query["limit"])
         return 200, PLACEMENTS_OUTPUT.dump(
             {"items": rows, "next_cursor": rows[-1]["cursor"] if rows else query["since"]})
+
+    def _claim(self, request):
+        """A signature is taken once. Claimed in the worker's transaction: a request that
+        fails (rolled back) leaves no claim and may be sent again as it was."""
+        if not self.store.claim_signature(request.signed.digest, request.signed.signed_at):
+            log.info("http.refused", path=request.path, status=409, reason="replayed")
+            raise Replayed()
+        request.signed.claimed = True
+
+    @timer(interval=MAX_SKEW)
+    def forget_bureau_signatures(self):
+        """Signatures older than the window are refused as stale anyway: forgotten, so the
+        table holds only the last minutes' requests (replicas may run this at once)."""
+        return self.store.forget_signatures(forget_before())
 
     @signed_json("GET", "/bureau/openapi.json", signed=False)
     def bureau_openapi(self, request, payload):
@@ -262,8 +327,14 @@ def openapi():
         info={"description": (
             f"Every request but this document carries {TIMESTAMP} (unix seconds, within "
             f"{MAX_SKEW} s of the server's clock) and {SIGNATURE}: sha256=<hex of "
-            "HMAC-SHA256 with the shared secret over '<timestamp>.' followed by the raw body "
-            f"(empty for GET)>. Bodies are at most {MAX_BODY} bytes. Refusals are "
+            "HMAC-SHA256 with the shared secret over the string to sign>. The string to "
+            "sign is five lines joined by LF, none after the last: the timestamp as sent; "
+            "the method (POST, GET); the path without the query; the canonical query (each "
+            "name and value decoded, '+' a space, then percent-encoded from its UTF-8 bytes "
+            "leaving only A-Z a-z 0-9 - . _ ~, upper-case hex; pairs sorted by name, a "
+            "repeated name keeping its order; joined name=value with '&'; empty for none, "
+            "e.g. limit=100&since=0); the lowercase hex SHA-256 of the raw body (of no "
+            f"bytes for a GET). Bodies are at most {MAX_BODY} bytes. Refusals are "
             '{"error", "message", "errors": {field: [messages]}}.')})
     plugin.converter.add_attribute_function(_known_codes)
     for name, schema in (("BureauPosting", schemas.BureauPostingSchema),
@@ -274,7 +345,8 @@ def openapi():
                "description": "unix seconds, within 5 minutes of now",
                "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
               {"in": "header", "name": SIGNATURE, "required": True,
-               "description": "sha256=<hex HMAC-SHA256(secret, '<timestamp>.' + body)>",
+               "description": "sha256=<hex HMAC-SHA256(secret, timestamp LF method LF "
+                              "path LF canonical query LF hex SHA-256 of the body)>",
                "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}}]
 
     def error(description):
@@ -286,14 +358,24 @@ def openapi():
                "401": error("no secret configured, or a missing, wrong or stale signature"),
                "408": error("the body did not arrive within the server's body timeout "
                             "(HTTP_BODY_TIMEOUT); the connection is closed"),
+               "409": error("replayed: a request with this signature has been taken "
+                            "already (a signature is good once; sign again to resend)"),
                "413": error(f"a body over {MAX_BODY} bytes")}
     spec.path(path="/bureau/postings", operations={"post": {
         "summary": "Upsert postings by the bureau's own posting id",
         "description": (
-            "One transaction per batch. Each item is checked on its own: an item that does "
-            "not match BureauPosting is answered with status invalid and its field messages "
-            "while the others go in. A new employer (by uscc) is registered. An item whose "
-            "fields equal the stored posting is unchanged; a changed one updates it."),
+            "One transaction per batch, 200 with a result per item. Items are validated one "
+            "by one, by design: an item that does not match BureauPosting (or breaks a rule "
+            "of the stored posting: its employer, hires already made, a past closes_on) is "
+            "answered with status invalid and its field messages while the others go in, "
+            "so a 200 does not mean every item was taken: read each result's status. Only a "
+            "bad envelope (not 1 to 500 postings, an unknown key) refuses the whole batch "
+            "(400). A new bureau_posting_id is created (a new employer, by uscc, "
+            "registered). For a known one, version decides: not greater than the stored "
+            "version is stale and changes nothing (the stored version with equal fields: "
+            "unchanged); greater, with fields equal to the stored posting, is unchanged "
+            "(the version is recorded); greater and changed updates it. version is "
+            "required: an item without it is invalid."),
         "parameters": signed,
         "requestBody": {"required": True,
                         "content": {"application/json": {"schema": "BureauBatch"}}},

@@ -87,6 +87,12 @@ class BureauPostingSchema(PostingFieldsSchema):
     bureau_posting_id = fields.String(required=True, validate=[
         validate.Length(min=1, max=64),
         validate.Regexp(r"^[A-Za-z0-9._:-]+$", error="letters, digits and . _ : - only")])
+    version = fields.Integer(strict=True, required=True, validate=validate.Range(
+        min=1, max=2**63 - 1), metadata={"description": (
+            "the bureau's version of this posting, greater with every change it makes (a "
+            "revision number, or its last change in unix milliseconds): an item whose "
+            "version is not greater than the one stored changes nothing and is answered "
+            "stale (the same version with the same fields: unchanged)")})
     employer = fields.Nested(BureauEmployerSchema, required=True)
 
 

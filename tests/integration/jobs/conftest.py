@@ -1,11 +1,33 @@
 """Fixtures for jobs: the service on the real servers, veterans it knows (through
-registry's events, as in production), an employer and postings."""
+registry's events, as in production), an employer and postings; the bureau's signed
+headers."""
+import urllib.parse
+
 import pytest
 
 from services.jobs.service import JobsService
-from tests.helpers import days_from_today, publish, registered_event, scalar, wait_for
+from shared.http import SIGNATURE, TIMESTAMP, signature, string_to_sign
+from tests.helpers import bureau_now, days_from_today, publish, registered_event, scalar, wait_for
 
 USCC = "91652301MA78K2Q5X3"
+BUREAU_SECRET = "bureau-shared-secret-0123456789abcdef"
+
+
+_signed = set()  # (secret, string to sign) of every request signed here
+
+
+def bureau_headers(method, url, body=b"", secret=BUREAU_SECRET, skew=0):
+    """The X-Bureau-* headers of ``method url`` (path and query taken from it) with ``body``,
+    signed as the bureau signs (shared/http.py) at ``skew`` seconds from now. A signature is
+    good once, so a request signed here before within the same second is dated a second
+    earlier (as the bureau, resending, signs anew); to replay, reuse the headers."""
+    parts = urllib.parse.urlsplit(url)
+    stamp = int(bureau_now().timestamp()) + skew  # epoch seconds
+    while (secret, string_to_sign(str(stamp), method, parts.path, parts.query, body)) in _signed:
+        stamp -= 1
+    _signed.add((secret, string_to_sign(str(stamp), method, parts.path, parts.query, body)))
+    return {TIMESTAMP: str(stamp),
+            SIGNATURE: signature(secret, str(stamp), method, parts.path, parts.query, body)}
 
 
 in_days = days_from_today  # the bureau's today moved by ``days``, as ISO text

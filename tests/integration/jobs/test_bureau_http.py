@@ -3,43 +3,50 @@ postings upserted by the bureau's id, placements by cursor, every refusal a 4xx 
 reasons, and a property-based run of schemathesis against the service's own document."""
 import collections
 import json
+import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import eventlet
 import psycopg2
 import pytest
 import requests
+from nameko.testing.services import entrypoint_hook
 from nameko.testing.utils import get_container
 from nameko.web.server import WebServer
 
 from services.jobs.service import JobsService
-from shared.http import SIGNATURE, TIMESTAMP, signature
+from shared.http import MAX_SKEW, SIGNATURE, TIMESTAMP, signed_json
 from tests.helpers import bureau_today, scalar, wait_for
-from tests.integration.jobs.conftest import in_days
+from tests.integration.jobs.conftest import BUREAU_SECRET as SECRET
+from tests.integration.jobs.conftest import bureau_headers, in_days
 
-SECRET = "bureau-shared-secret-0123456789abcdef"
+README = Path(__file__).resolve().parents[3] / "services" / "jobs" / "README.md"
+
+
+def base_of(runner, cls=JobsService):
+    server = next(e for e in get_container(runner, cls).extensions if isinstance(e, WebServer))
+    return f"http://127.0.0.1:{server._sock.getsockname()[1]}"
 
 
 @pytest.fixture
 def bureau(start, config):
     """(base URL, runner) of jobs with the bureau's secret configured."""
     runner = start(JobsService, BUREAU_HMAC_SECRETS=SECRET)
-    container = get_container(runner, JobsService)
-    server = next(e for e in container.extensions if isinstance(e, WebServer))
-    return f"http://127.0.0.1:{server._sock.getsockname()[1]}", runner
+    return base_of(runner), runner
 
 
 def signed(method, url, body=b"", secret=SECRET, skew=0, headers=None):
-    stamp = str(int(time.time() + skew))
-    all_headers = {"X-Bureau-Timestamp": stamp,
-                   "X-Bureau-Signature": signature(secret, stamp, body),
+    all_headers = {**bureau_headers(method, url, body, secret=secret, skew=skew),
                    "Content-Type": "application/json", **(headers or {})}
     return requests.request(method, url, data=body, headers=all_headers, timeout=15)
 
 
-def item(ref, **fields):
-    return {"bureau_posting_id": ref, "title": "仓库管理员", "occupation": "warehouse",
-            "skills_required": ["logistics"], "county_code": "652301", "salary_min": 3500,
+def item(ref, version=1, **fields):
+    return {"bureau_posting_id": ref, "version": version, "title": "仓库管理员",
+            "occupation": "warehouse", "skills_required": ["logistics"], "county_code": "652301",
+            "salary_min": 3500,
             "salary_max": 5000, "openings": 3, "closes_on": in_days(30),
             "employer": {"uscc": "91652301MA78K2Q5X3", "name": "昌吉市顺达物流有限公司",
                          "county_code": "652301", "industry": "logistics"}, **fields}
@@ -64,7 +71,7 @@ def test_a_batch_is_upserted_by_the_bureaus_id_and_repeating_it_changes_nothing(
     again = post(base, batch).json()["results"]
     assert [r["status"] for r in again] == ["unchanged", "unchanged", "invalid"]
     assert [r["posting_id"] for r in again[:2]] == [r["posting_id"] for r in results[:2]]
-    changed = post(base, [item("JOB-1", openings=5)]).json()["results"]
+    changed = post(base, [item("JOB-1", version=2, openings=5)]).json()["results"]
     assert changed[0]["status"] == "updated"
     assert scalar(db, "SELECT openings FROM jobs.postings WHERE bureau_posting_id = 'JOB-1'") == 5
     assert scalar(db, "SELECT count(*) FROM jobs.postings") == 2
@@ -82,6 +89,176 @@ def test_a_wrong_or_stale_signature_is_401_and_writes_nothing(bureau, db, tamper
                    json.dumps({"postings": [item("JOB-9")]}).encode(), **tamper)
     assert reply.status_code == status and reply.json()["error"] == code
     assert scalar(db, "SELECT count(*) FROM jobs.postings") == 0
+
+
+def test_a_get_signature_serves_only_for_its_own_query(bureau):
+    base, _ = bureau
+    given = bureau_headers("GET", "/bureau/placements?since=0&limit=1")
+    for query in ("since=0&limit=500", "since=5&limit=1", "since=0", "since=0&limit=1&since=9",
+                  "since=0&limit=1&county_code=652302"):
+        reply = requests.get(f"{base}/bureau/placements?{query}", headers=given, timeout=15)
+        assert reply.status_code == 401, query
+        assert "does not match" in reply.json()["message"]
+    with_body = requests.get(f"{base}/bureau/placements?since=0&limit=1", headers=given,
+                             data=b"{}", timeout=15)
+    assert with_body.status_code == 401
+    # The same pairs in another order or encoding are the same query: canonical.
+    same = requests.get(f"{base}/bureau/placements?limit=%31&since=0", headers=given, timeout=15)
+    assert same.status_code == 200, same.text
+
+
+def test_a_post_signature_serves_only_for_its_own_body(bureau, db):
+    base, _ = bureau
+    body = json.dumps({"postings": [item("JOB-1")]}).encode()
+    given = {**bureau_headers("POST", "/bureau/postings", body),
+             "Content-Type": "application/json"}
+    for other in (json.dumps({"postings": [item("JOB-1", openings=9)]}).encode(),
+                  body + b" ", body.replace(b"JOB-1", b"JOB-2")):
+        reply = requests.post(f"{base}/bureau/postings", data=other, headers=given, timeout=15)
+        assert reply.status_code == 401 and "does not match" in reply.json()["message"]
+    assert requests.post(f"{base}/bureau/postings?dry_run=1", data=body, headers=given,
+                         timeout=15).status_code == 401
+    assert scalar(db, "SELECT count(*) FROM jobs.postings") == 0
+    reply = requests.post(f"{base}/bureau/postings", data=body, headers=given, timeout=15)
+    assert reply.status_code == 200 and reply.json()["results"][0]["status"] == "created"
+
+
+def replayed(reply):
+    return (reply.status_code == 409 and reply.headers["Content-Type"] == "application/json"
+            and reply.json()["error"] == "replayed" and "sign it again" in reply.json()["message"])
+
+
+def test_a_replayed_post_is_refused_and_does_not_roll_back_a_later_update(bureau, db):
+    base, _ = bureau
+    body = json.dumps({"postings": [item("JOB-1", openings=3)]}).encode()
+    captured = {**bureau_headers("POST", "/bureau/postings", body),
+                "Content-Type": "application/json"}
+    first = requests.post(f"{base}/bureau/postings", data=body, headers=captured, timeout=15)
+    assert first.status_code == 200 and first.json()["results"][0]["status"] == "created"
+    newer = post(base, [item("JOB-1", version=2, openings=5)]).json()["results"][0]
+    assert newer["status"] == "updated"
+
+    again = requests.post(f"{base}/bureau/postings", data=body, headers=captured, timeout=15)
+    assert replayed(again), again.text
+    # The hex is case-insensitive: the same signature in upper case is the same signature.
+    upper = {**captured, SIGNATURE: "sha256=" + captured[SIGNATURE][7:].upper()}
+    assert replayed(requests.post(f"{base}/bureau/postings", data=body, headers=upper,
+                                  timeout=15))
+    assert scalar(db, "SELECT openings FROM jobs.postings WHERE bureau_posting_id = 'JOB-1'") == 5
+    assert scalar(db, "SELECT count(*) FROM jobs.bureau_signatures") == 2
+
+
+def test_a_replayed_get_is_refused_and_a_refused_one_may_be_sent_again(bureau, db):
+    base, _ = bureau
+    captured = bureau_headers("GET", "/bureau/placements?limit=1&since=0")
+    url = f"{base}/bureau/placements?limit=1&since=0"
+    assert requests.get(url, headers=captured, timeout=15).json() == {"items": [],
+                                                                      "next_cursor": 0}
+    assert replayed(requests.get(url, headers=captured, timeout=15))
+    # Nor in another spelling of the same query (canonically the same, so the same signature).
+    assert replayed(requests.get(f"{base}/bureau/placements?since=0&limit=1", headers=captured,
+                                 timeout=15))
+    # A request refused (400) took nothing: sent again as it was, it is refused the same way.
+    bad = bureau_headers("GET", "/bureau/placements?since=-1")
+    for _ in range(2):
+        reply = requests.get(f"{base}/bureau/placements?since=-1", headers=bad, timeout=15)
+        assert reply.status_code == 400 and reply.json()["error"] == "invalid_input"
+    assert scalar(db, "SELECT count(*) FROM jobs.bureau_signatures") == 1
+
+
+def test_two_identical_requests_at_once_are_taken_once(bureau, db):
+    base, _ = bureau
+    body = json.dumps({"postings": [item(f"TWIN-{n}") for n in range(100)]}).encode()
+    captured = {**bureau_headers("POST", "/bureau/postings", body),
+                "Content-Type": "application/json"}
+    replies = [eventlet.spawn(requests.post, f"{base}/bureau/postings", data=body,
+                              headers=captured, timeout=30) for _ in range(2)]
+    replies = sorted((reply.wait() for reply in replies), key=lambda r: r.status_code)
+    assert [r.status_code for r in replies] == [200, 409] and replayed(replies[1])
+    assert {r["status"] for r in replies[0].json()["results"]} == {"created"}
+    assert scalar(db, "SELECT count(*) FROM jobs.outbox WHERE routing_key = 'job_posted'") == 100
+
+
+def test_the_signatures_taken_are_in_the_database_for_every_instance_and_restart(bureau, start,
+                                                                                db):
+    base, runner = bureau
+    other = base_of(start(JobsService, BUREAU_HMAC_SECRETS=SECRET))
+    url = "/bureau/placements?limit=100&since=0"
+    captured = bureau_headers("GET", url)
+    assert requests.get(base + url, headers=captured, timeout=15).status_code == 200
+    assert replayed(requests.get(other + url, headers=captured, timeout=15))
+    fresh = bureau_headers("GET", url)  # and the other way round
+    assert requests.get(other + url, headers=fresh, timeout=15).status_code == 200
+    assert replayed(requests.get(base + url, headers=fresh, timeout=15))
+    runner.stop()
+    restarted = base_of(start(JobsService, BUREAU_HMAC_SECRETS=SECRET))
+    assert replayed(requests.get(restarted + url, headers=captured, timeout=15))
+    assert scalar(db, "SELECT count(*) FROM jobs.bureau_signatures") == 2
+
+
+def test_signatures_past_twice_the_window_are_forgotten_by_the_timer(bureau, db):
+    base, runner = bureau
+    taken = bureau_headers("GET", "/bureau/placements")
+    assert requests.get(f"{base}/bureau/placements", headers=taken, timeout=15).ok
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO jobs.bureau_signatures (digest, signed_at) VALUES"
+                    " ('\\x01', now() - make_interval(secs => %s)),"
+                    " ('\\x02', now() - make_interval(secs => %s))",
+                    (2 * MAX_SKEW + 60, 2 * MAX_SKEW - 60))
+    with entrypoint_hook(get_container(runner, JobsService), "forget_bureau_signatures") as forget:
+        assert forget() == 1
+    assert scalar(db, "SELECT count(*) FROM jobs.bureau_signatures") == 2
+    assert scalar(db, "SELECT count(*) FROM jobs.bureau_signatures WHERE digest = '\\x01'") == 0
+    assert replayed(requests.get(f"{base}/bureau/placements", headers=taken, timeout=15))
+
+
+class Forgetful:
+    """A signed endpoint that never claims its signature."""
+    name = "forgetful"
+
+    @signed_json("GET", "/forgetful")
+    def forgetful(self, request, payload):
+        return {"ok": True}
+
+
+def test_a_signed_endpoint_that_does_not_claim_its_signature_is_a_500(start):
+    base = base_of(start(Forgetful, BUREAU_HMAC_SECRETS=SECRET), Forgetful)
+    reply = requests.get(f"{base}/forgetful", headers=bureau_headers("GET", "/forgetful"),
+                         timeout=15)
+    assert reply.status_code == 500 and reply.json()["error"] == "internal"
+
+
+def json_documents(text):
+    """The JSON documents printed one after another (curl adds no newline)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while at < len(text):
+        document, at = decoder.raw_decode(text, at)
+        found.append(document)
+        while at < len(text) and text[at].isspace():
+            at += 1
+    return found
+
+
+@pytest.mark.skipif(not all(map(shutil.which, ("bash", "curl", "openssl"))),
+                    reason="needs bash, curl and openssl")
+def test_the_readmes_signed_curl_example_works_as_written(bureau, db):
+    base, _ = bureau
+    block = README.read_text(encoding="utf-8").split("### Example\n\n```sh\n", 1)[1]
+    block = block.split("```", 1)[0]
+    lines = ("secret=...   # one of BUREAU_HMAC_SECRET\n", "base=http://127.0.0.1:8000\n",
+             '"closes_on": "2027-01-31"')
+    assert all(line in block for line in lines)
+    # Only the secret, the address and the date (so that it stays in the future) change.
+    script = (block.replace(lines[0], f"secret={SECRET}\n").replace(lines[1], f"base={base}\n")
+              .replace(lines[2], f'"closes_on": "{in_days(30)}"'))
+    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    posted, placements, document = json_documents(done.stdout)
+    assert [r["status"] for r in posted["results"]] == ["created"], posted
+    assert placements == {"items": [], "next_cursor": 0}
+    assert document["openapi"].startswith("3.")
+    assert scalar(db, "SELECT title FROM jobs.postings WHERE bureau_posting_id = 'CJ-2026-0001'"
+                  ) == "仓库管理员"
 
 
 def test_unsigned_oversized_and_malformed_requests_are_refused(bureau, db):
@@ -144,19 +321,91 @@ def test_the_openapi_document_describes_the_endpoints(bureau):
     assert set(document["paths"]) == {"/bureau/postings", "/bureau/placements",
                                       "/bureau/openapi.json"}
     posting = document["components"]["schemas"]["BureauPosting"]
-    assert {"bureau_posting_id", "employer", "closes_on"} <= set(posting["required"])
+    assert {"bureau_posting_id", "version", "employer", "closes_on"} <= set(posting["required"])
+    assert posting["properties"]["version"]["minimum"] == 1
+    status = document["components"]["schemas"]["ItemResult"]["properties"]["status"]
+    assert set(status["enum"]) == {"created", "updated", "unchanged", "stale", "invalid"}
     post_op = document["paths"]["/bureau/postings"]["post"]
     assert {p["name"] for p in post_op["parameters"]} == {"X-Bureau-Timestamp",
                                                           "X-Bureau-Signature"}
-    assert set(post_op["responses"]) == {"200", "400", "401", "408", "413"}
+    assert set(post_op["responses"]) == {"200", "400", "401", "408", "409", "413"}
     assert all(p["required"] for p in post_op["parameters"])
     batch = document["components"]["schemas"]["BureauBatch"]["properties"]["postings"]
     assert (batch["minItems"], batch["maxItems"]) == (1, 500)
     assert posting["properties"]["county_code"]["enum"][0] == "652301"
     assert "driver" in posting["properties"]["occupation"]["enum"]
+    placements = document["paths"]["/bureau/placements"]["get"]
+    assert set(placements["responses"]) == {"200", "400", "401", "408", "409", "413"}
+    assert "canonical query" in document["info"]["description"]
     query = {p["name"]: p["schema"] for p in
              document["paths"]["/bureau/placements"]["get"]["parameters"] if p["in"] == "query"}
     assert query["limit"]["maximum"] == 500 and query["since"]["minimum"] == 0
+
+
+def stored(db, ref="JOB-V"):
+    return scalar(db, "SELECT json_build_array(bureau_version, openings, title, updated_at)"
+                      " FROM jobs.postings WHERE bureau_posting_id = %s", ref)
+
+
+def test_an_older_or_same_version_is_stale_and_changes_nothing(bureau, db):
+    base, _ = bureau
+    [created] = post(base, [item("JOB-V", version=5, openings=3)]).json()["results"]
+    before = stored(db)
+    assert before[:3] == [5, 3, "仓库管理员"]
+    older, same = item("JOB-V", version=4, openings=9), item("JOB-V", version=5, title="库管")
+    results = post(base, [older, same]).json()["results"]
+    assert [r["status"] for r in results] == ["stale", "stale"]
+    assert [r["posting_id"] for r in results] == [created["posting_id"]] * 2
+    assert results[0]["errors"] == {"version": ["4 is older than 5, the version stored"]}
+    assert "a change needs a greater version" in results[1]["errors"]["version"][0]
+    # Stale even when it is signed anew: the version, not the signature, decides.
+    assert post(base, [older]).json()["results"][0]["status"] == "stale"
+    assert stored(db) == before
+    assert scalar(db, "SELECT count(*) FROM jobs.outbox") == 1  # job_posted only
+
+
+def test_a_newer_version_is_applied_and_the_same_one_again_is_unchanged(bureau, db):
+    base, _ = bureau
+    post(base, [item("JOB-V", version=5, openings=3)])
+    results = post(base, [item("JOB-V", version=7, openings=4),
+                          item("JOB-V", version=6, openings=9)]).json()["results"]
+    assert [r["status"] for r in results] == ["updated", "stale"]  # in one batch, in order
+    assert stored(db)[:2] == [7, 4]
+    assert post(base, [item("JOB-V", version=7, openings=4)]).json()["results"][0]["status"] \
+        == "unchanged"
+    # A greater version with the same fields: unchanged, but that version is now the stored
+    # one, so an item of version 7 arriving late is stale.
+    updated_at = stored(db)[3]
+    assert post(base, [item("JOB-V", version=8, openings=4)]).json()["results"][0]["status"] \
+        == "unchanged"
+    assert stored(db) == [8, 4, "仓库管理员", updated_at]
+    late = post(base, [item("JOB-V", version=7, openings=1)]).json()["results"][0]
+    assert late["status"] == "stale" and stored(db)[:2] == [8, 4]
+
+
+def test_a_posting_stored_before_versions_takes_any_version(bureau, db):
+    base, _ = bureau
+    post(base, [item("JOB-V", version=9)])
+    with db.cursor() as cur:
+        cur.execute("UPDATE jobs.postings SET bureau_version = NULL")
+    assert post(base, [item("JOB-V", version=1, openings=4)]).json()["results"][0]["status"] \
+        == "updated"
+    assert stored(db)[:2] == [1, 4]
+
+
+@pytest.mark.parametrize("version,message", [
+    (None, "Missing data for required field."), (0, "greater than or equal to 1"),
+    ("2", "Not a valid integer."), (1.5, "Not a valid integer."), (True, "Not a valid integer."),
+    (2 ** 63, "less than or equal to"),
+])
+def test_an_item_without_a_usable_version_is_invalid(bureau, db, version, message):
+    base, _ = bureau
+    given = item("JOB-V", version=version)
+    if version is None:
+        del given["version"]
+    [result] = post(base, [given]).json()["results"]
+    assert result["status"] == "invalid" and message in result["errors"]["version"][0]
+    assert scalar(db, "SELECT count(*) FROM jobs.postings") == 0
 
 
 def test_an_item_that_cannot_be_a_posting_never_blocks_the_others(bureau, db):
@@ -202,15 +451,14 @@ def test_a_malformed_signature_header_is_401(bureau, header):
 def test_a_chunked_body_is_read_and_verified_like_any_other(bureau, db):
     base, _ = bureau
     body = json.dumps({"postings": [item("JOB-C")]}).encode()
-    stamp = str(int(time.time()))
     reply = requests.post(f"{base}/bureau/postings", timeout=15,
                           data=(body[i:i + 100] for i in range(0, len(body), 100)),
-                          headers={TIMESTAMP: stamp, SIGNATURE: signature(SECRET, stamp, body)})
+                          headers=bureau_headers("POST", "/bureau/postings", body))
     assert reply.request.headers.get("Transfer-Encoding") == "chunked"
     assert reply.status_code == 200 and reply.json()["results"][0]["status"] == "created"
     huge = (b" " * 65536 for _ in range(17))  # 1.06 MB, no Content-Length
     too_big = requests.post(f"{base}/bureau/postings", timeout=15, data=huge,
-                            headers={TIMESTAMP: stamp, SIGNATURE: signature(SECRET, stamp, b"")})
+                            headers=bureau_headers("POST", "/bureau/postings"))
     assert too_big.status_code == 413 and too_big.json()["error"] == "too_large"
 
 
@@ -242,10 +490,10 @@ def test_updates_keep_the_employer_the_hires_and_close_a_filled_posting(bureau, 
         application = _offered(rpc, known_veteran, created["posting_id"])
         rpc.jobs.hire(application["id"], {"started_on": in_days(1), "salary": 4800})
 
-    other = item("JOB-5", openings=3, title="库管")
+    other = item("JOB-5", version=2, openings=3, title="库管")
     other["employer"] = {**other["employer"], "uscc": "91110000600037341L"}
-    past = item("JOB-5", openings=3, closes_on=in_days(-1))
-    below = item("JOB-5", openings=1, title="库管")
+    past = item("JOB-5", version=2, openings=3, closes_on=in_days(-1))
+    below = item("JOB-5", version=2, openings=1, title="库管")
     results = post(base, [other, past, below]).json()["results"]
     assert [r["status"] for r in results] == ["invalid"] * 3
     assert list(results[0]["errors"]) == ["employer.uscc"]
@@ -253,12 +501,13 @@ def test_updates_keep_the_employer_the_hires_and_close_a_filled_posting(bureau, 
     assert results[2]["errors"] == {"openings": ["is below the 2 already hired"]}
     assert scalar(db, "SELECT title || openings FROM jobs.postings") == "仓库管理员3"
 
-    assert post(base, [item("JOB-5", openings=2)]).json()["results"][0]["status"] == "updated"
+    filled = post(base, [item("JOB-5", version=2, openings=2)]).json()["results"][0]
+    assert filled["status"] == "updated"
     assert scalar(db, "SELECT status || ':' || closed_reason FROM jobs.postings") == \
         "closed:filled"
     closed = scalar(db, "SELECT body FROM jobs.outbox WHERE routing_key = 'job_closed'")
     assert closed["data"] == {"posting_id": created["posting_id"], "reason": "filled"}
-    again = post(base, [item("JOB-5", openings=2)]).json()["results"][0]
+    again = post(base, [item("JOB-5", version=2, openings=2)]).json()["results"][0]
     assert again["status"] == "unchanged"
     assert scalar(db, "SELECT count(*) FROM jobs.outbox WHERE routing_key = 'job_closed'") == 1
 
@@ -308,9 +557,7 @@ class BureauAuth(requests.auth.AuthBase):
     def __call__(self, request):
         body = request.body or b""
         body = body.encode("utf-8") if isinstance(body, str) else body
-        stamp = str(int(time.time()))
-        request.headers[TIMESTAMP] = stamp
-        request.headers[SIGNATURE] = signature(self.secret, stamp, body)
+        request.headers.update(bureau_headers(request.method, request.url, body, self.secret))
         return request
 
 

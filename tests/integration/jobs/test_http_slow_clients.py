@@ -17,11 +17,11 @@ import requests
 from nameko.testing.utils import get_container
 
 from services.jobs.service import JobsService
-from shared.http import SIGNATURE, TIMESTAMP, signature
 from shared.webserver import GuardedWebServer
-from tests.helpers import bureau_now, scalar, wait_for
+from tests.helpers import scalar, wait_for
+from tests.integration.jobs.conftest import BUREAU_SECRET as SECRET
+from tests.integration.jobs.conftest import bureau_headers
 
-SECRET = "bureau-shared-secret-0123456789abcdef"
 HALF_OPEN = 500
 # What a half-open client sends before it stops: nothing, part of a request line, a request
 # line and part of the headers.
@@ -36,11 +36,6 @@ def serve(start, **config):
     container = get_container(runner, JobsService)
     server = next(e for e in container.extensions if isinstance(e, GuardedWebServer))
     return server._sock.getsockname()[1], server, container
-
-
-def signed_headers(body=b""):
-    stamp = str(int(bureau_now().timestamp()))  # epoch seconds, as the bureau signs
-    return {TIMESTAMP: stamp, SIGNATURE: signature(SECRET, stamp, body)}
 
 
 @contextlib.contextmanager
@@ -126,8 +121,9 @@ def test_500_half_open_connections_are_cut_at_the_deadline_and_sink_neither_rpc_
             page, search_s = timed(rpc.jobs.search_jobs, {})
             assert not any(closed_by_server(s) for s in sockets)  # all open meanwhile
             # Connection: close, so that its connection is not one more left idle to time out.
+            signed = bureau_headers("GET", "/bureau/placements?since=0")
             bureau = eventlet.spawn(timed, requests.get, f"{base}/bureau/placements?since=0",
-                                    headers={**signed_headers(), "Connection": "close"},
+                                    headers={**signed, "Connection": "close"},
                                     timeout=30)
 
             def all_closed():
@@ -182,7 +178,9 @@ def test_a_body_that_never_finishes_is_answered_408_and_cut_at_the_deadline(star
     head = ("POST /bureau/postings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             "Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n"
-            + "".join(f"{k}: {v}\r\n" for k, v in signed_headers(body).items()) + "\r\n")
+            + "".join(f"{k}: {v}\r\n"
+                      for k, v in bureau_headers("POST", "/bureau/postings", body).items())
+            + "\r\n")
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
         sock.sendall(head.encode() + body[:10])
