@@ -12,6 +12,8 @@ STAMP      := $(VENV)/.installed
 SERVICES   ?= registry loans jobs training followup
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+# Processes per service for run/up/demo (scripts/services.sh: ports per replica).
+REPLICAS   ?= 1
 
 # eventlet and pkg_resources warn noisily at import time: silence them in every
 # python / nameko / vetctl / pytest process started from here.
@@ -21,10 +23,10 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 # would import eventlet at interpreter start). In eventlet 0.41.3 (pinned) EVENTLET_TESTS
 # does exactly one thing: skip that banner.
 export EVENTLET_TESTS := 1
-export SERVICES
+export SERVICES REPLICAS
 
 .PHONY: help venv lock run up down test bench migrate demo clean wheels image deploy-check \
-	cluster-up cluster-down cluster-status cluster-check
+	cluster-up cluster-down cluster-status cluster-check chaos chaos-ci
 
 help: ## list the targets
 	@echo "veteran-services: make <target>   (SERVICES=\"$(SERVICES)\")"
@@ -60,7 +62,7 @@ lock: ## re-pin requirements.lock from pyproject.toml in a throwaway venv
 run: venv ## check servers, migrate, run every service in the foreground (Ctrl-C stops all)
 	@scripts/services.sh run $(SERVICES)
 
-up: venv ## check, migrate, start every service in the background, wait for health()
+up: venv ## check, migrate, start every service (REPLICAS=N processes each) in the background, wait for /readyz
 	@scripts/services.sh up $(SERVICES)
 
 down: ## stop the services `make up` started (pid files in .local/pids)
@@ -134,3 +136,15 @@ cluster-check: venv ## cluster-up, run tests/cluster against it, cluster-down
 clean: ## stop what `make up` started, remove .venv and .local
 	@scripts/services.sh down
 	rm -rf $(VENV) .local
+
+# The fault suite (tests/chaos, docs/reliability.md): the services with REPLICAS processes
+# each on the local cluster, under load, one fault at a time, checked from the databases.
+# Needs root. The cluster stays up afterwards (make cluster-down). Not part of make test.
+CHAOS_ARGS ?=
+chaos: venv ## the fault suite on the local cluster, every scenario (args: CHAOS_ARGS="...")
+	@scripts/cluster.sh up >/dev/null
+	$(PY) -m tests.chaos.run $(CHAOS_ARGS)
+
+chaos-ci: venv ## the reduced fault suite CI runs: one scenario of each kind, 2,000 operations
+	@scripts/cluster.sh up >/dev/null
+	$(PY) -m tests.chaos.run --scenarios ci --operations 2000 $(CHAOS_ARGS)

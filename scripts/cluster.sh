@@ -6,13 +6,18 @@
 #                               URLs. Idempotent: what already runs is kept.
 #   scripts/cluster.sh down     stops and removes everything `up` made
 #   scripts/cluster.sh status   the nodes, the cluster's members, the PostgreSQL roles
-#   scripts/cluster.sh urls     only the URLs (AMQP_URI=..., DATABASE_URL=...)
+#   scripts/cluster.sh urls     only the URLs (AMQP_URI=..., DATABASE_URL=..., RABBIT_API=...)
+#   scripts/cluster.sh ctl N ARGS...   rabbitmqctl ARGS for node N (a, b or c)
+#   scripts/cluster.sh pg-reset        drop both PostgreSQL clusters and make them anew (after a
+#                               failover the replica is the primary: tests/chaos starts over)
 #
 # Never touches rabbit@localhost (5672/15672/25672, cookie /var/lib/rabbitmq/.erlang.cookie)
 # or PostgreSQL 15/main (5432). The wrappers in /usr/sbin `su rabbitmq` and so use the main
 # node's cookie: the binaries in /usr/lib/rabbitmq/bin are called directly, with a HOME of
 # our own holding our own cookie. Needs root (pg_createcluster, su postgres).
 set -uo pipefail
+# (no `grep -q` at the end of a pipe: it exits at the first match, the writer before it
+# dies of SIGPIPE, and pipefail makes the whole pipe fail)
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
@@ -74,6 +79,7 @@ rmq() {
 }
 ctl() { local n=$1; shift; rmq "$n" rabbitmqctl -n "$(node_name "$n")" "$@"; }
 
+port_taken() { ss -Hltn "sport = :$1" 2>/dev/null | grep . >/dev/null; }
 # (without our cookie nothing of ours runs, and the CLI would only crash trying to make one)
 node_running() { [[ -s $DIR/home/.erlang.cookie ]] && ctl "$1" -q ping >/dev/null 2>&1; }
 
@@ -126,7 +132,7 @@ await_node() {
 
 in_cluster_with_a() { # in_cluster_with_a N: N's running members include rabbit-a
     ctl "$1" -q cluster_status --formatter json 2>/dev/null \
-        | grep -q "\"$(node_name a)\""
+        | grep "\"$(node_name a)\"" >/dev/null
 }
 
 rabbit_up() {
@@ -135,6 +141,10 @@ rabbit_up() {
     for n in "${NODES[@]}"; do
         if node_running "$n"; then
             say "$(node_name "$n") already running"
+        elif port_taken $((AMQP_BASE + $(index_of "$n"))) || port_taken $((DIST_BASE + $(index_of "$n"))); then
+            # a node started from another checkout (its own directory and cookie)
+            die "port $((AMQP_BASE + $(index_of "$n"))) or $((DIST_BASE + $(index_of "$n"))) is taken by something that is not our $(node_name "$n"): \
+run scripts/cluster.sh down in the checkout that started it"
         else
             rmq "$n" rabbitmq-server -detached >/dev/null 2>&1 \
                 || die "rabbitmq-server -detached failed for $(node_name "$n")"
@@ -154,11 +164,11 @@ rabbit_up() {
     done
     # Unset, each node would report a name of its own (rabbit-a@host, rabbit-b@host...).
     ctl a -q set_cluster_name "$CLUSTER_NAME" >/dev/null || return 1
-    if ! ctl a -q list_users 2>/dev/null | grep -q "^$ADMIN_USER\b"; then
-        ctl a -q add_user "$ADMIN_USER" "$(<"$DIR/admin.password")" >/dev/null || return 1
-        ctl a -q set_user_tags "$ADMIN_USER" administrator >/dev/null || return 1
-        ctl a -q set_permissions -p / "$ADMIN_USER" '.*' '.*' '.*' >/dev/null || return 1
-    fi
+    # (add_user fails when the user exists: then only the tags and permissions are set)
+    ctl a -q add_user "$ADMIN_USER" "$(<"$DIR/admin.password")" >/dev/null 2>&1 \
+        || ctl a -q list_users 2>/dev/null | grep "^$ADMIN_USER\b" >/dev/null || return 1
+    ctl a -q set_user_tags "$ADMIN_USER" administrator >/dev/null || return 1
+    ctl a -q set_permissions -p / "$ADMIN_USER" '.*' '.*' '.*' >/dev/null || return 1
     say "rabbitmq: 3 nodes up in $((SECONDS - began)) s"
 }
 
@@ -173,7 +183,7 @@ rabbit_down() {
         # still this node's beam (the number may have been reused).
         pid=$({ tr -dc '0-9' <"$DIR/rabbit-$n/pid"; } 2>/dev/null)
         if [[ -n $pid ]] && { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null \
-            | grep -q -- "$(node_name "$n")"; then
+            | grep -- "$(node_name "$n")" >/dev/null; then
             kill -KILL "$pid" 2>/dev/null
         fi
         say "stopped $(node_name "$n")"
@@ -206,7 +216,7 @@ print("cluster members:", ", ".join(s["disk_nodes"]), "| running:", ", ".join(s[
 # ---------------------------------------------------------------- PostgreSQL
 
 pg_exists() { pg_lsclusters -h "$PG_VERSION" "$1" >/dev/null 2>&1; }
-pg_online() { pg_lsclusters -h "$PG_VERSION" "$1" 2>/dev/null | awk '{print $4}' | grep -q online; }
+pg_online() { pg_lsclusters -h "$PG_VERSION" "$1" 2>/dev/null | awk '{print $4}' | grep online >/dev/null; }
 pg_start() { pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$1" start; }
 psql_at() { su postgres -c "psql -X -q -At -h 127.0.0.1 -p $1 -d ${3:-postgres} -c \"$2\""; }
 
@@ -223,11 +233,43 @@ max_wal_senders = 10
 max_replication_slots = 10
 hot_standby = on
 wal_log_hints = on
+# each service process holds up to max_workers + 2 pooled connections and its relay's one:
+# 5 services x 2 replicas x 13 = 130, beyond the default 100 (the standby needs as many)
+max_connections = 300
 EOF
 }
 
+# pg_roles_ok: the primary writes and the replica is in recovery (a run that failed over
+# and stopped there, here or in another checkout, leaves the replica promoted).
+pg_roles_ok() {
+    [[ $(psql_at "$PG_PRIMARY_PORT" "SELECT pg_is_in_recovery()" 2>/dev/null) == f ]] \
+        && [[ $(psql_at "$PG_REPLICA_PORT" "SELECT pg_is_in_recovery()" 2>/dev/null) == t ]]
+}
+
+pg_accepting() { # pg_accepting PORT: up to 30 s for a server to take connections
+    local deadline=$((SECONDS + 30))
+    until pg_isready -q -h 127.0.0.1 -p "$1"; do
+        ((SECONDS < deadline)) || { err "postgresql on port $1 takes no connections"; return 1; }
+        sleep 1
+    done
+}
+
 pg_up() {
-    local began=$SECONDS data
+    local began=$SECONDS
+    pg_make || return 1
+    pg_accepting "$PG_PRIMARY_PORT" && pg_accepting "$PG_REPLICA_PORT" || return 1
+    if ! pg_roles_ok; then
+        # Throw-away clusters: what a failed-over pair holds is not worth mending.
+        say "postgresql: $PG_PRIMARY/$PG_REPLICA left failed over (or half made): making them anew"
+        pg_down
+        pg_make || return 1
+        pg_roles_ok || die "after making them anew, $PG_PRIMARY is not a primary or $PG_REPLICA not in recovery"
+    fi
+    say "postgresql: $PG_PRIMARY (port $PG_PRIMARY_PORT) and $PG_REPLICA (port $PG_REPLICA_PORT) up in $((SECONDS - began)) s"
+}
+
+pg_make() {
+    local data
     if ! pg_exists "$PG_PRIMARY"; then
         pg_create "$PG_PRIMARY" "$PG_PRIMARY_PORT"
     fi
@@ -247,7 +289,16 @@ pg_up() {
         cp "/etc/postgresql/$PG_VERSION/$PG_PRIMARY/pg_hba.conf" "/etc/postgresql/$PG_VERSION/$PG_REPLICA/pg_hba.conf"
     fi
     pg_online "$PG_REPLICA" || pg_start "$PG_REPLICA" || die "could not start $PG_REPLICA"
-    say "postgresql: $PG_PRIMARY (port $PG_PRIMARY_PORT) and $PG_REPLICA (port $PG_REPLICA_PORT) up in $((SECONDS - began)) s"
+    # Once the replica streams: the primary waits for its flush before a commit returns (any
+    # standby: '*'), so a failover to the replica loses nothing a client was told was done.
+    # (Set before the replica exists, CREATE DATABASE above would wait for ever.) Only the
+    # primary has it: the replica, once promoted, has no standby to wait for.
+    cat >"/etc/postgresql/$PG_VERSION/$PG_PRIMARY/conf.d/vs-primary.conf" <<'EOF'
+# written by scripts/cluster.sh: the primary only
+synchronous_standby_names = '*'
+EOF
+    pg_ctlcluster --skip-systemctl-redirect "$PG_VERSION" "$PG_PRIMARY" reload \
+        || die "could not reload $PG_PRIMARY"
 }
 
 pg_down() {
@@ -257,7 +308,8 @@ pg_down() {
             pg_dropcluster --stop "$PG_VERSION" "$name" && say "dropped postgresql $PG_VERSION/$name"
         fi
         # pg_dropcluster leaves the directory when a file it did not make is in it (ours)
-        rm -f "/etc/postgresql/$PG_VERSION/$name/conf.d/vs-cluster.conf"
+        rm -f "/etc/postgresql/$PG_VERSION/$name/conf.d/vs-cluster.conf" \
+            "/etc/postgresql/$PG_VERSION/$name/conf.d/vs-primary.conf"
         rmdir "/etc/postgresql/$PG_VERSION/$name/conf.d" "/etc/postgresql/$PG_VERSION/$name" 2>/dev/null
     done
 }
@@ -286,6 +338,7 @@ cmd_urls() {
     # kombu takes ';'-separated alternates and fails over between them.
     say "AMQP_URI='pyamqp://$user:$pw@127.0.0.1:5701//;pyamqp://$user:$pw@127.0.0.1:5702//;pyamqp://$user:$pw@127.0.0.1:5703//'"
     say "DATABASE_URL='postgresql://postgres@127.0.0.1:$PG_PRIMARY_PORT,127.0.0.1:$PG_REPLICA_PORT/$PG_DB?target_session_attrs=read-write'"
+    say "RABBIT_API='http://127.0.0.1:15701/api'"
     say "# management: http://127.0.0.1:15701/ (user $user, password in $DIR/admin.password)"
 }
 
@@ -311,9 +364,19 @@ cmd_status() {
     pg_status
 }
 
-usage() { err "usage: $0 {up|down|status|urls}"; exit 2; }
+usage() { err "usage: $0 {up|down|status|urls|pg-reset|ctl NODE ARGS...}"; exit 2; }
+(($#)) || usage
+if [[ $1 == ctl ]]; then
+    (($# >= 3)) && [[ -n $(index_of "$2") ]] || usage
+    shift
+    ctl "$@"
+    exit
+fi
 (($# == 1)) || usage
 case $1 in
+    pg-reset)
+        [[ $(id -u) == 0 ]] || die "needs root"
+        pg_down && pg_up ;;
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;

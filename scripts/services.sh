@@ -7,6 +7,12 @@
 #                                       returns once every service's /readyz answers 200
 #   scripts/services.sh down            stops what `up` started (pid files only, never by name)
 #
+# REPLICAS=N (default 1) runs N processes of each service: instances <svc> (the first),
+# <svc>-2 … <svc>-N, each with its own supervisor, pid file and log. They share the
+# service's queues (competing consumers) and its database; replica k listens for probes
+# and metrics on the configured HEALTH_ADDRESS port + 100·(k-1) (registry: 9101, 9201 …)
+# and, for jobs, for the bureau's HTTP on WEB_SERVER_ADDRESS's port + (k-1) (8000, 8001 …).
+#
 # Each service runs under a supervisor (this script's `supervise`): when nameko exits on
 # its own it is restarted with backoff (1, 2, 4 … 30 s; back to 1 s after a minute up),
 # and the restart is logged. Every start keeps the last LOG_KEEP logs (<svc>.log.1 …).
@@ -27,6 +33,9 @@ UP_TIMEOUT=${UP_TIMEOUT:-60}     # seconds `up` waits for every /readyz to answe
 STOP_TIMEOUT=${STOP_TIMEOUT:-40} # seconds between SIGTERM and SIGKILL (past SHUTDOWN_GRACE_SECONDS)
 LOG_KEEP=${LOG_KEEP:-5}          # rotated logs kept per service
 RESTART_MAX_DELAY=${RESTART_MAX_DELAY:-30} # seconds, the longest wait before a restart
+REPLICAS=${REPLICAS:-1}          # processes per service
+HEALTH_PORT_STEP=100             # replica k's probe port: the first's + 100·(k-1)
+[[ $REPLICAS =~ ^[1-9][0-9]?$ ]] || { printf 'REPLICAS must be 1-99, not %s\n' "$REPLICAS" >&2; exit 2; }
 export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::DeprecationWarning,ignore::UserWarning}
 export EVENTLET_TESTS=${EVENTLET_TESTS:-1} # skips eventlet's deprecation banner (see Makefile)
 
@@ -52,11 +61,47 @@ service_class() {
     printf '%sService' "${name^}"
 }
 
-# health_address SVC: host:port of SVC's /healthz and /readyz ($HEALTH_ADDRESS, else the
-# default in its config.yaml).
+# service_of INSTANCE: registry-2 → registry; replica_of INSTANCE: registry-2 → 2, registry → 1.
+service_of() { printf '%s' "${1%%-*}"; }
+replica_of() { [[ $1 == *-* ]] && printf '%s' "${1##*-}" || printf 1; }
+
+# instances SVC...: every instance REPLICAS asks for, in order (registry registry-2 loans …).
+instances() {
+    local svc k
+    for svc in "$@"; do
+        printf '%s\n' "$svc"
+        for ((k = 2; k <= REPLICAS; k++)); do printf '%s-%d\n' "$svc" "$k"; done
+    done
+}
+
+# with_port ADDRESS OFFSET: host:port with the port moved by OFFSET.
+# (anything without a port, such as HEALTH_ADDRESS=off, is printed as it is)
+with_port() {
+    [[ $1 =~ :[0-9]+$ ]] || { printf '%s' "$1"; return; }
+    printf '%s:%d' "${1%:*}" "$((${1##*:} + $2))"
+}
+
+# config_default SVC KEY: KEY's default in SVC's config.yaml (KEY: ${KEY:default}).
+config_default() {
+    sed -n "s/^$2: \\\${$2:\\(.*\\)}\$/\\1/p" "services/$1/config.yaml"
+}
+
+# health_address INSTANCE: host:port of its /healthz, /readyz and /metrics ($HEALTH_ADDRESS,
+# else the default in its service's config.yaml; moved per replica).
 health_address() {
-    [[ -n ${HEALTH_ADDRESS:-} ]] && { printf '%s' "$HEALTH_ADDRESS"; return; }
-    sed -n 's/^HEALTH_ADDRESS: \${HEALTH_ADDRESS:\(.*\)}$/\1/p' "services/$1/config.yaml"
+    local svc base
+    svc=$(service_of "$1")
+    base=${HEALTH_ADDRESS:-$(config_default "$svc" HEALTH_ADDRESS)}
+    with_port "$base" $((($(replica_of "$1") - 1) * HEALTH_PORT_STEP))
+}
+
+# web_address INSTANCE: where a replica of a service with an HTTP entrypoint (jobs) listens.
+web_address() {
+    local svc base
+    svc=$(service_of "$1")
+    base=${WEB_SERVER_ADDRESS:-$(config_default "$svc" WEB_SERVER_ADDRESS)}
+    [[ -n $base ]] || return 1
+    with_port "$base" $(($(replica_of "$1") - 1))
 }
 
 pid_of() { # pid_of SVC: the pid recorded by `up`, or nothing
@@ -127,22 +172,28 @@ rotate() {
     mv -f "$log" "$log.1"
 }
 
-# supervise SVC LOG: run `nameko run SVC`, appending to LOG ("-" for standard output);
-# restart it with backoff whenever it exits without being asked to. SIGTERM (or INT, HUP)
-# is passed on to nameko and ends the loop once nameko has stopped.
+# supervise INSTANCE LOG: run `nameko run` for INSTANCE (registry, registry-2 …), appending
+# to LOG ("-" for standard output); restart it with backoff whenever it exits without being
+# asked to. SIGTERM (or INT, HUP) is passed on to nameko and ends the loop once nameko has
+# stopped.
 cmd_supervise() {
-    local svc=$1 log=$2 child= status delay=1 began uri
+    local instance=$1 log=$2 child= status delay=1 began uri svc health web
     local stop=0
+    svc=$(service_of "$instance")
     trap 'stop=1; [[ -n $child ]] && kill -TERM "$child" 2>/dev/null' TERM INT HUP
     # The service's own broker login, never the administrator's (made by `broker init`).
     uri=$(LOCAL_DIR=$LOCAL "$VETCTL" broker uri "$svc") || exit 1
+    health=$(health_address "$instance")
+    web=$(web_address "$instance") || web=
     while ((!stop)); do
         if [[ $log != - ]]; then
             rotate "$log"
             exec >>"$log" 2>&1
         fi
         began=$SECONDS
-        AMQP_URI=$uri "$NAMEKO" run --config "services/$svc/config.yaml" \
+        # (env execs nameko: $! is nameko's pid)
+        env AMQP_URI="$uri" HEALTH_ADDRESS="$health" ${web:+"WEB_SERVER_ADDRESS=$web"} \
+            SERVICE_INSTANCE="$instance" "$NAMEKO" run --config "services/$svc/config.yaml" \
             "services.$svc.service:$(service_class "$svc")" </dev/null &
         child=$!
         # `wait` returns early when a trapped signal arrives: wait until nameko is gone.
@@ -154,8 +205,8 @@ cmd_supervise() {
         child=
         ((stop)) && break
         ((SECONDS - began >= 60)) && delay=1
-        printf '{"event": "supervisor.restarting", "service": "%s", "exit_status": %d, "delay_s": %d, "level": "warning"}\n' \
-            "$svc" "$status" "$delay"
+        printf '{"event": "supervisor.restarting", "service": "%s", "instance": "%s", "exit_status": %d, "delay_s": %d, "level": "warning"}\n' \
+            "$svc" "$instance" "$status" "$delay"
         sleep "$delay" &
         wait $! 2>/dev/null
         delay=$((delay * 2 > RESTART_MAX_DELAY ? RESTART_MAX_DELAY : delay * 2))
@@ -363,6 +414,8 @@ if [[ $command == supervise ]]; then
     cmd_supervise "$@"
 fi
 (($#)) || set -- ${SERVICES:-registry loans jobs training followup}
+mapfile -t all_instances < <(instances "$@")
+set -- "${all_instances[@]}"
 case $command in
     run) cmd_run "$@" ;;
     up) cmd_up "$@" ;;

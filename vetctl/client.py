@@ -134,10 +134,10 @@ class _Pending:
 
 @contextmanager
 def connect(uri=None, timeout=15.0, token=None):
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from shared.rpc_client import cluster_proxy
     uri = uri or broker_url()
     context = {"auth_token": token if token is not None else operator_token()}
-    proxy_context = ClusterRpcProxy({"AMQP_URI": uri}, timeout=timeout, context_data=context)
+    proxy_context = cluster_proxy({"AMQP_URI": uri}, timeout=timeout, context_data=context)
     try:
         proxy = proxy_context.start()
     except (OSError, socket.error, ConnectionError) as exc:

@@ -124,9 +124,9 @@ def migrate():
 @click.option("--timeout", type=float, default=5.0, show_default=True)
 def health(services, timeout):
     """Ask each service for health(); exit 1 if one fails.  Example: vetctl health jobs"""
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from shared.rpc_client import cluster_proxy
     results, failed = {}, False
-    with ClusterRpcProxy({"AMQP_URI": broker_url()}, timeout=timeout) as proxy:
+    with cluster_proxy({"AMQP_URI": broker_url()}, timeout=timeout) as proxy:
         for name in services or SERVICES:
             try:
                 results[name] = getattr(proxy, name).health()
@@ -230,7 +230,7 @@ def token_issue(operator, role, counties, days, name):
 # -- imports and exports ---------------------------------------------------------------
 @cli.group("import")
 def import_():
-    """Import veterans or enterprises from .xlsx or .csv (UTF-8 or GB18030)."""
+    """Import veterans or enterprises from .xlsx or .csv (UTF-8 or GB18030); ID numbers as text."""
 
 
 def _progress(settings):
@@ -284,7 +284,7 @@ def import_enterprises(settings, file, report_path):
 
 @cli.group()
 def export():
-    """Export the ledger (ID numbers masked)."""
+    """Export the ledger (ID numbers masked; text that would start a formula stays text)."""
 
 
 @export.command("veterans")
@@ -528,9 +528,9 @@ def status(settings):
     \b
     Example: vetctl status"""
     figures = bus.queue_figures(settings.operations_uri)
-    from nameko.standalone.rpc import ClusterRpcProxy
+    from shared.rpc_client import cluster_proxy
     out = {}
-    with ClusterRpcProxy({"AMQP_URI": settings.uri}, timeout=3) as proxy:
+    with cluster_proxy({"AMQP_URI": settings.uri}, timeout=3) as proxy:
         for name in SERVICES:
             try:
                 healthy = getattr(proxy, name).health()

@@ -98,6 +98,41 @@ def test_cluster_is_not_the_machines_node():
     assert "rabbit@localhost" not in {n["name"] for n in api("nodes")}
 
 
+def test_a_clients_reply_queue_can_be_made_again_after_its_node_dies():
+    """shared.rpc_client's exclusive reply queue is redeclared on a live node (what a proxy
+    does when it reconnects); nameko's own durable one is refused there with 404."""
+    from amqp.exceptions import NotFound
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from shared.rpc_client import cluster_proxy
+
+    config = {"AMQP_URI": failover_url()}
+    ours, plain = cluster_proxy(config, timeout=5), ClusterRpcProxy(config, timeout=5)
+    ours.start()
+    plain.start()
+    queues = {"ours": ours._reply_listener.queue, "plain": plain._reply_listener.queue}
+    try:
+        homes = {k: api(f"queues/%2F/{q.name}")["node"] for k, q in queues.items()}
+        assert homes["ours"] == homes["plain"]  # both on the node the clients talk to
+        assert api(f"queues/%2F/{queues['ours'].name}")["exclusive"] is True
+        os.kill(node_pid(homes["ours"]), signal.SIGKILL)
+        with kombu.Connection(failover_url(), connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=6, interval_start=0, interval_step=0.5)
+            with pytest.raises(NotFound, match="home node"):
+                queues["plain"].bind(conn.channel()).declare()
+            queues["ours"].bind(conn.channel()).declare()
+            survivor = next(n for n in NODES if n != homes["ours"])
+            assert api(f"queues/%2F/{queues['ours'].name}", survivor)["node"] != homes["ours"]
+    finally:
+        for proxy in (ours, plain):
+            try:
+                proxy.stop()
+            except Exception:  # its connection died with the node
+                pass
+        subprocess.run([str(ROOT / "scripts" / "cluster.sh"), "up"], check=True,
+                       capture_output=True, timeout=300)  # the killed node back, rejoined
+
+
 def test_confirmed_message_in_a_quorum_queue_survives_kill_of_its_leader(quorum_queue):
     with kombu.Connection(failover_url(), connect_timeout=3,
                           transport_options={"confirm_publish": True}) as conn:
@@ -148,3 +183,18 @@ def test_after_promotion_the_multi_host_url_finds_the_promoted_replica():
         cur.execute("SELECT inet_server_port(), pg_is_in_recovery()")
         assert cur.fetchone() == (REPLICA_PORT, False)
         cur.execute("INSERT INTO cluster_probe VALUES ('after-promotion')")
+
+
+def test_up_after_a_failover_makes_the_pair_anew():
+    # (runs after the promotion above: a run that stops there leaves the replica a primary,
+    # and the next `cluster.sh up`, here or in another checkout, must not keep it)
+    assert pg(REPLICA_PORT, "SELECT pg_is_in_recovery()") == [(False,)]
+    result = subprocess.run([str(ROOT / "scripts" / "cluster.sh"), "up"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "making them anew" in result.stdout
+    assert pg(PRIMARY_PORT, "SELECT pg_is_in_recovery()") == [(False,)]
+    assert pg(REPLICA_PORT, "SELECT pg_is_in_recovery()") == [(True,)]
+    with psycopg2.connect(MULTI_HOST_URL, connect_timeout=5) as conn, conn.cursor() as cur:
+        cur.execute("SELECT inet_server_port()")
+        assert cur.fetchone() == (PRIMARY_PORT,)
