@@ -2,7 +2,7 @@
 handler → stored assessment), against nameko's plain dispatcher → handler measured in the
 same run on the same machine. Prints figures; asserts nothing.
 
-    python bench/bench.py [-n 3000] [--clients 10] [--case registrations|bulk|search|matching|import|scheduler|duplicates ...]
+    python bench/bench.py [-n 3000] [--clients 10] [--case registrations|bulk|search|matching|import|scheduler|duplicates|replicas|commit ...]
 
 It runs its own service processes against a database ``veteran_bench`` and a RabbitMQ
 vhost ``veteran_bench``, both emptied first, so it neither needs nor disturbs `make up`."""
@@ -134,7 +134,8 @@ def run(args, auth_on, with_baseline):
 
 
 # Further cases live in bench/<case>.py with a ``run(args)`` that prints its figures.
-CASES = ("registrations", "bulk", "search", "matching", "import", "scheduler", "duplicates")
+CASES = ("registrations", "bulk", "search", "matching", "import", "scheduler", "duplicates",
+         "replicas", "commit")
 MODULES = {"import": "imports"}  # a case whose module name differs
 
 
@@ -144,6 +145,13 @@ def main():
     parser.add_argument("--clients", type=int, default=10, help="concurrent RPC clients")
     parser.add_argument("--case", action="append", choices=CASES,
                         help="run only these cases (repeatable); default: all")
+    parser.add_argument("--bulk-n", type=int, default=10_000,
+                        help="veterans registered in bulk (replicas)")
+    parser.add_argument("--cluster", action="store_true",
+                        help="also on the local cluster, make cluster-up (replicas)")
+    parser.add_argument("--cluster-dir", default=None,
+                        help="the cluster's folder with admin.password (replicas; default "
+                             "$BENCH_CLUSTER_DIR or .local/cluster)")
     args = parser.parse_args()
     for case in args.case or CASES:
         if case == "registrations":

@@ -1,0 +1,1 @@
+"""The fault suite's load generator (``load``) and checker (``checker``)."""
