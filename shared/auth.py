@@ -2,17 +2,22 @@
 verified once per RPC, and the operator's role and counties checked against the call.
 
 Claims: ``sub`` (operator id), ``name``, ``role``, ``counties`` (GB/T 2260 codes or
-``["*"]``), ``iat``, ``exp``. Secrets come from ``VET_AUTH_SECRET`` / config
-``AUTH_SECRETS``, comma-separated: the first signs, every one verifies, so a rotated-out
-secret keeps working until its tokens expire. Missing, malformed, badly signed or expired
-→ ``Unauthorized``; valid but not allowed → ``Forbidden``."""
+``["*"]``), ``iat``, ``exp``, ``jti`` (the token's id, a random UUID), each of its type
+(``check_claims``). Secrets come from ``VET_AUTH_SECRET`` / config ``AUTH_SECRETS``,
+comma-separated, each at least ``MIN_SECRET_BYTES`` long: the first signs, every one
+verifies, so a rotated-out secret keeps working until its tokens expire. A token whose
+``jti`` is on the deny list (``shared.denylist``) is revoked. Missing, malformed, badly
+signed, expired or revoked → ``Unauthorized``; valid but not allowed → ``Forbidden``."""
 import functools
+import re
 import time
+import uuid
 from dataclasses import dataclass
 
 import jwt
 from nameko.extensions import DependencyProvider
 
+from shared import denylist
 from shared.errors import Forbidden, Unauthorized
 
 ROLES = ("admin", "prefecture", "county", "viewer", "bureau", "service")
@@ -25,6 +30,11 @@ ADMIN = frozenset({"admin"})
 ALL_COUNTIES = "*"
 ALGORITHM = "HS256"
 CONTEXT_KEY = "auth_token"
+# RFC 7518 3.2: an HS256 key of at least the hash's size. Shorter ones are refused at start.
+MIN_SECRET_BYTES = 32
+REQUIRED = ("sub", "role", "counties", "iat", "exp")
+COUNTY_CODE = re.compile(r"[0-9]{6}")
+TOKEN_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # what a deny-list line can hold
 
 
 @dataclass(frozen=True)
@@ -46,37 +56,113 @@ class Operator:
         return None if self.all_counties else list(self.counties)
 
 
+class SecretTooShort(RuntimeError):
+    """A configured secret below the minimum length: the service does not start."""
+
+
+def check_secret_lengths(secrets, setting, minimum=MIN_SECRET_BYTES):
+    """Raises ``SecretTooShort`` naming ``setting`` (never a secret) unless every one of
+    ``secrets`` is at least ``minimum`` bytes in UTF-8."""
+    short = [str(n) for n, secret in enumerate(secrets, 1)
+             if len(secret.encode("utf-8")) < minimum]
+    if short:
+        which = "the secret" if len(secrets) == 1 else f"secret number {', '.join(short)}"
+        raise SecretTooShort(
+            f"{setting}: {which} is shorter than {minimum} bytes; every secret must be at "
+            f"least {minimum} bytes (e.g. `openssl rand -hex 32`)")
+    return tuple(secrets)
+
+
 def secrets_from(config):
     raw = config.get("AUTH_SECRETS") or ""
     secrets = [s.strip() for s in str(raw).split(",") if s.strip()]
     if not secrets:
         raise RuntimeError("no token secret: set VET_AUTH_SECRET (make run/up create one "
                            "under .local/ when it is unset)")
-    return tuple(secrets)
+    return check_secret_lengths(secrets, "VET_AUTH_SECRET (config AUTH_SECRETS)")
 
 
-def issue(secret, operator_id, role, counties, name="", days=30, now=None):
+def issue(secret, operator_id, role, counties, name="", days=30, now=None, jti=None):
+    """A signed token; ``jti`` (its id, for revoking it alone) is a new random UUID unless
+    given: read it back with ``token_id``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role}; roles: {', '.join(ROLES)}")
     now = int(now if now is not None else time.time())
     return jwt.encode({"sub": str(operator_id), "name": name, "role": role,
-                       "counties": list(counties), "iat": now, "exp": now + int(days * 86400)},
+                       "counties": list(counties), "iat": now, "exp": now + int(days * 86400),
+                       "jti": jti or str(uuid.uuid4())},
                       secret, algorithm=ALGORITHM)
 
 
+def token_id(token):
+    """The ``jti`` of a token, read without verifying it (for showing, never for trusting)."""
+    return jwt.decode(token, options={"verify_signature": False}).get("jti")
+
+
+def _malformed(claim, rule):
+    # Names the claim, never its value: a token's contents do not belong in a message.
+    return Unauthorized(f"malformed token: {claim} {rule}")
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_claims(claims, now):
+    """Every claim of a verified token of its type, else ``Unauthorized("malformed token:
+    <claim> …")``; ``iat`` not after ``now``."""
+    for claim in REQUIRED:
+        if claim not in claims:
+            raise _malformed(claim, "is missing")
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise _malformed("sub", "must be a non-empty string")
+    if "name" in claims and not isinstance(claims["name"], str):
+        raise _malformed("name", "must be a string")
+    if not isinstance(claims["role"], str) or claims["role"] not in ROLES:
+        raise _malformed("role", f"must be one of {', '.join(ROLES)}")
+    counties = claims["counties"]
+    if not isinstance(counties, list) or not (
+            counties == [ALL_COUNTIES] or all(
+                isinstance(c, str) and COUNTY_CODE.fullmatch(c) for c in counties)):
+        raise _malformed("counties", 'must be a list of 6-digit county codes, or ["*"]')
+    for claim in ("iat", "exp"):
+        if not _is_int(claims[claim]):
+            raise _malformed(claim, "must be an integer (seconds since the epoch)")
+    if claims["iat"] > now:
+        raise _malformed("iat", "is in the future")
+    if "jti" in claims and not (isinstance(claims["jti"], str)
+                                and TOKEN_ID.fullmatch(claims["jti"])):
+        raise _malformed("jti", "must be a string of 1 to 64 letters, digits or . _ : -")
+
+
+# PyJWT checks only the signature (and the header); check_claims checks every claim, so
+# that a signed token with a claim of the wrong type is Unauthorized, never a TypeError.
+_DECODE_OPTIONS = {"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                   "verify_sub": False, "verify_jti": False}
+
+
 class Verifier:
-    def __init__(self, secrets):
+    """Verifies tokens signed with one of ``secrets`` and refuses those on ``deny_list``
+    (anything answering ``jti in deny_list``; ``shared.denylist.DenyList`` reads a file).
+    A token without ``jti`` (issued before tokens had one) cannot be listed: it is
+    accepted until it expires."""
+
+    def __init__(self, secrets, deny_list=frozenset()):
         self.secrets = tuple(secrets)
+        self.deny_list = deny_list
         # The same token arrives with every call of a session: verify it once a minute,
-        # not once per call. Expiry is still checked on every call.
+        # not once per call. Expiry and revocation are still checked on every call (the
+        # deny list looks at its file at most every few seconds, not per call).
         self._cached = functools.lru_cache(maxsize=4096)(self._decode)
 
     def verify(self, token, now=None):
         if not token or not isinstance(token, str):
             raise Unauthorized("no token: pass one in context data under auth_token")
-        operator, expires = self._cached(token, int(time.time() // 60))
+        operator, expires, jti = self._cached(token, int(time.time() // 60))
         if (now or time.time()) >= expires:
             raise Unauthorized("token expired")
+        if jti is not None and jti in self.deny_list:
+            raise Unauthorized("token revoked")
         return operator
 
     def _decode(self, token, minute):
@@ -84,21 +170,20 @@ class Verifier:
         for secret in self.secrets:
             try:
                 claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                                    options={"require": ["sub", "role", "counties", "iat", "exp"]})
+                                    options=_DECODE_OPTIONS)
                 break
-            except jwt.ExpiredSignatureError:
-                raise Unauthorized("token expired") from None
             except jwt.InvalidSignatureError:
                 continue
-            except jwt.InvalidTokenError:
+            except (jwt.InvalidTokenError, TypeError, ValueError):
                 raise Unauthorized("malformed token") from None
         if claims is None:
             raise Unauthorized("token signature does not verify")
-        counties = claims["counties"]
-        if claims["role"] not in ROLES or not isinstance(counties, list):
-            raise Unauthorized("token has an unknown role or bad counties")
-        return Operator(str(claims["sub"]), str(claims.get("name") or ""), claims["role"],
-                        tuple(str(c) for c in counties)), claims["exp"]
+        now = time.time()
+        check_claims(claims, now)
+        if now >= claims["exp"]:
+            raise Unauthorized("token expired")
+        return (Operator(claims["sub"], claims.get("name") or "", claims["role"],
+                         tuple(claims["counties"])), claims["exp"], claims.get("jti"))
 
 
 def require_role(operator, roles, what):
@@ -184,9 +269,11 @@ def is_rpc(worker_ctx):
 
 
 @functools.lru_cache(maxsize=None)
-def _verifier(secrets):
-    return Verifier(secrets)
+def _verifier(secrets, deny_list_path):
+    return Verifier(secrets, denylist.DenyList(deny_list_path))
 
 
 def verifier_for(config):
-    return _verifier(secrets_from(config))
+    """The process's verifier for this config: raises at a service's setup when a secret
+    is missing or too short."""
+    return _verifier(secrets_from(config), str(denylist.path_from(config)))

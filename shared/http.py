@@ -39,6 +39,7 @@ from nameko.web.server import WsgiApp
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from shared.auth import check_secret_lengths
 from shared.db import DatabaseUnavailable, finish_unit_of_work
 from shared.errors import (Conflict, Forbidden, InvalidInput, NotFound, ServiceError,
                            StatementTimeout, Unauthorized)
@@ -147,8 +148,12 @@ def signature(secret, timestamp, method, path, query, body):
 
 
 def secrets_from(config, key):
+    """The comma-separated secrets of config ``key`` (none: the integration is off, every
+    signed request 401); raises ``SecretTooShort`` when one is under MIN_SECRET_BYTES."""
     raw = config.get(key) or ""
-    return tuple(s.strip() for s in str(raw).split(",") if s.strip())
+    secrets = tuple(s.strip() for s in str(raw).split(",") if s.strip())
+    return check_secret_lengths(secrets, f"config {key}" + (
+        " (BUREAU_HMAC_SECRET)" if key == "BUREAU_HMAC_SECRETS" else ""))
 
 
 def _unauthorized(message):

@@ -175,3 +175,20 @@ def test_a_reply_echoing_a_lone_surrogate_is_still_json():
                                                "name": "仓库"}
     plain = json_response(200, {"name": "仓库"})
     assert "仓库".encode("utf-8") in plain.get_data()  # readable when it can be
+
+
+@pytest.mark.parametrize("raw", ["x" * 31, f"{SECRET},too-short", "密" * 10])
+def test_a_bureau_secret_under_32_bytes_is_refused_naming_the_setting(raw):
+    from shared.auth import SecretTooShort
+    from shared.http import secrets_from
+    with pytest.raises(SecretTooShort) as refused_:
+        secrets_from({"BUREAU_HMAC_SECRETS": raw}, "BUREAU_HMAC_SECRETS")
+    message = str(refused_.value)
+    assert "BUREAU_HMAC_SECRET" in message and "32 bytes" in message
+    assert "too-short" not in message and "xxxxxxxx" not in message
+
+
+def test_bureau_secrets_of_32_bytes_or_none_at_all_are_accepted():
+    from shared.http import secrets_from
+    assert secrets_from({"K": f" {'y' * 32} , {SECRET} "}, "K") == ("y" * 32, SECRET)
+    assert secrets_from({}, "K") == ()  # not configured: every signed request is 401
