@@ -1,4 +1,6 @@
 """Input checking at the edge: marshmallow errors become ``InvalidInput`` naming fields."""
+import datetime as dt
+import re
 import uuid
 
 from marshmallow import Schema, ValidationError, fields, validate
@@ -10,7 +12,51 @@ from shared import clock
 from shared.errors import InvalidInput, flatten_errors
 from shared.logging import mask_text
 
-MOBILE = validate.Regexp(r"^1[3-9]\d{9}$", error="not a mainland mobile number (11 digits, 1[3-9]…)")
+# ASCII digits only, the whole string: ``\d`` would take full-width or Arabic-Indic digits
+# and ``$`` a trailing newline, each a second spelling of a number the duplicate check misses.
+MOBILE_NUMBER = re.compile(r"1[3-9][0-9]{9}")
+EARLIEST = dt.date(1950, 1, 1)  # no business date of this bureau's is older
+
+
+def MOBILE(value):  # noqa: N802 (a validator, named as the constant it replaced)
+    """A mainland mobile number as stored: 11 ASCII digits ``1[3-9]…``, nothing else (no
+    ``+86``, spaces, dashes or newline)."""
+    if not isinstance(value, str) or not MOBILE_NUMBER.fullmatch(value):
+        raise ValidationError("not a mainland mobile number (11 digits 0-9, 1[3-9]…, "
+                              "without +86, spaces or dashes)")
+
+
+def add_years(day, years):
+    """``day`` moved by whole ``years`` (29 February to the 28th in other years)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def within_years(future, past=None):
+    """A validator for a date or a datetime (by the calendar date it is written with): not
+    later than ``future`` years after the ``today`` of the load (``loading_day()``), not
+    earlier than ``past`` years before it, or than ``EARLIEST`` when ``past`` is None. A
+    date outside is refused naming both bounds (never the value): a year 9999 cannot be
+    stored and read back, and no bureau business is planned decades ahead."""
+    def check(value):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        today = loading_day()
+        low = EARLIEST if past is None else max(EARLIEST, add_years(today, -past))
+        high = add_years(today, future)
+        if not low <= day <= high:
+            raise ValidationError(f"must be between {low.isoformat()} and {high.isoformat()}")
+    return check
+
+
+# The windows the services' date inputs use (their own rules, e.g. "discharge not in the
+# future", "a cohort does not start in the past", come on top):
+HISTORY = within_years(future=1)          # what happened: service, discharge, founding, hire,
+#                                           disbursement, payment, contact, consent
+PLANNED = within_years(future=5, past=1)  # postings' closing dates, cohorts
+FAIR = within_years(future=2, past=1)     # recruitment fairs
+QUERY = within_years(future=5)            # filters: due_before, as_of, audit since/until
 
 
 def check_uscc(value):
@@ -51,6 +97,21 @@ def loading_day():
 def invalid(errors):
     """``InvalidInput`` for ``{field: [messages]}``, its message naming every field."""
     return InvalidInput(describe(errors), errors)
+
+
+class QueryInteger(fields.Integer):
+    """A whole number from a URL query (a string of 1 to 19 ASCII digits) or from JSON (an
+    int, not a bool or a float): never ``" 12"``, ``"1_000"``, ``"１２"`` or ``"1.5"``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if not re.fullmatch(r"[0-9]{1,19}", value):
+                raise self.make_error("invalid")
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class PageSchema(Schema):

@@ -241,10 +241,18 @@ class Cells:
                 return cell.isoformat()
             return str(cell).strip().replace("/", "-").replace(".", "-")
         if field in INTEGERS:
+            # The services take whole numbers only as JSON integers: a cell of digits (an
+            # Excel number, "4000", full-width "４０００") becomes one; anything else (4000.5,
+            # "4千", TRUE) goes as text, for the service to refuse naming the field.
             if isinstance(cell, float) and cell.is_integer():
                 return int(cell)
+            if isinstance(cell, int) and not isinstance(cell, bool):
+                return cell
             text = str(cell).strip()
-            return int(text) if text.isdigit() else text
+            try:
+                return int(text) if text.isdigit() else text
+            except ValueError:  # "²" is a digit to str.isdigit, not to int
+                return text
         if field in BOOLEANS:
             text = str(cell).strip().lower()
             return True if text in TRUE else False if text in FALSE else text

@@ -32,9 +32,10 @@ NOT_WORKING_OUTCOMES = {"left_job", "business_closed"}
 
 class PlansSchema(Schema):
     plans = fields.Dict(keys=fields.String(validate=validate.OneOf(["employment", "business"])),
-                        values=fields.List(fields.Integer(validate=validate.Range(min=1, max=3650)),
+                        values=fields.List(fields.Integer(strict=True,
+                                                          validate=validate.Range(min=1, max=3650)),
                                            validate=validate.Length(min=1)), required=True)
-    grace_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
+    grace_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=365))
     departments = fields.Dict(keys=fields.String(validate=validate.OneOf(CATEGORIES)),
                               values=fields.String(validate=validate.Length(min=1)),
                               required=True)

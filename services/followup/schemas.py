@@ -3,6 +3,7 @@ from marshmallow import Schema, fields, validate
 
 from services.followup.domain import CATEGORIES, CHANNELS, OUTCOMES, TOPICS
 from shared.jurisdiction import county_validator
+from shared.validation import HISTORY, QUERY
 
 
 class ProblemSchema(Schema):
@@ -16,7 +17,7 @@ def _score():
 
 
 class CompleteSchema(Schema):
-    contacted_on = fields.Date(required=True)
+    contacted_on = fields.Date(required=True, validate=HISTORY)
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     veteran_satisfaction = _score()
     employer_rating = _score()
@@ -41,12 +42,12 @@ class RevisitFilters(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(
         ["scheduled", "due", "overdue", "done"]))
     county_code = fields.String(load_default=None, validate=county_validator())
-    due_before = fields.Date(load_default=None)
+    due_before = fields.Date(load_default=None, validate=QUERY)
 
 
 class WorklistSchema(Schema):
     county_code = fields.String(required=True, validate=county_validator())
-    as_of = fields.Date(allow_none=True, load_default=None)
+    as_of = fields.Date(allow_none=True, load_default=None, validate=QUERY)
 
 
 

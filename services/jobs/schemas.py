@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from services.jobs import domain
 from shared.jurisdiction import county_validator
 from shared.taxonomy import code_of
-from shared.validation import MOBILE, check_uscc
+from shared.validation import FAIR, HISTORY, MOBILE, PLANNED, QueryInteger, check_uscc
 
 MAX_SALARY = 1_000_000
 MAX_OPENINGS = 10_000
@@ -59,7 +59,7 @@ class PostingFieldsSchema(Schema):
                                 validate=validate.Range(min=0, max=MAX_SALARY))
     openings = fields.Integer(strict=True, required=True,
                               validate=validate.Range(min=1, max=MAX_OPENINGS))
-    closes_on = fields.Date(required=True)
+    closes_on = fields.Date(required=True, validate=PLANNED)
     dedicated = _flag(load_default=False)
     description = _text(2000, allow_none=True, load_default=None)
 
@@ -116,7 +116,7 @@ class CloseJobSchema(Schema):
 class FairSchema(Schema):
     title = _text(100, required=True)
     county_code = fields.String(required=True, validate=county_validator())
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = fields.AwareDateTime(required=True, validate=FAIR)
     mode = fields.String(required=True, validate=validate.OneOf(domain.FAIR_MODES))
     stream_url = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"},
                             validate=validate.Length(max=500))
@@ -156,7 +156,7 @@ class AdvanceSchema(Schema):
 
 
 class HireSchema(Schema):
-    started_on = fields.Date(required=True)
+    started_on = fields.Date(required=True, validate=HISTORY)
     salary = fields.Integer(strict=True, required=True,
                             validate=validate.Range(min=1, max=MAX_SALARY))
     note = _text(500, allow_none=True, load_default=None)
@@ -168,8 +168,8 @@ class MatchLimitSchema(Schema):
 
 
 class PlacementsQuerySchema(Schema):
-    since = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**62))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    since = QueryInteger(load_default=0, validate=validate.Range(min=0, max=2**62))
+    limit = QueryInteger(load_default=100, validate=validate.Range(min=1, max=500))
 
 
 EMPLOYER_INPUT = EmployerSchema()

@@ -20,7 +20,8 @@ class ProductSchema(Schema):
     counties = fields.List(fields.String(validate=county_validator()), required=True)
     min_principal = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
     max_principal = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
-    max_term_months = fields.Integer(required=True, validate=validate.Range(min=1, max=360))
+    max_term_months = fields.Integer(strict=True, required=True,
+                                     validate=validate.Range(min=1, max=360))
     annual_rate = fields.Decimal(required=True, validate=validate.Range(min=0, max=1))
     interest_subsidy_rate = fields.Decimal(load_default=0, validate=validate.Range(min=0, max=1))
     repayment_method = fields.String(

@@ -6,7 +6,7 @@ from marshmallow import (Schema, ValidationError, fields, validate, validates,
                          validates_schema)
 
 from services.loans.products import SUBSIDY_KINDS
-from shared.validation import loading_day
+from shared.validation import HISTORY, loading_day
 
 MAX_MONEY = Decimal("100000000.00")
 
@@ -53,12 +53,12 @@ class ReasonSchema(Schema):
 
 
 class DisburseSchema(Schema):
-    disbursed_on = fields.Date(required=True)
+    disbursed_on = fields.Date(required=True, validate=HISTORY)
 
 
 class RepaymentSchema(Schema):
     amount = Money(required=True)
-    paid_on = fields.Date(required=True)
+    paid_on = fields.Date(required=True, validate=HISTORY)
 
 
 class _Beneficiary(Schema):

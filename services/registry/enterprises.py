@@ -14,7 +14,7 @@ from shared.errors import Conflict, NotFound
 from shared.jurisdiction import county_validator
 from shared.messaging import rpc
 from shared.taxonomy import code_of
-from shared.validation import check_uscc, invalid, load, load_page, parse_uuid
+from shared.validation import HISTORY, check_uscc, invalid, load, load_page, parse_uuid
 
 log = structlog.get_logger(__name__)
 MAX_FOUNDERS = 20
@@ -33,7 +33,7 @@ class RegisterEnterpriseSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     county_code = fields.String(required=True, validate=county_validator())
     industry = fields.String(required=True, validate=code_of("industries"))
-    founded_on = fields.Date(required=True)
+    founded_on = fields.Date(required=True, validate=HISTORY)
     stage = fields.String(required=True, validate=code_of("enterprise_stage"))
     founder_ids = fields.List(fields.UUID(), required=True,
                               validate=validate.Length(min=1, max=MAX_FOUNDERS))

@@ -6,7 +6,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from shared.jurisdiction import county_validator
 from shared.taxonomy import code_of
-from shared.validation import MOBILE, loading_day
+from shared.validation import HISTORY, MOBILE, QUERY, loading_day
 
 
 
@@ -34,12 +34,12 @@ class IntentionsSchema(Schema):
     occupations = codes("occupations", 10)
     counties = fields.List(fields.String(validate=county_validator()), load_default=list,
                            validate=validate.Length(max=20))
-    min_salary = fields.Integer(allow_none=True, load_default=None,
+    min_salary = fields.Integer(strict=True, allow_none=True, load_default=None,
                                 validate=validate.Range(min=0, max=1_000_000))
 
 
 class ConsentSchema(Schema):
-    given_on = fields.Date(required=True)
+    given_on = fields.Date(required=True, validate=HISTORY)
     scope = fields.List(fields.String(validate=code_of("consent_scope")), required=True,
                         validate=validate.Length(min=1, max=10))
 
@@ -59,8 +59,8 @@ class RegisterVeteranSchema(Schema):
     branch = fields.String(allow_none=True, load_default=None, validate=code_of("branch"))
     rank_category = fields.String(allow_none=True, load_default=None,
                                   validate=code_of("rank_category"))
-    enlisted_on = fields.Date(allow_none=True, load_default=None)
-    discharged_on = fields.Date(required=True)
+    enlisted_on = fields.Date(allow_none=True, load_default=None, validate=HISTORY)
+    discharged_on = fields.Date(required=True, validate=HISTORY)
     discharge_type = fields.String(required=True, validate=code_of("discharge_type"))
     skills = codes("skills")
     certificates = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
@@ -72,7 +72,7 @@ class RegisterVeteranSchema(Schema):
     service_needs = codes("service_needs", 10)
     employer = fields.String(allow_none=True, load_default=None,
                              validate=validate.Length(min=1, max=100))
-    employed_since = fields.Date(allow_none=True, load_default=None)
+    employed_since = fields.Date(allow_none=True, load_default=None, validate=HISTORY)
     consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
     notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=1000))
 
@@ -127,7 +127,8 @@ class RevealSchema(Schema):
 class AuditQuerySchema(Schema):
     operator_id = fields.String(load_default=None, validate=validate.Length(max=100))
     action = fields.String(load_default=None, validate=validate.Length(max=50))
-    since = fields.AwareDateTime(load_default=None)
-    until = fields.AwareDateTime(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    since = fields.AwareDateTime(load_default=None, validate=QUERY)
+    until = fields.AwareDateTime(load_default=None, validate=QUERY)
+    page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(strict=True, load_default=50,
+                               validate=validate.Range(min=1, max=500))

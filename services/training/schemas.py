@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from shared.jurisdiction import county_validator
 from shared.taxonomy import code_of
+from shared.validation import PLANNED
 
 BASE_KINDS = ("training", "incubation")
 MODES = ("online", "offline", "hybrid")
@@ -45,8 +46,8 @@ class CourseSchema(Schema):
 
 
 class CohortSchema(Schema):
-    starts_on = fields.Date(required=True)
-    ends_on = fields.Date(required=True)
+    starts_on = fields.Date(required=True, validate=PLANNED)
+    ends_on = fields.Date(required=True, validate=PLANNED)
     capacity = _count(1, 10_000, required=True)
 
     @validates_schema

@@ -266,3 +266,13 @@ def test_the_latin_1_sample_really_is_neither_utf8_nor_gb18030():
     for encoding in ("utf-8", "gb18030"):  # é before a comma: no GB18030 pair
         with pytest.raises(UnicodeDecodeError):
             LATIN_1.decode(encoding)
+
+
+@pytest.mark.parametrize("cell, sent", [
+    (4000, 4000), (4000.0, 4000), (" 4000 ", 4000), ("４０００", 4000),
+    (4000.5, "4000.5"), ("4千", "4千"), ("²", "²"), (True, "True"),
+])
+def test_an_integer_cell_is_sent_as_a_json_integer_or_as_text_the_service_refuses(cell, sent):
+    cells = sheets.Cells(["intentions.min_salary"])
+    value = cells.payload([cell])["intentions"]["min_salary"]
+    assert value == sent and type(value) is type(sent)
