@@ -54,11 +54,14 @@ def broker_url(config_file=None, user="vetctl"):
 
 def signing_secret():
     """VET_AUTH_SECRET's first secret, else the local one ``vetctl auth init`` made."""
-    from shared.auth import secrets_from
-    if os.environ.get("VET_AUTH_SECRET"):
-        return secrets_from({"AUTH_SECRETS": os.environ["VET_AUTH_SECRET"]})[0]
-    if SECRET_FILE.exists():
-        return SECRET_FILE.read_text().strip()
+    from shared.auth import SecretTooShort, check_secret_lengths, secrets_from
+    try:
+        if os.environ.get("VET_AUTH_SECRET"):
+            return secrets_from({"AUTH_SECRETS": os.environ["VET_AUTH_SECRET"]})[0]
+        if SECRET_FILE.exists():
+            return check_secret_lengths([SECRET_FILE.read_text().strip()], str(SECRET_FILE))[0]
+    except SecretTooShort as exc:
+        raise Failure(str(exc)) from None
     raise Failure("no secret: set VET_AUTH_SECRET or run `vetctl auth init` (make run / make up do)")
 
 
