@@ -58,7 +58,10 @@ def stack(tmp_path_factory):
     for line in (DEPLOY / "example.env").read_text().splitlines():
         key = line.split("=", 1)[0]
         if "=" in line and not line.startswith("#"):
-            line = f"{key}={values.get(key, secrets.token_urlsafe(12) if line.endswith('change-me') else line.split('=', 1)[1])}"
+            # A placeholder becomes a random value: 48 characters for a secret (services
+            # refuse one under 32 bytes), 16 for a password.
+            made = secrets.token_urlsafe(36 if "SECRET" in key else 12)
+            line = f"{key}={values.get(key, made if line.endswith('change-me') else line.split('=', 1)[1])}"
         lines.append(line)
     env_file = tmp_path_factory.mktemp("deploy") / "check.env"
     env_file.write_text("\n".join(lines) + "\n")
