@@ -18,6 +18,9 @@ where the string to sign (``string_to_sign``) is five lines joined by LF, none a
 signature is good once: the endpoint claims it (``Signed``) in its worker's transaction,
 and a request bearing it again is ``Replayed`` (409).
 
+The secrets (config ``BUREAU_HMAC_SECRETS``) are at least 32 bytes each: a shorter one
+stops the service at setup (``shared.auth.SecretTooShort``), before it takes a request.
+
 A request is checked in this order, all before a worker (and so any database work) starts:
 the secret is configured, the two headers are there and the timestamp is fresh (401), the
 declared length (413, nothing read), the body read up to MAX_BODY + 1 bytes (413; 408 when
