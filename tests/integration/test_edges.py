@@ -16,7 +16,7 @@ from shared import auth, denylist
 from shared.errors import InvalidInput, Unauthorized
 from tests.conftest import SECRET, token
 from tests.factories import make_veteran
-from tests.helpers import scalar
+from tests.helpers import bureau_now, scalar
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +58,9 @@ def test_a_token_revoked_while_the_service_runs_is_unauthorized_within_the_bound
 
 def test_a_signed_token_whose_exp_is_a_string_is_unauthorized(start, rpc_as):
     start(RegistryService)
-    claims = {"sub": "x", "role": "admin", "counties": ["*"], "iat": int(time.time()),
-              "exp": str(int(time.time()) + 3600)}
+    now = int(bureau_now().timestamp())  # epoch seconds
+    claims = {"sub": "x", "role": "admin", "counties": ["*"], "iat": now,
+              "exp": str(now + 3600)}
     with rpc_as(jwt.encode(claims, SECRET, algorithm="HS256")) as proxy:
         with pytest.raises(Unauthorized, match="^malformed token: exp "):
             proxy.registry.search_veterans({})
