@@ -264,7 +264,8 @@ def token_revoke(settings, jti, reason, path):
     try:
         jti = str(uuid.UUID(jti.strip()))
     except ValueError:
-        raise click.UsageError("JTI is a token id as vetctl token issue shows it (a UUID)") from None
+        raise click.UsageError("JTI is a token's id as vetctl token issue shows it (a "
+                               "UUID)") from None
     reason = " ".join(reason.split())  # one line: the comment of this entry
     if not reason:
         raise click.UsageError("--reason must say why")
