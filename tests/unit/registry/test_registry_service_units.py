@@ -153,8 +153,8 @@ def test_the_reply_of_a_registration_masks_the_phone_and_leaves_the_address_out(
     assert registered["phone"] == "138****3456" and "address" not in registered
 
 
-@pytest.mark.parametrize("read", ["get_veteran", "find_veteran_by_id_number"])  # get_card:
-# tests/integration/test_privacy_masks.py
+# get_card's audit row: tests/integration/test_privacy_masks.py (it reads the timeline too).
+@pytest.mark.parametrize("read", ["get_veteran", "find_veteran_by_id_number"])
 def test_each_single_card_read_writes_one_audit_row(service, store, read):
     data = make_veteran()
     registered = service.register_veteran(data)
