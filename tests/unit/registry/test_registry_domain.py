@@ -83,26 +83,23 @@ def test_the_masked_id_number_with_birth_date_and_gender_still_fits_many_numbers
     candidates = rebuilt(domain.mask_id_number(number), birth_date, gender)
     assert number in candidates and len(candidates) >= 30
     old_mask = number[:6] + "*" * 8 + number[-4:]
-    assert rebuilt_from_old(old_mask, birth_date) == [number]
+    assert rebuilt(old_mask, birth_date, gender) == [number]
 
 
 def rebuilt(masked, birth_date, gender):
-    """Every GB 11643 number that fits ``masked`` (first six, last one) given the birth
-    date and gender."""
+    """Every GB 11643 number that fits ``masked`` (every character it shows) given the
+    birth date and gender."""
     head = masked[:6] + birth_date.strftime("%Y%m%d")
     found = []
     for seq in range(1000):
         body = f"{head}{seq:03d}"
+        if any(shown not in ("*", digit) for shown, digit in zip(masked[14:17], body[14:])):
+            continue
         if (seq % 2 == 1) != (gender == "male"):
             continue
-        if gb11643(body) == masked[-1]:
-            found.append(body + masked[-1])
+        if masked[17] in ("*", gb11643(body)):
+            found.append(body + gb11643(body))
     return found
-
-
-def rebuilt_from_old(masked, birth_date):
-    number = masked[:6] + birth_date.strftime("%Y%m%d") + masked[-4:]
-    return [number] if gb11643(number[:17]) == number[-1] else []
 
 
 def test_mask_phone_shows_the_first_three_four_stars_and_the_last_four():
