@@ -73,8 +73,8 @@ def present_posting(row, today):
 
 
 def present_employer(row):
-    """The employer; its contact's phone masked like a veteran's in a list (any county's
-    clerk can read an employer, and nothing here is audited)."""
+    """The employer; its contact's phone masked like a veteran's in a list (no employer
+    read is audited, so none shows it in full)."""
     employer = plain(row)
     employer["contact_phone"] = mask_phone(employer.get("contact_phone"))
     return employer

@@ -179,4 +179,3 @@ def present(veteran, contact=False):
         reply["phone"] = mask_phone(veteran.phone)
         del reply["address"]
     return json_safe(reply)
-
