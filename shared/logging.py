@@ -13,6 +13,8 @@ import uuid
 import structlog
 from nameko.extensions import DependencyProvider
 
+from shared.masks import mask_id_number
+
 ID_NUMBER = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9])")
 # A mobile number, also as 138-1234-5678 or 138 1234 5678, after +86, 86 or 0086. Not inside
 # a longer word of letters and digits: a UUID's hex ("…-18731103343d") is no phone number.
@@ -33,7 +35,7 @@ def mask_text(text):
         text = unicodedata.normalize("NFKC", text)
     for value in _personal.get():
         text = text.replace(value, "***")
-    text = ID_NUMBER.sub(r"\1********\2", text)
+    text = ID_NUMBER.sub(lambda found: mask_id_number(found.group(0)), text)
     text = PHONE.sub(r"\1\2****\3\4", text)
     return JWT.sub("<token>", text)
 

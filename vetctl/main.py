@@ -341,7 +341,8 @@ def import_enterprises(settings, file, report_path):
 
 @cli.group()
 def export():
-    """Export the ledger (ID numbers masked; text that would start a formula stays text)."""
+    """Export the ledger (ID numbers masked, no phone or address; audited; text that would
+    start a formula stays text)."""
 
 
 @export.command("veterans")

@@ -180,7 +180,8 @@ EXPORT_COLUMNS = ("id", "id_number", "name", "county_code", "gender", "birth_dat
 
 
 def export_veterans(client, path, fmt, county_code=None, status=None):
-    """Every veteran matching, page by page (ID numbers masked, as every reply has them)."""
+    """Every veteran matching, page by page: the list form registry gives (ID numbers
+    masked, no phone or address), each page audited by registry as a search."""
     filters = {key: value for key, value in (("county_code", county_code),
                                              ("employment_status", status)) if value}
 

@@ -2,6 +2,7 @@
 what replies look like."""
 from shared.contracts import Event
 from shared.contracts.jobs import APPLICATION_SUBMITTED, JOB_CLOSED, JOB_POSTED, VETERAN_HIRED
+from shared.masks import mask_phone
 from shared.replies import plain
 
 SOURCES = ("local", "fair", "bureau")
@@ -72,4 +73,8 @@ def present_posting(row, today):
 
 
 def present_employer(row):
-    return plain(row)
+    """The employer; its contact's phone masked like a veteran's in a list (no employer
+    read is audited, so none shows it in full)."""
+    employer = plain(row)
+    employer["contact_phone"] = mask_phone(employer.get("contact_phone"))
+    return employer

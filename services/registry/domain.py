@@ -9,6 +9,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from shared.contracts import Event
 from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, VETERAN_REGISTERED,
                                        VETERAN_UPDATED)
+from shared.masks import mask_id_number, mask_phone
 
 FLAG_DIVISION_UNVERIFIED = "id_division_unverified"
 FLAG_POSSIBLE_DUPLICATE = "possible_duplicate"
@@ -166,14 +167,15 @@ def facts(veteran):
     }
 
 
-def mask_id_number(id_number):
-    return f"{id_number[:6]}{'*' * 8}{id_number[-4:]}"
-
-
-def present(veteran, reveal=False):
-    """The veteran as a JSON-safe reply; the ID number masked unless revealed."""
+def present(veteran, contact=False):
+    """The veteran as a JSON-safe reply. The ID number is always masked (the full one comes
+    only from the audited ``reveal_id_number``). Without ``contact`` the phone is masked
+    and the address left out, as in lists, searches, exports and the replies of writes;
+    with it (a single card read, audited by the caller) both are there in full."""
     reply = {f.name: getattr(veteran, f.name) for f in fields(veteran)}
     reply["intentions"] = dict(veteran.intentions)
-    if not reveal:
-        reply["id_number"] = mask_id_number(veteran.id_number)
+    reply["id_number"] = mask_id_number(veteran.id_number)
+    if not contact:
+        reply["phone"] = mask_phone(veteran.phone)
+        del reply["address"]
     return json_safe(reply)

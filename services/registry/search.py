@@ -68,6 +68,9 @@ class VeteranFiltersSchema(Schema):
 
 
 FILTERS_INPUT = VeteranFiltersSchema()
+# Filters whose values are personal: an audit row says that they were used, not what they
+# held (the others hold codes and years).
+PERSONAL_FILTERS = ("name",)
 
 
 def load_search(filters, page, page_size):
@@ -92,15 +95,29 @@ def load_search(filters, page, page_size):
     return criteria, page, page_size
 
 
+def search_audit(criteria, page, page_size, rows, total):
+    """What the audit keeps of one search: the filters given, by key, with the values of
+    those that hold codes or years; the page; how many cards it returned of how many."""
+    return {"filter_keys": sorted(criteria),
+            "filters": {key: value for key, value in sorted(criteria.items())
+                        if key not in PERSONAL_FILTERS},
+            "page": page, "page_size": page_size, "rows": rows, "total": total}
+
+
 class SearchRpcs:
     @rpc(roles=READ)
     def search_veterans(self, filters=None, page=1, page_size=50):
         """Cards matching every filter, in registration order, one page of them; a county
         clerk only ever sees their own counties."""
         criteria, page, page_size = load_search(filters, page, page_size)
+        given = dict(criteria)
         criteria["county_code"] = self.counties_in_scope(criteria.get("county_code"))
         total, veterans = self.store.search_veterans(criteria, limit=page_size,
                                                      offset=(page - 1) * page_size)
+        # A page of cards is a bulk read (an export is a run of them): one audit row each.
+        self.store.audit(self.auth.operator, "search_veterans", "veteran", None,
+                         self.clock.now(),
+                         details=search_audit(given, page, page_size, len(veterans), total))
         return {"items": [domain.present(v) for v in veterans], "total": total,
                 "page": page, "page_size": page_size}
 

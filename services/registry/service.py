@@ -71,7 +71,10 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
 
     @rpc(roles=READ)
     def get_veteran(self, veteran_id):
-        return domain.present(self._veteran(veteran_id))
+        """The card, phone and address in full; audited."""
+        veteran = self._veteran(veteran_id)
+        self._audit_read(veteran, "get_veteran")
+        return domain.present(veteran, contact=True)
 
     @rpc(roles=READ, sensitive_arguments=("id_number",))
     def find_veteran_by_id_number(self, id_number):
@@ -80,15 +83,18 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         if veteran is None:
             raise NotFound("no veteran with this ID number")
         self.auth.require_county(veteran.county_code)
-        return domain.present(veteran)
+        self._audit_read(veteran, "find_veteran_by_id_number")
+        return domain.present(veteran, contact=True)
 
     @rpc(roles=READ)
     def get_card(self, veteran_id):
-        """一人一卡: the veteran, their enterprises, counters and the timeline, newest first."""
+        """一人一卡: the veteran (phone and address in full), their enterprises, counters
+        and the timeline, newest first; audited."""
         veteran = self._veteran(veteran_id)
+        self._audit_read(veteran, "get_card")
         counts = self.store.timeline_counts(veteran.id)
         return {
-            "veteran": domain.present(veteran),
+            "veteran": domain.present(veteran, contact=True),
             "enterprises": self.enterprises_of(veteran.id),
             "counters": {
                 "applications": counts.get("application_submitted", 0),
@@ -117,7 +123,8 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
 
     @rpc(roles=ADMIN)
     def audit(self, filters=None):
-        """Reveals and changes by operator and time, newest first (admin only)."""
+        """Reveals, changes, card reads and searches by operator, action and time, newest
+        first (admin only)."""
         query = load(AUDIT_INPUT, filters if filters is not None else {})
         size = query["page_size"]
         total, items = self.store.audit_entries(
@@ -162,6 +169,12 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
     def enterprises_of(self, veteran_id):
         """Enterprises a veteran founded, in the operator's counties (see enterprises.py)."""
         return EnterpriseRpcs.enterprises_of(self, veteran_id)
+
+    def _audit_read(self, veteran, rpc_name):
+        """A single card read shows the phone and address in full: one audit row says who
+        read whose card, when and through which RPC."""
+        self.store.audit(self.auth.operator, "read_card", "veteran", veteran.id,
+                         self.clock.now(), details={"rpc": rpc_name})
 
     def _veteran(self, veteran_id, lock=False):
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"), lock=lock)

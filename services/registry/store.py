@@ -104,11 +104,15 @@ class VeteranStore(Store):
                         (veteran_id,))
             return dict(cur.fetchall())
 
-    def audit(self, operator, action, entity, entity_id, at, reason=None):
+    def audit(self, operator, action, entity, entity_id, at, reason=None, details=None):
+        """One audit row. ``entity_id`` None: a read over many (a search); ``details``: what
+        else the row should say (a search's filter keys and row count), no personal value."""
         with self.cursor() as cur:
             cur.execute("INSERT INTO audit_log (at, operator_id, role, action, entity, entity_id,"
-                        " reason) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        (at, operator.id, operator.role, action, entity, str(entity_id), reason))
+                        " reason, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        (at, operator.id, operator.role, action, entity,
+                         None if entity_id is None else str(entity_id), reason,
+                         None if details is None else json.dumps(details)))
 
     def audit_entries(self, operator_id=None, action=None, since=None, until=None,
                       limit=50, offset=0):
@@ -117,8 +121,8 @@ class VeteranStore(Store):
         with self.dict_cursor() as cur:
             cur.execute(f"SELECT count(*) AS total FROM audit_log{condition}", args)
             total = cur.fetchone()["total"]
-            cur.execute(f"SELECT at, operator_id, role, action, entity, entity_id, reason"
-                        f" FROM audit_log{condition} ORDER BY at DESC, id DESC"
+            cur.execute(f"SELECT at, operator_id, role, action, entity, entity_id, reason,"
+                        f" details FROM audit_log{condition} ORDER BY at DESC, id DESC"
                         f" LIMIT %s OFFSET %s", args + [limit, offset])
             return total, [dict(row) for row in cur.fetchall()]
 

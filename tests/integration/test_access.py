@@ -1,5 +1,5 @@
 """Access control on the real servers: who may call what, in which counties, and the
-audit trail of writes and reveals."""
+audit trail of writes, reads and reveals."""
 import io
 import logging
 
@@ -120,6 +120,7 @@ def test_a_reveal_returns_the_full_id_number_and_is_audited(services, rpc_as, db
         trail = admin.registry.audit({"operator_id": "clerk-a"})
     actions = [(e["action"], e["entity_id"], e["reason"]) for e in trail["items"]]
     assert actions == [("reveal_id_number", veteran["id"], "loan contract signing"),
+                       ("read_card", veteran["id"], None),
                        ("register_veteran", veteran["id"], None)]
     assert scalar(db, "SELECT created_by FROM registry.veterans WHERE id = %s",
                   veteran["id"]) == "clerk-a"

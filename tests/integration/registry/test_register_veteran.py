@@ -14,13 +14,19 @@ def registry(start):
     return start(RegistryService)
 
 
-def test_registration_stores_the_card_and_masks_the_id_number(registry, rpc, db):
+def test_registration_stores_the_card_and_masks_the_id_number_and_phone(registry, rpc, db):
     data = make_veteran(id_number=id_number(birth="19900307", male=True))
     reply = rpc.registry.register_veteran(data)
 
-    assert reply["id_number"] == data["id_number"][:6] + "********" + data["id_number"][-4:]
+    # Birth date and gender are shown: the mask hides the sequence too (first six, last one).
+    assert reply["id_number"] == data["id_number"][:6] + "*" * 11 + data["id_number"][-1]
     assert reply["gender"] == "male" and reply["birth_date"] == "1990-03-07"
-    assert rpc.registry.get_veteran(reply["id"])["skills"] == ["driver_b2", "security_guard"]
+    assert reply["phone"] == data["phone"][:3] + "****" + data["phone"][-4:]
+    assert "address" not in reply
+    card = rpc.registry.get_veteran(reply["id"])
+    assert card["skills"] == ["driver_b2", "security_guard"]
+    assert (card["phone"], card["address"]) == (data["phone"], data["address"])
+    assert card["id_number"] == reply["id_number"]
     assert scalar(db, "SELECT id_number FROM registry.veterans WHERE id = %s", reply["id"]) \
         == data["id_number"]
 
@@ -85,7 +91,7 @@ def test_find_by_id_number_accepts_a_lowercase_x_and_masks_the_reply(registry, r
     created = rpc.registry.register_veteran(make_veteran(id_number=number))
     found = rpc.registry.find_veteran_by_id_number(number.lower())
     assert found["id"] == created["id"]
-    assert found["id_number"] == number[:6] + "********" + number[-4:]
+    assert found["id_number"] == number[:6] + "*" * 11 + "X"
 
 
 def test_unknown_veteran_is_not_found_and_a_malformed_id_is_invalid(registry, rpc):

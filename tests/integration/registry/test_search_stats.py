@@ -107,12 +107,17 @@ def test_filters_combine_as_and(ledger, rpc, filters, expected):
     assert names(reply) == expected and reply["total"] == len(expected)
 
 
-def test_cards_in_results_are_presented_with_the_id_number_masked(ledger, rpc, db):
+def test_cards_in_results_are_presented_with_id_number_and_phone_masked_and_no_address(
+        ledger, rpc, db):
+    rpc.registry.update_veteran(ledger["李强"], {"phone": "13911112222", "address": "昌吉市 1 号"})
     card = search(rpc, {"name": "李强"})["items"][0]
     with db.cursor() as cur:
-        cur.execute("SELECT id_number FROM registry.veterans WHERE id = %s", (card["id"],))
-        number = cur.fetchone()[0]
-    assert card["id_number"] == number[:6] + "********" + number[-4:]
+        cur.execute("SELECT id_number, phone FROM registry.veterans WHERE id = %s",
+                    (card["id"],))
+        number, phone = cur.fetchone()
+    assert card["id_number"] == number[:6] + "*" * 11 + number[-1]
+    assert phone == "13911112222" and card["phone"] == "139****2222"
+    assert "address" not in card
     assert card["id"] == ledger["李强"] and card["skills"] == ["ecommerce"]
     assert card["county_code"] == "652302" and card["discharged_on"] == "2012-03-01"
 

@@ -77,3 +77,12 @@ def test_a_posting_past_its_date_is_presented_closed():
     assert shown["status"] == "closed" and shown["closed_reason"] == "expired"
     assert shown["remaining"] == 2 and "created_by" not in shown
     assert domain.present_posting(row, dt.date(2026, 11, 27))["status"] == "open"
+
+
+def test_an_employer_is_presented_with_its_contact_phone_masked():
+    row = {"id": "e-1", "name": "昌吉市顺达物流有限公司", "contact_name": "司马光明",
+           "contact_phone": "13655554444", "created_by": "op-1"}
+    reply = domain.present_employer(row)
+    assert reply["contact_phone"] == "136****4444"
+    assert "created_by" not in reply and row["contact_phone"] == "13655554444"
+    assert domain.present_employer({**row, "contact_phone": None})["contact_phone"] is None

@@ -67,12 +67,44 @@ def test_a_division_code_valid_for_the_birth_year_is_not_flagged():
 
 # -- masking ------------------------------------------------------------------------------
 
-def test_mask_id_number_shows_the_first_six_eight_stars_and_the_last_four():
+def test_mask_id_number_shows_the_first_six_eleven_stars_and_the_check_character():
     number = "65230119900307123X"
     masked = domain.mask_id_number(number)
-    assert masked == "652301" + "********" + "123X"
+    assert masked == "652301" + "*" * 11 + "X"
     assert len(masked) == 18
-    assert "19900307" not in masked
+    assert "19900307" not in masked and "123" not in masked
+
+
+def test_the_masked_id_number_with_birth_date_and_gender_still_fits_many_numbers():
+    """What a reply shows together (mask, birth date, gender) leaves dozens of valid
+    numbers: no reply can be undone. The old mask (first six, last four) left exactly one."""
+    number = card(county="652301", birth="19900307", seq="12", gender_digit="3")
+    gender, birth_date, _ = domain.identity(number)
+    candidates = rebuilt(domain.mask_id_number(number), birth_date, gender)
+    assert number in candidates and len(candidates) >= 30
+    old_mask = number[:6] + "*" * 8 + number[-4:]
+    assert rebuilt(old_mask, birth_date, gender) == [number]
+
+
+def rebuilt(masked, birth_date, gender):
+    """Every GB 11643 number that fits ``masked`` (every character it shows) given the
+    birth date and gender."""
+    head = masked[:6] + birth_date.strftime("%Y%m%d")
+    found = []
+    for seq in range(1000):
+        body = f"{head}{seq:03d}"
+        if any(shown not in ("*", digit) for shown, digit in zip(masked[14:17], body[14:])):
+            continue
+        if (seq % 2 == 1) != (gender == "male"):
+            continue
+        if masked[17] in ("*", gb11643(body)):
+            found.append(body + gb11643(body))
+    return found
+
+
+def test_mask_phone_shows_the_first_three_four_stars_and_the_last_four():
+    assert domain.mask_phone("13812345678") == "138****5678"
+    assert domain.mask_phone(None) is None
 
 
 # -- register -----------------------------------------------------------------------------
@@ -140,29 +172,33 @@ def test_the_registered_event_passes_its_contract():
 
 # -- present ------------------------------------------------------------------------------
 
-def test_present_masks_the_id_number_by_default():
+def test_present_masks_the_id_number_and_phone_and_leaves_the_address_out_by_default():
     veteran, _ = domain.register(command(), "vid-5", NOW)
     reply = domain.present(veteran)
     assert reply["id_number"] == domain.mask_id_number(veteran.id_number)
     assert reply["id_number"] != veteran.id_number
+    assert reply["phone"] == domain.mask_phone(veteran.phone) != veteran.phone
+    assert "address" not in reply
 
 
-def test_present_reveals_the_id_number_when_asked():
+def test_present_with_contact_shows_phone_and_address_but_still_masks_the_id_number():
     veteran, _ = domain.register(command(), "vid-6", NOW)
-    assert domain.present(veteran, reveal=True)["id_number"] == veteran.id_number
+    reply = domain.present(veteran, contact=True)
+    assert reply["phone"] == veteran.phone and reply["address"] == veteran.address
+    assert reply["id_number"] == domain.mask_id_number(veteran.id_number)
 
 
 def test_present_does_not_change_the_veteran_it_presents():
     veteran, _ = domain.register(command(), "vid-7", NOW)
-    number = veteran.id_number
+    number, phone = veteran.id_number, veteran.phone
     domain.present(veteran)
-    assert veteran.id_number == number
+    assert veteran.id_number == number and veteran.phone == phone
 
 
-@pytest.mark.parametrize("reveal", [False, True])
-def test_present_is_json_serialisable_with_dates_as_iso_strings(reveal):
+@pytest.mark.parametrize("contact", [False, True])
+def test_present_is_json_serialisable_with_dates_as_iso_strings(contact):
     veteran, _ = domain.register(command(), "vid-8", NOW)
-    reply = json.loads(json.dumps(domain.present(veteran, reveal=reveal)))
+    reply = json.loads(json.dumps(domain.present(veteran, contact=contact)))
     assert reply["birth_date"] == veteran.birth_date.isoformat()
     assert reply["discharged_on"] == "2016-12-01"
     assert reply["enlisted_on"] == "2008-09-01"

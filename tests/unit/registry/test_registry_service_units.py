@@ -59,9 +59,9 @@ class FakeStore:
         self.calls.append("find_by_id_number")
         return next((v for v in self.veterans.values() if v.id_number == number), None)
 
-    def audit(self, operator, action, entity, entity_id, at, reason=None):
+    def audit(self, operator, action, entity, entity_id, at, reason=None, details=None):
         self.calls.append("audit")
-        self.audits.append((operator.id, action, entity_id, reason))
+        self.audits.append((operator.id, action, entity_id, reason) + ((details,) if details else ()))
 
     def emit(self, *events):
         self.calls.append("emit")
@@ -139,12 +139,29 @@ def test_register_veteran_with_a_non_dict_raises_invalid_input(service, store):
     assert store.calls == []
 
 
-def test_get_veteran_returns_the_registered_veteran_masked(service):
+def test_get_veteran_returns_the_card_with_phone_and_address_and_the_id_number_masked(service):
     data = make_veteran()
     registered = service.register_veteran(data)
     found = service.get_veteran(registered["id"])
-    assert found == registered
-    assert found["id_number"] != data["id_number"]
+    assert found == {**registered, "phone": data["phone"], "address": data["address"]}
+    assert found["id_number"] == domain.mask_id_number(data["id_number"])
+
+
+def test_the_reply_of_a_registration_masks_the_phone_and_leaves_the_address_out(service):
+    data = make_veteran()
+    registered = service.register_veteran(data)
+    assert registered["phone"] == "138****3456" and "address" not in registered
+
+
+# get_card's audit row: tests/integration/test_privacy_masks.py (it reads the timeline too).
+@pytest.mark.parametrize("read", ["get_veteran", "find_veteran_by_id_number"])
+def test_each_single_card_read_writes_one_audit_row(service, store, read):
+    data = make_veteran()
+    registered = service.register_veteran(data)
+    store.audits.clear()
+    key = data["id_number"] if read == "find_veteran_by_id_number" else registered["id"]
+    getattr(service, read)(key)
+    assert store.audits == [("op-1", "read_card", registered["id"], None, {"rpc": read})]
 
 
 def test_get_veteran_of_an_unknown_id_raises_not_found(service):

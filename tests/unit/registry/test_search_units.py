@@ -5,7 +5,7 @@ import datetime
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.registry.search import indicators, load_search
+from services.registry.search import indicators, load_search, search_audit
 from services.registry.search_store import like_pattern, where_clause
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
@@ -16,11 +16,14 @@ class FakeSearchStore:
     """Records what the service asked the store for; returns canned counts."""
 
     def __init__(self):
-        self.searches, self.counted = [], []
+        self.searches, self.counted, self.audits = [], [], []
 
     def search_veterans(self, criteria, limit, offset):
         self.searches.append((criteria, limit, offset))
         return 0, []
+
+    def audit(self, operator, action, entity, entity_id, at, reason=None, details=None):
+        self.audits.append((operator.id, action, entity, entity_id, details))
 
     def veteran_counts(self, counties, needs):
         self.counted.append(counties)
@@ -147,13 +150,30 @@ def test_a_prefecture_operator_searching_without_a_county_is_not_restricted(stor
     assert store.searches == [({"county_code": None}, 20, 40)]
 
 
+def test_a_search_writes_one_audit_row_with_its_filter_keys_page_and_row_count(store):
+    service_as("county", ["652301"], store).search_veterans(
+        {"name": "欧阳", "skill": ["welder"], "discharged_from_year": 2012}, page=2, page_size=20)
+    [(operator, action, entity, entity_id, details)] = store.audits
+    assert (operator, action, entity, entity_id) == ("op-1", "search_veterans", "veteran", None)
+    assert details == {"filter_keys": ["discharged_from_year", "name", "skill"],
+                       "filters": {"discharged_from_year": 2012, "skill": ["welder"]},
+                       "page": 2, "page_size": 20, "rows": 0, "total": 0}
+    assert "欧阳" not in str(details)  # a name filter is recorded as used, not what it held
+
+
+def test_a_search_audit_records_the_counties_asked_for_not_the_scope_added():
+    details = search_audit({"county_code": ["652301"]}, 1, 50, 3, 3)
+    assert details["filters"] == {"county_code": ["652301"]} and details["rows"] == 3
+    assert search_audit({}, 1, 50, 0, 0)["filter_keys"] == []
+
+
 def test_a_clerk_naming_another_county_is_forbidden_before_any_query(store):
     service = service_as("county", ["652301"], store)
     with pytest.raises(Forbidden):
         service.search_veterans({"county_code": ["652301", "652302"]})
     with pytest.raises(Forbidden):
         service.stats("652302")
-    assert store.searches == [] and store.counted == []
+    assert store.searches == [] and store.counted == [] and store.audits == []
 
 
 def test_stats_for_a_clerk_without_a_county_say_which_counties_they_cover(store):

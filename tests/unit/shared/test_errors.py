@@ -148,4 +148,4 @@ def test_an_unknown_field_named_with_personal_data_is_masked_and_cut_in_the_mess
     with pytest.raises(InvalidInput) as raised:
         load(One(), {key: 1})
     assert "19900307" not in raised.value.message
-    assert raised.value.message == "invalid input: 652301********1231" + "x" * 22 + ": Unknown field."
+    assert raised.value.message == "invalid input: 652301***********1" + "x" * 22 + ": Unknown field."

@@ -9,16 +9,16 @@ import structlog
 from shared import logging as vlog
 
 ID = "652301199003071231"
-ID_MASKED = "652301********1231"
+ID_MASKED = "652301***********1"
 ID_X = "65230119900307123X"
-ID_X_MASKED = "652301********123X"
+ID_X_MASKED = "652301***********X"
 PHONE = "13899123456"
 PHONE_MASKED = "138****3456"
 
 
 # -- mask_text ----------------------------------------------------------------------------
 
-def test_mask_text_masks_an_id_number_keeping_the_first_six_and_last_four():
+def test_mask_text_masks_an_id_number_keeping_the_first_six_and_the_check_character():
     assert vlog.mask_text(f"card {ID} checked") == f"card {ID_MASKED} checked"
 
 
