@@ -24,6 +24,7 @@ REVEAL = frozenset({"admin", "prefecture", "county"})
 ADMIN = frozenset({"admin"})
 ALL_COUNTIES = "*"
 ALGORITHM = "HS256"
+OUTSIDE_COUNTIES = "the county named is outside this operator's counties"
 CONTEXT_KEY = "auth_token"
 
 
@@ -113,8 +114,16 @@ class Caller:
         self.operator = operator
 
     def require_county(self, county_code):
+        """For a county the caller names (registering into it, its statistics): the
+        message names no county, so that it says nothing the caller did not send."""
         if not self.operator.may_see(county_code):
-            raise Forbidden(f"county {county_code} is outside this operator's counties")
+            raise Forbidden(OUTSIDE_COUNTIES)
+
+    def may_see(self, county_code):
+        """Whether a record of ``county_code`` exists for this caller: one outside their
+        counties is answered exactly as a missing one (docs/architecture.md, "Privacy:
+        county scope")."""
+        return self.operator.may_see(county_code)
 
     def scope(self):
         return self.operator.scope()
