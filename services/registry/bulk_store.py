@@ -33,7 +33,8 @@ class BulkStore(Store):
         registering operator may not see, and the scope is applied before the cap."""
         if not people:
             return {}
-        keys, names, births, counties, phones = (list(column) for column in zip(*people))
+        scope = None if counties is None else list(counties)
+        keys, names, births, codes, phones = (list(column) for column in zip(*people))
         with self.cursor() as cur:
             # Two probes per person, each reading at most its oldest ``limit`` straight off
             # an index in (registered_at, id) order (migration 006); the oldest ``limit`` of
@@ -58,9 +59,8 @@ class BulkStore(Store):
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)) found"
                 "  ORDER BY registered_at, id LIMIT %(limit)s) d"
                 " ORDER BY b.key, d.registered_at, d.id",
-                {"keys": keys, "names": names, "births": births, "counties": counties,
-                 "phones": phones, "limit": limit,
-                 "scope": None if counties is None else list(counties)})
+                {"keys": keys, "names": names, "births": births, "counties": codes,
+                 "phones": phones, "limit": limit, "scope": scope})
             found = {}
             for key, veteran_id in cur.fetchall():
                 found.setdefault(key, []).append(str(veteran_id))
