@@ -29,6 +29,7 @@ REVEAL = frozenset({"admin", "prefecture", "county"})
 ADMIN = frozenset({"admin"})
 ALL_COUNTIES = "*"
 ALGORITHM = "HS256"
+OUTSIDE_COUNTIES = "the county named is outside this operator's counties"
 CONTEXT_KEY = "auth_token"
 # RFC 7518 3.2: an HS256 key of at least the hash's size. Shorter ones are refused at start.
 MIN_SECRET_BYTES = 32
@@ -198,8 +199,16 @@ class Caller:
         self.operator = operator
 
     def require_county(self, county_code):
+        """For a county the caller names (registering into it, its statistics): the
+        message names no county, so that it says nothing the caller did not send."""
         if not self.operator.may_see(county_code):
-            raise Forbidden(f"county {county_code} is outside this operator's counties")
+            raise Forbidden(OUTSIDE_COUNTIES)
+
+    def may_see(self, county_code):
+        """Whether a record of ``county_code`` exists for this caller: one outside their
+        counties is answered exactly as a missing one (docs/architecture.md, "Privacy:
+        county scope")."""
+        return self.operator.may_see(county_code)
 
     def scope(self):
         return self.operator.scope()

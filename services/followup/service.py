@@ -123,9 +123,8 @@ class FollowupService(ServiceBase):
         department for its category. Twice is ``Conflict``."""
         command = load(schemas.COMPLETE_INPUT, data)
         revisit = self.store.get_revisit(parse_uuid(revisit_id, "revisit_id"), lock=True)
-        if revisit is None:
+        if revisit is None or not self.auth.may_see(revisit["county_code"]):
             raise NotFound(f"no revisit {revisit_id}")
-        self.auth.require_county(revisit["county_code"])
         if revisit["status"] == "done":
             raise Conflict("the revisit is done already", {"revisit_id": str(revisit["id"])})
         if command["contacted_on"] > self.clock.today():
@@ -152,9 +151,8 @@ class FollowupService(ServiceBase):
     def resolve_issue(self, issue_id, data):
         command = load(schemas.RESOLVE_INPUT, data)
         issue = self.store.get_issue(parse_uuid(issue_id, "issue_id"), lock=True)
-        if issue is None:
+        if issue is None or not self.auth.may_see(issue["county_code"]):
             raise NotFound(f"no issue {issue_id}")
-        self.auth.require_county(issue["county_code"])
         if issue["status"] == "resolved":
             raise Conflict("the issue is resolved already", {"issue_id": str(issue["id"])})
         self.store.resolve(issue["id"], command["resolution"], self.clock.now(),
@@ -165,19 +163,24 @@ class FollowupService(ServiceBase):
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def record_contact(self, data):
         """A consultation or other contact (phone, WeChat, visit, service centre, hotline),
-        with a veteran followup knows or anyone (then name the county)."""
+        with a veteran of the caller's counties that followup knows, or with anyone (then
+        name the county)."""
         command = load(schemas.CONTACT_INPUT, data)
         veteran_id = str(command["veteran_id"]) if command["veteran_id"] else None
-        # A veteran's contact belongs to the veteran's county; one followup has not heard
-        # of (registered before followup ran) to the county the operator names.
-        county = self.store.counties_of([veteran_id]).get(veteran_id) if veteran_id else None
-        county = county or command["county_code"]
-        if county is None:
-            if veteran_id is not None:
-                raise NotFound(f"followup does not know veteran {veteran_id}'s county;"
-                               " name the county_code")
-            raise invalid({"county_code": ["is required when no veteran_id is given"]})
-        self.auth.require_county(county)
+        if veteran_id is not None:
+            # A veteran's contact belongs to the veteran's county, and lands on their card.
+            # One followup has not heard of yet is refused rather than filed under the
+            # county the operator names: it could be another county's card. One outside
+            # the caller's counties is answered alike.
+            county = self.store.counties_of([veteran_id]).get(veteran_id)
+            if county is None or not self.auth.may_see(county):
+                raise NotFound(f"followup has no veteran {veteran_id} (registered veterans "
+                               "reach followup through registry's events)")
+        else:
+            county = command["county_code"]
+            if county is None:
+                raise invalid({"county_code": ["is required when no veteran_id is given"]})
+            self.auth.require_county(county)
         contact = {"id": str(uuid.uuid4()), "veteran_id": veteran_id, "county_code": county,
                    "channel": command["channel"], "topic": command["topic"],
                    "notes": command["notes"], "recorded_at": self.clock.now(),

@@ -35,7 +35,14 @@ class JobsService(BureauHttp, ServiceBase):
     def register_employer(self, data):
         command = load(schemas.EMPLOYER_INPUT, data)
         self.auth.require_county(command["county_code"])
-        employer = self._new_employer(command)
+        try:
+            employer = self._new_employer(command)
+        except Conflict as clash:  # name the holder only to a caller who may see it
+            holder = self.store.get_employer(clash.details["employer_id"])
+            if holder is not None and self.auth.may_see(holder["county_code"]):
+                raise
+            raise Conflict("this unified social credit code is already registered; ask the "
+                           "prefecture office", {}) from None
         log.info("employer.registered", employer_id=employer["id"],
                  county_code=employer["county_code"], operator_id=self.auth.operator.id)
         return domain.present_employer(employer)
@@ -59,7 +66,7 @@ class JobsService(BureauHttp, ServiceBase):
     def post_job(self, data):
         command = load(schemas.POST_INPUT, data)
         employer = self.store.get_employer(command.pop("employer_id"))
-        if employer is None:
+        if employer is None or not self.auth.may_see(employer["county_code"]):
             raise invalid({"employer_id": ["no employer with this id"]})
         self.auth.require_county(command["county_code"])
         posting = self._new_posting(command, employer, command.pop("source"))
@@ -82,8 +89,7 @@ class JobsService(BureauHttp, ServiceBase):
     @rpc(roles=WRITE)
     def close_job(self, posting_id, reason):
         reason = load(schemas.CLOSE_INPUT, {"reason": reason})["reason"]
-        posting = self._posting(posting_id, lock=True)
-        self.auth.require_county(posting["county_code"])
+        posting = self._own(self._posting(posting_id, lock=True), "posting", posting_id)
         if not self.store.close_posting(posting["id"], reason, self.clock.now()):
             raise Conflict(f"the posting is closed already ({posting['closed_reason']})",
                            {"posting_id": str(posting["id"])})
@@ -201,7 +207,9 @@ class JobsService(BureauHttp, ServiceBase):
         errors = {}
         for field, table in (("employer_ids", "employers"), ("posting_ids", "postings")):
             wanted = [str(i) for i in command[field]]
-            found = self.store.existing(table, wanted) if wanted else set()
+            # Postings are public offers, any county's; employers the caller's counties'.
+            counties = self.auth.scope() if table == "employers" else None
+            found = self.store.existing(table, wanted, counties) if wanted else set()
             for index, value in enumerate(wanted):
                 if value not in found:
                     errors[f"{field}.{index}"] = [f"no {table[:-1]} with this id"]
@@ -217,7 +225,7 @@ class JobsService(BureauHttp, ServiceBase):
 
     @rpc(roles=WRITE)
     def register_for_fair(self, fair_id, veteran_id):
-        fair = self._fair(fair_id)
+        fair = self._fair(fair_id)  # any county's: a fair is a public offer
         veteran = self._veteran(veteran_id)
         added = self.store.register_for_fair(fair["id"], veteran["veteran_id"], self.clock.now(),
                                              self.auth.operator.id)
@@ -227,8 +235,9 @@ class JobsService(BureauHttp, ServiceBase):
     @rpc(roles=READ)
     def get_fair(self, fair_id):
         """A fair with its figures: registrations, applications, interviews, intentions
-        reached (offers and hires) and hires."""
-        return self._present_fair(self._fair(fair_id))
+        reached (offers and hires) and hires; for the fair's own counties only (another
+        county's fair is answered as a missing one)."""
+        return self._present_fair(self._own(self._fair(fair_id), "fair", fair_id))
 
     def _present_fair(self, fair):
         return {**domain.plain(fair), **self.store.fair_figures(fair["id"])}
@@ -238,7 +247,7 @@ class JobsService(BureauHttp, ServiceBase):
     def apply(self, data):
         command = load(schemas.APPLY_INPUT, data)
         veteran = self._veteran(command["veteran_id"])
-        posting = self._posting(command["posting_id"])
+        posting = self._posting(command["posting_id"])  # any county's: a public offer
         self._require_open(posting)
         if command["fair_id"] is not None:
             fair = self._fair(command["fair_id"], field="fair_id")
@@ -346,9 +355,16 @@ class JobsService(BureauHttp, ServiceBase):
 
     def _employer(self, employer_id):
         employer = self.store.get_employer(parse_uuid(employer_id, "employer_id"))
-        if employer is None:
+        if employer is None or not self.auth.may_see(employer["county_code"]):
             raise NotFound(f"no employer {employer_id}")
         return employer
+
+    def _own(self, offer, kind, offer_id):
+        """A public offer (posting, fair) to manage or to read figures of: only in the
+        caller's counties; another county's is answered as a missing one."""
+        if not self.auth.may_see(offer["county_code"]):
+            raise NotFound(f"no {kind} {offer_id}")
+        return offer
 
     def _posting(self, posting_id, lock=False):
         posting = self.store.get_posting(parse_uuid(posting_id, "posting_id"), lock=lock)
@@ -366,18 +382,16 @@ class JobsService(BureauHttp, ServiceBase):
         """The veteran as jobs knows them (from registry's events), within the caller's
         counties."""
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"))
-        if veteran is None:
+        if veteran is None or not self.auth.may_see(veteran["county_code"]):
             raise NotFound(f"jobs has no veteran {veteran_id} (registered veterans reach "
                            "jobs through registry's events)")
-        self.auth.require_county(veteran["county_code"])
         return veteran
 
     def _application(self, application_id, lock=False):
         application = self.store.get_application(parse_uuid(application_id, "application_id"),
                                                  lock=lock)
-        if application is None:
+        if application is None or not self.auth.may_see(application["county_code"]):
             raise NotFound(f"no application {application_id}")
-        self.auth.require_county(application["county_code"])
         return application
 
     def _require_open(self, posting):

@@ -135,11 +135,14 @@ class JobsStore(BureauStore, MatchingStore):
             cur.execute(f"SELECT {', '.join(FAIR_COLUMNS)} FROM fairs WHERE id = %s", (fair_id,))
             return cur.fetchone()
 
-    def existing(self, table, ids):
-        """Which of ``ids`` exist in ``table`` (employers or postings)."""
+    def existing(self, table, ids, counties=None):
+        """Which of ``ids`` exist in ``table`` (employers or postings) within ``counties``
+        (None: all)."""
         assert table in ("employers", "postings")
         with self.cursor() as cur:
-            cur.execute(f"SELECT id FROM {table} WHERE id = ANY(%s::uuid[])", (list(ids),))
+            cur.execute(f"SELECT id FROM {table} WHERE id = ANY(%s::uuid[])"
+                        " AND (%s::text[] IS NULL OR county_code = ANY(%s::text[]))",
+                        (list(ids), counties, counties))
             return {str(row[0]) for row in cur.fetchall()}
 
     def register_for_fair(self, fair_id, veteran_id, now, operator_id):

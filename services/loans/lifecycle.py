@@ -34,10 +34,9 @@ class LoanLifecycle:
         command = load(schemas.APPLY_INPUT, data)
         product = self._product(command["product_code"])
         veteran_id = str(command["veteran_id"])
-        veteran = self.store.get_veteran(veteran_id, lock=True)  # one application at a time
+        veteran = self._visible_veteran(veteran_id, lock=True)  # one application at a time
         if veteran is None:
             raise invalid({"criteria.registered_veteran": ["not found among registered veterans"]})
-        self.auth.require_county(veteran.county_code)
         errors = {}
         if not product.min_principal <= command["amount"] <= product.max_principal:
             errors["amount"] = [f"must be between {product.min_principal} and "
@@ -228,10 +227,8 @@ class LoanLifecycle:
     @rpc(roles=READ)
     def loans_for(self, veteran_id):
         veteran_id = str(parse_uuid(veteran_id, "veteran_id"))
-        veteran = self.store.get_veteran(veteran_id)
-        if veteran is None:
+        if self._visible_veteran(veteran_id) is None:
             return []
-        self.auth.require_county(veteran.county_code)
         return [self._present_loan(loan) for loan in self.store.loans_of(veteran_id)]
 
     # -- subsidies and tax relief ---------------------------------------------------------
@@ -300,9 +297,8 @@ class LoanLifecycle:
     # -- helpers --------------------------------------------------------------------------
     def _loan(self, loan_id, lock=False):
         loan = self.store.get_loan(parse_uuid(loan_id, "loan_id"), lock=lock)
-        if loan is None:
+        if loan is None or not self.auth.may_see(loan["county_code"]):
             raise NotFound(f"no loan {loan_id}")
-        self.auth.require_county(loan["county_code"])
         return loan
 
     @staticmethod
@@ -340,19 +336,17 @@ class LoanLifecycle:
 
     def _beneficiary(self, command):
         """(county, veteran_id, enterprise_id) of a known veteran or enterprise the caller
-        may serve."""
+        may serve (one outside the caller's counties is answered as unknown)."""
         if command["veteran_id"] is not None:
             veteran_id = str(command["veteran_id"])
-            veteran = self.store.get_veteran(veteran_id)
+            veteran = self._visible_veteran(veteran_id)
             if veteran is None:
                 raise NotFound(f"loans has no veteran {veteran_id}")
-            self.auth.require_county(veteran.county_code)
             return veteran.county_code, veteran_id, None
         enterprise_id = str(command["enterprise_id"])
         enterprise = self.store.get_enterprise(enterprise_id)
-        if enterprise is None:
+        if enterprise is None or not self.auth.may_see(enterprise[1]):
             raise NotFound(f"loans has no enterprise {enterprise_id}")
-        self.auth.require_county(enterprise[1])
         return enterprise[1], None, enterprise_id
 
     def _present_loan(self, loan):

@@ -96,10 +96,9 @@ class LoansService(LoanLifecycle, ServiceBase):
         """Assess now, store the assessment, and answer criterion by criterion."""
         veteran_id = str(parse_uuid(veteran_id, "veteran_id"))
         product = self._product(product_code)
-        veteran = self.store.get_veteran(veteran_id, lock=True)
-        if veteran is not None:
-            self.auth.require_county(veteran.county_code)
+        veteran = self._visible_veteran(veteran_id, lock=True)
         if veteran is None:  # nothing to store about someone loans has never heard of
+            # (or the caller may not see: answered alike)
             assessment = domain.assess(product, None, 0, self.clock.now(), str(uuid.uuid4()),
                                        veteran_id=veteran_id)
         else:
@@ -112,16 +111,22 @@ class LoansService(LoanLifecycle, ServiceBase):
         veteran_id = parse_uuid(veteran_id, "veteran_id")
         if product_code is not None:
             self._product(product_code)
-        veteran = self.store.get_veteran(veteran_id)
-        if veteran is None:
+        if self._visible_veteran(veteran_id) is None:
             return []
-        self.auth.require_county(veteran.county_code)
         return [{**domain.present_assessment(a), **self._limits(self.products[a.product_code])}
                 for a in self.store.latest_assessments(veteran_id, product_code)
                 if a.product_code in self.products]
 
     def health_details(self):
         return {"products": sorted(self.products)}
+
+    def _visible_veteran(self, veteran_id, lock=False):
+        """The veteran as loans knows them, or None when loans does not, or when they are
+        outside the caller's counties: the two are answered alike."""
+        veteran = self.store.get_veteran(veteran_id, lock=lock)
+        if veteran is None or not self.auth.may_see(veteran.county_code):
+            return None
+        return veteran
 
     def _product(self, product_code):
         if not isinstance(product_code, str) or product_code not in self.products:

@@ -44,16 +44,18 @@ class BulkRpcs:
         results, commands = validate_rows(batch, operator.may_see, self.clock.today())
         claims, repeats = first_claims(commands)
         now = self.clock.now()
-        taken = self.store.holders([command["id_number"] for command in claims.values()])
+        scope = self.auth.scope()
+        taken = self.store.holders([command["id_number"] for command in claims.values()],
+                                   counties=scope)
         drafts = {index: domain.register(command, str(uuid.uuid4()), now)
                   for index, command in _cooperatively(claims.items())
                   if command["id_number"] not in taken}
         while True:
-            registered = self._with_duplicates(drafts)
+            registered = self._with_duplicates(drafts, scope)
             # Between our look-up and our insert another transaction may register one of
             # these ID numbers: then nothing was kept, and we go again without it.
             lost = self.store.add_veterans([veteran for veteran, _ in registered.values()],
-                                           created_by=operator.id)
+                                           created_by=operator.id, counties=scope)
             if not lost:
                 break
             taken.update(lost)
@@ -68,12 +70,14 @@ class BulkRpcs:
                     for status in (CREATED, CONFLICT, INVALID)})
         return {"results": replies}
 
-    def _with_duplicates(self, drafts):
+    def _with_duplicates(self, drafts, scope):
         """The drafts (``{index: (veteran, events)}``), those with possible duplicates among
-        existing cards and the batch's earlier rows flagged and listing them."""
+        existing cards in the caller's counties (``scope``, None: all) and the batch's
+        earlier rows flagged and listing them."""
         veterans = [(index, veteran) for index, (veteran, _) in drafts.items()]
         existing = self.store.duplicates_of(
-            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans])
+            [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
+            counties=scope)
         duplicates = batch_duplicates(veterans, existing)
         return {index: domain.with_duplicates(*draft, duplicates[index])
                 if index in duplicates else draft
@@ -178,7 +182,8 @@ def batch_duplicates(veterans, existing, limit=MAX_DUPLICATES):
 
 def outcomes(claims, repeats, taken, registered):
     """Results of the valid rows: created, or conflict naming the card that holds the ID
-    number (an existing one, or the one this batch made from an earlier row)."""
+    number (an existing one, or the one this batch made from an earlier row); ``id`` is
+    None when that card is outside the caller's counties."""
     out = {}
     for index, command in claims.items():
         if index in registered:

@@ -12,22 +12,29 @@ def _json_default(value):
 
 
 class BulkStore(Store):
-    def holders(self, id_numbers):
-        """``{id_number: veteran id}`` of the ID numbers already registered."""
+    def holders(self, id_numbers, counties=None):
+        """``{id_number: veteran id}`` of the ID numbers already registered; the id is None
+        for a card outside ``counties`` (None: all), which the caller may not see."""
         if not id_numbers:
             return {}
         with self.cursor() as cur:
-            cur.execute("SELECT id_number, id FROM veterans WHERE id_number = ANY(%s)",
-                        (list(id_numbers),))
-            return {number: str(veteran_id) for number, veteran_id in cur.fetchall()}
+            cur.execute("SELECT id_number, CASE WHEN %s::text[] IS NULL"
+                        " OR county_code = ANY(%s::text[]) THEN id END"
+                        " FROM veterans WHERE id_number = ANY(%s)",
+                        (counties, counties, list(id_numbers)))
+            return {number: veteran_id and str(veteran_id)
+                    for number, veteran_id in cur.fetchall()}
 
-    def duplicates_of(self, people, limit=MAX_DUPLICATES):
+    def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None):
         """Other cards with the same name, birth date and county, or the same phone, for
         many people in one query: ``[(key, name, birth_date, county_code, phone)]`` →
-        ``{key: [ids, the oldest ``limit`` first]}`` (keys without any are left out)."""
+        ``{key: [ids, the oldest ``limit`` first]}`` (keys without any are left out).
+        Only cards in ``counties`` (None: all) count: a hint never names a card the
+        registering operator may not see, and the scope is applied before the cap."""
         if not people:
             return {}
-        keys, names, births, counties, phones = (list(column) for column in zip(*people))
+        scope = None if counties is None else list(counties)
+        keys, names, births, codes, phones = (list(column) for column in zip(*people))
         with self.cursor() as cur:
             # Two probes per person, each reading at most its oldest ``limit`` straight off
             # an index in (registered_at, id) order (migration 006); the oldest ``limit`` of
@@ -44,25 +51,28 @@ class BulkStore(Store):
                 " CROSS JOIN LATERAL (SELECT id, registered_at FROM ("
                 "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.name = b.name"
                 "   AND v.birth_date = b.birth_date AND v.county_code = b.county_code"
+                "   AND (%(scope)s::text[] IS NULL OR v.county_code = ANY(%(scope)s::text[]))"
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)"
                 "  UNION"
                 "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.phone = b.phone"
+                "   AND (%(scope)s::text[] IS NULL OR v.county_code = ANY(%(scope)s::text[]))"
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)) found"
                 "  ORDER BY registered_at, id LIMIT %(limit)s) d"
                 " ORDER BY b.key, d.registered_at, d.id",
-                {"keys": keys, "names": names, "births": births, "counties": counties,
-                 "phones": phones, "limit": limit})
+                {"keys": keys, "names": names, "births": births, "counties": codes,
+                 "phones": phones, "limit": limit, "scope": scope})
             found = {}
             for key, veteran_id in cur.fetchall():
                 found.setdefault(key, []).append(str(veteran_id))
             return found
 
     def possible_duplicates(self, name, birth_date, county_code, phone,
-                            limit=MAX_DUPLICATES):
+                            limit=MAX_DUPLICATES, counties=None):
         """``duplicates_of`` for one registration: the same statement, so one rule."""
-        return self.duplicates_of([(0, name, birth_date, county_code, phone)], limit).get(0, [])
+        return self.duplicates_of([(0, name, birth_date, county_code, phone)], limit,
+                                  counties).get(0, [])
 
-    def add_veterans(self, veterans, created_by):
+    def add_veterans(self, veterans, created_by, counties=None):
         """Insert every card or none. Returns ``{}`` when all went in; when some ID numbers
         were registered meanwhile by a concurrent transaction, keeps nothing of this call
         and returns ``{id_number: holder id}`` of those, so the caller can try again
@@ -90,7 +100,8 @@ class BulkStore(Store):
                 cur.execute("RELEASE SAVEPOINT bulk_insert")
                 return {}
             cur.execute("ROLLBACK TO SAVEPOINT bulk_insert")
-        return self.holders([v.id_number for v in veterans if v.id_number not in inserted])
+        return self.holders([v.id_number for v in veterans if v.id_number not in inserted],
+                            counties)
 
     def audit_many(self, operator, action, entity, entity_ids, at):
         """One audit row per entity, as ``audit`` writes for one."""

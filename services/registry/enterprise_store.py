@@ -34,8 +34,8 @@ def _like(text):
 
 class EnterpriseStore(Store):
     def add_enterprise(self, enterprise, created_by):
-        """Insert with its founders; on a taken USCC return the id of the enterprise that
-        holds it (and insert nothing)."""
+        """Insert with its founders; on a taken USCC return ``(id, county_code)`` of the
+        enterprise that holds it (and insert nothing)."""
         with self.cursor() as cur:
             # ON CONFLICT waits for a concurrent insert of the same USCC to commit, so of
             # two simultaneous registrations exactly one gets the row.
@@ -44,14 +44,13 @@ class EnterpriseStore(Store):
                         " ON CONFLICT (uscc) DO NOTHING RETURNING id",
                         [getattr(enterprise, c) for c in COLUMNS] + [created_by])
             if cur.fetchone() is None:
-                cur.execute("SELECT id FROM enterprises WHERE uscc = %s", (enterprise.uscc,))
-                return str(cur.fetchone()[0])
+                return self._holder(cur, enterprise.uscc)
             self._add_founders(cur, enterprise.id, enterprise.founder_ids)
         return None
 
     def save_enterprise(self, enterprise, changed):
         """Write the ``changed`` fields (founders replace the set). On a USCC another
-        enterprise holds, change nothing and return that enterprise's id."""
+        enterprise holds, change nothing and return that enterprise's ``(id, county_code)``."""
         columns = sorted((set(changed) - {"founder_ids"}) | {"updated_at"})
         with self.cursor() as cur:
             # A savepoint so that a USCC clash leaves the transaction usable to name the holder.
@@ -62,14 +61,20 @@ class EnterpriseStore(Store):
                             [getattr(enterprise, c) for c in columns] + [enterprise.id])
             except psycopg2.errors.UniqueViolation:
                 cur.execute("ROLLBACK TO SAVEPOINT save_enterprise")
-                cur.execute("SELECT id FROM enterprises WHERE uscc = %s", (enterprise.uscc,))
-                return str(cur.fetchone()[0])
+                return self._holder(cur, enterprise.uscc)
             cur.execute("RELEASE SAVEPOINT save_enterprise")
             if "founder_ids" in changed:
                 cur.execute("DELETE FROM enterprise_founders WHERE enterprise_id = %s",
                             (enterprise.id,))
                 self._add_founders(cur, enterprise.id, enterprise.founder_ids)
         return None
+
+    @staticmethod
+    def _holder(cur, uscc):
+        """``(id, county_code)`` of the enterprise holding ``uscc``."""
+        cur.execute("SELECT id, county_code FROM enterprises WHERE uscc = %s", (uscc,))
+        holder, county = cur.fetchone()
+        return str(holder), county
 
     @staticmethod
     def _add_founders(cur, enterprise_id, founder_ids):

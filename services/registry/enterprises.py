@@ -66,6 +66,8 @@ class SearchEnterprisesSchema(Schema):
     founder_id = fields.UUID(load_default=None)
 
 
+USCC_REGISTERED_ELSEWHERE = ("this unified social credit code is already registered; ask the "
+                             "prefecture office")
 REGISTER_INPUT = RegisterEnterpriseSchema()
 UPDATE_INPUT = UpdateEnterpriseSchema()
 SEARCH_INPUT = SearchEnterprisesSchema()
@@ -85,8 +87,8 @@ class EnterpriseRpcs:
         operator = self.auth.operator
         existing = self.store.add_enterprise(enterprise, created_by=operator.id)
         if existing:
-            raise Conflict("an enterprise with this unified social credit code is already "
-                           "registered", {"enterprise_id": existing})
+            self._uscc_taken("an enterprise with this unified social credit code is already "
+                             "registered", *existing)
         self.store.audit(operator, "register_enterprise", "enterprise", enterprise.id, now)
         [registered] = self.emit_recorded(domain.registered(enterprise))
         if domain.makes_self_employed(enterprise):
@@ -115,8 +117,8 @@ class EnterpriseRpcs:
         founders = self._founders(changes["founder_ids"]) if "founder_ids" in changed else []
         existing = self.store.save_enterprise(updated, changed)
         if existing:
-            raise Conflict("another enterprise holds this unified social credit code",
-                           {"enterprise_id": existing})
+            self._uscc_taken("another enterprise holds this unified social credit code",
+                             *existing)
         operator = self.auth.operator
         self.store.audit(operator, "update_enterprise", "enterprise", enterprise.id, now)
         self.emit_recorded(events)
@@ -172,29 +174,32 @@ class EnterpriseRpcs:
     def _enterprise(self, enterprise_id, lock=False):
         enterprise = self.store.get_enterprise(parse_uuid(enterprise_id, "enterprise_id"),
                                                lock=lock)
-        if enterprise is None:
+        if enterprise is None or not self.auth.may_see(enterprise.county_code):
             raise NotFound(f"no enterprise {enterprise_id}")
-        self.auth.require_county(enterprise.county_code)
         return enterprise
+
+    def _uscc_taken(self, message, holder, county):
+        """A USCC clash: names the holder only to a caller who may see it."""
+        if not self.auth.may_see(county):
+            raise Conflict(USCC_REGISTERED_ELSEWHERE, {})
+        raise Conflict(message, {"enterprise_id": holder})
 
     def _founders(self, founder_ids):
         """The founders, locked in a stable order (no deadlock between two registrations
-        naming the same veterans). Unknown → InvalidInput naming ``founder_ids.N``;
-        another county's veteran → Forbidden."""
+        naming the same veterans). Unknown, or outside the caller's counties (answered
+        alike) → InvalidInput naming ``founder_ids.N``."""
         positions = {}
         for index, founder_id in enumerate(founder_ids):
             positions.setdefault(str(founder_id), index)
         found, errors = [], {}
         for founder_id in sorted(positions):
             veteran = self.store.get_veteran(founder_id, lock=True)
-            if veteran is None:
+            if veteran is None or not self.auth.may_see(veteran.county_code):
                 errors[f"founder_ids.{positions[founder_id]}"] = ["no veteran with this id"]
             else:
                 found.append(veteran)
         if errors:
             raise invalid(errors)
-        for veteran in found:
-            self.auth.require_county(veteran.county_code)
         return found
 
     def _make_self_employed(self, founders, reason, cause_event_id):

@@ -28,6 +28,9 @@ UPDATE_INPUT = UpdateVeteranSchema()
 ID_NUMBER_INPUT = IdNumberSchema()
 REVEAL_INPUT = RevealSchema()
 AUDIT_INPUT = AuditQuerySchema()
+# A clash with a card outside the caller's counties: registering must fail, but the reply
+# names neither the card nor its county (docs/architecture.md, "Privacy: county scope").
+REGISTERED_ELSEWHERE = "this ID number is already registered; ask the prefecture office"
 
 
 class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineHandlers,
@@ -42,13 +45,16 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         now = self.clock.now()
         duplicates = self.store.possible_duplicates(
             command["name"], domain.identity(command["id_number"])[1], command["county_code"],
-            command["phone"])
+            command["phone"], counties=self.auth.scope())
         veteran, events = domain.register(command, str(uuid.uuid4()), now, duplicates)
         operator = self.auth.operator
         existing = self.store.add_veteran(veteran, created_by=operator.id)
         if existing:
+            holder, county = existing
+            if not self.auth.may_see(county):  # name no card the caller may not see
+                raise Conflict(REGISTERED_ELSEWHERE, {})
             raise Conflict("a veteran with this ID number is already registered",
-                           {"veteran_id": existing})
+                           {"veteran_id": holder})
         self.store.audit(operator, "register_veteran", "veteran", veteran.id, now)
         self.emit_recorded(events)
         log.info("veteran.registered", veteran_id=veteran.id, county_code=veteran.county_code,
@@ -80,9 +86,8 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
     def find_veteran_by_id_number(self, id_number):
         command = load(ID_NUMBER_INPUT, {"id_number": id_number})
         veteran = self.store.find_by_id_number(command["id_number"])
-        if veteran is None:
+        if veteran is None or not self.auth.may_see(veteran.county_code):
             raise NotFound("no veteran with this ID number")
-        self.auth.require_county(veteran.county_code)
         self._audit_read(veteran, "find_veteran_by_id_number")
         return domain.present(veteran, contact=True)
 
@@ -178,9 +183,8 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
 
     def _veteran(self, veteran_id, lock=False):
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"), lock=lock)
-        if veteran is None:
+        if veteran is None or not self.auth.may_see(veteran.county_code):
             raise NotFound(f"no veteran {veteran_id}")
-        self.auth.require_county(veteran.county_code)
         return veteran
 
 

@@ -32,7 +32,8 @@ def column_values(veteran, columns=COLUMNS):
 
 class VeteranStore(Store):
     def add_veteran(self, veteran, created_by):
-        """Insert; on a taken ID number return the id of the veteran who holds it."""
+        """Insert; on a taken ID number return ``(id, county_code)`` of the veteran who
+        holds it."""
         with self.cursor() as cur:
             # ON CONFLICT waits for a concurrent insert of the same ID number to commit,
             # so of two simultaneous registrations exactly one gets the row.
@@ -42,8 +43,10 @@ class VeteranStore(Store):
                         column_values(veteran) + [created_by])
             if cur.fetchone():
                 return None
-            cur.execute("SELECT id FROM veterans WHERE id_number = %s", (veteran.id_number,))
-            return str(cur.fetchone()[0])
+            cur.execute("SELECT id, county_code FROM veterans WHERE id_number = %s",
+                        (veteran.id_number,))
+            holder, county = cur.fetchone()
+            return str(holder), county
 
     def get_veteran(self, veteran_id, lock=False):
         return self._one(f"{SELECT} WHERE id = %s" + (" FOR UPDATE" if lock else ""),

@@ -36,19 +36,17 @@ class TrainingService(ServiceBase):
     def open_course(self, data):
         command = load(schemas.COURSE_INPUT, data)
         base = self.store.get("bases", command["base_id"])
-        if base is None:
+        if base is None or not self.auth.may_see(base["county_code"]):
             raise invalid({"base_id": ["no base with this id"]})
         if base["kind"] != "training":
             raise invalid({"base_id": ["is an incubation base, not a training base"]})
-        self.auth.require_county(base["county_code"])
         course = self._new("courses", {**command, "county_code": base["county_code"]})
         return plain(course)
 
     @rpc(roles=WRITE)
     def open_cohort(self, course_id, data):
         command = load(schemas.COHORT_INPUT, data)
-        course = self._get("courses", course_id, "course_id")
-        self.auth.require_county(course["county_code"])
+        course = self._get("courses", course_id, "course_id", own=True)
         if command["starts_on"] < self.clock.today():
             raise invalid({"starts_on": ["is in the past"]})
         cohort = self._new("cohorts", {**command, "course_id": course["id"],
@@ -61,7 +59,7 @@ class TrainingService(ServiceBase):
         """A seat for a registered veteran (known from registry's events); a cohort never
         takes more than its capacity, also under concurrent enrollments. Emits
         ``enrolled``."""
-        cohort = self._get("cohorts", cohort_id, "cohort_id")
+        cohort = self._get("cohorts", cohort_id, "cohort_id")  # any county's: a public offer
         veteran = self._veteran(veteran_id)
         if cohort["starts_on"] < self.clock.today():
             raise Conflict("the cohort has started", {"cohort_id": str(cohort["id"])})
@@ -180,8 +178,9 @@ class TrainingService(ServiceBase):
     @rpc(roles=READ)
     def placement_rate(self, course_id):
         """Graduates of a course and those placed (hired, or founding a business) within
-        90 days of finishing, per cohort and overall."""
-        course = self._get("courses", course_id, "course_id")
+        90 days of finishing, per cohort and overall; for the course's own counties only
+        (another county's course is answered as a missing one)."""
+        course = self._get("courses", course_id, "course_id", own=True)
         graduates = self.store.graduates(course["id"])
         placements = self.store.placements_of({veteran_id for _, veteran_id, _ in graduates})
         cohorts = {}
@@ -203,7 +202,7 @@ class TrainingService(ServiceBase):
     @rpc(roles=WRITE)
     def assign_mentor(self, veteran_id, mentor_id):
         veteran = self._veteran(veteran_id)
-        mentor = self._get("mentors", mentor_id, "mentor_id")
+        mentor = self._get("mentors", mentor_id, "mentor_id")  # any county's: mentors serve all
         added = self.store.assign_mentor(veteran["veteran_id"], mentor["id"],
                                          veteran["county_code"], self.clock.now(),
                                          self.auth.operator.id)
@@ -223,6 +222,7 @@ class TrainingService(ServiceBase):
     @rpc(roles=WRITE)
     def submit_entry(self, competition_id, data):
         command = load(schemas.ENTRY_INPUT, data)
+        # Any county's competition (a public offer), for a veteran of the caller's counties.
         competition = self._get("competitions", competition_id, "competition_id")
         if command["group"] not in competition["groups"]:
             raise invalid({"group": [f"must be one of {', '.join(competition['groups'])}"]})
@@ -239,8 +239,7 @@ class TrainingService(ServiceBase):
     @rpc(roles=WRITE)
     def award(self, entry_id, data):
         command = load(schemas.AWARD_INPUT, data)
-        entry = self._get("entries", entry_id, "entry_id")
-        self.auth.require_county(entry["county_code"])
+        entry = self._get("entries", entry_id, "entry_id", own=True)
         if not self.store.award(entry["id"], command["prize"], command["rank"], self.clock.now()):
             raise Conflict("the entry has been awarded already", {"entry_id": str(entry["id"])})
         return present_entry(self.store.get("entries", entry["id"]))
@@ -265,23 +264,23 @@ class TrainingService(ServiceBase):
                  operator_id=self.auth.operator.id)
         return row
 
-    def _get(self, table, row_id, field, lock=False):
+    def _get(self, table, row_id, field, lock=False, own=False):
+        """A row by id. ``own``: one of the caller's counties' rows (to change it or read
+        its figures); another county's is answered as a missing one. Without it, any
+        county's: a public offer (a cohort, a competition, a mentor) to take up."""
         row = self.store.get(table, parse_uuid(row_id, field), lock=lock)
-        if row is None:
+        if row is None or (own and not self.auth.may_see(row["county_code"])):
             raise NotFound(f"no {field[:-3]} {row_id}")
         return row
 
     def _enrollment(self, enrollment_id, lock=False):
-        enrollment = self._get("enrollments", enrollment_id, "enrollment_id", lock=lock)
-        self.auth.require_county(enrollment["county_code"])
-        return enrollment
+        return self._get("enrollments", enrollment_id, "enrollment_id", lock=lock, own=True)
 
     def _veteran(self, veteran_id):
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"))
-        if veteran is None:
+        if veteran is None or not self.auth.may_see(veteran["county_code"]):
             raise NotFound(f"training has no veteran {veteran_id} (registered veterans reach "
                            "training through registry's events)")
-        self.auth.require_county(veteran["county_code"])
         return veteran
 
 

@@ -9,7 +9,7 @@ from nameko.rpc import RpcProxy
 
 from services.loans.service import LoansService
 from services.registry.service import RegistryService
-from shared.errors import Forbidden, InvalidInput, Unauthorized
+from shared.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from shared.logging import make_handler
 from shared.messaging import rpc as rpc_entrypoint
 from tests.conftest import OLD_SECRET, SECRET, token
@@ -70,16 +70,21 @@ def test_a_county_clerk_works_in_their_county_only(services, rpc_as, veteran_in_
     with rpc_as(CLERK_A) as clerk:
         own = clerk.registry.register_veteran(make_veteran(county_code="652301"))
         assert clerk.registry.get_veteran(own["id"])["county_code"] == "652301"
-        with pytest.raises(Forbidden):
+        with pytest.raises(Forbidden) as refused:
             clerk.registry.register_veteran(make_veteran(county_code="652302"))
+        assert "652302" not in str(refused.value)
+        # Another county's veteran is answered as one nobody registered.
         other = veteran_in_652302["id"]
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as caught:
             clerk.registry.get_veteran(other)
-        with pytest.raises(Forbidden):
-            clerk.loans.get_eligibility(other)
-        with pytest.raises(Forbidden):
-            clerk.loans.check_eligibility(other, "yongjun_chuangye")
-        with pytest.raises(Forbidden):
+        assert str(caught.value) == f"no veteran {other}"
+        assert clerk.loans.get_eligibility(other) == []
+        assessment = clerk.loans.check_eligibility(other, "yongjun_chuangye")
+        assert not assessment["eligible"]
+        assert assessment["criteria"][0] == {
+            "code": "registered_veteran", "passed": False,
+            "detail": "not found among registered veterans"}
+        with pytest.raises(NotFound):
             clerk.registry.reveal_id_number(other, "checking a document")
 
 
@@ -145,9 +150,8 @@ class Gateway:
 
 def test_a_service_calling_another_keeps_the_operators_scope(start, rpc_as, veteran_in_652302):
     start(Gateway)
-    with rpc_as(CLERK_A) as clerk:
-        with pytest.raises(Forbidden):
-            clerk.gateway.eligibility_of(veteran_in_652302["id"])
+    with rpc_as(CLERK_A) as clerk:  # the clerk's scope: another county's veteran unknown
+        assert clerk.gateway.eligibility_of(veteran_in_652302["id"]) == []
     with rpc_as(token("prefecture", ["*"])) as staff:
         assert staff.gateway.eligibility_of(veteran_in_652302["id"])
 

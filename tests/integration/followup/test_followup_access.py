@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from shared.errors import Forbidden, InvalidInput, Unauthorized
+from shared.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from tests.conftest import token
 from tests.helpers import scalar
 from tests.integration.followup.conftest import hired
@@ -29,12 +29,16 @@ def test_a_clerk_of_another_county_is_forbidden_and_sees_nothing(
     vid, done = revisit_with_issue
     [pending] = [r for r in rpc.followup.list_revisits({"veteran_id": vid})["items"]
                  if r["status"] == "scheduled"][:1]
+    issue_id = done["issues"][0]["id"]
     with rpc_as(token("county", ["652302"])) as clerk:
-        with pytest.raises(Forbidden):
+        # Another county's revisit or issue is answered as a missing one.
+        with pytest.raises(NotFound) as caught:
             clerk.followup.complete_revisit(pending["id"], {"contacted_on": "2026-11-09",
                                                             "outcome": "employed_same"})
-        with pytest.raises(Forbidden):
-            clerk.followup.resolve_issue(done["issues"][0]["id"], {"resolution": "已处理"})
+        assert str(caught.value) == f"no revisit {pending['id']}"
+        with pytest.raises(NotFound) as caught:
+            clerk.followup.resolve_issue(issue_id, {"resolution": "已处理"})
+        assert str(caught.value) == f"no issue {issue_id}"
         with pytest.raises(Forbidden):
             clerk.followup.list_revisits({"county_code": "652301"})
         with pytest.raises(Forbidden):

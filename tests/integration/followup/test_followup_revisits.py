@@ -151,31 +151,39 @@ def test_contacts_are_counted_by_channel(followup, clock, deliver, rpc, db, rpc_
                                  "topic": "legal_aid"})
     with pytest.raises(InvalidInput):
         rpc.followup.record_contact({"channel": "phone", "topic": "legal_aid"})
-    stranger = str(uuid.uuid4())  # registered before followup ran: no county known
+    stranger = str(uuid.uuid4())  # not (yet) known to followup: no county known
     with pytest.raises(NotFound):
         rpc.followup.record_contact({"veteran_id": stranger, "channel": "phone",
                                      "topic": "legal_aid"})
-    assert rpc.followup.record_contact({"veteran_id": stranger, "county_code": "652301",
-                                        "channel": "wechat", "topic": "job_referral"}
-                                       )["county_code"] == "652301"
+    # Refused also when a county is named: the card may be another county's, and the
+    # contact would land on its timeline.
+    with pytest.raises(NotFound) as unknown:
+        rpc.followup.record_contact({"veteran_id": stranger, "county_code": "652301",
+                                     "channel": "wechat", "topic": "job_referral"})
+    assert str(unknown.value) == (f"followup has no veteran {stranger} (registered veterans "
+                                  "reach followup through registry's events)")
     with pytest.raises(InvalidInput) as caught:
         rpc.followup.record_contact({"county_code": "652301", "channel": "fax",
                                      "topic": "rumours"})
     assert set(caught.value.errors) == {"channel", "topic"}
-    [sent, _, _] = events(db, "contact_recorded")
+    [sent, _] = events(db, "contact_recorded")
     assert sent == {"contact_id": contact["id"], "veteran_id": vid, "channel": "phone",
                     "topic": "policy_consultation"}
-    assert scalar(db, "SELECT count(*) FROM followup.contacts") == 3
-    assert rpc.followup.stats()["contacts"]["total"] == 3
+    assert scalar(db, "SELECT count(*) FROM followup.contacts") == 2
+    assert rpc.followup.stats()["contacts"]["total"] == 2
     assert rpc.followup.stats("652301")["contacts"]["by_channel"] == {
-        "phone": 1, "wechat": 1, "visit": 0, "service_center": 0, "hotline": 0}
+        "phone": 1, "wechat": 0, "visit": 0, "service_center": 0, "hotline": 0}
     with rpc_as(token("county", ["652302"])) as clerk:
-        with pytest.raises(Forbidden):
+        with pytest.raises(Forbidden) as refused:
             clerk.followup.worklist("652301")
-        with pytest.raises(Forbidden):
-            clerk.followup.record_contact({"veteran_id": vid, "channel": "visit",
-                                           "topic": "other"})
+        assert "652301" not in str(refused.value)
+        for county_code in (None, "652302"):  # another county's veteran: as an unknown one
+            with pytest.raises(NotFound) as outside:
+                clerk.followup.record_contact({"veteran_id": vid, "channel": "visit",
+                                               "county_code": county_code, "topic": "other"})
+            assert str(outside.value) == str(unknown.value).replace(stranger, vid)
         assert clerk.followup.stats()["contacts"]["total"] == 1
+    assert scalar(db, "SELECT count(*) FROM followup.contacts") == 2
 
 
 def test_retention_counts_who_stayed_employed(followup, clock, deliver, rpc):

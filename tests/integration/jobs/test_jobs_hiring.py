@@ -153,15 +153,17 @@ def test_a_bad_hire_is_invalid_input_and_takes_no_opening(jobs, post, offered, r
     assert scalar(db, "SELECT hired FROM jobs.postings") == 0
 
 
-def test_another_countys_veteran_is_forbidden_to_a_county_clerk(jobs, post, known_veteran,
-                                                                rpc_as):
+def test_another_countys_veteran_is_unknown_to_a_county_clerk(jobs, post, known_veteran,
+                                                              rpc_as):
     vid = known_veteran(county_code="652302")["veteran_id"]
     posting = post()
     with rpc_as(token("county", ["652301"])) as clerk:
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as applying:
             clerk.jobs.apply({"veteran_id": vid, "posting_id": posting["id"], "channel": "self"})
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as listing:
             clerk.jobs.applications_for(vid)
+    for caught in (applying, listing):
+        assert str(caught.value).startswith(f"jobs has no veteran {vid}")
 
 
 def test_a_fair_counts_registrations_interviews_intentions_and_hires(jobs, employer, post,

@@ -71,13 +71,24 @@ def test_a_bad_posting_is_invalid_input_and_nothing_is_written(post, db, fields,
     assert scalar(db, "SELECT count(*) FROM jobs.outbox") == 0
 
 
-def test_a_county_clerk_posts_only_in_their_counties(jobs, employer, config, rpc_as):
+def test_a_county_clerk_posts_only_in_their_counties(jobs, employer, config, rpc_as, db):
+    data = {"employer_id": employer["id"], "title": "保安", "occupation": "security_guard",
+            "county_code": "652301", "salary_min": 3000, "salary_max": 4000, "openings": 1,
+            "closes_on": in_days(10)}
+    with rpc_as(token("county", ["652301"])) as clerk:
+        with pytest.raises(Forbidden) as refused:
+            clerk.jobs.post_job({**data, "county_code": "652302"})
+    assert "652302" not in str(refused.value)
+    # Another county's employer is answered as an unknown one.
     with rpc_as(token("county", ["652302"])) as clerk:
-        with pytest.raises(Forbidden):
-            clerk.jobs.post_job({"employer_id": employer["id"], "title": "保安",
-                                 "occupation": "security_guard", "county_code": "652301",
-                                 "salary_min": 3000, "salary_max": 4000, "openings": 1,
-                                 "closes_on": in_days(10)})
+        with pytest.raises(InvalidInput) as outside:
+            clerk.jobs.post_job({**data, "county_code": "652302"})
+        with pytest.raises(InvalidInput) as unknown:
+            clerk.jobs.post_job({**data, "county_code": "652302",
+                                 "employer_id": "00000000-0000-0000-0000-000000000000"})
+    assert outside.value.errors == unknown.value.errors == {
+        "employer_id": ["no employer with this id"]}
+    assert scalar(db, "SELECT count(*) FROM jobs.postings") == 0
 
 
 def test_closing_a_job_emits_job_closed_once(post, rpc, db):

@@ -339,5 +339,9 @@ def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, 
     assert rpc.loans.stats()["applications"] == 3
     with rpc_as(token("county", ["652302"])) as clerk:
         assert clerk.loans.stats()["applications"] == 1
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as outside:  # answered as a missing loan
             clerk.loans.get_loan(disbursed)
+        with pytest.raises(Forbidden) as refused:  # a county named directly: Forbidden
+            clerk.loans.stats("652301")
+    assert str(outside.value) == f"no loan {disbursed}"
+    assert "652301" not in str(refused.value)

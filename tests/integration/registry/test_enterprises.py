@@ -474,8 +474,9 @@ def test_a_county_clerk_sees_and_changes_only_their_counties(four, rpc_as):
     with rpc_as(CLERK_652301) as clerk:
         for call, args in (("get_enterprise", ()), ("get_booklet", ()),
                            ("update_enterprise", ({"stage": "operating"},))):
-            with pytest.raises(Forbidden):
+            with pytest.raises(NotFound) as outside:  # another county's: as a missing one
                 getattr(clerk.registry, call)(elsewhere["id"], *args)
+            assert str(outside.value) == f"no enterprise {elsewhere['id']}"
         with pytest.raises(Forbidden):  # moving a booklet out of one's counties
             clerk.registry.update_enterprise(four[0]["id"], {"county_code": "652302"})
         with pytest.raises(Forbidden):
@@ -492,11 +493,13 @@ def test_a_county_clerk_cannot_register_elsewhere_or_name_another_countys_founde
         founder, veterans, rpc_as, db):
     outsider = veterans(1, county_code="652302")[0]
     with rpc_as(CLERK_652301) as clerk:
-        with pytest.raises(Forbidden):
+        with pytest.raises(Forbidden) as refused:
             clerk.registry.register_enterprise(make_enterprise([founder["id"]],
                                                                county_code="652302"))
-        with pytest.raises(Forbidden):
+        assert "652302" not in str(refused.value)
+        with pytest.raises(InvalidInput) as outside:  # as a founder nobody registered
             clerk.registry.register_enterprise(make_enterprise([founder["id"], outsider["id"]]))
+        assert outside.value.errors == {"founder_ids.1": ["no veteran with this id"]}
     assert scalar(db, "SELECT count(*) FROM registry.enterprises") == 0
     assert outbox(db) == ["veteran_registered", "veteran_registered"]
 

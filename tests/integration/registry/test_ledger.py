@@ -90,13 +90,17 @@ def test_a_bad_update_is_invalid_input_and_changes_nothing(registry, rpc, db, da
 def test_updates_respect_county_scope(registry, rpc, rpc_as):
     other = rpc.registry.register_veteran(make_veteran(county_code="652302"))
     own = rpc.registry.register_veteran(make_veteran(county_code="652301"))
+    unknown = str(uuid.uuid4())
     with rpc_as(token("county", ["652301"])) as clerk:
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as outside:  # another county's card: as a missing one
             clerk.registry.update_veteran(other["id"], {"notes": "x"})
-        with pytest.raises(Forbidden):  # moving a card out of one's counties
+        with pytest.raises(Forbidden) as refused:  # moving a card out of one's counties
             clerk.registry.update_veteran(own["id"], {"county_code": "652302"})
-        with pytest.raises(NotFound):
-            clerk.registry.update_veteran(str(uuid.uuid4()), {"notes": "x"})
+        with pytest.raises(NotFound) as missing:
+            clerk.registry.update_veteran(unknown, {"notes": "x"})
+    assert str(outside.value) == f"no veteran {other['id']}"
+    assert str(missing.value) == f"no veteran {unknown}"
+    assert "652302" not in str(refused.value)
 
 
 def test_a_hire_makes_the_veteran_employed_and_reaches_the_card(registry, rpc, config, db):

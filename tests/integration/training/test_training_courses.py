@@ -4,7 +4,7 @@ import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import token
 from tests.helpers import scalar
 from tests.integration.training.conftest import in_days
@@ -28,9 +28,10 @@ def test_a_course_opens_at_a_training_base_in_the_callers_county(training, rpc, 
             "practical_hours", "mode")}, "base_id": incubator["id"]})
     assert "base_id" in caught.value.errors
     with rpc_as(token("county", ["652302"])) as clerk:
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as outside:  # another county's course: as a missing one
             clerk.training.open_cohort(course["id"], {"starts_on": in_days(1),
                                                       "ends_on": in_days(2), "capacity": 5})
+    assert str(outside.value) == f"no course {course['id']}"
 
 
 @pytest.mark.parametrize("data,field", [

@@ -8,7 +8,7 @@ from nameko.testing.services import entrypoint_waiter
 from nameko.testing.utils import get_container
 
 from services.training.service import TrainingService
-from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import token
 from tests.helpers import bureau_now, bureau_today, publish, scalar
 from tests.integration.training.conftest import in_days
@@ -47,7 +47,7 @@ def test_courses_are_recommended_by_wanted_occupation_missing_skills_need_and_co
 
 
 def test_placement_counts_graduates_hired_or_founding_within_90_days(
-        training, rpc, cohort, course, trained_veteran, config, db):
+        training, rpc, rpc_as, cohort, course, trained_veteran, config, db):
     container = get_container(training, TrainingService)
     graduates = [trained_veteran()["veteran_id"] for _ in range(3)]
     for vid in graduates:
@@ -76,6 +76,17 @@ def test_placement_counts_graduates_hired_or_founding_within_90_days(
                                 "placed_within_90_days": 2, "rate": 0.6667}]
     # A redelivered hire is one placement.
     assert scalar(db, "SELECT count(*) FROM training.placements") == 3
+    # Another county's course figures are not shown: answered as a missing course.
+    unknown = str(uuid.uuid4())
+    with rpc_as(token("county", ["652302"])) as clerk:
+        with pytest.raises(NotFound) as outside:
+            clerk.training.placement_rate(course["id"])
+        with pytest.raises(NotFound) as missing:
+            clerk.training.placement_rate(unknown)
+    assert str(outside.value) == f"no course {course['id']}"
+    assert str(missing.value) == f"no course {unknown}"
+    with rpc_as(token("prefecture", ["*"])) as staff:
+        assert staff.training.placement_rate(course["id"])["graduates"] == 3
 
 
 def test_mentors_competitions_and_awards(training, rpc, rpc_as, trained_veteran, db):
@@ -102,8 +113,11 @@ def test_mentors_competitions_and_awards(training, rpc, rpc_as, trained_veteran,
     with pytest.raises(Conflict):
         rpc.training.award(entry["id"], {"prize": "二等奖", "rank": 2})
     with rpc_as(token("county", ["652302"])) as clerk:
-        with pytest.raises(Forbidden):
+        with pytest.raises(NotFound) as outside:  # another county's veteran: unknown
             clerk.training.assign_mentor(vid, mentor["id"])
+        assert str(outside.value).startswith(f"training has no veteran {vid} ")
+        with pytest.raises(NotFound):  # nor may they award another county's entry
+            clerk.training.award(entry["id"], {"prize": "三等奖", "rank": 3})
         with pytest.raises(InvalidInput):  # a prefecture-wide competition is not theirs
             clerk.training.create_competition({"year": 2026, "title": "t", "groups": ["g"]})
 

@@ -147,22 +147,24 @@ class FakeStore:
         self.veterans, self.audits, self.events, self.timeline, self.calls = {}, [], [], [], []
         self.snatched = {}  # id_number -> id: "registered by someone else" at insert time
 
-    def holders(self, id_numbers):
+    def holders(self, id_numbers, counties=None):
         self.calls.append("holders")
-        return {v.id_number: v.id for v in self.veterans.values() if v.id_number in id_numbers}
+        return {v.id_number: v.id if counties is None or v.county_code in counties else None
+                for v in self.veterans.values() if v.id_number in id_numbers}
 
-    def duplicates_of(self, people, limit=bulk.MAX_DUPLICATES):
+    def duplicates_of(self, people, limit=bulk.MAX_DUPLICATES, counties=None):
         self.calls.append("duplicates_of")
         found = {}
         for key, name, birth, county, phone in people:
             ids = [v.id for v in self.veterans.values()
-                   if (v.name, v.birth_date, v.county_code) == (name, birth, county)
-                   or (phone and v.phone == phone)]
+                   if (counties is None or v.county_code in counties)
+                   and ((v.name, v.birth_date, v.county_code) == (name, birth, county)
+                        or (phone and v.phone == phone))]
             if ids:
                 found[key] = ids
         return found
 
-    def add_veterans(self, veterans, created_by):
+    def add_veterans(self, veterans, created_by, counties=None):
         self.calls.append("add_veterans")
         lost = {v.id_number: self.snatched[v.id_number] for v in veterans
                 if v.id_number in self.snatched}

@@ -182,7 +182,7 @@ class FakeStore:
         self.calls.append("add_enterprise")
         for existing in self.enterprises.values():
             if enterprise.uscc and existing.uscc == enterprise.uscc:
-                return existing.id
+                return existing.id, existing.county_code
         self.enterprises[enterprise.id] = enterprise
         return None
 
@@ -244,10 +244,15 @@ def test_a_clerk_cannot_register_in_another_county(service, store):
     assert store.calls == []
 
 
-def test_a_clerk_cannot_name_a_founder_from_another_county(service, store):
-    with pytest.raises(Forbidden):
+def test_a_founder_from_another_county_is_refused_as_an_unknown_one(service, store):
+    with pytest.raises(InvalidInput) as outside:
         service.register_enterprise(command(founder_ids=[FOUNDER, OUTSIDER]))
     assert store.enterprises == {} and store.events == []
+    unknown = str(uuid.uuid4())
+    with pytest.raises(InvalidInput) as missing:
+        service.register_enterprise(command(founder_ids=[FOUNDER, unknown]))
+    assert outside.value.errors == missing.value.errors == {
+        "founder_ids.1": ["no veteran with this id"]}
 
 
 def test_unknown_founders_are_named_by_their_position(service, store):

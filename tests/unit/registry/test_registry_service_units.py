@@ -33,7 +33,7 @@ class FakeStore:
         self.created_by = created_by
         for existing in self.veterans.values():
             if existing.id_number == veteran.id_number:
-                return existing.id
+                return existing.id, existing.county_code
         self.veterans[veteran.id] = veteran
         return None
 
@@ -41,11 +41,12 @@ class FakeStore:
         self.calls.append("get_veteran")
         return self.veterans.get(str(veteran_id))
 
-    def possible_duplicates(self, name, birth_date, county_code, phone):
+    def possible_duplicates(self, name, birth_date, county_code, phone, counties=None):
         self.calls.append("possible_duplicates")
         return [v.id for v in self.veterans.values()
-                if (v.name, v.birth_date, v.county_code) == (name, birth_date, county_code)
-                or (phone and v.phone == phone)]
+                if (counties is None or v.county_code in counties)
+                and ((v.name, v.birth_date, v.county_code) == (name, birth_date, county_code)
+                     or (phone and v.phone == phone))]
 
     def add_timeline(self, event_id, at, source, event_type, summary, veteran_id=None,
                      enterprise_id=None):

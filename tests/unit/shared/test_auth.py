@@ -63,8 +63,11 @@ def test_a_none_algorithm_token_is_refused():
 def test_roles_and_counties_are_enforced():
     clerk = auth.Caller(auth.Operator("c", "", "county", ("652301",)))
     clerk.require_county("652301")
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden) as refused:
         clerk.require_county("652302")
+    assert "652302" not in str(refused.value)  # a message names no county the caller lacks
+    assert str(refused.value) == auth.OUTSIDE_COUNTIES
+    assert clerk.may_see("652301") and not clerk.may_see("652302")
     with pytest.raises(Forbidden):
         auth.require_role(auth.Operator("v", "", "viewer", ("*",)), auth.WRITE, "register")
 
