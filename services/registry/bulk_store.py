@@ -3,6 +3,7 @@ holders, possible duplicates (a single registration's too) and audit rows, each 
 statement for the whole batch."""
 import json
 
+from services.registry.card_rows import COLUMNS
 from services.registry.domain import MAX_DUPLICATES
 from shared.db import Store
 
@@ -77,8 +78,6 @@ class BulkStore(Store):
         were registered meanwhile by a concurrent transaction, keeps nothing of this call
         and returns ``{id_number: holder id}`` of those, so the caller can try again
         without them."""
-        # store.py imports this module for RegistryStore: take its columns at call time.
-        from services.registry.store import COLUMNS
         if not veterans:
             return {}
         columns = ", ".join(COLUMNS)

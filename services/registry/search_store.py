@@ -2,22 +2,9 @@
 counting the ledger by county (statistics). Every value a client sent goes in as a
 parameter; only fixed clause text is formatted into the statements."""
 from datetime import date
-from functools import lru_cache
 
+from services.registry.card_rows import COLUMNS, SELECT, veteran_from
 from shared.db import Store
-
-
-@lru_cache(maxsize=None)
-def cards():
-    """registry's store module, for its COLUMNS and veteran_from. Imported on first use:
-    store.py imports this module to compose RegistryStore."""
-    from services.registry import store
-    return store
-
-
-@lru_cache(maxsize=None)
-def select():
-    return f"SELECT {', '.join(cards().COLUMNS)} FROM veterans"
 
 
 def like_pattern(text):
@@ -84,7 +71,7 @@ class SearchStore(Store):
         # A plain cursor, not dict_cursor(): RealDictCursor's per-column bookkeeping
         # cost ~1 ms more per page of 50 cards than the rows' own query (measured).
         with self.cursor() as cur:
-            cur.execute(f"{select()}{where} ORDER BY registered_at, id LIMIT %s OFFSET %s",
+            cur.execute(f"{SELECT}{where} ORDER BY registered_at, id LIMIT %s OFFSET %s",
                         args + [limit, offset])
             rows = cur.fetchall()
             if len(rows) < limit and (rows or not offset):
@@ -92,8 +79,7 @@ class SearchStore(Store):
             else:
                 cur.execute(f"SELECT count(*) FROM veterans{where}", args)
                 total = cur.fetchone()[0]
-        columns, veteran_from = cards().COLUMNS, cards().veteran_from
-        return total, [veteran_from(zip(columns, row)) for row in rows]
+        return total, [veteran_from(zip(COLUMNS, row)) for row in rows]
 
     def veteran_counts(self, counties, needs):
         """``({(employment_status, willingness): count}, {need: count})`` over the

@@ -4,30 +4,10 @@ import json
 import psycopg2.extras
 
 from services.registry.bulk_store import BulkStore
-from services.registry.domain import Veteran
+from services.registry.card_rows import COLUMNS, SELECT, column_values, veteran_from
 from services.registry.enterprise_store import EnterpriseStore
 from services.registry.search_store import SearchStore
 from shared.db import Store, where
-
-COLUMNS = ("id", "id_number", "name", "phone", "gender", "birth_date", "county_code", "address",
-           "ethnicity", "education", "branch", "rank_category", "enlisted_on", "discharged_on",
-           "discharge_type", "skills", "certificates", "intentions", "willingness",
-           "employment_status", "service_needs", "employer", "employed_since", "consent",
-           "notes", "flags", "possible_duplicates", "registered_at", "updated_at")
-JSON_COLUMNS = ("intentions", "consent")
-SELECT = f"SELECT {', '.join(COLUMNS)} FROM veterans"
-
-
-def veteran_from(row):
-    row = dict(row)
-    row["id"] = str(row["id"])
-    row["possible_duplicates"] = [str(d) for d in row["possible_duplicates"]]
-    return Veteran(**row)
-
-
-def column_values(veteran, columns=COLUMNS):
-    return [json.dumps(getattr(veteran, c)) if c in JSON_COLUMNS and getattr(veteran, c) is not None
-            else getattr(veteran, c) for c in columns]
 
 
 class VeteranStore(Store):

@@ -1,0 +1,28 @@
+"""A veteran's card as a row of the ``veterans`` table: its columns and the mapping between
+a row and the ``Veteran`` dataclass. Every registry store that reads or writes cards
+imports it from here, so none imports another."""
+import json
+
+from services.registry.domain import Veteran
+
+COLUMNS = ("id", "id_number", "name", "phone", "gender", "birth_date", "county_code", "address",
+           "ethnicity", "education", "branch", "rank_category", "enlisted_on", "discharged_on",
+           "discharge_type", "skills", "certificates", "intentions", "willingness",
+           "employment_status", "service_needs", "employer", "employed_since", "consent",
+           "notes", "flags", "possible_duplicates", "registered_at", "updated_at")
+JSON_COLUMNS = ("intentions", "consent")
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM veterans"
+
+
+def veteran_from(row):
+    """A ``Veteran`` from a row: a mapping, or ``(column, value)`` pairs."""
+    row = dict(row)
+    row["id"] = str(row["id"])
+    row["possible_duplicates"] = [str(d) for d in row["possible_duplicates"]]
+    return Veteran(**row)
+
+
+def column_values(veteran, columns=COLUMNS):
+    """``veteran``'s values for ``columns``, in order, as parameters of a statement."""
+    return [json.dumps(getattr(veteran, c)) if c in JSON_COLUMNS and getattr(veteran, c) is not None
+            else getattr(veteran, c) for c in columns]
