@@ -10,6 +10,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from kombu import Connection, Exchange, Queue
 
+from shared.contracts.summaries import SUMMARIES, summary as timeline_summary
 from vetctl.client import Failure, safe_url
 
 SERVICES = ("registry", "loans", "jobs", "training", "followup")
@@ -28,7 +29,6 @@ def _connection(uri):
 def summary(envelope):
     """One line without personal identifiers: the timeline's wording where there is one,
     else the event's ids."""
-    from services.registry.timeline import SUMMARIES, summary as timeline_summary
     data = envelope.get("data") or {}
     key = (envelope.get("source"), envelope.get("type"))
     if key in SUMMARIES:

@@ -5,8 +5,8 @@ inbox, in the same transaction as the inbox record."""
 import structlog
 
 from services.registry import domain
-from services.registry.timeline import SUMMARIES, summary
 from shared.contracts import followup, jobs, training
+from shared.contracts.summaries import SUMMARIES, summary
 from shared.messaging import batch_event_handler, event_handler
 
 log = structlog.get_logger(__name__)

@@ -13,8 +13,8 @@ from services.registry.schemas import (AuditQuerySchema, IdNumberSchema, Registe
                                        RevealSchema, UpdateVeteranSchema)
 from services.registry.search import SearchRpcs
 from services.registry.store import RegistryStore
-from services.registry.timeline import summary
 from shared.auth import ADMIN, READ, REVEAL, WRITE
+from shared.contracts.summaries import summary
 from shared.db import Database
 from shared.errors import Conflict, NotFound
 from shared.messaging import rpc

@@ -68,7 +68,7 @@ from shared.clock import bureau_clock
 SCHEMAS = ("registry", "loans", "jobs", "training", "followup")
 MAX_PROBLEMS = 50
 CERTIFICATE_FIELD = "certificates"
-# registry puts these (source, type) on the card's / booklet's timeline (timeline.py).
+# registry puts these (source, type) on the card's / booklet's timeline (shared/contracts/summaries.py).
 TIMELINE_TYPES = {
     "registry": {"veteran_registered", "veteran_updated", "employment_status_changed",
                  "enterprise_registered", "enterprise_updated"},

@@ -1,5 +1,6 @@
-"""One line per event for the card's and the booklet's timeline. Summaries name codes and
-figures, never personal identifiers."""
+"""One line per event, as registry writes it on the card's and the booklet's timeline and
+vetctl prints it for live events and dead letters. Summaries name codes and figures, never
+personal identifiers."""
 from shared.contracts import followup, jobs, loans, registry, training
 
 
@@ -49,6 +50,8 @@ SUMMARIES = {
 
 
 def summary(source, event_type, data):
+    """The line for an event of ``(source, event_type)`` with ``data``; KeyError for a
+    type without one (``SUMMARIES`` lists those that have)."""
     return SUMMARIES[(source, event_type)](_plain(data))
 
 
