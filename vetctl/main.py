@@ -10,12 +10,9 @@ import sys
 import click
 
 from shared.config import amqp_uri, database_url, service_config
-from vetctl import bus, records, report as reports
+from vetctl import SERVICES, bus, records, report as reports
 from vetctl.client import (ADMIN_TOKEN_FILE, LOCAL, SECRET_FILE, Failure, broker_url, connect,
                            console, emit_json, safe_url, signing_secret)
-
-SERVICES = ("registry", "loans", "jobs", "training", "followup")
-
 
 CLASSES = {name: (f"services.{name}.service", f"{name.capitalize()}Service")
            for name in SERVICES}

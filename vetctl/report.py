@@ -3,7 +3,7 @@ service's ``stats``. A service that does not answer leaves its indicators empty 
 "—") rather than failing the whole report."""
 from decimal import Decimal
 
-SERVICES = ("registry", "loans", "jobs", "training", "followup")
+from vetctl import SERVICES
 
 
 def _get(stats, *path):
