@@ -11,7 +11,6 @@ from urllib.parse import quote, unquote, urlparse
 from kombu import Connection, Exchange, Queue
 
 from shared.contracts.summaries import SUMMARIES, summary as timeline_summary
-from vetctl import SERVICES
 from vetctl.client import Failure, safe_url
 
 

@@ -1,9 +1,7 @@
 """How vetctl talks to the services: nameko RPC with the operator's token, and failures
 turned into one-line reasons (which URL, what to start, which field)."""
-import json
 import os
 import socket
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -153,16 +151,3 @@ def connect(uri=None, timeout=15.0, token=None):
             proxy_context.stop()
         except Exception:  # the broker went away meanwhile: nothing left to close
             pass
-
-
-def emit_json(value):
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
-
-
-def console():
-    """Rich output to standard output: the terminal's width, or 200 columns when piped
-    (a report has nine columns)."""
-    from rich.console import Console
-    width = os.environ.get("COLUMNS")
-    return Console(file=sys.stdout, soft_wrap=False,
-                   width=int(width) if width else (None if sys.stdout.isatty() else 200))
