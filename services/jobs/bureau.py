@@ -9,7 +9,8 @@
 - ``GET /bureau/openapi.json``: the OpenAPI 3 document, generated from the schemas the
   endpoints load with.
 
-Every request but the document is signed (shared/http.py) and taken once: its signature
+Every request but the document is signed (shared/http.py, with the bureau's header names
+and secrets' config key: ``SIGNING``) and taken once: its signature
 is recorded in ``bureau_signatures`` in the worker's transaction, so a replay, on this
 replica or another, is 409 ``replayed``. The worker acts as operator ``bureau``."""
 import inspect
@@ -24,14 +25,19 @@ from stdnum.cn import uscc as uscc_number
 
 from services.jobs import domain, schemas
 from shared.errors import Conflict, InvalidInput, flatten_errors
-from shared.http import (MAX_BODY, MAX_SKEW, SIGNATURE, TIMESTAMP, Replayed, forget_before,
-                         signed_json)
+from shared.http import MAX_BODY, MAX_SKEW, Replayed, SigningScheme, forget_before
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
 from shared.validation import invalid, load, unstorable_strings
 
 log = structlog.get_logger(__name__)
 MAX_ITEMS = 500
+# How the bureau signs its requests: its headers, and the secrets it shares with jobs
+# (config BUREAU_HMAC_SECRETS, from the environment's BUREAU_HMAC_SECRET).
+SIGNING = SigningScheme(partner="bureau", timestamp_header="X-Bureau-Timestamp",
+                        signature_header="X-Bureau-Signature",
+                        secrets_key="BUREAU_HMAC_SECRETS", secrets_env="BUREAU_HMAC_SECRET")
+TIMESTAMP, SIGNATURE = SIGNING.timestamp_header, SIGNING.signature_header
 BUREAU = "bureau"  # the operator (created_by, logs) of everything the bureau sends
 STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
 # What the bureau may change on a posting it sent before (not its employer).
@@ -105,7 +111,7 @@ PLACEMENTS_OUTPUT = PlacementsSchema()
 
 
 class BureauHttp:
-    @signed_json("POST", "/bureau/postings")
+    @SIGNING.signed_json("POST", "/bureau/postings")
     def bureau_postings(self, request, payload):
         batch = _load_batch(payload)
         self._claim(request)
@@ -186,7 +192,7 @@ class BureauHttp:
             self.store.emit(domain.closed_event(str(existing["id"]), domain.FILLED))
         return "updated"
 
-    @signed_json("GET", "/bureau/placements")
+    @SIGNING.signed_json("GET", "/bureau/placements")
     def bureau_placements(self, request, payload):
         query = load(schemas.PLACEMENTS_INPUT, dict(request.args.items()))
         self._claim(request)
@@ -208,7 +214,7 @@ class BureauHttp:
         table holds only the last minutes' requests (replicas may run this at once)."""
         return self.store.forget_signatures(forget_before())
 
-    @signed_json("GET", "/bureau/openapi.json", signed=False)
+    @SIGNING.signed_json("GET", "/bureau/openapi.json", signed=False)
     def bureau_openapi(self, request, payload):
         return 200, openapi()
 
