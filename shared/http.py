@@ -113,9 +113,9 @@ class SigningScheme:
 
     def headers(self, secret, timestamp, method, path, query, body):
         """The two headers of a request signed with ``secret`` (as the partner signs)."""
-        return {self.timestamp_header: str(timestamp),
-                self.signature_header: signature(secret, str(timestamp), method, path, query,
-                                                 body)}
+        stamp = str(timestamp)
+        return {self.timestamp_header: stamp,
+                self.signature_header: signature(secret, stamp, method, path, query, body)}
 
     def check_headers(self, secrets, headers, now=None):
         """The checks that need no body: configured, both headers, a fresh timestamp."""
@@ -324,7 +324,8 @@ class SignedJsonHandler(HttpRequestHandler):
         super().setup()
         self.secrets = self.scheme.secrets(self.container.config) if self.scheme else ()
         if self.signed and not self.secrets:
-            log.warning("http.not_configured", url=self.url, config_key=self.scheme.secrets_key)
+            log.warning("http.not_configured", url=self.url,
+                        config_key=self.scheme.secrets_key)
 
     def handle_request(self, request):
         request.shallow = False  # as nameko's own handler does, before reading the body

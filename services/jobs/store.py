@@ -228,7 +228,8 @@ class JobsStore(Store):
     def add_application(self, row):
         """False if the veteran has applied for this posting already."""
         with self.cursor() as cur:
-            insert(cur, "applications", row, " ON CONFLICT (veteran_id, posting_id) DO NOTHING")
+            insert(cur, "applications", row,
+                   " ON CONFLICT (veteran_id, posting_id) DO NOTHING")
             return cur.rowcount == 1
 
     def application_of(self, veteran_id, posting_id):
@@ -394,7 +395,7 @@ class JobsStore(Store):
                 f"SELECT {', '.join('v.' + c for c in columns)}, {_SCORE_FOR_POSTING} AS score"
                 " FROM veterans v"
                 " WHERE v.willingness = 'job' AND v.employment_status = ANY(%(seeking)s)"
-                "   AND (%(counties)s::text[] IS NULL OR v.county_code = ANY(%(counties)s::text[]))"
+                f"   AND {in_counties('v.county_code', 'counties')}"
                 "   AND (v.skills && %(required)s::text[]"
                 "        OR %(occupation)s = ANY(v.occupations)"
                 "        OR v.county_code = %(county)s OR %(county)s = ANY(v.counties))"

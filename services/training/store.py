@@ -152,7 +152,8 @@ class TrainingStore(Store):
         row = {("competition_group" if key == "group" else key): value
                for key, value in row.items()}
         with self.cursor() as cur:
-            insert(cur, "entries", row, " ON CONFLICT (competition_id, veteran_id) DO NOTHING")
+            insert(cur, "entries", row,
+                   " ON CONFLICT (competition_id, veteran_id) DO NOTHING")
             return cur.rowcount == 1
 
     def award(self, entry_id, prize, rank, now):

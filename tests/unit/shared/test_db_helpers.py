@@ -12,14 +12,16 @@ class Cursor:
 
 def test_insert_names_the_rows_keys_and_passes_its_values_as_parameters():
     cur = Cursor()
-    db.insert(cur, "hires", {"id": "h-1", "salary": 5000, "note": "x'); DROP TABLE hires; --"})
+    db.insert(cur, "hires", {"id": "h-1", "salary": 5000,
+                             "note": "x'); DROP TABLE hires; --"})
     assert cur.sql == "INSERT INTO hires (id, salary, note) VALUES (%s, %s, %s)"
     assert cur.args == ["h-1", 5000, "x'); DROP TABLE hires; --"]
 
 
 def test_insert_appends_the_stores_own_suffix():
     cur = Cursor()
-    db.insert(cur, "employers", {"uscc": "9165"}, " ON CONFLICT (uscc) DO NOTHING RETURNING id")
+    db.insert(cur, "employers", {"uscc": "9165"},
+              " ON CONFLICT (uscc) DO NOTHING RETURNING id")
     assert cur.sql == ("INSERT INTO employers (uscc) VALUES (%s)"
                        " ON CONFLICT (uscc) DO NOTHING RETURNING id")
 

@@ -33,7 +33,8 @@ def test_refusals_name_the_schemes_headers_and_secret():
     assert refused(bureau_named) == "X-Tax-Time and X-Tax-Sig headers are required"
     assert "tax office integration is not configured (no TAX_SECRET" in refused({}, ())
     response = error_response(401, "unauthorized", "no", scheme=SCHEME)
-    assert response.headers["WWW-Authenticate"] == 'HMAC-SHA256 headers="X-Tax-Time X-Tax-Sig"'
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge == 'HMAC-SHA256 headers="X-Tax-Time X-Tax-Sig"'
 
 
 def test_the_schemes_secrets_come_from_its_config_key():
