@@ -421,6 +421,33 @@ def where(*conditions):
     return " WHERE " + " AND ".join(c for c, _ in chosen), [v for _, v in chosen]
 
 
+def insert(cur, table, row, suffix=""):
+    """``INSERT INTO table`` of one dict ``row``: its keys name the columns, its values go
+    in as parameters. ``table``, the keys and ``suffix`` (``ON CONFLICT …``, ``RETURNING
+    …``) are the store's own fixed text, never a client's."""
+    columns = list(row)
+    cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
+                f" ({', '.join(['%s'] * len(columns))}){suffix}", [row[c] for c in columns])
+
+
+def in_counties(column="county_code", param="c"):
+    """SQL that is true for rows whose ``column`` is one of the counties in the named
+    parameter ``%(param)s`` (a list of codes), or for every row when it is None (a scope
+    of all counties): ``(%(c)s::text[] IS NULL OR county_code = ANY(%(c)s::text[]))``."""
+    return f"(%({param})s::text[] IS NULL OR {column} = ANY(%({param})s::text[]))"
+
+
+def like_escaped(text):
+    """``text`` as a literal inside a LIKE/ILIKE pattern: its ``%``, ``_`` and ``\\``
+    match themselves (backslash is LIKE's default escape character)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def like_containing(text):
+    """A LIKE/ILIKE pattern matching values that contain ``text`` as it is."""
+    return f"%{like_escaped(text)}%"
+
+
 def finish_unit_of_work(container, worker_ctx, exc_info):
     """Called by entrypoints before they reply or ack: ends every worker transaction."""
     for dependency in container.dependencies:

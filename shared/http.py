@@ -1,7 +1,11 @@
-"""HTTP entrypoints for partners (the employment bureau): JSON in and out, each request
-signed with an HMAC-SHA256 over its timestamp, method, path, canonical query and the
-SHA-256 of its body, bodies capped, the worker's transaction committed before the response
-leaves, and every failure a JSON error with a 4xx status (5xx only for a fault of ours).
+"""HTTP entrypoints for partners: JSON in and out, each request signed with an HMAC-SHA256
+over its timestamp, method, path, canonical query and the SHA-256 of its body, bodies
+capped, the worker's transaction committed before the response leaves, and every failure a
+JSON error with a 4xx status (5xx only for a fault of ours).
+
+Nothing here knows a partner: the service names its own headers and secrets' config key in
+a ``SigningScheme`` and declares its endpoints with it (``scheme.signed_json``). jobs'
+employment bureau (services/jobs/bureau.py), for instance, sends
 
     X-Bureau-Timestamp: 1764300000
     X-Bureau-Signature: sha256=<hex of HMAC-SHA256(secret, the string to sign)>
@@ -18,8 +22,9 @@ where the string to sign (``string_to_sign``) is five lines joined by LF, none a
 signature is good once: the endpoint claims it (``Signed``) in its worker's transaction,
 and a request bearing it again is ``Replayed`` (409).
 
-The secrets (config ``BUREAU_HMAC_SECRETS``) are at least 32 bytes each: a shorter one
-stops the service at setup (``shared.auth.SecretTooShort``), before it takes a request.
+The secrets (the scheme's config key, the bureau's ``BUREAU_HMAC_SECRETS``) are at least 32
+bytes each: a shorter one stops the service at setup (``shared.auth.SecretTooShort``),
+before it takes a request.
 
 A request is checked in this order, all before a worker (and so any database work) starts:
 the secret is configured, the two headers are there and the timestamp is fresh (401), the
@@ -51,7 +56,6 @@ from shared.webserver import GuardedWebServer
 log = structlog.get_logger(__name__)
 MAX_BODY = 1024 * 1024
 MAX_SKEW = 300  # seconds a signature stays good, either way
-TIMESTAMP, SIGNATURE = "X-Bureau-Timestamp", "X-Bureau-Signature"
 DEFAULT_ADDRESS = "127.0.0.1:8000"  # contract; nameko's own default is 0.0.0.0:8000
 
 
@@ -88,6 +92,76 @@ def forget_before():
     return time.time() - 2 * MAX_SKEW
 
 
+@dataclass(frozen=True)
+class SigningScheme:
+    """A partner's names for what this module signs and checks: the two headers, the config
+    key of its comma-separated secrets (``secrets_env``: the environment variable that
+    config reads, named in messages) and the partner, as messages call it."""
+    partner: str
+    timestamp_header: str
+    signature_header: str
+    secrets_key: str
+    secrets_env: str = None
+
+    @property
+    def challenge(self):
+        """The ``WWW-Authenticate`` of a 401."""
+        return f'HMAC-SHA256 headers="{self.timestamp_header} {self.signature_header}"'
+
+    def secrets(self, config):
+        return secrets_from(config, self.secrets_key, self.secrets_env)
+
+    def headers(self, secret, timestamp, method, path, query, body):
+        """The two headers of a request signed with ``secret`` (as the partner signs)."""
+        stamp = str(timestamp)
+        return {self.timestamp_header: stamp,
+                self.signature_header: signature(secret, stamp, method, path, query, body)}
+
+    def check_headers(self, secrets, headers, now=None):
+        """The checks that need no body: configured, both headers, a fresh timestamp."""
+        stamp_name, signature_name = self.timestamp_header, self.signature_header
+        if not secrets:
+            raise _unauthorized(f"the {self.partner} integration is not configured (no "
+                                f"{self.secrets_env or self.secrets_key} on this service)")
+        stamp, given = headers.get(stamp_name), headers.get(signature_name)
+        if not stamp or not given:
+            raise _unauthorized(f"{stamp_name} and {signature_name} headers are required")
+        if not _STAMP.match(stamp):
+            raise _unauthorized(f"{stamp_name} is not a unix time in seconds")
+        if abs((now if now is not None else time.time()) - int(stamp)) > MAX_SKEW:
+            raise _unauthorized(f"{stamp_name} is more than {MAX_SKEW} s away from now")
+        if not _SIGNED.match(given):
+            raise _unauthorized(f"{signature_name} is not sha256=<64 hex digits>")
+
+    def check_signature(self, secrets, headers, method, path, query, body):
+        """Raises 401 unless one of ``secrets`` (the first signs, all verify: rotation) made
+        the signature over this request (``string_to_sign``). Compared as bytes in constant
+        time."""
+        stamp = headers.get(self.timestamp_header)
+        given = headers.get(self.signature_header).lower().encode("ascii")
+        if not any(hmac.compare_digest(
+                signature(secret, stamp, method, path, query, body).encode("ascii"), given)
+                for secret in secrets):
+            raise _unauthorized("the signature does not match this request (it covers the "
+                                "timestamp, method, path, canonical query and the body's "
+                                "SHA-256)")
+
+    def verify(self, secrets, headers, method, path, query, body, now=None):
+        """Every check of a signed request: raises HttpError(401) unless it carries a fresh
+        signature made with one of ``secrets`` over this method, path, query and body."""
+        self.check_headers(secrets, headers, now)
+        self.check_signature(secrets, headers, method, path, query, body)
+
+    def signed(self, headers):
+        """``Signed`` of a verified request's headers."""
+        given = headers[self.signature_header].lower().encode("ascii")
+        return Signed(hashlib.sha256(given).digest(), int(headers[self.timestamp_header]))
+
+    def signed_json(self, method, url, **kwargs):
+        """``signed_json`` with this scheme: the decorator of the partner's endpoints."""
+        return signed_json(method, url, scheme=self, **kwargs)
+
+
 class HttpError(Exception):
     def __init__(self, status, code, message, errors=None):
         super().__init__(message)
@@ -104,10 +178,10 @@ def json_response(status, payload, headers=None):
     return Response(text, status=status, headers=headers, mimetype="application/json")
 
 
-def error_response(status, code, message, errors=None, headers=None):
-    if status == 401:
-        headers = {**(headers or {}), "WWW-Authenticate":
-                   f'HMAC-SHA256 headers="{TIMESTAMP} {SIGNATURE}"'}
+def error_response(status, code, message, errors=None, headers=None, scheme=None):
+    """The JSON error; a 401 names ``scheme``'s headers in its ``WWW-Authenticate``."""
+    if status == 401 and scheme is not None:
+        headers = {**(headers or {}), "WWW-Authenticate": scheme.challenge}
     return json_response(status, {"error": code, "message": message, "errors": errors or {}},
                          headers)
 
@@ -150,53 +224,17 @@ def signature(secret, timestamp, method, path, query, body):
     return "sha256=" + mac.hexdigest()
 
 
-def secrets_from(config, key):
+def secrets_from(config, key, env=None):
     """The comma-separated secrets of config ``key`` (none: the integration is off, every
-    signed request 401); raises ``SecretTooShort`` when one is under MIN_SECRET_BYTES."""
+    signed request 401); raises ``SecretTooShort`` when one is under MIN_SECRET_BYTES,
+    naming the key and ``env``, the environment variable it is read from."""
     raw = config.get(key) or ""
     secrets = tuple(s.strip() for s in str(raw).split(",") if s.strip())
-    return check_secret_lengths(secrets, f"config {key}" + (
-        " (BUREAU_HMAC_SECRET)" if key == "BUREAU_HMAC_SECRETS" else ""))
+    return check_secret_lengths(secrets, f"config {key}" + (f" ({env})" if env else ""))
 
 
 def _unauthorized(message):
     return HttpError(401, "unauthorized", message)
-
-
-def check_headers(secrets, headers, now=None):
-    """The checks that need no body: configured, both headers, a fresh timestamp."""
-    if not secrets:
-        raise _unauthorized("the bureau integration is not configured (no "
-                            "BUREAU_HMAC_SECRET on this service)")
-    stamp, given = headers.get(TIMESTAMP), headers.get(SIGNATURE)
-    if not stamp or not given:
-        raise _unauthorized(f"{TIMESTAMP} and {SIGNATURE} headers are required")
-    if not _STAMP.match(stamp):
-        raise _unauthorized(f"{TIMESTAMP} is not a unix time in seconds")
-    if abs((now if now is not None else time.time()) - int(stamp)) > MAX_SKEW:
-        raise _unauthorized(f"{TIMESTAMP} is more than {MAX_SKEW} s away from now")
-    if not _SIGNED.match(given):
-        raise _unauthorized(f"{SIGNATURE} is not sha256=<64 hex digits>")
-
-
-def check_signature(secrets, headers, method, path, query, body):
-    """Raises 401 unless one of ``secrets`` (the first signs, all verify: rotation) made
-    the signature over this request (``string_to_sign``). Compared as bytes in constant
-    time."""
-    stamp = headers.get(TIMESTAMP)
-    given = headers.get(SIGNATURE).lower().encode("ascii")
-    if not any(hmac.compare_digest(
-            signature(secret, stamp, method, path, query, body).encode("ascii"), given)
-            for secret in secrets):
-        raise _unauthorized("the signature does not match this request (it covers the "
-                            "timestamp, method, path, canonical query and the body's SHA-256)")
-
-
-def verify(secrets, headers, method, path, query, body, now=None):
-    """Every check of a signed request: raises HttpError(401) unless it carries a fresh
-    signature made with one of ``secrets`` over this method, path, query and body."""
-    check_headers(secrets, headers, now)
-    check_signature(secrets, headers, method, path, query, body)
 
 
 def _no_constant(name):
@@ -265,44 +303,48 @@ class JsonWebServer(GuardedWebServer):
 
 
 class SignedJsonHandler(HttpRequestHandler):
-    """``@signed_json("POST", "/bureau/postings")`` on ``def m(self, request, payload)``
-    (payload: the JSON object of a POST/PUT/PATCH, else None) returning ``(status, dict)``
-    or a dict; ``signed=False`` for public documents. A signed endpoint claims
+    """``@signed_json("POST", "/bureau/postings", scheme=BUREAU_SIGNING)`` (or
+    ``@BUREAU_SIGNING.signed_json(...)``) on ``def m(self, request, payload)`` (payload: the
+    JSON object of a POST/PUT/PATCH, else None) returning ``(status, dict)`` or a dict;
+    ``signed=False`` for public documents. A signed endpoint claims
     ``request.signed`` in its transaction (``claimed = True``, else ``Replayed``): one that
     returns without having claimed it is answered 500 and rolled back."""
 
     server = JsonWebServer()
     resolves_lost_commits = True  # the caller waits: a lost COMMIT is looked up (shared.db)
 
-    def __init__(self, method, url, signed=True, secrets_key="BUREAU_HMAC_SECRETS", **kwargs):
-        self.signed, self.secrets_key = signed, secrets_key
+    def __init__(self, method, url, scheme=None, signed=True, **kwargs):
+        if signed and scheme is None:
+            raise TypeError(f"{url}: a signed endpoint needs its partner's SigningScheme")
+        self.scheme, self.signed = scheme, signed
         kwargs.setdefault("expected_exceptions", ServiceError)
         super().__init__(method, url, **kwargs)
 
     def setup(self):
         super().setup()
-        self.secrets = secrets_from(self.container.config, self.secrets_key)
+        self.secrets = self.scheme.secrets(self.container.config) if self.scheme else ()
         if self.signed and not self.secrets:
-            log.warning("http.not_configured", url=self.url, config_key=self.secrets_key)
+            log.warning("http.not_configured", url=self.url,
+                        config_key=self.scheme.secrets_key)
 
     def handle_request(self, request):
         request.shallow = False  # as nameko's own handler does, before reading the body
         try:
             if self.signed:
-                check_headers(self.secrets, request.headers)
+                self.scheme.check_headers(self.secrets, request.headers)
             body = read_body(request.environ, request.content_length)
             request.signed = None
             if self.signed:
-                check_signature(self.secrets, request.headers, request.method, request.path,
-                                request.environ.get("QUERY_STRING", ""), body)
-                given = request.headers[SIGNATURE].lower().encode("ascii")
-                request.signed = Signed(hashlib.sha256(given).digest(),
-                                        int(request.headers[TIMESTAMP]))
+                self.scheme.check_signature(self.secrets, request.headers, request.method,
+                                            request.path,
+                                            request.environ.get("QUERY_STRING", ""), body)
+                request.signed = self.scheme.signed(request.headers)
             request.payload = (parse_json_object(body)
                                if request.method in ("POST", "PUT", "PATCH") else None)
         except HttpError as exc:
             log.info("http.refused", path=request.path, status=exc.status, reason=exc.code)
-            return error_response(exc.status, exc.code, exc.message, exc.errors)
+            return error_response(exc.status, exc.code, exc.message, exc.errors,
+                                  scheme=self.scheme)
         return super().handle_request(request)
 
     def get_entrypoint_parameters(self, request):
@@ -330,7 +372,7 @@ class SignedJsonHandler(HttpRequestHandler):
             if isinstance(exc, cls):
                 message = getattr(exc, "message", None) or str(exc) or code
                 errors = exc.errors if isinstance(exc, InvalidInput) else None
-                return error_response(status, code, message, errors)
+                return error_response(status, code, message, errors, scheme=self.scheme)
         log.error("http.failed", url=self.url, error=type(exc).__name__,
                   exc_info=(type(exc), exc, exc.__traceback__))
         return error_response(500, "internal", "the request could not be handled; it was logged")

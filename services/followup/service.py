@@ -56,10 +56,8 @@ class FollowupService(ServiceBase):
         now, facts = self.clock.now(), domain.read_events(events, self.clock.tz)
         self.store.save_veterans(facts.counties, now)
         self.store.save_enterprises(facts.enterprises, now)
-        self.store.add_rows("hires", ("veteran_id", "event_id", "county_code", "started_on"),
-                            facts.hires)
-        self.store.add_rows("status_changes", ("veteran_id", "event_id", "on_day", "current"),
-                            facts.changes)
+        self.store.add_hires(facts.hires)
+        self.store.add_status_changes(facts.changes)
         unplaced = [w for w in facts.wanted if w.county_code is None]
         ready, waiting = domain.place(
             facts.wanted, self.store.counties_of({w.veteran_id for w in unplaced}),
@@ -140,7 +138,7 @@ class FollowupService(ServiceBase):
                      "county_code": revisit["county_code"], "category": problem["category"],
                      "department": self.plans["departments"][problem["category"]],
                      "description": problem["description"], "raised_at": now}
-            self.store.add("issues", issue)
+            self.store.add_issue(issue)
             self.store.emit(domain.escalated_event(issue))
             issues.append({k: issue[k] for k in ("id", "category", "department")})
         log.info("followup.revisit_done", revisit_id=str(revisit["id"]),
@@ -185,7 +183,7 @@ class FollowupService(ServiceBase):
                    "channel": command["channel"], "topic": command["topic"],
                    "notes": command["notes"], "recorded_at": self.clock.now(),
                    "recorded_by": self.auth.operator.id}
-        self.store.add("contacts", contact)
+        self.store.add_contact(contact)
         self.store.emit(domain.contact_event(contact))
         return plain(contact, drop=("recorded_by", "notes"))
 

@@ -3,12 +3,12 @@ lease is visible to other instances before the work is done)."""
 import psycopg2.extras
 
 from services.followup.domain import Wanted
-from shared.db import Store
+from shared.db import Store, in_counties, insert
 
 REVISIT_COLUMNS = ("id", "veteran_id", "county_code", "kind", "cause_type", "due_on", "status",
                    "due_at", "contacted_on", "outcome", "veteran_satisfaction",
                    "employer_rating", "completed_at")
-SCOPE = "(%(c)s::text[] IS NULL OR county_code = ANY(%(c)s::text[]))"
+SCOPE = in_counties()
 
 
 class FollowupStore(Store):
@@ -53,8 +53,18 @@ class FollowupStore(Store):
                         " WHERE enterprise_id = ANY(%s)", (ids,))
             return dict(cur.fetchall())
 
-    def add_rows(self, table, columns, rows):
-        assert table in ("hires", "status_changes")
+    def add_hires(self, rows):
+        """(veteran_id, event_id, county_code, started_on) rows; a repeated one changes
+        nothing."""
+        self._add_rows("hires", ("veteran_id", "event_id", "county_code", "started_on"),
+                       rows)
+
+    def add_status_changes(self, rows):
+        """(veteran_id, event_id, on_day, current) rows; a repeated one changes nothing."""
+        self._add_rows("status_changes", ("veteran_id", "event_id", "on_day", "current"),
+                       rows)
+
+    def _add_rows(self, table, columns, rows):
         if rows:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
@@ -190,12 +200,13 @@ class FollowupStore(Store):
             return cur.fetchall()
 
     # -- issues and contacts --------------------------------------------------------------
-    def add(self, table, row):
-        assert table in ("issues", "contacts")
-        columns = list(row)
+    def add_issue(self, issue):
         with self.cursor() as cur:
-            cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES"
-                        f" ({', '.join(['%s'] * len(columns))})", [row[c] for c in columns])
+            insert(cur, "issues", issue)
+
+    def add_contact(self, contact):
+        with self.cursor() as cur:
+            insert(cur, "contacts", contact)
 
     def get_issue(self, issue_id, lock=False):
         with self.dict_cursor() as cur:

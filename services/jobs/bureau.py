@@ -9,7 +9,8 @@
 - ``GET /bureau/openapi.json``: the OpenAPI 3 document, generated from the schemas the
   endpoints load with.
 
-Every request but the document is signed (shared/http.py) and taken once: its signature
+Every request but the document is signed (shared/http.py, with the bureau's header names
+and secrets' config key: ``SIGNING``) and taken once: its signature
 is recorded in ``bureau_signatures`` in the worker's transaction, so a replay, on this
 replica or another, is 409 ``replayed``. The worker acts as operator ``bureau``."""
 import inspect
@@ -20,20 +21,23 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, ValidationError, fields, validate
 from nameko.timer import timer
-from psycopg2 import errors as pg_errors
 from stdnum.cn import uscc as uscc_number
 
 from services.jobs import domain, schemas
-from shared.db import DatabaseUnavailable, Store
 from shared.errors import Conflict, InvalidInput, flatten_errors
-from shared.http import (MAX_BODY, MAX_SKEW, SIGNATURE, TIMESTAMP, Replayed, forget_before,
-                         signed_json)
+from shared.http import MAX_BODY, MAX_SKEW, Replayed, SigningScheme, forget_before
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
 from shared.validation import invalid, load, unstorable_strings
 
 log = structlog.get_logger(__name__)
 MAX_ITEMS = 500
+# How the bureau signs its requests: its headers, and the secrets it shares with jobs
+# (config BUREAU_HMAC_SECRETS, from the environment's BUREAU_HMAC_SECRET).
+SIGNING = SigningScheme(partner="bureau", timestamp_header="X-Bureau-Timestamp",
+                        signature_header="X-Bureau-Signature",
+                        secrets_key="BUREAU_HMAC_SECRETS", secrets_env="BUREAU_HMAC_SECRET")
+TIMESTAMP, SIGNATURE = SIGNING.timestamp_header, SIGNING.signature_header
 BUREAU = "bureau"  # the operator (created_by, logs) of everything the bureau sends
 STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
 # What the bureau may change on a posting it sent before (not its employer).
@@ -106,78 +110,8 @@ BATCH_OUTPUT = BatchResultSchema()
 PLACEMENTS_OUTPUT = PlacementsSchema()
 
 
-class BureauStore(Store):
-    def lock_bureau_batches(self):
-        """One bureau batch at a time, until this transaction ends. Two batches naming the
-        same new posting id would both insert it; two creating the same employers in
-        another order would wait on each other. The bureau sends one batch at a time
-        anyway, so serialising costs it nothing."""
-        with self.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('jobs:bureau-postings'))")
-
-    def claim_signature(self, digest, signed_at):
-        """Records a request's signature; False if it was recorded already. A second
-        request with it while the first's transaction is open waits for that to end: then
-        it finds the row (409), or none if the first rolled back."""
-        with self.cursor() as cur:
-            cur.execute("INSERT INTO bureau_signatures (digest, signed_at)"
-                        " VALUES (%s, to_timestamp(%s)) ON CONFLICT DO NOTHING",
-                        (digest, signed_at))
-            return cur.rowcount == 1
-
-    def forget_signatures(self, before):
-        """Deletes signatures signed before unix time ``before`` (by the index on
-        signed_at); returns how many."""
-        with self.cursor() as cur:
-            cur.execute("DELETE FROM bureau_signatures WHERE signed_at < to_timestamp(%s)",
-                        (before,))
-            return cur.rowcount
-
-    def bureau_posting(self, bureau_posting_id, lock=False):
-        """The posting the bureau sent under this id, with its employer's credit code;
-        ``lock`` holds the row against concurrent hires until the transaction ends."""
-        with self.dict_cursor() as cur:
-            cur.execute("SELECT p.*, e.uscc AS employer_uscc FROM postings p"
-                        " JOIN employers e ON e.id = p.employer_id"
-                        " WHERE p.bureau_posting_id = %s" + (" FOR UPDATE OF p" if lock else ""),
-                        (bureau_posting_id,))
-            return cur.fetchone()
-
-    def update_bureau_posting(self, posting_id, version, changes, now):
-        """Records the bureau's ``version`` of the posting and its ``changes``, if any
-        (then ``updated_at`` too)."""
-        assert set(changes) <= set(UPDATABLE)
-        columns = {**changes, "bureau_version": version}
-        if changes:
-            columns["updated_at"] = now
-        sets = ", ".join(f"{column} = %s" for column in columns)
-        with self.cursor() as cur:
-            cur.execute(f"UPDATE postings SET {sets} WHERE id = %s",
-                        [*columns.values(), posting_id])
-
-    def placements(self, since, limit):
-        """Hires with ``seq > since``, oldest first. Sequence numbers are taken when a hire
-        is inserted but become visible when it commits, possibly out of order: SHARE mode
-        waits for every transaction writing hires to end (and holds new ones off for
-        this one read), so no hire with a smaller seq can appear after this page."""
-        try:
-            with self.dict_cursor() as cur:
-                cur.execute("SET LOCAL lock_timeout = '5s'")
-                cur.execute("LOCK TABLE hires IN SHARE MODE")
-                cur.execute(
-                    "SELECT h.seq AS cursor, h.application_id, h.veteran_id, h.posting_id,"
-                    " p.bureau_posting_id, e.uscc AS employer_uscc, e.name AS employer_name,"
-                    " h.county_code, h.started_on, h.salary, h.channel, h.dedicated"
-                    " FROM hires h JOIN postings p ON p.id = h.posting_id"
-                    " JOIN employers e ON e.id = h.employer_id WHERE h.seq > %s"
-                    " ORDER BY h.seq LIMIT %s", (since, limit))
-                return cur.fetchall()
-        except pg_errors.LockNotAvailable:
-            raise DatabaseUnavailable("hires are being written; ask again") from None
-
-
 class BureauHttp:
-    @signed_json("POST", "/bureau/postings")
+    @SIGNING.signed_json("POST", "/bureau/postings")
     def bureau_postings(self, request, payload):
         batch = _load_batch(payload)
         self._claim(request)
@@ -258,7 +192,7 @@ class BureauHttp:
             self.store.emit(domain.closed_event(str(existing["id"]), domain.FILLED))
         return "updated"
 
-    @signed_json("GET", "/bureau/placements")
+    @SIGNING.signed_json("GET", "/bureau/placements")
     def bureau_placements(self, request, payload):
         query = load(schemas.PLACEMENTS_INPUT, dict(request.args.items()))
         self._claim(request)
@@ -280,7 +214,7 @@ class BureauHttp:
         table holds only the last minutes' requests (replicas may run this at once)."""
         return self.store.forget_signatures(forget_before())
 
-    @signed_json("GET", "/bureau/openapi.json", signed=False)
+    @SIGNING.signed_json("GET", "/bureau/openapi.json", signed=False)
     def bureau_openapi(self, request, payload):
         return 200, openapi()
 

@@ -205,14 +205,16 @@ class JobsService(BureauHttp, ServiceBase):
         command = load(schemas.FAIR_INPUT, data)
         self.auth.require_county(command["county_code"])
         errors = {}
-        for field, table in (("employer_ids", "employers"), ("posting_ids", "postings")):
+        for field, noun, existing in (
+                ("employer_ids", "employer", self.store.existing_employers),
+                ("posting_ids", "posting", self.store.existing_postings)):
             wanted = [str(i) for i in command[field]]
             # Postings are public offers, any county's; employers the caller's counties'.
-            counties = self.auth.scope() if table == "employers" else None
-            found = self.store.existing(table, wanted, counties) if wanted else set()
+            counties = self.auth.scope() if noun == "employer" else None
+            found = existing(wanted, counties) if wanted else set()
             for index, value in enumerate(wanted):
                 if value not in found:
-                    errors[f"{field}.{index}"] = [f"no {table[:-1]} with this id"]
+                    errors[f"{field}.{index}"] = [f"no {noun} with this id"]
             command[field] = [uuid.UUID(i) for i in dict.fromkeys(wanted)]
         if errors:
             raise invalid(errors)

@@ -6,7 +6,7 @@ import psycopg2.extras
 
 from services.loans.domain import ACTIVE_LOAN_STATES, Assessment, Criterion, VeteranFacts
 from services.loans.schedule import Instalment
-from shared.db import Store
+from shared.db import Store, in_counties, insert
 
 
 class LoansStore(Store):
@@ -123,10 +123,8 @@ class LoansStore(Store):
 
     # -- loans ----------------------------------------------------------------------------
     def add_loan(self, loan):
-        columns = list(loan)
         with self.cursor() as cur:
-            cur.execute(f"INSERT INTO loans ({', '.join(columns)}) VALUES "
-                        f"({', '.join(['%s'] * len(columns))})", [loan[c] for c in columns])
+            insert(cur, "loans", loan)
 
     def get_loan(self, loan_id, lock=False):
         with self.dict_cursor() as cur:
@@ -231,16 +229,12 @@ class LoansStore(Store):
             return cur.fetchone()[0]
 
     def add_subsidy(self, row):
-        columns = list(row)
         with self.cursor() as cur:
-            cur.execute(f"INSERT INTO subsidies ({', '.join(columns)}) VALUES "
-                        f"({', '.join(['%s'] * len(columns))})", [row[c] for c in columns])
+            insert(cur, "subsidies", row)
 
     def add_tax_relief(self, row):
-        columns = list(row)
         with self.cursor() as cur:
-            cur.execute(f"INSERT INTO tax_reliefs ({', '.join(columns)}) VALUES "
-                        f"({', '.join(['%s'] * len(columns))})", [row[c] for c in columns])
+            insert(cur, "tax_reliefs", row)
 
     def get_enterprise(self, enterprise_id):
         with self.cursor() as cur:
@@ -252,14 +246,14 @@ class LoansStore(Store):
     # -- statistics -----------------------------------------------------------------------
     def stats(self, counties):
         args = {"c": counties}
-        scope = "(%(c)s::text[] IS NULL OR county_code = ANY(%(c)s::text[]))"
+        scope = in_counties()
         with self.dict_cursor() as cur:
             cur.execute(
                 "SELECT (SELECT count(DISTINCT a.veteran_id) FROM (SELECT DISTINCT ON"
                 "   (veteran_id, product_code) veteran_id, eligible FROM eligibility_assessments"
                 "   ORDER BY veteran_id, product_code, assessed_at DESC, seq DESC) a"
                 "   JOIN veterans v ON v.veteran_id = a.veteran_id"
-                f"  WHERE a.eligible AND (%(c)s::text[] IS NULL OR v.county_code = ANY(%(c)s::text[])))"
+                f"  WHERE a.eligible AND {in_counties('v.county_code')})"
                 "   AS eligible_veterans,"
                 f" (SELECT count(*) FROM loans WHERE {scope} AND status IS NOT NULL"
                 "   AND submitted_on IS NOT NULL) AS applications,"
@@ -269,7 +263,7 @@ class LoansStore(Store):
                 "   AND disbursed_on IS NOT NULL) AS disbursed_amount,"
                 " (SELECT coalesce(sum(i.principal - i.paid_principal), 0) FROM instalments i"
                 "   JOIN loans l ON l.id = i.loan_id WHERE l.status IN ('active', 'delinquent')"
-                "   AND (%(c)s::text[] IS NULL OR l.county_code = ANY(%(c)s::text[])))"
+                f"   AND {in_counties('l.county_code')})"
                 "   AS outstanding_principal,"
                 f" (SELECT count(*) FROM loans WHERE {scope} AND status = 'delinquent') AS delinquent,"
                 " (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY disbursed_on - submitted_on)"

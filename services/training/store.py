@@ -1,24 +1,17 @@
 """training's SQL. Client values go in as parameters; only fixed clause text is formatted."""
 import psycopg2.extras
 
-from shared.db import Store
+from shared.db import Store, in_counties, insert
 
 VETERAN_COLUMNS = ("veteran_id", "county_code", "skills", "occupations", "service_needs",
                    "willingness", "employment_status")
-SCOPE = "(%(c)s::text[] IS NULL OR {column} = ANY(%(c)s::text[]))"
-
-
-def _insert(cur, table, row):
-    columns = list(row)
-    cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                f"({', '.join(['%s'] * len(columns))})", [row[c] for c in columns])
 
 
 class TrainingStore(Store):
     def add(self, table, row):
         assert table in ("bases", "courses", "cohorts", "mentors", "competitions")
         with self.cursor() as cur:
-            _insert(cur, table, row)
+            insert(cur, table, row)
 
     def get(self, table, row_id, lock=False):
         assert table in ("bases", "courses", "cohorts", "mentors", "competitions",
@@ -47,7 +40,7 @@ class TrainingStore(Store):
         with self.cursor() as cur:
             cur.execute("SAVEPOINT enrolling")
             try:
-                _insert(cur, "enrollments", row)
+                insert(cur, "enrollments", row)
             except psycopg2.errors.UniqueViolation as exc:
                 cur.execute("ROLLBACK TO SAVEPOINT enrolling")
                 return "cohort" if exc.diag.constraint_name == "enrollments_once" else "course"
@@ -67,7 +60,7 @@ class TrainingStore(Store):
 
     def add_certificate(self, row):
         with self.cursor() as cur:
-            _insert(cur, "certificates", row)
+            insert(cur, "certificates", row)
 
     def trainings_of(self, veteran_id):
         with self.dict_cursor() as cur:
@@ -158,12 +151,9 @@ class TrainingStore(Store):
         """False if the veteran has an entry in this competition already."""
         row = {("competition_group" if key == "group" else key): value
                for key, value in row.items()}
-        columns = list(row)
         with self.cursor() as cur:
-            cur.execute(f"INSERT INTO entries ({', '.join(columns)}) VALUES"
-                        f" ({', '.join(['%s'] * len(columns))})"
-                        " ON CONFLICT (competition_id, veteran_id) DO NOTHING",
-                        [row[c] for c in columns])
+            insert(cur, "entries", row,
+                   " ON CONFLICT (competition_id, veteran_id) DO NOTHING")
             return cur.rowcount == 1
 
     def award(self, entry_id, prize, rank, now):
@@ -175,7 +165,7 @@ class TrainingStore(Store):
     # -- statistics -----------------------------------------------------------------------
     def stats(self, counties):
         args = {"c": counties}
-        county = SCOPE.format(column="county_code")
+        county = in_counties()
         with self.dict_cursor() as cur:
             cur.execute(
                 f"SELECT (SELECT count(*) FROM bases WHERE {county} AND kind = 'training')"
@@ -189,8 +179,8 @@ class TrainingStore(Store):
                 "   AS completed,"
                 f" (SELECT count(*) FROM enrollments WHERE {county} AND passed) AS passed,"
                 " (SELECT count(*) FROM certificates t JOIN enrollments e"
-                "   ON e.id = t.enrollment_id WHERE (%(c)s::text[] IS NULL"
-                "   OR e.county_code = ANY(%(c)s::text[]))) AS certificates,"
+                f"   ON e.id = t.enrollment_id WHERE {in_counties('e.county_code')})"
+                "   AS certificates,"
                 f" (SELECT count(*) FROM mentors WHERE {county}) AS mentors,"
                 f" (SELECT count(*) FROM mentor_assignments WHERE {county}) AS mentored_veterans,"
                 f" (SELECT count(*) FROM entries WHERE {county}) AS competition_entries,"

@@ -5,8 +5,9 @@ import urllib.parse
 
 import pytest
 
+from services.jobs.bureau import SIGNATURE, TIMESTAMP
 from services.jobs.service import JobsService
-from shared.http import SIGNATURE, TIMESTAMP, signature, string_to_sign
+from shared.http import signature, string_to_sign
 from tests.helpers import bureau_now, days_from_today, publish, registered_event, scalar, wait_for
 
 USCC = "91652301MA78K2Q5X3"

@@ -16,8 +16,9 @@ from nameko.testing.services import entrypoint_hook
 from nameko.testing.utils import get_container
 from nameko.web.server import WebServer
 
+from services.jobs.bureau import SIGNATURE, SIGNING, TIMESTAMP
 from services.jobs.service import JobsService
-from shared.http import MAX_SKEW, SIGNATURE, TIMESTAMP, signed_json
+from shared.http import MAX_SKEW
 from tests.helpers import bureau_today, scalar, wait_for
 from tests.integration.jobs.conftest import BUREAU_SECRET as SECRET
 from tests.integration.jobs.conftest import bureau_headers, in_days
@@ -216,7 +217,7 @@ class Forgetful:
     """A signed endpoint that never claims its signature."""
     name = "forgetful"
 
-    @signed_json("GET", "/forgetful")
+    @SIGNING.signed_json("GET", "/forgetful")
     def forgetful(self, request, payload):
         return {"ok": True}
 

@@ -174,7 +174,8 @@ def test_ranking_tier_by_tier_gives_what_scoring_every_candidate_gives(jobs, pos
     import random
     from datetime import date
 
-    from services.jobs.matching import _SCORE_FOR_VETERAN, wanted_counties
+    from services.jobs.matching import wanted_counties
+    from services.jobs.store import _SCORE_FOR_VETERAN
     rng = random.Random(3)
     for _ in range(60):
         post(occupation=rng.choice(["driver", "cook", "security_guard"]),

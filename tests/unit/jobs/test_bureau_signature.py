@@ -5,9 +5,11 @@ import json
 
 import pytest
 
-from shared.http import (MAX_BODY, MAX_SKEW, SIGNATURE, TIMESTAMP, HttpError, canonical_query,
-                         json_response, parse_json_object, read_body, signature, string_to_sign,
-                         verify)
+from services.jobs.bureau import SIGNATURE, SIGNING, TIMESTAMP
+from shared.http import (MAX_BODY, MAX_SKEW, HttpError, canonical_query, json_response,
+                         parse_json_object, read_body, signature, string_to_sign)
+
+verify = SIGNING.verify
 
 SECRET, OLD = "bureau-shared-secret-0123456789abcdef", "bureau-rotated-out-0123456789abcdefgh"
 NOW = 1764300000
