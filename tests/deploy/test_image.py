@@ -7,6 +7,7 @@ import time
 import urllib.request
 
 from deploy_support import DEPLOY, IMAGE, ROOT, docker, run
+from tests.helpers import wait_for
 
 HARDENED = ("--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges")
@@ -96,15 +97,17 @@ def test_migrates_serves_readyz_and_stops_with_exit_0_on_sigterm(stack):
            f"--env=HEALTH_ADDRESS=127.0.0.1:{HEALTH_PORT}",
            IMAGE, "service", "registry")
     try:
-        deadline = time.monotonic() + 60
-        body = None
-        while time.monotonic() < deadline:
+        def readyz():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{HEALTH_PORT}/readyz", timeout=2) as reply:
-                    body = reply.read().decode()
-                    break
+                    return reply.read().decode()
             except OSError:
-                time.sleep(0.5)
+                return None
+
+        try:
+            body = wait_for(readyz, timeout=60, interval=0.5, message="the container's /readyz")
+        except AssertionError:
+            body = None
         assert body and '"ready"' in body, docker("logs", name, check=False).stderr[-2000:]
         # PID 1 is tini, nameko its child: the signal goes through tini to nameko.
         assert docker("exec", name, "cat", "/proc/1/comm").stdout.strip() == "tini"
