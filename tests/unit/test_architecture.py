@@ -136,7 +136,8 @@ def violations():
     ("import yaml\nfrom marshmallow import Schema", [(1, "yaml"), (2, "marshmallow")]),
     ("from nameko.rpc import rpc\nimport psycopg2.extras", [(1, "nameko"), (2, "psycopg2")]),
     ("import os\nfrom pathlib import Path", [(1, "os"), (2, "pathlib")]),
-    ("def plans():\n    import yaml\n    return open('p.yaml').read()", [(2, "yaml"), (3, "open()")]),
+    ("def plans():\n    import yaml\n    return open('p.yaml').read()",
+     [(2, "yaml"), (3, "open()")]),
     ("PLANS.read_text(encoding='utf-8')", [(1, ".read_text()")]),
     ("from dataclasses import dataclass\nfrom shared.contracts import Event\n"
      "import datetime as dt\nfrom decimal import Decimal", []),
@@ -188,7 +189,7 @@ def found():
 @pytest.mark.parametrize("rule,fix", [
     ("domain", "keep it pure: frameworks and files belong beside the dependency that uses it"),
     ("sql", "move the SQL into the service's store module"),
-    ("service", "services talk over events and RPC, never by import (shared/ holds what both need)"),
+    ("service", "services talk over events and RPC, never by import; shared/ holds the rest"),
     ("vetctl", "vetctl talks to the services over RPC and events; shared code goes in shared/"),
     ("shared", "shared/ is below the services: move what it needs into shared/"),
 ], ids=lambda value: value if " " not in value else "")
