@@ -17,7 +17,7 @@ REPLICAS   ?= 1
 
 # eventlet and pkg_resources warn noisily at import time: silence them in every
 # python / nameko / vetctl / pytest process started from here. Inside a pytest run the
-# filterwarnings of pyproject.toml come first ("error", and two justified ignores), so a
+# filterwarnings of pyproject.toml come first ("error", and a few justified ignores), so a
 # warning raised while a test (or conftest, or collection) runs still fails it; these only
 # quiet pytest's plugin imports and the processes tests start.
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
