@@ -16,7 +16,10 @@ BENCH_ARGS ?=
 REPLICAS   ?= 1
 
 # eventlet and pkg_resources warn noisily at import time: silence them in every
-# python / nameko / vetctl / pytest process started from here.
+# python / nameko / vetctl / pytest process started from here. Inside a pytest run the
+# filterwarnings of pyproject.toml come first ("error", and a few justified ignores), so a
+# warning raised while a test (or conftest, or collection) runs still fails it; these only
+# quiet pytest's plugin imports and the processes tests start.
 export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 # eventlet's own "Eventlet is deprecated" banner is an EventletDeprecationWarning, a direct
 # subclass of Warning that the filters above do not catch (and naming it in PYTHONWARNINGS
@@ -68,9 +71,18 @@ up: venv ## check, migrate, start every service (REPLICAS=N processes each) in t
 down: ## stop the services `make up` started (pid files in .local/pids)
 	@scripts/services.sh down
 
+# pytest exits 5 when it ran no test. That is success only when the run asked for a
+# selection (-k or -m in PYTEST_ARGS) that may match nothing; otherwise a suite or a path
+# that collects nothing is an error, not a green run.
 test: venv ## run pytest (args: PYTEST_ARGS="..."; needs RabbitMQ + management plugin, PostgreSQL)
 	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
-	if [ $$status -eq 5 ]; then echo "test: pytest collected no tests (exit 5)"; exit 0; fi; \
+	if [ $$status -eq 5 ]; then \
+		if [ -n "$(filter -k% -m%,$(PYTEST_ARGS))" ]; then \
+			echo "test: the -k/-m selection matched no tests (pytest exit 5): success"; exit 0; \
+		fi; \
+		echo "test: pytest collected no tests (exit 5) and PYTEST_ARGS selects none (-k/-m):" \
+			"a run that tests nothing fails" >&2; \
+	fi; \
 	exit $$status
 
 DEMO_VETERANS ?= 300

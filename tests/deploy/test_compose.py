@@ -1,11 +1,11 @@
 """deploy/compose.yaml and its host-network override: both validate; the override brings
 up two healthy replicas of every service, each queue has one consumer per replica; and
 the engine has no network but host and none (no bridge, ever)."""
-import time
 
 import pytest
 
 from deploy_support import DEPLOY, docker, rabbitmqctl
+from tests.helpers import wait_for
 
 SERVICES = ("registry", "loans", "jobs", "training", "followup")
 PROJECT = "vet-deploy-check"
@@ -55,13 +55,13 @@ def test_local_override_runs_two_healthy_replicas_each_consuming(stack):
         assert set(health.values()) == {"healthy"}, health
         # Every service queue (rpc-<svc> and the handler queues) has a consumer per replica;
         # the broker may show a consumer a moment after the process reports ready.
-        deadline = time.monotonic() + 20
-        while True:
-            queues = {name: n for name, n in _consumers(stack["vhost"]).items()
-                      if name.startswith(("rpc-", "evt-"))}
-            if set(queues.values()) == {2} or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        def service_queues():
+            return {name: n for name, n in _consumers(stack["vhost"]).items()
+                    if name.startswith(("rpc-", "evt-"))}
+
+        wait_for(lambda: set(service_queues().values()) == {2}, timeout=20, interval=1,
+                 message="a consumer per replica on every service queue")
+        queues = service_queues()
         assert {f"rpc-{svc}" for svc in SERVICES} <= set(queues)
         assert all(name.split("--")[-1].split(".")[0] in SERVICES
                    for name in queues if name.startswith("evt-"))

@@ -5,8 +5,10 @@ import os
 import re
 import time
 import urllib.request
+from pathlib import Path
 
 from deploy_support import DEPLOY, IMAGE, ROOT, docker, run
+from tests.helpers import wait_for
 
 HARDENED = ("--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
             "--security-opt", "no-new-privileges")
@@ -36,7 +38,7 @@ def test_pip_installed_from_the_wheelhouse_alone():
     installs = re.findall(r"pip install[^\n]*", dockerfile)
     assert installs and all("--no-index" in line for line in installs)
     build_log = os.environ.get("DEPLOY_BUILD_LOG")
-    text = open(build_log, encoding="utf-8", errors="replace").read() if build_log else ""
+    text = Path(build_log).read_text(encoding="utf-8", errors="replace") if build_log else ""
     if "Looking in" in text:  # the pip step ran in this build (not cached): /wheels alone
         assert "Looking in links: /wheels" in text
         assert "Looking in indexes" not in text and "Downloading" not in text
@@ -96,15 +98,18 @@ def test_migrates_serves_readyz_and_stops_with_exit_0_on_sigterm(stack):
            f"--env=HEALTH_ADDRESS=127.0.0.1:{HEALTH_PORT}",
            IMAGE, "service", "registry")
     try:
-        deadline = time.monotonic() + 60
-        body = None
-        while time.monotonic() < deadline:
+        def readyz():
+            url = f"http://127.0.0.1:{HEALTH_PORT}/readyz"
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{HEALTH_PORT}/readyz", timeout=2) as reply:
-                    body = reply.read().decode()
-                    break
+                with urllib.request.urlopen(url, timeout=2) as reply:
+                    return reply.read().decode()
             except OSError:
-                time.sleep(0.5)
+                return None
+
+        try:
+            body = wait_for(readyz, timeout=60, interval=0.5, message="the container's /readyz")
+        except AssertionError:
+            body = None
         assert body and '"ready"' in body, docker("logs", name, check=False).stderr[-2000:]
         # PID 1 is tini, nameko its child: the signal goes through tini to nameko.
         assert docker("exec", name, "cat", "/proc/1/comm").stdout.strip() == "tini"

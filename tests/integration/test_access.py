@@ -41,7 +41,7 @@ def tampered(good):
     "not-a-jwt",
     tampered(token()),
     token(days=-1),                                   # expired
-    token(secret="someone-elses-secret"),
+    token(secret="someone-elses-secret-0123456789abcdef"),  # wrong, 32+ bytes as PyJWT asks
     jwt.encode({"sub": "x", "role": "admin"}, SECRET, algorithm="HS256"),  # claims missing
     token(role="admin") + "x",
 ], ids=["missing", "malformed", "tampered", "expired", "wrong secret", "missing claims",

@@ -80,12 +80,11 @@ class Cluster:
     def start(self, timeout=60):
         """Start it; after a crash the old backends may still hold its shared memory for a
         moment (PostgreSQL then refuses to start), so try again until it starts."""
-        deadline = time.monotonic() + timeout
-        while _ctl("start", check=False).returncode != 0:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"cluster {CLUSTER} did not start: "
-                                     f"{_ctl('status', check=False).stdout}")
-            time.sleep(0.5)
+        try:
+            wait_for(lambda: _ctl("start", check=False).returncode == 0, timeout=timeout,
+                     interval=0.5, message=f"cluster {CLUSTER} to start")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: {_ctl('status', check=False).stdout}") from None
         wait_for(self.accepting, timeout=timeout, interval=0.2, message="PostgreSQL up")
 
     def accepting(self):
@@ -102,7 +101,7 @@ class Cluster:
         """``kill -9`` of the postmaster, then a start ``down_for`` seconds later."""
         pid = int((self.data / "postmaster.pid").read_text().split()[0])
         os.kill(pid, signal.SIGKILL)
-        time.sleep(down_for)
+        time.sleep(down_for)  # the outage itself: the scenario's length, not a wait
         self.start()
 
 

@@ -57,11 +57,12 @@ def prometheus(tmp_path):
                                    for service, port in targets.items()]}]}
         (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
         port = free_port()
-        log = open(tmp_path / "prometheus.log", "w")
-        procs.append(subprocess.Popen(
-            [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
-             f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=log, stderr=subprocess.STDOUT))
+        with open(tmp_path / "prometheus.log", "w") as log:  # the child keeps its own copy
+            procs.append(subprocess.Popen(
+                [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
+                 f"--storage.tsdb.path={tmp_path / 'data'}",
+                 f"--web.listen-address=127.0.0.1:{port}"],
+                stdout=log, stderr=subprocess.STDOUT))
         api = f"http://127.0.0.1:{port}"
 
         def ready():

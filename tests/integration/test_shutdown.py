@@ -36,6 +36,7 @@ def slow_registry(config, tmp_path):
     if process.poll() is None:
         process.kill()
         process.wait()
+    process.stderr.close()
 
 
 def unacked(rabbit_manager, vhost, queue):  # the management API's figures lag ~5 s

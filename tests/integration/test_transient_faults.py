@@ -94,7 +94,7 @@ def test_connections_killed_under_a_stream_of_events_lose_nothing(start, config,
                             " WHERE application_name = 'veteran-services:loans'"
                             " AND datname = current_database()")
                 killed.append(cur.fetchone()[0])
-                time.sleep(0.02)
+                time.sleep(0.02)  # the fault's rhythm (a kill every 20 ms), not a wait
         conn.close()
 
     killed, thread = [], threading.Thread(target=killer)
@@ -312,7 +312,10 @@ def test_a_pooled_connection_the_server_hung_up_on_is_not_handed_out(database_ur
     with killer.cursor() as cur:
         cur.execute("SELECT pg_terminate_backend(%s)", (dead_pid,))
     killer.close()
-    time.sleep(0.2)  # the server's "terminating connection" reaches the idle socket
+    # The server's "terminating connection" reaches the idle socket (what the pool looks for).
+    readable = eventlet.patcher.original("select").select  # as the pool looks (shared/db.py)
+    wait_for(lambda: readable([conn], [], [], 0)[0], timeout=5, interval=0.02,
+             message="the server's hang-up to reach the idle connection")
     try:
         again = pool.get()
         with again.cursor() as cur:  # no OperationalError: a live connection

@@ -93,6 +93,8 @@ def read_until_closed(sock, timeout=15.0, feed=b""):
             except OSError:
                 pass
             feed = feed[1:]
+        # The slow client's pace while it feeds; then a short poll of the non-blocking
+        # socket until the server closes it (the loop measures how long that takes).
         eventlet.sleep(PACE if feed else 0.01)
     return received, time.monotonic() - started
 

@@ -1,6 +1,7 @@
 """loans' eligibility: assessed from registry's events, stored with one result per
 criterion, announced only when the answer or the amount changes."""
 import uuid
+from pathlib import Path
 
 import pytest
 import yaml
@@ -48,7 +49,7 @@ def test_a_veteran_who_wants_a_job_is_not_eligible_and_is_told_why(loans, rpc, c
 
 
 def test_a_county_the_product_does_not_cover_fails_that_criterion(start, rpc, config, tmp_path):
-    products = yaml.safe_load(open("services/loans/products.yaml", encoding="utf-8"))
+    products = yaml.safe_load(Path("services/loans/products.yaml").read_text(encoding="utf-8"))
     products["products"][0]["counties"] = ["652302"]
     path = tmp_path / "products.yaml"
     path.write_text(yaml.safe_dump(products, allow_unicode=True), encoding="utf-8")

@@ -88,7 +88,7 @@ def every(interval, stop, ask, latencies):
         began = time.monotonic()
         ask()
         latencies.append(time.monotonic() - began)
-        eventlet.sleep(interval)
+        eventlet.sleep(interval)  # the probe's pace (a question every interval), not a wait
 
 
 def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughout(start, config,

@@ -17,7 +17,7 @@ def test_no_more_than_the_limit_hold_a_slot_and_the_others_wait_in_arrival_order
         inside.append(n)
         most[0] = max(most[0], len(inside))
         order.append(n)
-        eventlet.sleep(0.01)
+        eventlet.sleep(0.01)  # work done while holding the slot: the others must queue
         inside.remove(n)
         slots.leave()
 
@@ -33,7 +33,7 @@ def test_once_closed_a_waiting_caller_gets_no_slot():
     slots = Slots(1)
     assert slots.enter()
     waiting = eventlet.spawn(slots.enter)
-    eventlet.sleep(0)
+    eventlet.sleep(0)  # a yield, no time: the spawned caller runs and blocks in enter()
     slots.close()
     slots.leave()
     assert waiting.wait() is False

@@ -33,7 +33,7 @@ def trickle(sock, data, pace):
             sock.sendall(bytes([byte]))
         except OSError:
             return
-        eventlet.sleep(pace)
+        eventlet.sleep(pace)  # the trickling client's pace: the scenario
 
 
 @pytest.mark.parametrize("sent,phase", [(b"", "idle"), (b"GET / HTTP/1.1\r\nHost: x" * 10, "head")])
