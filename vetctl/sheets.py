@@ -160,20 +160,21 @@ def rows(path):
     if suffix == ".csv":
         encoding, lines = _encoding(path)
         csv.field_size_limit(CSV_FIELD_LIMIT)
-        handle = open(path, encoding=encoding, newline="")
-        reader = csv.reader(handle)
-        try:
-            headers = next(reader, None)
-        except csv.Error as exc:
-            handle.close()
-            raise SheetError(f"{path}: row 1: not readable as CSV ({exc})") from None
+        # The header is read on a handle of its own: the rows' handle is opened by the
+        # generator, so a file refused for its header (no ID number column) leaves none open.
+        with open(path, encoding=encoding, newline="") as handle:
+            try:
+                headers = next(csv.reader(handle), None)
+            except csv.Error as exc:
+                raise SheetError(f"{path}: row 1: not readable as CSV ({exc})") from None
         if headers is None:
-            handle.close()
             raise SheetError(f"{path}: the file is empty")
 
         def numbered():
             number = 1
-            with handle:
+            with open(path, encoding=encoding, newline="") as handle:
+                reader = csv.reader(handle)
+                next(reader, None)  # the header, read above
                 try:
                     for number, cells in enumerate(reader, start=2):
                         if any(cell.strip() for cell in cells):

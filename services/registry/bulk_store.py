@@ -3,7 +3,7 @@ holders, possible duplicates (a single registration's too) and audit rows, each 
 statement for the whole batch."""
 import json
 
-from services.registry.card_rows import COLUMNS
+from services.registry.card_store import COLUMNS
 from services.registry.domain import MAX_DUPLICATES
 from shared.db import Store
 

@@ -3,7 +3,7 @@ counting the ledger by county (statistics). Every value a client sent goes in as
 parameter; only fixed clause text is formatted into the statements."""
 from datetime import date
 
-from services.registry.card_rows import COLUMNS, SELECT, veteran_from
+from services.registry.card_store import COLUMNS, SELECT, veteran_from
 from shared.db import Store
 
 

@@ -4,7 +4,7 @@ import json
 import psycopg2.extras
 
 from services.registry.bulk_store import BulkStore
-from services.registry.card_rows import COLUMNS, SELECT, column_values, veteran_from
+from services.registry.card_store import COLUMNS, SELECT, column_values, veteran_from
 from services.registry.enterprise_store import EnterpriseStore
 from services.registry.search_store import SearchStore
 from shared.db import Store, where

@@ -36,10 +36,6 @@ KNOWN = {
     ("domain", "services/followup/domain.py", "os"),  # issue 18: PLANS_FILE read by the loader
     ("domain", "services/followup/domain.py", "pathlib"),  # issue 18: plans.yaml's path, ditto
     ("domain", "services/followup/domain.py", "open()"),  # issue 18: the loader opens plans.yaml
-    ("sql", "services/jobs/bureau.py", "sql"),  # issue 18: the bureau's SQL moves to jobs' store
-    ("sql", "services/jobs/matching.py", "sql"),  # issue 18: matching's SQL moves to jobs' store
-    # issue 18: the timeline's event summaries move to shared/contracts
-    ("vetctl", "vetctl/bus.py", "services.registry.timeline"),
 }
 
 

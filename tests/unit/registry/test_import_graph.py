@@ -54,14 +54,14 @@ def a_cycle(graph):
 
 def test_registry_modules_import_each_other_without_a_cycle():
     graph = registry_graph()
-    assert {"store", "bulk_store", "search_store", "card_rows"} <= graph.keys()
+    assert {"store", "bulk_store", "search_store", "card_store"} <= graph.keys()
     assert a_cycle(graph) is None
 
 
-def test_the_stores_take_the_cards_columns_from_card_rows():
+def test_the_stores_take_the_cards_columns_from_card_store():
     graph = registry_graph()
     for store in ("store", "bulk_store", "search_store"):
-        assert "card_rows" in graph[store], store
+        assert "card_store" in graph[store], store
     assert not graph["bulk_store"] & {"store", "search_store"}
     assert not graph["search_store"] & {"store", "bulk_store"}
 

@@ -1,6 +1,6 @@
 """A veteran's card as a row of the ``veterans`` table: its columns and the mapping between
-a row and the ``Veteran`` dataclass. Every registry store that reads or writes cards
-imports it from here, so none imports another."""
+a row and the ``Veteran`` dataclass, the part of the store every registry store that reads
+or writes cards imports, so that none imports another."""
 import json
 
 from services.registry.domain import Veteran
