@@ -195,6 +195,7 @@ class CutAtCommit:
         # No TLS, so the proxy sees the COMMIT.
         self.url = urlunsplit((parts.scheme, host, parts.path, "sslmode=disable", ""))
         self.armed, self.cut, self.refuse_after = False, 0, refuse_after
+        self.sockets = []  # every connection's two ends, closed by ``close``
         _threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -207,6 +208,7 @@ class CutAtCommit:
                 client.close()
                 continue
             upstream = _socket.create_connection(self.target)
+            self.sockets += (client, upstream)
             cutting = _threading.Event()  # this connection's COMMIT is being cut
             _threading.Thread(target=self._pump, args=(client, upstream, cutting, True),
                               daemon=True).start()
@@ -237,6 +239,8 @@ class CutAtCommit:
 
     def close(self):
         self.listener.close()
+        for sock in self.sockets:  # the pumps only shut them down: no socket is left open
+            sock.close()
 
 
 class NotesAfterArming(Notes):
