@@ -124,8 +124,10 @@ def test_two_registry_replicas_share_the_calls_and_hand_the_relay_over(replicas,
 
 
 def test_two_followup_schedulers_announce_each_due_revisit_once(replicas, db, tmp_path):
-    ids = plant(db, 600, due_on=bureau_today())  # due today (not yet overdue)
     replicas("followup", SCHEDULER_INTERVAL="0.2", SCHEDULER_BATCH="25")
+    # Planted once both instances are up: planted before, the first one up could make them
+    # all due before the second had started (seen under load: {'followup-2': 600}).
+    ids = plant(db, 600, due_on=bureau_today())  # due today (not yet overdue)
     wait_for(lambda: scalar(db, "SELECT count(*) FROM followup.revisits"
                                 " WHERE status = 'due'") == 600,
              timeout=60, message="600 revisits due")
