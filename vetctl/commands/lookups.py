@@ -7,6 +7,12 @@ from vetctl.render import emit_json, table
 from vetctl.settings import pass_settings
 
 
+def timeline(lines):
+    """A card's or booklet's timeline, newest first, as a table."""
+    table("timeline", ["at", "source", "event", "summary"],
+          [(line["at"][:16], line["source"], line["type"], line["summary"]) for line in lines])
+
+
 @click.command()
 @click.argument("key")
 @pass_settings
@@ -29,9 +35,7 @@ def card(settings, key):
     if got["enterprises"]:
         table("enterprises", ["name", "kind", "stage"],
               [(e["name"], e["kind"], e["stage"]) for e in got["enterprises"]])
-    table("timeline", ["at", "source", "event", "summary"],
-          [(line["at"][:16], line["source"], line["type"], line["summary"])
-           for line in got["timeline"]])
+    timeline(got["timeline"])
 
 
 @click.command()
@@ -48,9 +52,7 @@ def booklet(settings, enterprise_id):
         ("id", e["id"]), ("kind", e["kind"]), ("credit code", e.get("uscc")),
         ("county", e["county_code"]), ("industry", e["industry"]), ("stage", e["stage"]),
         ("founded", e["founded_on"])])
-    table("timeline", ["at", "source", "event", "summary"],
-          [(line["at"][:16], line["source"], line["type"], line["summary"])
-           for line in got["timeline"]])
+    timeline(got["timeline"])
 
 
 @click.command()
