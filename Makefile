@@ -28,7 +28,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning,ignore::UserWarning
 export EVENTLET_TESTS := 1
 export SERVICES REPLICAS
 
-.PHONY: help venv lock run up down test bench migrate demo clean wheels image deploy-check \
+.PHONY: help venv lock run up down test check bench migrate demo clean wheels image deploy-check \
 	cluster-up cluster-down cluster-status cluster-check chaos chaos-ci
 
 help: ## list the targets
@@ -47,7 +47,7 @@ $(STAMP): pyproject.toml requirements.lock
 		echo "venv: creating $(VENV) with $$python ($$($$python --version 2>&1))"; \
 		$$python -m venv $(VENV); \
 	fi
-	$(VENV)/bin/pip install --quiet -c requirements.lock -e ".[test,deploy]"
+	$(VENV)/bin/pip install --quiet -c requirements.lock -e ".[test,deploy,check]"
 	@touch $@
 
 # Resolves pyproject.toml in a throwaway venv (so nothing installed by hand in .venv leaks
@@ -55,7 +55,7 @@ $(STAMP): pyproject.toml requirements.lock
 lock: ## re-pin requirements.lock from pyproject.toml in a throwaway venv
 	@rm -rf .local/lock-venv && mkdir -p .local
 	@python=$$(command -v python3.11 || command -v python3) && $$python -m venv .local/lock-venv
-	.local/lock-venv/bin/pip install --quiet -e ".[test,deploy]"
+	.local/lock-venv/bin/pip install --quiet -e ".[test,deploy,check]"
 	@{ sed -n '/^#/p' requirements.lock; \
 	   .local/lock-venv/bin/pip freeze --all --exclude-editable 2>/dev/null | grep -v '^pip=='; \
 	 } > requirements.lock.new && mv requirements.lock.new requirements.lock
@@ -84,6 +84,11 @@ test: venv ## run pytest (args: PYTEST_ARGS="..."; needs RabbitMQ + management p
 			"a run that tests nothing fails" >&2; \
 	fi; \
 	exit $$status
+
+check: venv ## ruff (lint, and format --check) over everything, mypy over services, shared, vetctl
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 DEMO_VETERANS ?= 300
 demo: venv ## bring the system up, fill it with demo data (DEMO_VETERANS=300), print the report
