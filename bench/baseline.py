@@ -1,5 +1,8 @@
 """The baseline the benchmark compares against, measured in the same run: nameko's plain
 EventDispatcher → event_handler, no outbox, no inbox, no database."""
+
+from typing import ClassVar
+
 from nameko.events import EventDispatcher, event_handler
 from nameko.rpc import rpc
 
@@ -21,7 +24,7 @@ class BaselineProducer:
 
 class BaselineConsumer:
     name = "bench_consumer"
-    received = set()
+    received: ClassVar[set] = set()
 
     @event_handler("bench_producer", "ping")
     def on_ping(self, payload):

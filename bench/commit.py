@@ -7,6 +7,7 @@ in alternating rounds of the same run; prints µs per transaction for both.
     python bench/bench.py --case commit [-n 3000]
 
 Runs against a database ``veteran_bench_commit`` of its own, made anew."""
+
 import time
 
 import psycopg2
@@ -53,7 +54,7 @@ def run(args):
         transactions(pool, Session, 100)  # warm: the connection, the plans
         spent = {Session: 0.0, WithoutLookup: 0.0}
         for round_ in range(ROUNDS):  # alternating, so drift falls on both alike
-            for cls in ((Session, WithoutLookup) if round_ % 2 else (WithoutLookup, Session)):
+            for cls in (Session, WithoutLookup) if round_ % 2 else (WithoutLookup, Session):
                 spent[cls] += transactions(pool, cls, n)
     finally:
         pool.close()
@@ -61,5 +62,7 @@ def run(args):
     with_us, without_us = (spent[cls] / total * 1e6 for cls in (Session, WithoutLookup))
     print(f"bench: commit, {total} one-INSERT transactions each way, {ROUNDS} alternating rounds")
     print(f"  without the id lookup (baseline): {without_us:8.1f} µs per transaction")
-    print(f"  with the id lookup              : {with_us:8.1f} µs per transaction"
-          f"   ({with_us - without_us:+.1f} µs, {with_us / without_us - 1:+.1%})")
+    print(
+        f"  with the id lookup              : {with_us:8.1f} µs per transaction"
+        f"   ({with_us - without_us:+.1f} µs, {with_us / without_us - 1:+.1%})"
+    )

@@ -1,6 +1,7 @@
 """Helpers every benchmark case shares: a fresh database and vhost, service processes,
 health waits, CPU and memory readings. They run against the machine's own servers unless
 a case passes other ``Servers`` (bench/replicas.py: the local cluster)."""
+
 import os
 import socket
 import subprocess
@@ -16,7 +17,9 @@ from nameko.standalone.rpc import ClusterRpcProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMEKO = str(Path(sys.executable).parent / "nameko")
-PG_ADMIN = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 RABBIT_API = os.environ.get("BENCH_RABBIT_API", "http://127.0.0.1:15672/api")
 VHOST = "veteran_bench"
 DBNAME = "veteran_bench"
@@ -30,6 +33,7 @@ class Servers:
     as "postgres" (empty: pg_admin). RabbitMQ: the vhost is made through the management
     API ``rabbit_api`` as ``rabbit_user``, who is also who the services log in as, on
     each of ``amqp_hosts`` in turn (kombu's ';'-separated failover list)."""
+
     name: str = "single node"
     pg_admin: str = PG_ADMIN
     pg_hosts: str = ""
@@ -47,10 +51,15 @@ class Servers:
         return f"{base}/{name}{self.pg_query}"
 
     def amqp_uri(self, vhost):
-        login = (urllib.parse.quote(self.rabbit_user, safe="") + ":" +
-                 urllib.parse.quote(self.rabbit_password, safe=""))
-        return ";".join(f"pyamqp://{login}@{host}/{urllib.parse.quote(vhost, safe='')}"
-                        for host in self.amqp_hosts)
+        login = (
+            urllib.parse.quote(self.rabbit_user, safe="")
+            + ":"
+            + urllib.parse.quote(self.rabbit_password, safe="")
+        )
+        return ";".join(
+            f"pyamqp://{login}@{host}/{urllib.parse.quote(vhost, safe='')}"
+            for host in self.amqp_hosts
+        )
 
     def pids(self):
         """{"rabbitmq": its nodes' beam.smp pids, "postgres": its postmasters' pids}, asked
@@ -89,11 +98,17 @@ def fresh_vhost(name=VHOST, servers=MACHINE):
     try:
         requests.delete(f"{api}/vhosts/{name}", auth=auth, timeout=10)
     except requests.ConnectionError:
-        raise SystemExit(f"bench: no RabbitMQ management API at {api} "
-                         "(rabbitmq-plugins enable rabbitmq_management)") from None
+        raise SystemExit(
+            f"bench: no RabbitMQ management API at {api} "
+            "(rabbitmq-plugins enable rabbitmq_management)"
+        ) from None
     requests.put(f"{api}/vhosts/{name}", auth=auth, timeout=10).raise_for_status()
-    requests.put(f"{api}/permissions/{name}/{user}", auth=auth, timeout=10,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    requests.put(
+        f"{api}/permissions/{name}/{user}",
+        auth=auth,
+        timeout=10,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
     return servers.amqp_uri(name)
 
 
@@ -115,8 +130,12 @@ class Processes:
         log = open(self.logdir / f"{name}.log", "w")
         self.components[name] = component or name
         self.procs[name] = subprocess.Popen(
-            [NAMEKO, "run", "--config", config, module], cwd=ROOT, env={**self.env, **(env or {})},
-            stdout=log, stderr=subprocess.STDOUT)
+            [NAMEKO, "run", "--config", config, module],
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
     def start_replicas(self, service, config, module, count):
         """``count`` processes of one service (``service-1`` …), each with a /readyz port of
@@ -124,8 +143,9 @@ class Processes:
         names = []
         for i in range(1, count + 1):
             name, port = f"{service}-{i}", free_port()
-            self.start(name, config, module, component=service,
-                       env={"HEALTH_ADDRESS": f"127.0.0.1:{port}"})
+            self.start(
+                name, config, module, component=service, env={"HEALTH_ADDRESS": f"127.0.0.1:{port}"}
+            )
             self.health_ports[name] = port
             names.append(name)
         return names
@@ -144,8 +164,10 @@ class Processes:
                 except requests.RequestException:
                     pass
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"bench: {name} was not ready within {timeout} s; "
-                                     f"see {self.logdir}/{name}.log")
+                    raise SystemExit(
+                        f"bench: {name} was not ready within {timeout} s; "
+                        f"see {self.logdir}/{name}.log"
+                    )
                 time.sleep(0.2)
 
     def peak_rss_mb(self, name):
@@ -158,7 +180,9 @@ class Processes:
     def check_alive(self):
         for name, proc in self.procs.items():
             if proc.poll() is not None:
-                raise SystemExit(f"bench: {name} exited ({proc.returncode}); see {self.logdir}/{name}.log")
+                raise SystemExit(
+                    f"bench: {name} exited ({proc.returncode}); see {self.logdir}/{name}.log"
+                )
 
     def stop(self):
         for proc in self.procs.values():
@@ -181,7 +205,7 @@ def wait_health(config, services, procs, timeout=60):
                     break
                 except Exception:
                     if time.monotonic() > deadline:
-                        raise SystemExit(f"bench: {name} did not become healthy")
+                        raise SystemExit(f"bench: {name} did not become healthy") from None
                     time.sleep(0.5)
 
 
@@ -198,7 +222,9 @@ def cpu_seconds_by_component(procs, servers=None):
     ``servers`` (Servers.pids()) every beam.smp counts as rabbitmq and every postgres
     process as postgres; with it, only those nodes and the children of those postmasters."""
     ticks = os.sysconf("SC_CLK_TCK")
-    service_pids = {proc.pid: procs.components.get(name, name) for name, proc in procs.procs.items()}
+    service_pids = {
+        proc.pid: procs.components.get(name, name) for name, proc in procs.procs.items()
+    }
     totals = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -208,12 +234,16 @@ def cpu_seconds_by_component(procs, servers=None):
         except (OSError, IndexError, ValueError):
             continue
         pid = int(entry)
-        name = service_pids.get(pid) or ("bench client" if pid == os.getpid() else
-                                        "rabbitmq" if comm == "beam.smp" and (
-                                            servers is None or pid in servers["rabbitmq"]) else
-                                        "postgres" if comm == "postgres" and (
-                                            servers is None or pid in servers["postgres"]
-                                            or ppid in servers["postgres"]) else None)
+        name = service_pids.get(pid) or (
+            "bench client"
+            if pid == os.getpid()
+            else "rabbitmq"
+            if comm == "beam.smp" and (servers is None or pid in servers["rabbitmq"])
+            else "postgres"
+            if comm == "postgres"
+            and (servers is None or pid in servers["postgres"] or ppid in servers["postgres"])
+            else None
+        )
         if name:
             totals[name] = totals.get(name, 0.0) + cpu / ticks
     return totals
@@ -221,7 +251,7 @@ def cpu_seconds_by_component(procs, servers=None):
 
 def percentile(values, p):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def count(dsn, sql):
@@ -230,20 +260,25 @@ def count(dsn, sql):
         return cur.fetchone()[0]
 
 
-
-
 def environment(name=None, servers=MACHINE):
     """A fresh database and vhost (``veteran_bench``, or ``name`` for a case that runs
     beside the others) on ``servers``, the environment for the services' processes, an
     admin token for the clients, and the folder for their logs."""
     from shared.auth import issue
+
     dsn, uri = fresh_database(name or DBNAME, servers), fresh_vhost(name or VHOST, servers)
     logdir = ROOT / "bench" / "out" / (name or "")
     logdir.mkdir(parents=True, exist_ok=True)
     secret = "bench-" + os.urandom(16).hex()
-    env = {**os.environ, "DATABASE_URL": dsn, "AMQP_URI": uri, "PYTHONPATH": str(ROOT),
-           "PYTHONWARNINGS": "ignore", "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
-           "VET_AUTH_SECRET": secret}
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "AMQP_URI": uri,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONWARNINGS": "ignore",
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "VET_AUTH_SECRET": secret,
+    }
     token = issue(secret, "bench", "admin", ["*"], name="benchmark", days=1)
     return dsn, uri, env, token, logdir
 
@@ -254,6 +289,7 @@ class StartLine:
 
     def __init__(self, clients):
         import eventlet.event
+
         self.clients, self.ready, self.go = clients, 0, eventlet.event.Event()
 
     def wait(self):
@@ -262,6 +298,7 @@ class StartLine:
 
     def start(self):
         import eventlet
+
         while self.ready < self.clients:
             eventlet.sleep(0.01)
         began = time.perf_counter()

@@ -8,6 +8,7 @@ probes' latency, and the longest ``possible_duplicates`` list stored.
 
 Each half runs against a fresh database and vhost ``veteran_bench_duplicates`` (so it can
 run beside the other cases) and its own registry process."""
+
 import collections
 import socket
 import time
@@ -28,11 +29,19 @@ NAME = "veteran_bench_duplicates"
 
 
 def payloads(shared_phone):
-    surnames, given = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗", "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩"
-    rows = [make_veteran(id_number=number, phone=shared_phone or f"139{i + 1:08d}",
-                         name=surnames[i % 20] + given[(i // 20) % 20] + given[i % 7])
-            for i, number in enumerate(unique_id_numbers(BATCHES * ROWS))]
-    return [rows[i:i + ROWS] for i in range(0, len(rows), ROWS)]
+    surnames, given = (
+        "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗",
+        "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩",
+    )
+    rows = [
+        make_veteran(
+            id_number=number,
+            phone=shared_phone or f"139{i + 1:08d}",
+            name=surnames[i % 20] + given[(i // 20) % 20] + given[i % 7],
+        )
+        for i, number in enumerate(unique_id_numbers(BATCHES * ROWS))
+    ]
+    return [rows[i : i + ROWS] for i in range(0, len(rows), ROWS)]
 
 
 def free_port():
@@ -61,8 +70,11 @@ def measure(shared_phone):
     batches = payloads(shared_phone)
     context = {"auth_token": token}
     try:
-        procs.start("registry", str(ROOT / "services/registry/config.yaml"),
-                    "services.registry.service:RegistryService")
+        procs.start(
+            "registry",
+            str(ROOT / "services/registry/config.yaml"),
+            "services.registry.service:RegistryService",
+        )
         wait_health({"AMQP_URI": uri}, ["registry"], procs)
         latencies, health, readyz, statuses = [], [], [], collections.Counter()
         line = StartLine(BATCHES)
@@ -90,8 +102,10 @@ def measure(shared_phone):
             prober.registry.health()  # its reply queue: ready before the clock starts
             clients = [eventlet.spawn(client, batch) for batch in batches]
             began = line.start()
-            probes = [eventlet.spawn(probe, prober.registry.health, stop, health),
-                      eventlet.spawn(probe, ask_readyz, stop, readyz)]
+            probes = [
+                eventlet.spawn(probe, prober.registry.health, stop, health),
+                eventlet.spawn(probe, ask_readyz, stop, readyz),
+            ]
             for thread in clients:
                 thread.wait()
             seconds = time.perf_counter() - began
@@ -99,11 +113,19 @@ def measure(shared_phone):
             for thread in probes:
                 thread.wait()
         with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute("SELECT count(*), max(cardinality(possible_duplicates))"
-                        " FROM registry.veterans")
+            cur.execute(
+                "SELECT count(*), max(cardinality(possible_duplicates)) FROM registry.veterans"
+            )
             cards, longest = cur.fetchone()
-        return {"seconds": seconds, "batch": latencies, "health": health, "readyz": readyz,
-                "cards": cards, "longest": longest or 0, "statuses": statuses}
+        return {
+            "seconds": seconds,
+            "batch": latencies,
+            "health": health,
+            "readyz": readyz,
+            "cards": cards,
+            "longest": longest or 0,
+            "statuses": statuses,
+        }
     finally:
         procs.stop()
 
@@ -111,23 +133,33 @@ def measure(shared_phone):
 def figures(values):
     timed = [v for v in values if isinstance(v, float)]
     failed = collections.Counter(v for v in values if isinstance(v, str))
-    text = (f"p50 / max {percentile(timed, 50) * 1000:.0f} / {max(timed) * 1000:.0f} ms"
-            f" over {len(timed)}" if timed else "none answered")
+    text = (
+        f"p50 / max {percentile(timed, 50) * 1000:.0f} / {max(timed) * 1000:.0f} ms"
+        f" over {len(timed)}"
+        if timed
+        else "none answered"
+    )
     return text + "".join(f", {n} failed with {name}" for name, n in failed.items())
 
 
 def run(args):
-    print(f"bench: {BATCHES} concurrent register_veterans batches of {ROWS} rows, all rows"
-          f" sharing one phone, against the same with a phone each; health() and /readyz"
-          f" asked every {PROBE_EVERY * 1000:.0f} ms meanwhile")
+    print(
+        f"bench: {BATCHES} concurrent register_veterans batches of {ROWS} rows, all rows"
+        f" sharing one phone, against the same with a phone each; health() and /readyz"
+        f" asked every {PROBE_EVERY * 1000:.0f} ms meanwhile"
+    )
     results = {}
     for label, phone in (("unique phones", None), ("one shared phone", SHARED_PHONE)):
         result = results[label] = measure(phone)
         print(f"  {label}:")
-        print(f"    {BATCHES} batches in {result['seconds']:.2f} s; batch latency"
-              f" {figures(result['batch'])}")
+        print(
+            f"    {BATCHES} batches in {result['seconds']:.2f} s; batch latency"
+            f" {figures(result['batch'])}"
+        )
         print(f"    health() RPC {figures(result['health'])}; /readyz {figures(result['readyz'])}")
-        print(f"    {result['cards']} cards; longest possible_duplicates {result['longest']};"
-              f" rows {dict(result['statuses'])}")
+        print(
+            f"    {result['cards']} cards; longest possible_duplicates {result['longest']};"
+            f" rows {dict(result['statuses'])}"
+        )
     ratio = results["one shared phone"]["seconds"] / results["unique phones"]["seconds"]
     print(f"  shared phone / unique phones, time for the {BATCHES} batches: {ratio:.2f}")

@@ -6,6 +6,7 @@ queue is declared (the events are routed and kept) but no consumer runs beside i
 two cores. Baseline in the same run: reading and converting the same file alone.
 
     python bench/bench.py --case import"""
+
 import json
 import os
 import subprocess
@@ -24,20 +25,48 @@ from vetctl import sheets
 
 ROWS = 100_000
 TARGET_PER_S, TARGET_MB = 1_500, 200
-HEADERS = ["身份证号", "姓名", "手机", "县市区代码", "退役时间", "退役类型", "技能", "意愿",
-           "就业状态", "服务需求", "意向职业", "最低薪资"]
+HEADERS = [
+    "身份证号",
+    "姓名",
+    "手机",
+    "县市区代码",
+    "退役时间",
+    "退役类型",
+    "技能",
+    "意愿",
+    "就业状态",
+    "服务需求",
+    "意向职业",
+    "最低薪资",
+]
 
 
 def write_file(path, n):
-    surnames, given = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗", "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩"
+    surnames, given = (
+        "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗",
+        "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩",
+    )
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet()
     sheet.append(HEADERS)
     for i, number in enumerate(unique_id_numbers(n)):
         v = make_veteran(id_number=number)
-        sheet.append([number, surnames[i % 20] + given[(i // 20) % 20] + given[i % 7],
-                      f"139{i:08d}", v["county_code"], v["discharged_on"], "自主就业",
-                      "B2驾驶、保安", "就业", "未就业", "岗位推荐", "驾驶员", 4000])
+        sheet.append(
+            [
+                number,
+                surnames[i % 20] + given[(i // 20) % 20] + given[i % 7],
+                f"139{i:08d}",
+                v["county_code"],
+                v["discharged_on"],
+                "自主就业",
+                "B2驾驶、保安",
+                "就业",
+                "未就业",
+                "岗位推荐",
+                "驾驶员",
+                4000,
+            ]
+        )
     book.save(path)
 
 
@@ -63,28 +92,47 @@ def peak_rss_mb(pid):
 
 
 def run(args):
-    print(f"bench: vetctl import veterans, {ROWS:,} rows from xlsx, timed until every card is "
-          f"stored and every veteran_registered published")
+    print(
+        f"bench: vetctl import veterans, {ROWS:,} rows from xlsx, timed until every card is "
+        f"stored and every veteran_registered published"
+    )
     dsn, uri, env, token, logdir = environment()
     path = logdir / "import-100k.xlsx"
     began = time.perf_counter()
     write_file(path, ROWS)
-    print(f"  wrote {path.name} ({path.stat().st_size / 1e6:.1f} MB) in "
-          f"{time.perf_counter() - began:.1f} s")
+    print(
+        f"  wrote {path.name} ({path.stat().st_size / 1e6:.1f} MB) in "
+        f"{time.perf_counter() - began:.1f} s"
+    )
     baseline = parse_only(path)
     procs = Processes(env, logdir)
     try:
         # loans' queue exists (events are routed and kept) but loans is not consuming: the
         # figure is vetctl, registry and the broker, as the bulk case's first run.
         declare_topology(LoansService, {"AMQP_URI": uri})
-        procs.start("registry", str(ROOT / "services/registry/config.yaml"),
-                    "services.registry.service:RegistryService")
+        procs.start(
+            "registry",
+            str(ROOT / "services/registry/config.yaml"),
+            "services.registry.service:RegistryService",
+        )
         wait_health({"AMQP_URI": uri}, ["registry"], procs)
-        vetctl = [str(Path(sys.executable).parent / "vetctl"), "--json", "import", "veterans",
-                  str(path), "--report", str(logdir / "import-100k.rejected.csv")]
+        vetctl = [
+            str(Path(sys.executable).parent / "vetctl"),
+            "--json",
+            "import",
+            "veterans",
+            str(path),
+            "--report",
+            str(logdir / "import-100k.rejected.csv"),
+        ]
         began = time.perf_counter()
-        child = subprocess.Popen(vetctl, env={**env, "VETCTL_TOKEN": token}, cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        child = subprocess.Popen(
+            vetctl,
+            env={**env, "VETCTL_TOKEN": token},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         peak = 0.0
         while child.poll() is None:
             peak = max(peak, peak_rss_mb(child.pid) or 0.0)
@@ -98,11 +146,16 @@ def run(args):
     finally:
         procs.stop()
     result = json.loads(out)
-    print(f"  vetctl import end to end    : {ROWS / (done - began):8.1f} rows/s   "
-          f"(target >= {TARGET_PER_S:,}; {done - began:.1f} s, of which vetctl {imported - began:.1f} s)")
+    print(
+        f"  vetctl import end to end    : {ROWS / (done - began):8.1f} rows/s   "
+        f"(target >= {TARGET_PER_S:,}; {done - began:.1f} s, "
+        f"of which vetctl {imported - began:.1f} s)"
+    )
     print(f"  baseline: reading the file alone: {baseline:8.1f} rows/s")
     print(f"  vetctl peak memory          : {peak:8.1f} MB   (target < {TARGET_MB})")
-    print(f"  rows: {result['created']} created, {result['duplicate']} duplicate, "
-          f"{result['rejected']} rejected; outbox rows left unpublished: {unpublished}")
+    print(
+        f"  rows: {result['created']} created, {result['duplicate']} duplicate, "
+        f"{result['rejected']} rejected; outbox rows left unpublished: {unpublished}"
+    )
     os.remove(path)
     return {"per_s": ROWS / (done - began), "baseline_per_s": baseline, "peak_mb": peak}

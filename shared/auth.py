@@ -8,6 +8,7 @@ comma-separated, each at least ``MIN_SECRET_BYTES`` long: the first signs, every
 verifies, so a rotated-out secret keeps working until its tokens expire. A token whose
 ``jti`` is on the deny list (``shared.denylist``) is revoked. Missing, malformed, badly
 signed, expired or revoked → ``Unauthorized``; valid but not allowed → ``Forbidden``."""
+
 import functools
 import re
 import time
@@ -64,13 +65,13 @@ class SecretTooShort(RuntimeError):
 def check_secret_lengths(secrets, setting, minimum=MIN_SECRET_BYTES):
     """Raises ``SecretTooShort`` naming ``setting`` (never a secret) unless every one of
     ``secrets`` is at least ``minimum`` bytes in UTF-8."""
-    short = [str(n) for n, secret in enumerate(secrets, 1)
-             if len(secret.encode("utf-8")) < minimum]
+    short = [str(n) for n, secret in enumerate(secrets, 1) if len(secret.encode("utf-8")) < minimum]
     if short:
         which = "the secret" if len(secrets) == 1 else f"secret number {', '.join(short)}"
         raise SecretTooShort(
             f"{setting}: {which} is shorter than {minimum} bytes; every secret must be at "
-            f"least {minimum} bytes (e.g. `openssl rand -hex 32`)")
+            f"least {minimum} bytes (e.g. `openssl rand -hex 32`)"
+        )
     return tuple(secrets)
 
 
@@ -78,8 +79,10 @@ def secrets_from(config):
     raw = config.get("AUTH_SECRETS") or ""
     secrets = [s.strip() for s in str(raw).split(",") if s.strip()]
     if not secrets:
-        raise RuntimeError("no token secret: set VET_AUTH_SECRET (make run/up create one "
-                           "under .local/ when it is unset)")
+        raise RuntimeError(
+            "no token secret: set VET_AUTH_SECRET (make run/up create one "
+            "under .local/ when it is unset)"
+        )
     return check_secret_lengths(secrets, "VET_AUTH_SECRET (config AUTH_SECRETS)")
 
 
@@ -89,10 +92,19 @@ def issue(secret, operator_id, role, counties, name="", days=30, now=None, jti=N
     if role not in ROLES:
         raise ValueError(f"unknown role {role}; roles: {', '.join(ROLES)}")
     now = int(now if now is not None else time.time())
-    return jwt.encode({"sub": str(operator_id), "name": name, "role": role,
-                       "counties": list(counties), "iat": now, "exp": now + int(days * 86400),
-                       "jti": jti or str(uuid.uuid4())},
-                      secret, algorithm=ALGORITHM)
+    return jwt.encode(
+        {
+            "sub": str(operator_id),
+            "name": name,
+            "role": role,
+            "counties": list(counties),
+            "iat": now,
+            "exp": now + int(days * 86400),
+            "jti": jti or str(uuid.uuid4()),
+        },
+        secret,
+        algorithm=ALGORITHM,
+    )
 
 
 def token_id(token):
@@ -123,23 +135,30 @@ def check_claims(claims, now):
         raise _malformed("role", f"must be one of {', '.join(ROLES)}")
     counties = claims["counties"]
     if not isinstance(counties, list) or not (
-            counties == [ALL_COUNTIES] or all(
-                isinstance(c, str) and COUNTY_CODE.fullmatch(c) for c in counties)):
+        counties == [ALL_COUNTIES]
+        or all(isinstance(c, str) and COUNTY_CODE.fullmatch(c) for c in counties)
+    ):
         raise _malformed("counties", 'must be a list of 6-digit county codes, or ["*"]')
     for claim in ("iat", "exp"):
         if not _is_int(claims[claim]):
             raise _malformed(claim, "must be an integer (seconds since the epoch)")
     if claims["iat"] > now:
         raise _malformed("iat", "is in the future")
-    if "jti" in claims and not (isinstance(claims["jti"], str)
-                                and TOKEN_ID.fullmatch(claims["jti"])):
+    if "jti" in claims and not (
+        isinstance(claims["jti"], str) and TOKEN_ID.fullmatch(claims["jti"])
+    ):
         raise _malformed("jti", "must be a string of 1 to 64 letters, digits or . _ : -")
 
 
 # PyJWT checks only the signature (and the header); check_claims checks every claim, so
 # that a signed token with a claim of the wrong type is Unauthorized, never a TypeError.
-_DECODE_OPTIONS = {"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                   "verify_sub": False, "verify_jti": False}
+_DECODE_OPTIONS: jwt.types.Options = {
+    "verify_exp": False,
+    "verify_iat": False,
+    "verify_nbf": False,
+    "verify_sub": False,
+    "verify_jti": False,
+}
 
 
 class Verifier:
@@ -170,8 +189,7 @@ class Verifier:
         claims = None
         for secret in self.secrets:
             try:
-                claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                                    options=_DECODE_OPTIONS)
+                claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options=_DECODE_OPTIONS)
                 break
             except jwt.InvalidSignatureError:
                 continue
@@ -183,8 +201,13 @@ class Verifier:
         check_claims(claims, now)
         if now >= claims["exp"]:
             raise Unauthorized("token expired")
-        return (Operator(claims["sub"], claims.get("name") or "", claims["role"],
-                         tuple(claims["counties"])), claims["exp"], claims.get("jti"))
+        return (
+            Operator(
+                claims["sub"], claims.get("name") or "", claims["role"], tuple(claims["counties"])
+            ),
+            claims["exp"],
+            claims.get("jti"),
+        )
 
 
 def require_role(operator, roles, what):
@@ -223,7 +246,7 @@ def service_operator(service):
     return Operator(f"service:{service}", service, "service", (ALL_COUNTIES,))
 
 
-_service_tokens = {}
+_service_tokens: dict[tuple[str, str], tuple[str, float]] = {}
 
 
 def service_token(config, service, now=None):
@@ -234,8 +257,17 @@ def service_token(config, service, now=None):
     cached = _service_tokens.get(key)
     if cached is None or cached[1] - now < 600:
         _service_tokens[key] = cached = (
-            issue(key[0], f"service:{service}", "service", [ALL_COUNTIES], name=service,
-                  days=1 / 24, now=now), now + 3600)
+            issue(
+                key[0],
+                f"service:{service}",
+                "service",
+                [ALL_COUNTIES],
+                name=service,
+                days=1 / 24,
+                now=now,
+            ),
+            now + 3600,
+        )
     return cached[0]
 
 
@@ -274,10 +306,11 @@ class LazyCaller(Caller):
 
 def is_rpc(worker_ctx):
     from nameko.rpc import Rpc
+
     return isinstance(worker_ctx.entrypoint, Rpc)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _verifier(secrets, deny_list_path):
     return Verifier(secrets, denylist.DenyList(deny_list_path))
 

@@ -13,6 +13,7 @@ AMQP properties (``reply_to`` and ``correlation_id`` short strings), the ``namek
 context headers (types and sizes: ``call_id_stack`` a short list of short strings, the
 auth token and correlation id strings), then the body's shape (``args`` a list, ``kwargs``
 an object)."""
+
 import json
 import re
 
@@ -28,10 +29,10 @@ log = structlog.get_logger(__name__)
 
 DEFAULT_MAX_BODY = 4 * 1024 * 1024  # a 1,000-row register_veterans is about 0.7 MB
 PREFIX = "nameko."
-MAX_PROPERTY = 255                  # reply_to, correlation_id (an AMQP shortstr)
-MAX_STACK, MAX_CALL_ID = 16, 256    # nameko keeps 10 parent calls by default
+MAX_PROPERTY = 255  # reply_to, correlation_id (an AMQP shortstr)
+MAX_STACK, MAX_CALL_ID = 16, 256  # nameko keeps 10 parent calls by default
 MAX_TOKEN = 8192
-MAX_HEADER = 1024                   # any other nameko.* context value
+MAX_HEADER = 1024  # any other nameko.* context value
 CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Where a reply goes: the routing key of the caller's reply queue, a UUID in every nameko
 # client. Anything else ("loans.get_eligibility") would make the reply a request to another
@@ -61,10 +62,13 @@ def context_problem(headers):
     for key, value in headers.items():
         if not isinstance(key, str) or not key.startswith(PREFIX):
             continue
-        name = key[len(PREFIX):]
+        name = key[len(PREFIX) :]
         if name == "call_id_stack":
-            if not isinstance(value, list) or len(value) > MAX_STACK or not all(
-                    isinstance(item, str) and 0 < len(item) <= MAX_CALL_ID for item in value):
+            if (
+                not isinstance(value, list)
+                or len(value) > MAX_STACK
+                or not all(isinstance(item, str) and 0 < len(item) <= MAX_CALL_ID for item in value)
+            ):
                 return f"header {key} must be a list of at most {MAX_STACK} short strings"
         elif name == "auth_token":
             if not isinstance(value, str) or len(value) > MAX_TOKEN:
@@ -73,8 +77,9 @@ def context_problem(headers):
             if not isinstance(value, str) or not CORRELATION_ID.match(value):
                 return f"header {key} must be 1-64 letters, digits or ._:-"
         elif value is not None and not (
-                isinstance(value, (bool, int, float))
-                or (isinstance(value, str) and len(value) <= MAX_HEADER)):
+            isinstance(value, (bool, int, float))
+            or (isinstance(value, str) and len(value) <= MAX_HEADER)
+        ):
             return f"header {key} must be a short string, a number or null"
     return None
 
@@ -104,8 +109,11 @@ def body_problem(body):
 
 def rpc_problem(body, message):
     """Everything an RPC request is checked for once decoded, or None."""
-    return (property_problem(message.properties) or context_problem(message.headers)
-            or body_problem(body))
+    return (
+        property_problem(message.properties)
+        or context_problem(message.headers)
+        or body_problem(body)
+    )
 
 
 def event_problem(body, message):
@@ -116,9 +124,13 @@ def event_problem(body, message):
     if problem is not None:
         return problem
     exchange = (message.delivery_info or {}).get("exchange") or ""
-    if exchange.endswith(".events") and isinstance(body, dict) \
-            and body.get("source") != exchange[:-len(".events")]:
-        return f"the envelope's source is not {exchange[:-len('.events')]}, whose exchange it came through"
+    if (
+        exchange.endswith(".events")
+        and isinstance(body, dict)
+        and body.get("source") != exchange[: -len(".events")]
+    ):
+        source = exchange[: -len(".events")]
+        return f"the envelope's source is not {source}, whose exchange it came through"
     return None
 
 
@@ -127,9 +139,14 @@ def refuse(container, queue_name, message, reason, reply=False):
     Never raises: a refusal that cannot be stored falls back to a plain reject (the queue's
     own dead-letter exchange then takes the message, without the reason)."""
     service = container.service_name
-    log.warning("message.refused", service=service, queue=queue_name, reason=reason,
-                routing_key=(message.delivery_info or {}).get("routing_key"),
-                size=len(message.body or b""))
+    log.warning(
+        "message.refused",
+        service=service,
+        queue=queue_name,
+        reason=reason,
+        routing_key=(message.delivery_info or {}).get("routing_key"),
+        size=len(message.body or b""),
+    )
     config = container.config
     try:
         _dead_letter(config, service, queue_name, message, reason)
@@ -137,8 +154,9 @@ def refuse(container, queue_name, message, reason, reply=False):
             _reply_error(config, message, MalformedRequest(reason))
         message.ack()
     except Exception as exc:  # the broker is going away: let it dead-letter by itself
-        log.warning("message.refusal_failed", service=service, queue=queue_name,
-                    error=type(exc).__name__)
+        log.warning(
+            "message.refusal_failed", service=service, queue=queue_name, error=type(exc).__name__
+        )
         try:
             message.reject(requeue=False)
         except Exception:  # the channel is gone: the broker requeues it, we refuse again
@@ -146,23 +164,36 @@ def refuse(container, queue_name, message, reason, reply=False):
 
 
 def _dead_letter(config, service, queue_name, message, reason):
-    headers = {key: value for key, value in (message.headers or {}).items()
-               if key not in DROPPED_HEADERS}
+    headers = {
+        key: value for key, value in (message.headers or {}).items() if key not in DROPPED_HEADERS
+    }
     headers.update({"x-refused-reason": reason, "x-refused-queue": queue_name})
     properties = message.properties or {}
     Publisher(config[AMQP_URI_CONFIG_KEY]).publish(
-        message.body, exchange=f"{service}.dlx", routing_key=queue_name, headers=headers,
+        message.body,
+        exchange=f"{service}.dlx",
+        routing_key=queue_name,
+        headers=headers,
         content_type=message.content_type or "application/octet-stream",
         content_encoding=message.content_encoding or "binary",
         correlation_id=properties.get("correlation_id")
-        if isinstance(properties.get("correlation_id"), str) else None,
-        delivery_mode=2, serializer=None, retry=False)
+        if isinstance(properties.get("correlation_id"), str)
+        else None,
+        delivery_mode=2,
+        serializer=None,
+        retry=False,
+    )
 
 
 def _reply_error(config, message, exc):
     payload = json.dumps({"result": None, "error": serialize(exc)})
     Publisher(config[AMQP_URI_CONFIG_KEY], use_confirms=False).publish(
-        payload, exchange=get_rpc_exchange(config), routing_key=message.properties["reply_to"],
+        payload,
+        exchange=get_rpc_exchange(config),
+        routing_key=message.properties["reply_to"],
         correlation_id=message.properties["correlation_id"],
-        content_type="application/json", content_encoding="utf-8", serializer=None,
-        retry=False)
+        content_type="application/json",
+        content_encoding="utf-8",
+        serializer=None,
+        retry=False,
+    )

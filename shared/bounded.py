@@ -7,6 +7,7 @@ other RPCs (``health()`` among them) keep the rest of ``max_workers``. Waiting c
 count against the consumer's prefetch (``EXTRA_PREFETCH`` in ``shared.messaging``, which
 must leave room for them). A call still waiting when the process stops goes back to the
 queue instead of starting."""
+
 import eventlet.semaphore
 from nameko import rpc as nameko_rpc
 

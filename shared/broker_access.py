@@ -1,5 +1,6 @@
 """The broker's users and their rights, expanded from ``shared/data/broker_access.yaml``
 (the one table): what ``vetctl broker init`` applies and the deploy manifests follow."""
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +12,8 @@ TABLE = Path(__file__).resolve().parent / "data" / "broker_access.yaml"
 @dataclass(frozen=True)
 class Access:
     """One user's rights in one vhost: anchored regexes, as RabbitMQ takes them."""
-    user: str            # the table's name: a service, vetctl or operations
+
+    user: str  # the table's name: a service, vetctl or operations
     tags: tuple = ()
     configure: str = "^$"
     write: str = "^$"
@@ -41,7 +43,7 @@ def services(table=None):
 def exchanges(table=None):
     """Every exchange ``broker init`` declares, in a stable order."""
     table = table or load()
-    names = []
+    names: list[str] = []
     for name in table["exchanges"]:
         if "{service}" in name:
             names.extend(name.replace("{service}", service) for service in services(table))
@@ -60,32 +62,41 @@ def accesses(table=None):
         values = {**common, "name": name}
 
         def expand(patterns, values=values, spec=spec):
-            out = []
+            out: list[str] = []
             for pattern in patterns:
                 if "{source}" in pattern:
-                    out.extend(_fill(pattern, {**values, "source": source})
-                               for source in spec.get("subscribes_to", ()))
+                    out.extend(
+                        _fill(pattern, {**values, "source": source})
+                        for source in spec.get("subscribes_to", ())
+                    )
                 else:
                     out.append(_fill(pattern, values))
             return out
+
         found[name] = Access(
-            user=name, configure=_alternation(expand(template["configure"])),
+            user=name,
+            configure=_alternation(expand(template["configure"])),
             write=_alternation(expand(template["write"])),
             read=_alternation(expand(template["read"])),
-            topics=_topics(template.get("topics") or {}, values))
+            topics=_topics(template.get("topics") or {}, values),
+        )
     for name, spec in table["users"].items():
         found[name] = Access(
-            user=name, tags=tuple(spec.get("tags") or ()),
+            user=name,
+            tags=tuple(spec.get("tags") or ()),
             configure=_alternation([_fill(p, common) for p in spec.get("configure") or ()]),
             write=_alternation([_fill(p, common) for p in spec.get("write") or ()]),
             read=_alternation([_fill(p, common) for p in spec.get("read") or ()]),
-            topics=_topics(spec.get("topics") or {}, common))
+            topics=_topics(spec.get("topics") or {}, common),
+        )
     return found
 
 
 def _topics(spec, values):
-    return {exchange: {kind: f"^{_fill(rule[kind], values)}$" for kind in ("write", "read")}
-            for exchange, rule in spec.items()}
+    return {
+        exchange: {kind: f"^{_fill(rule[kind], values)}$" for kind in ("write", "read")}
+        for exchange, rule in spec.items()
+    }
 
 
 def user_name(user, prefix=""):

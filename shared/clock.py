@@ -19,14 +19,15 @@ date and the bureau's zone does not change it:
   each other. SQL never asks the database for a date (``current_date`` depends on the
   session's ``TimeZone``): business dates are computed here and passed in.
 """
+
 import datetime as dt
 import os
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from nameko.extensions import DependencyProvider
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DEFAULT_TIMEZONE = "Asia/Shanghai"  # county offices keep Beijing time
 
 
@@ -36,13 +37,14 @@ def zone(name=None):
     return _zone(name or os.environ.get("BUREAU_TIMEZONE") or DEFAULT_TIMEZONE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zone(name):
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"BUREAU_TIMEZONE={name!r} is not an IANA time zone "
-                         "(e.g. Asia/Shanghai, Asia/Urumqi)") from None
+        raise ValueError(
+            f"BUREAU_TIMEZONE={name!r} is not an IANA time zone (e.g. Asia/Shanghai, Asia/Urumqi)"
+        ) from None
 
 
 class SystemClock:

@@ -1,5 +1,6 @@
 """Configuration: one YAML per service with ${VAR:default} placeholders, read the way
 ``nameko run --config`` reads it, so tools and tests see exactly what services see."""
+
 import os
 from pathlib import Path
 
@@ -27,4 +28,6 @@ def amqp_uri(config=None):
 
 
 def database_url(config=None):
-    return (config or {}).get("DATABASE_URL") or os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    return (config or {}).get("DATABASE_URL") or os.environ.get(
+        "DATABASE_URL", DEFAULT_DATABASE_URL
+    )

@@ -6,6 +6,7 @@ Each process re-reads the file when it changes, looking at most once every
 ``CHECK_SECONDS`` (a ``stat``, on the first verification after that many seconds, never on
 every call): a revoked token is refused within ``CHECK_SECONDS`` of the file being written.
 A missing file is an empty list; a file that cannot be read keeps the list last read."""
+
 import os
 import time
 from pathlib import Path
@@ -50,7 +51,8 @@ class DenyList:
 
     def __init__(self, path, check_seconds=CHECK_SECONDS, monotonic=time.monotonic):
         self.path, self.check_seconds, self.monotonic = Path(path), check_seconds, monotonic
-        self._ids, self._seen, self._next_check = frozenset(), None, None
+        self._ids: frozenset[str] = frozenset()
+        self._seen, self._next_check = None, None
         self._refresh()
 
     def __contains__(self, jti):

@@ -17,6 +17,7 @@ itself back (``except InvalidInput as exc: exc.errors``); other clients see the
 class name as ``exc_type``. Constructor arguments are positional and JSON-safe
 because nameko rebuilds the instance as ``cls(*exc_args)``.
 """
+
 from nameko.exceptions import deserialize_to_instance
 
 

@@ -31,11 +31,11 @@ the secret is configured, the two headers are there and the timestamp is fresh (
 declared length (413, nothing read), the body read up to MAX_BODY + 1 bytes (413; 408 when
 it does not arrive within HTTP_BODY_TIMEOUT, shared/webserver.py), the signature over it
 (401), then the JSON (400)."""
+
 import hashlib
 import hmac
 import json
 import re
-import socket
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -49,8 +49,15 @@ from werkzeug.wrappers import Request, Response
 
 from shared.auth import check_secret_lengths
 from shared.db import DatabaseUnavailable, finish_unit_of_work
-from shared.errors import (Conflict, Forbidden, InvalidInput, NotFound, ServiceError,
-                           StatementTimeout, Unauthorized)
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    StatementTimeout,
+    Unauthorized,
+)
 from shared.webserver import GuardedWebServer
 
 log = structlog.get_logger(__name__)
@@ -59,19 +66,33 @@ MAX_SKEW = 300  # seconds a signature stays good, either way
 DEFAULT_ADDRESS = "127.0.0.1:8000"  # contract; nameko's own default is 0.0.0.0:8000
 
 
+class RoutedRequest(Request):
+    """werkzeug's Request with the values its route matched in the path (``<id>``)."""
+
+    path_values: dict[str, str]
+
+
 class Replayed(Conflict):
     """A signature that a request has been taken with already."""
 
     def __init__(self):
-        super().__init__("this signature has been used already: a signed request is taken "
-                         "once; to send it again, sign it again with a new timestamp")
+        super().__init__(
+            "this signature has been used already: a signed request is taken "
+            "once; to send it again, sign it again with a new timestamp"
+        )
 
 
-STATUS = ((InvalidInput, 400, "invalid_input"), (Unauthorized, 401, "unauthorized"),
-          (Forbidden, 403, "forbidden"), (NotFound, 404, "not_found"),
-          (Replayed, 409, "replayed"), (Conflict, 409, "conflict"),
-          (DatabaseUnavailable, 503, "unavailable"), (StatementTimeout, 503, "unavailable"),
-          (ContainerBeingKilled, 503, "unavailable"))
+STATUS = (
+    (InvalidInput, 400, "invalid_input"),
+    (Unauthorized, 401, "unauthorized"),
+    (Forbidden, 403, "forbidden"),
+    (NotFound, 404, "not_found"),
+    (Replayed, 409, "replayed"),
+    (Conflict, 409, "conflict"),
+    (DatabaseUnavailable, 503, "unavailable"),
+    (StatementTimeout, 503, "unavailable"),
+    (ContainerBeingKilled, 503, "unavailable"),
+)
 _STAMP = re.compile(r"^[0-9]{1,12}$")
 _SIGNED = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 
@@ -81,6 +102,7 @@ class Signed:
     """A verified request's signature as the endpoint claims it (once, in its transaction):
     ``digest`` the SHA-256 of the signature's lowercase hex, ``signed_at`` its timestamp
     (unix seconds)."""
+
     digest: bytes
     signed_at: int
     claimed: bool = False
@@ -97,11 +119,12 @@ class SigningScheme:
     """A partner's names for what this module signs and checks: the two headers, the config
     key of its comma-separated secrets (``secrets_env``: the environment variable that
     config reads, named in messages) and the partner, as messages call it."""
+
     partner: str
     timestamp_header: str
     signature_header: str
     secrets_key: str
-    secrets_env: str = None
+    secrets_env: str | None = None
 
     @property
     def challenge(self):
@@ -114,15 +137,19 @@ class SigningScheme:
     def headers(self, secret, timestamp, method, path, query, body):
         """The two headers of a request signed with ``secret`` (as the partner signs)."""
         stamp = str(timestamp)
-        return {self.timestamp_header: stamp,
-                self.signature_header: signature(secret, stamp, method, path, query, body)}
+        return {
+            self.timestamp_header: stamp,
+            self.signature_header: signature(secret, stamp, method, path, query, body),
+        }
 
     def check_headers(self, secrets, headers, now=None):
         """The checks that need no body: configured, both headers, a fresh timestamp."""
         stamp_name, signature_name = self.timestamp_header, self.signature_header
         if not secrets:
-            raise _unauthorized(f"the {self.partner} integration is not configured (no "
-                                f"{self.secrets_env or self.secrets_key} on this service)")
+            raise _unauthorized(
+                f"the {self.partner} integration is not configured (no "
+                f"{self.secrets_env or self.secrets_key} on this service)"
+            )
         stamp, given = headers.get(stamp_name), headers.get(signature_name)
         if not stamp or not given:
             raise _unauthorized(f"{stamp_name} and {signature_name} headers are required")
@@ -139,12 +166,17 @@ class SigningScheme:
         time."""
         stamp = headers.get(self.timestamp_header)
         given = headers.get(self.signature_header).lower().encode("ascii")
-        if not any(hmac.compare_digest(
-                signature(secret, stamp, method, path, query, body).encode("ascii"), given)
-                for secret in secrets):
-            raise _unauthorized("the signature does not match this request (it covers the "
-                                "timestamp, method, path, canonical query and the body's "
-                                "SHA-256)")
+        if not any(
+            hmac.compare_digest(
+                signature(secret, stamp, method, path, query, body).encode("ascii"), given
+            )
+            for secret in secrets
+        ):
+            raise _unauthorized(
+                "the signature does not match this request (it covers the "
+                "timestamp, method, path, canonical query and the body's "
+                "SHA-256)"
+            )
 
     def verify(self, secrets, headers, method, path, query, body, now=None):
         """Every check of a signed request: raises HttpError(401) unless it carries a fresh
@@ -182,8 +214,9 @@ def error_response(status, code, message, errors=None, headers=None, scheme=None
     """The JSON error; a 401 names ``scheme``'s headers in its ``WWW-Authenticate``."""
     if status == 401 and scheme is not None:
         headers = {**(headers or {}), "WWW-Authenticate": scheme.challenge}
-    return json_response(status, {"error": code, "message": message, "errors": errors or {}},
-                         headers)
+    return json_response(
+        status, {"error": code, "message": message, "errors": errors or {}}, headers
+    )
 
 
 def canonical_query(query):
@@ -205,7 +238,8 @@ def canonical_query(query):
 
 def _reencoded(raw):
     return urllib.parse.quote_from_bytes(
-        urllib.parse.unquote_to_bytes(raw.replace(b"+", b" ")), safe="")
+        urllib.parse.unquote_to_bytes(raw.replace(b"+", b" ")), safe=""
+    )
 
 
 def string_to_sign(timestamp, method, path, query, body):
@@ -213,14 +247,16 @@ def string_to_sign(timestamp, method, path, query, body):
     end): the timestamp header as sent, the method in upper case, the path (percent-decoded,
     as routed), ``canonical_query(query)`` and the lower-case hex SHA-256 of the raw body
     (of no bytes for a GET)."""
-    return "\n".join((timestamp, method.upper(), path, canonical_query(query),
-                      hashlib.sha256(body).hexdigest())).encode("utf-8")
+    return "\n".join(
+        (timestamp, method.upper(), path, canonical_query(query), hashlib.sha256(body).hexdigest())
+    ).encode("utf-8")
 
 
 def signature(secret, timestamp, method, path, query, body):
     """``sha256=<hex>`` of HMAC-SHA256(secret, string_to_sign(...))."""
-    mac = hmac.new(secret.encode("utf-8"),
-                   string_to_sign(timestamp, method, path, query, body), hashlib.sha256)
+    mac = hmac.new(
+        secret.encode("utf-8"), string_to_sign(timestamp, method, path, query, body), hashlib.sha256
+    )
     return "sha256=" + mac.hexdigest()
 
 
@@ -261,7 +297,7 @@ def read_body(environ, declared):
         raise too_large
     try:
         body = environ["wsgi.input"].read(MAX_BODY + 1)
-    except socket.timeout:  # shared.webserver's body deadline (HTTP_BODY_TIMEOUT)
+    except TimeoutError:  # shared.webserver's body deadline (HTTP_BODY_TIMEOUT)
         raise HttpError(408, "timeout", "the body did not arrive in time") from None
     except (OSError, ValueError):
         raise HttpError(400, "bad_body", "the body could not be read") from None
@@ -274,7 +310,7 @@ class JsonWsgiApp(WsgiApp):
     """nameko's, but an unknown path or method is a JSON error too (with its Allow)."""
 
     def __call__(self, environ, start_response):
-        request = Request(environ, shallow=True)
+        request = RoutedRequest(environ, shallow=True)
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
@@ -283,8 +319,9 @@ class JsonWsgiApp(WsgiApp):
         except HTTPException as exc:
             code = (exc.name or "error").lower().replace(" ", "_")
             headers = {k: v for k, v in exc.get_headers(environ) if k.lower() != "content-type"}
-            response = error_response(exc.code or 400, code, exc.description or code,
-                                      headers=headers)
+            response = error_response(
+                exc.code or 400, code, exc.description or code, headers=headers
+            )
         return response(environ, start_response)
 
 
@@ -296,6 +333,7 @@ class JsonWebServer(GuardedWebServer):
     @property
     def bind_addr(self):
         from nameko.web.server import parse_address
+
         return parse_address(self.container.config.get("WEB_SERVER_ADDRESS") or DEFAULT_ADDRESS)
 
     def get_wsgi_app(self):
@@ -324,8 +362,7 @@ class SignedJsonHandler(HttpRequestHandler):
         super().setup()
         self.secrets = self.scheme.secrets(self.container.config) if self.scheme else ()
         if self.signed and not self.secrets:
-            log.warning("http.not_configured", url=self.url,
-                        config_key=self.scheme.secrets_key)
+            log.warning("http.not_configured", url=self.url, config_key=self.scheme.secrets_key)
 
     def handle_request(self, request):
         request.shallow = False  # as nameko's own handler does, before reading the body
@@ -335,16 +372,21 @@ class SignedJsonHandler(HttpRequestHandler):
             body = read_body(request.environ, request.content_length)
             request.signed = None
             if self.signed:
-                self.scheme.check_signature(self.secrets, request.headers, request.method,
-                                            request.path,
-                                            request.environ.get("QUERY_STRING", ""), body)
+                self.scheme.check_signature(
+                    self.secrets,
+                    request.headers,
+                    request.method,
+                    request.path,
+                    request.environ.get("QUERY_STRING", ""),
+                    body,
+                )
                 request.signed = self.scheme.signed(request.headers)
-            request.payload = (parse_json_object(body)
-                               if request.method in ("POST", "PUT", "PATCH") else None)
+            request.payload = (
+                parse_json_object(body) if request.method in ("POST", "PUT", "PATCH") else None
+            )
         except HttpError as exc:
             log.info("http.refused", path=request.path, status=exc.status, reason=exc.code)
-            return error_response(exc.status, exc.code, exc.message, exc.errors,
-                                  scheme=self.scheme)
+            return error_response(exc.status, exc.code, exc.message, exc.errors, scheme=self.scheme)
         return super().handle_request(request)
 
     def get_entrypoint_parameters(self, request):
@@ -373,8 +415,12 @@ class SignedJsonHandler(HttpRequestHandler):
                 message = getattr(exc, "message", None) or str(exc) or code
                 errors = exc.errors if isinstance(exc, InvalidInput) else None
                 return error_response(status, code, message, errors, scheme=self.scheme)
-        log.error("http.failed", url=self.url, error=type(exc).__name__,
-                  exc_info=(type(exc), exc, exc.__traceback__))
+        log.error(
+            "http.failed",
+            url=self.url,
+            error=type(exc).__name__,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
         return error_response(500, "internal", "the request could not be handled; it was logged")
 
 

@@ -1,8 +1,9 @@
 """The prefecture this deployment serves and its counties (GB/T 2260 codes), read from
 shared/data/jurisdiction.yaml, plus a marshmallow validator for county codes."""
+
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -32,15 +33,20 @@ class Jurisdiction:
         return sorted(self.counties)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: str) -> Jurisdiction:
     with open(path, encoding="utf-8") as f:
         data = yaml.safe_load(f)
     prefecture_code = str(data["prefecture"]["code"])
     counties = {}
     for code, name in data["counties"].items():
-        if not (isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit()
-                and code.startswith(prefecture_code)):
+        if not (
+            isinstance(code, str)
+            and len(code) == 6
+            and code.isascii()
+            and code.isdigit()
+            and code.startswith(prefecture_code)
+        ):
             raise ValueError(
                 f"{path}: county {code!r} ({name}) is not a 6-digit code "
                 f"under prefecture {prefecture_code}"

@@ -1,6 +1,7 @@
 """Structured logs: JSON lines (readable console on a terminal), a correlation id on every
 line of a flow, and a processor that masks ID numbers, phone numbers, names and tokens
 wherever they appear, including in nameko's and kombu's own log records."""
+
 import contextvars
 import gc
 import logging
@@ -18,15 +19,32 @@ from shared.masks import mask_id_number
 ID_NUMBER = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9])")
 # A mobile number, also as 138-1234-5678 or 138 1234 5678, after +86, 86 or 0086. Not inside
 # a longer word of letters and digits: a UUID's hex ("…-18731103343d") is no phone number.
-PHONE = re.compile(r"(?:(?<=86)|(?<![0-9A-Za-z]))(1[3-9]\d)([- ]?)\d{4}([- ]?)(\d{4})(?![0-9A-Za-z])")
+PHONE = re.compile(
+    r"(?:(?<=86)|(?<![0-9A-Za-z]))(1[3-9]\d)([- ]?)\d{4}([- ]?)(\d{4})(?![0-9A-Za-z])"
+)
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
-SECRET_KEYS = {"id_number", "phone", "name", "auth_token", "token", "secret", "password",
-               "contact_phone", "contact_name", "address", "note", "notes", "status_reason"}
+SECRET_KEYS = {
+    "id_number",
+    "phone",
+    "name",
+    "auth_token",
+    "token",
+    "secret",
+    "password",
+    "contact_phone",
+    "contact_name",
+    "address",
+    "note",
+    "notes",
+    "status_reason",
+}
 # Values of these keys in a call's arguments are masked wherever they reappear in that
 # call's log lines (a name in free text cannot be told from other text by its shape).
 # ("reason" is left out: in logs it is a code, http.refused's or job.closed's.)
 PERSONAL_KEYS = {"name", "contact_name", "address", "note", "notes", "status_reason"}
-_personal = contextvars.ContextVar("personal_values", default=())
+_personal: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar(
+    "personal_values", default=()
+)
 
 
 def mask_text(text):
@@ -114,19 +132,27 @@ class ExpectedErrors(logging.Filter):
     PREFIX = "(expected) error handling worker"
 
     def filter(self, record):
-        if isinstance(record.msg, str) and record.msg.startswith(self.PREFIX) \
-                and len(record.args or ()) == 2:
+        if (
+            isinstance(record.msg, str)
+            and record.msg.startswith(self.PREFIX)
+            and len(record.args or ()) == 2
+        ):
             worker_ctx, exc = record.args
             entrypoint = getattr(worker_ctx, "entrypoint", None)
-            where = (f"{getattr(worker_ctx, 'service_name', '?')}."
-                     f"{getattr(entrypoint, 'method_name', '?')}")
+            where = (
+                f"{getattr(worker_ctx, 'service_name', '?')}."
+                f"{getattr(entrypoint, 'method_name', '?')}"
+            )
             fields = getattr(exc, "details", None)
             named = ""
             if type(exc).__name__ == "InvalidInput" and isinstance(fields, dict):
                 names = sorted(str(f)[:40] for f in fields)
                 more = f" and {len(names) - 10} more" if len(names) > 10 else ""
                 named = f" (fields: {', '.join(names[:10])}{more})"
-            record.msg, record.args = "expected error %s in %s%s", (type(exc).__name__, where, named)
+            record.msg, record.args = (
+                "expected error %s in %s%s",
+                (type(exc).__name__, where, named),
+            )
             record.exc_info = record.exc_text = None
         return True
 
@@ -140,7 +166,7 @@ def configure_logging(level=None, json=None, stream=None):
     stream = stream or sys.stderr
     if json is None:
         json = os.environ.get("LOG_FORMAT", "").lower() != "console" and not stream.isatty()
-    shared = [
+    shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         _add_instance,
         structlog.stdlib.add_log_level,
@@ -148,8 +174,11 @@ def configure_logging(level=None, json=None, stream=None):
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         mask_pii,
     ]
-    renderer = (structlog.processors.JSONRenderer(ensure_ascii=False) if json
-                else structlog.dev.ConsoleRenderer(colors=stream.isatty()))
+    renderer = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json
+        else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    )
     structlog.configure(
         processors=shared + [structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -174,9 +203,12 @@ def make_handler(stream, renderer=None, pre_chain=None):
     """A stdlib handler that renders through structlog, masking included."""
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=pre_chain or [structlog.stdlib.add_log_level, mask_pii],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, _mask_rendered,
-                    renderer or structlog.processors.JSONRenderer(ensure_ascii=False)],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _mask_rendered,
+            renderer or structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
     )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
@@ -204,7 +236,8 @@ class RequestContext(DependencyProvider):
     def worker_setup(self, worker_ctx):
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(
-            correlation_id=self.get_dependency(worker_ctx), call_id=worker_ctx.call_id)
+            correlation_id=self.get_dependency(worker_ctx), call_id=worker_ctx.call_id
+        )
         remember_personal(worker_ctx.args, worker_ctx.kwargs)
 
     def worker_teardown(self, worker_ctx):

@@ -13,9 +13,11 @@
   inbox row is written in the same transaction as its effects) and the transaction is
   committed before the message is acked.
 """
+
 import functools
 import sys
 import time
+from typing import Any
 
 import eventlet
 import structlog
@@ -24,8 +26,13 @@ from kombu import Connection, Exchange, Queue, binding
 from kombu import Consumer as KombuConsumer
 from nameko import rpc as nameko_rpc
 from nameko.amqp.publish import Publisher
-from nameko.constants import (AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER,
-                              LOGIN_METHOD_CONFIG_KEY, SERIALIZER_CONFIG_KEY)
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled, MethodNotFound
 from nameko.messaging import QueueConsumer
@@ -70,12 +77,18 @@ class TransientRetries:
 
     def later(self, key, run, exc_info):
         delay = min(0.2 * 2 ** (self.tries[key] - 1), MAX_RETRY_DELAY)
-        log.warning("handler.transient_retry", handler=self.handler, attempt=self.tries[key],
-                    delay_s=delay, error=type(exc_info[1]).__name__)
+        log.warning(
+            "handler.transient_retry",
+            handler=self.handler,
+            attempt=self.tries[key],
+            delay_s=delay,
+            error=type(exc_info[1]).__name__,
+        )
 
         def again():
             eventlet.sleep(delay)
             run()
+
         self.container.spawn_managed_thread(again)
 
 
@@ -84,8 +97,11 @@ def safe_to_run_again(exc):
     lost during (or after part of the work reached) a COMMIT (``outcome_unknown``, set by
     ``shared.db.Session``). A statement timeout or a pool with no free connection has
     already cost the caller seconds: it is answered at once."""
-    return (is_transient(exc) and not isinstance(exc, (StatementTimeout, DatabaseUnavailable))
-            and not getattr(exc, "outcome_unknown", False))
+    return (
+        is_transient(exc)
+        and not isinstance(exc, (StatementTimeout, DatabaseUnavailable))
+        and not getattr(exc, "outcome_unknown", False)
+    )
 
 
 class RpcRetries:
@@ -97,8 +113,7 @@ class RpcRetries:
 
     def __init__(self, container, method):
         self.container, self.method = container, method
-        self.budget = float(container.config.get("RPC_RETRY_SECONDS",
-                                                 DEFAULT_RPC_RETRY_SECONDS))
+        self.budget = float(container.config.get("RPC_RETRY_SECONDS", DEFAULT_RPC_RETRY_SECONDS))
         self.failures = {}  # request message → (first failure's time, attempts)
 
     def should_retry(self, key, exc_info):
@@ -116,12 +131,18 @@ class RpcRetries:
     def later(self, key, run, exc_info):
         attempt = self.failures[key][1]
         delay = min(0.1 * 2 ** (attempt - 1), MAX_RPC_RETRY_DELAY)
-        log.warning("rpc.transient_retry", method=self.method, attempt=attempt, delay_s=delay,
-                    error=type(exc_info[1]).__name__)
+        log.warning(
+            "rpc.transient_retry",
+            method=self.method,
+            attempt=attempt,
+            delay_s=delay,
+            error=type(exc_info[1]).__name__,
+        )
 
         def again():
             eventlet.sleep(delay)
             run()
+
         self.container.spawn_managed_thread(again)
 
 
@@ -129,7 +150,8 @@ class GuardedConsumer(KombuConsumer):
     """kombu's consumer, refusing a body over the size limit before anything decodes it."""
 
     max_body = boundary.DEFAULT_MAX_BODY
-    on_refused = None  # (message, reason)
+    on_refused: Any = None  # (message, reason)
+    channel: Any
 
     def _receive_callback(self, raw):
         problem = boundary.size_problem(raw.body, self.max_body)
@@ -150,9 +172,12 @@ class GuardedQueueConsumer(QueueConsumer):
         limit = boundary.max_body(self.container.config)
         for provider in self._providers:
             consumer = GuardedConsumer(
-                channel, queues=[provider.queue], accept=self.accept,
+                channel,
+                queues=[provider.queue],
+                accept=self.accept,
                 callbacks=[functools.partial(self.handle_message, provider)],
-                on_decode_error=functools.partial(self._undecodable, provider))
+                on_decode_error=functools.partial(self._undecodable, provider),
+            )
             consumer.max_body = limit
             consumer.on_refused = functools.partial(self.refuse, provider)
             consumer.qos(prefetch_count=self.prefetch_count)
@@ -188,8 +213,7 @@ class GuardedQueueConsumer(QueueConsumer):
         super().unregister_provider(provider)
 
     def _overdue(self, grace):
-        log.warning("shutdown.grace_exceeded", service=self.container.service_name,
-                    grace_s=grace)
+        log.warning("shutdown.grace_exceeded", service=self.container.service_name, grace_s=grace)
         self.container.kill()
 
     def stop(self):
@@ -222,8 +246,13 @@ class GuardedQueueConsumer(QueueConsumer):
         count = getattr(provider, "count_refusal", None)
         if count is not None:
             count(message)
-        boundary.refuse(self.container, provider.queue.name, message, reason,
-                        reply=getattr(provider, "replies", False))
+        boundary.refuse(
+            self.container,
+            provider.queue.name,
+            message,
+            reason,
+            reply=getattr(provider, "replies", False),
+        )
 
     def _undecodable(self, provider, message, exc):
         self.refuse(provider, message, f"the body does not decode ({type(exc).__name__})")
@@ -242,6 +271,7 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
     them, and replies through the unconfirmed ``Responder``; a reply that cannot be sent
     is logged and dropped (the caller times out; the request was done once)."""
 
+    queue: Any = None
     queue_consumer = GuardedQueueConsumer()
     replies = True  # refused requests are answered
     boundary_problem = staticmethod(boundary.rpc_problem)
@@ -252,8 +282,9 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
             service = self.container.service_name
             name = nameko_rpc.RPC_QUEUE_TEMPLATE.format(service)
             exchange = nameko_rpc.get_rpc_exchange(config)
-            self.queue = rpc_queue(service, exchange,
-                                   config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT))
+            self.queue = rpc_queue(
+                service, exchange, config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT)
+            )
             with Connection(amqp_uri(config)) as connection:
                 ensure_exchange(connection, exchange.name)
                 declare_dead_letters(connection, service)
@@ -265,29 +296,39 @@ class RpcConsumer(nameko_rpc.RpcConsumer):
         try:
             return super().get_provider_for_method(routing_key)
         except MethodNotFound:  # answered by nameko; counted without the name asked for
-            metrics.of(self.container).rpc_done(metrics.UNKNOWN_METHOD, metrics.REFUSED,
-                                                time.perf_counter())
+            metrics.of(self.container).rpc_done(
+                metrics.UNKNOWN_METHOD, metrics.REFUSED, time.perf_counter()
+            )
             raise
 
     def count_refusal(self, message):
         """A request refused at the boundary, under its method's name if it has one."""
         routing_key = (message.delivery_info or {}).get("routing_key") or ""
-        methods = {f"{self.container.service_name}.{p.method_name}": p.method_name
-                   for p in self._providers}
-        metrics.of(self.container).rpc_done(methods.get(routing_key, metrics.UNKNOWN_METHOD),
-                                            metrics.REFUSED, time.perf_counter())
+        methods = {
+            f"{self.container.service_name}.{p.method_name}": p.method_name for p in self._providers
+        }
+        metrics.of(self.container).rpc_done(
+            methods.get(routing_key, metrics.UNKNOWN_METHOD), metrics.REFUSED, time.perf_counter()
+        )
 
     def handle_result(self, message, result, exc_info):
         config = self.container.config
         responder = Responder(
-            config[AMQP_URI_CONFIG_KEY], nameko_rpc.get_rpc_exchange(config),
-            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
-            ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+            config[AMQP_URI_CONFIG_KEY],
+            nameko_rpc.get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+        )
         try:
             result, exc_info = responder.send_response(result, exc_info)
         except Exception as exc:  # broker gone, reply queue deleted: never fatal
-            log.warning("rpc.reply_failed", routing_key=message.delivery_info.get("routing_key"),
-                        error=type(exc).__name__)
+            log.warning(
+                "rpc.reply_failed",
+                routing_key=message.delivery_info.get("routing_key"),
+                error=type(exc).__name__,
+            )
         self.queue_consumer.ack_message(message)
         return result, exc_info
 
@@ -297,11 +338,18 @@ def rpc_queue(service, exchange, delivery_limit):
     dead letters, so a request that kills its worker cannot come back for ever."""
     name = nameko_rpc.RPC_QUEUE_TEMPLATE.format(service)
     dlx, _ = dead_letter_names(service)
-    return Queue(name, exchange=_passive(exchange.name), routing_key=f"{service}.*", durable=True,
-                 queue_arguments={"x-queue-type": "quorum",
-                                  "x-delivery-limit": int(delivery_limit),
-                                  "x-dead-letter-exchange": dlx,
-                                  "x-dead-letter-routing-key": name})
+    return Queue(
+        name,
+        exchange=_passive(exchange.name),
+        routing_key=f"{service}.*",
+        durable=True,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": int(delivery_limit),
+            "x-dead-letter-exchange": dlx,
+            "x-dead-letter-routing-key": name,
+        },
+    )
 
 
 def _declare_replacing(connection, queue, name):
@@ -338,9 +386,11 @@ class Rpc(nameko_rpc.Rpc):
         if self.checks:
             try:
                 operator = self.verifier.verify(
-                    self.unpack_message_headers(message).get(auth.CONTEXT_KEY))
-                auth.require_role(operator, self.roles,
-                                  f"{self.container.service_name}.{self.method_name}")
+                    self.unpack_message_headers(message).get(auth.CONTEXT_KEY)
+                )
+                auth.require_role(
+                    operator, self.roles, f"{self.container.service_name}.{self.method_name}"
+                )
             except ServiceError:
                 self.rpc_consumer.handle_result(message, None, sys.exc_info())
                 self.meter.rpc_done(self.method_name, metrics.REFUSED, started)
@@ -356,23 +406,29 @@ class Rpc(nameko_rpc.Rpc):
     def handle_result(self, message, worker_ctx, result, exc_info):
         exc_info = finish_unit_of_work(self.container, worker_ctx, exc_info)
         if self.retries.should_retry(message, exc_info):
-            self.retries.later(message, functools.partial(self._run_again, message, worker_ctx),
-                               exc_info)
+            self.retries.later(
+                message, functools.partial(self._run_again, message, worker_ctx), exc_info
+            )
             return None, exc_info
         if exc_info is not None:
             result = None
         result, exc_info = super().handle_result(message, worker_ctx, result, exc_info)
         started = self._started.pop(message, None)
         if started is not None:
-            self.meter.rpc_done(self.method_name,
-                                metrics.rpc_outcome(exc_info, self.expected_exceptions), started)
+            self.meter.rpc_done(
+                self.method_name, metrics.rpc_outcome(exc_info, self.expected_exceptions), started
+            )
         return result, exc_info
 
     def _run_again(self, message, worker_ctx):
         try:
             self.container.spawn_worker(
-                self, worker_ctx.args, worker_ctx.kwargs, context_data=dict(worker_ctx.data),
-                handle_result=functools.partial(self.handle_result, message))
+                self,
+                worker_ctx.args,
+                worker_ctx.kwargs,
+                context_data=dict(worker_ctx.data),
+                handle_result=functools.partial(self.handle_result, message),
+            )
         except ContainerBeingKilled:
             self._started.pop(message, None)
             self.rpc_consumer.requeue_message(message)
@@ -380,8 +436,9 @@ class Rpc(nameko_rpc.Rpc):
     @property
     def retries(self):
         if getattr(self, "_retries", None) is None:
-            self._retries = RpcRetries(self.container,
-                                       f"{self.container.service_name}.{self.method_name}")
+            self._retries = RpcRetries(
+                self.container, f"{self.container.service_name}.{self.method_name}"
+            )
         return self._retries
 
 
@@ -411,24 +468,37 @@ def ensure_exchange(connection, name):
 def quorum_queue(name, events, service, delivery_limit):
     """A handler's queue, bound to each ``(source, event_type)`` of ``events``."""
     dlx, _ = dead_letter_names(service)
-    bindings = [binding(_passive(f"{source}.events"), routing_key=event_type)
-                for source, event_type in events]
-    return Queue(name, bindings=bindings, durable=True,
-                 auto_delete=False, exclusive=False, queue_arguments={
-                     "x-queue-type": "quorum",
-                     "x-delivery-limit": int(delivery_limit),
-                     "x-dead-letter-exchange": dlx,
-                     # Dead letters keep the queue they came from, so a replay can
-                     # go back to exactly that handler.
-                     "x-dead-letter-routing-key": name,
-                 })
+    bindings = [
+        binding(_passive(f"{source}.events"), routing_key=event_type)
+        for source, event_type in events
+    ]
+    return Queue(
+        name,
+        bindings=bindings,
+        durable=True,
+        auto_delete=False,
+        exclusive=False,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": int(delivery_limit),
+            "x-dead-letter-exchange": dlx,
+            # Dead letters keep the queue they came from, so a replay can
+            # go back to exactly that handler.
+            "x-dead-letter-routing-key": name,
+        },
+    )
 
 
 def declare_dead_letters(connection, service):
     dlx_name, dlq_name = dead_letter_names(service)
     dlx = Exchange(dlx_name, type="topic", durable=True)
-    dlq = Queue(dlq_name, exchange=dlx, routing_key="#", durable=True,
-                queue_arguments={"x-queue-type": "quorum"})
+    dlq = Queue(
+        dlq_name,
+        exchange=dlx,
+        routing_key="#",
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum"},
+    )
     dlq(connection.default_channel).declare()
 
 
@@ -458,8 +528,9 @@ class InboxEventHandler(EventHandler):
         config = self.container.config
         service = self.container.service_name
         limit = config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT)
-        self.queue = quorum_queue(self.queue_name(service, self.method_name), self.events,
-                                  service, limit)
+        self.queue = quorum_queue(
+            self.queue_name(service, self.method_name), self.events, service, limit
+        )
         # The dead-letter exchange must exist before anything is dead-lettered into it,
         # or RabbitMQ drops the message.
         with Connection(amqp_uri(config)) as connection:
@@ -495,7 +566,8 @@ class InboxEventHandler(EventHandler):
     def transient(self):
         if getattr(self, "_transient", None) is None:
             self._transient = TransientRetries(
-                self.container, f"{self.container.service_name}.{self.method_name}")
+                self.container, f"{self.container.service_name}.{self.method_name}"
+            )
         return self._transient
 
 
@@ -545,8 +617,12 @@ class BatchInboxEventHandler(InboxEventHandler):
         bodies, messages = [b for b, _ in batch], [m for _, m in batch]
         try:
             self.container.spawn_worker(
-                self, (bodies,), {}, context_data=self.unpack_message_headers(messages[0]),
-                handle_result=functools.partial(self.handle_batch_result, batch))
+                self,
+                (bodies,),
+                {},
+                context_data=self.unpack_message_headers(messages[0]),
+                handle_result=functools.partial(self.handle_batch_result, batch),
+            )
         except ContainerBeingKilled:
             for message in messages:
                 self.queue_consumer.requeue_message(message)
@@ -581,6 +657,7 @@ def _store_of(service):
 def event_handler(source_service, event_type, **kwargs):
     """``@event_handler("registry", "veteran_registered")`` on ``def m(self, event)``;
     ``also=[(source, type), ...]`` feeds more event types through the same queue."""
+
     def decorate(fn):
         @functools.wraps(fn)
         def run_once(self, body):
@@ -590,13 +667,16 @@ def event_handler(source_service, event_type, **kwargs):
                 log.info("inbox.duplicate_skipped", handler=handler, event_id=event.event_id)
                 return None
             return fn(self, event)
+
         return InboxEventHandler.decorator(source_service, event_type, **kwargs)(run_once)
+
     return decorate
 
 
 def batch_event_handler(source_service, event_type, **kwargs):
     """Like ``event_handler`` but ``def m(self, events)`` gets a list: the batch's events not
     seen before (the inbox rows for all of them are written in one statement)."""
+
     def decorate(fn):
         @functools.wraps(fn)
         def run_once(self, bodies):
@@ -604,15 +684,18 @@ def batch_event_handler(source_service, event_type, **kwargs):
             handler = f"{self.name}.{fn.__name__}"
             fresh = _store_of(self).claim_many(handler, [e.event_id for e in events])
             if len(fresh) < len(events):
-                log.info("inbox.duplicates_skipped", handler=handler,
-                         count=len(events) - len(fresh))
+                log.info(
+                    "inbox.duplicates_skipped", handler=handler, count=len(events) - len(fresh)
+                )
             new, seen = [], set()
             for event in events:
                 if event.event_id in fresh and event.event_id not in seen:
                     seen.add(event.event_id)
                     new.append(event)
             return fn(self, new) if new else None
+
         return BatchInboxEventHandler.decorator(source_service, event_type, **kwargs)(run_once)
+
     return decorate
 
 
@@ -623,8 +706,14 @@ def handler_queues(service_cls, config):
     for attr in (getattr(service_cls, name) for name in dir(service_cls)):
         for entrypoint in getattr(attr, "nameko_entrypoints", ()):
             if isinstance(entrypoint, InboxEventHandler):
-                queues.append(quorum_queue(entrypoint.queue_name(service_cls.name, attr.__name__),
-                                           entrypoint.events, service_cls.name, limit))
+                queues.append(
+                    quorum_queue(
+                        entrypoint.queue_name(service_cls.name, attr.__name__),
+                        entrypoint.events,
+                        service_cls.name,
+                        limit,
+                    )
+                )
     return queues
 
 

@@ -19,7 +19,9 @@ the hot path pays one counter and one histogram per call.
     vetsvc_dead_letter_messages{service,queue}
     vetsvc_db_pool_connections_in_use{service}, vetsvc_db_pool_connections_max{service}
     process_resident_memory_bytes, process_cpu_seconds_total, … (prometheus_client)"""
+
 import time
+from typing import Any
 
 import eventlet
 import eventlet.semaphore
@@ -41,10 +43,10 @@ PREFIX = "vetsvc_"
 OK, EXPECTED, UNEXPECTED, REFUSED = "ok", "expected_error", "unexpected_error", "refused"
 GIVEN_UP = "given_up"
 UNKNOWN_METHOD = "unknown"  # a routing key that names no method: never the key itself
-RPC_BUCKETS = (.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30)
+RPC_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500)
-SCRAPE_TIMEOUT = 2.0     # seconds a scrape waits for the database or the broker
-DEAD_LETTERS_TTL = 5.0   # seconds a dead-letter queue depth is reused
+SCRAPE_TIMEOUT = 2.0  # seconds a scrape waits for the database or the broker
+DEAD_LETTERS_TTL = 5.0  # seconds a dead-letter queue depth is reused
 CONTENT_TYPE = prometheus_client.CONTENT_TYPE_LATEST
 
 ATTRIBUTE = "vetsvc_metrics"  # on the container: extensions hold it as a weakref proxy
@@ -67,25 +69,45 @@ class ServiceMetrics:
         ProcessCollector(registry=self.registry)
         labels = ("service", "method", "outcome")
         self.rpc_requests = Counter(
-            PREFIX + "rpc_requests", "RPC requests answered, by method and outcome",
-            labels, registry=self.registry)
+            PREFIX + "rpc_requests",
+            "RPC requests answered, by method and outcome",
+            labels,
+            registry=self.registry,
+        )
         self.rpc_duration = Histogram(
-            PREFIX + "rpc_duration_seconds", "From a request's arrival in this process to its"
-            " reply", labels, buckets=RPC_BUCKETS, registry=self.registry)
+            PREFIX + "rpc_duration_seconds",
+            "From a request's arrival in this process to its reply",
+            labels,
+            buckets=RPC_BUCKETS,
+            registry=self.registry,
+        )
         handler = ("service", "handler")
         self.events_handled = Counter(
-            PREFIX + "events_handled", "Events handled and acked (duplicates included)",
-            handler, registry=self.registry)
+            PREFIX + "events_handled",
+            "Events handled and acked (duplicates included)",
+            handler,
+            registry=self.registry,
+        )
         self.events_failed = Counter(
-            PREFIX + "events_failed", "Event deliveries whose handler raised (each attempt)",
-            handler, registry=self.registry)
+            PREFIX + "events_failed",
+            "Event deliveries whose handler raised (each attempt)",
+            handler,
+            registry=self.registry,
+        )
         self.events_dead_lettered = Counter(
-            PREFIX + "events_dead_lettered", "Events sent to the dead letters: refused at the"
-            " bus boundary, or given up after the delivery limit", handler + ("outcome",),
-            registry=self.registry)
+            PREFIX + "events_dead_lettered",
+            "Events sent to the dead letters: refused at the"
+            " bus boundary, or given up after the delivery limit",
+            handler + ("outcome",),
+            registry=self.registry,
+        )
         self.batch_size = Histogram(
-            PREFIX + "event_batch_size", "Events per batch of a batch handler", handler,
-            buckets=BATCH_BUCKETS, registry=self.registry)
+            PREFIX + "event_batch_size",
+            "Events per batch of a batch handler",
+            handler,
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
         self._rpc = {}
         self.state = _StateCollector(self)
         self.registry.register(self.state)
@@ -97,7 +119,8 @@ class ServiceMetrics:
         if children is None:
             children = self._rpc[method, outcome] = (
                 self.rpc_requests.labels(self.service, method, outcome),
-                self.rpc_duration.labels(self.service, method, outcome))
+                self.rpc_duration.labels(self.service, method, outcome),
+            )
         children[0].inc()
         children[1].observe(time.perf_counter() - started)
 
@@ -128,6 +151,7 @@ def given_up(message, config):
     """A failed delivery that the broker will dead-letter rather than requeue: a quorum
     queue counts returns in ``x-delivery-count`` and dead-letters past ``x-delivery-limit``."""
     from shared.messaging import DEFAULT_DELIVERY_LIMIT  # messaging imports this module
+
     limit = int(config.get("DELIVERY_LIMIT", DEFAULT_DELIVERY_LIMIT))
     returned = (getattr(message, "headers", None) or {}).get("x-delivery-count") or 0
     return int(returned) >= limit
@@ -139,7 +163,7 @@ class _StateCollector:
     def __init__(self, metrics):
         self.metrics = metrics
         self.dead_letters = DeadLetterDepth(metrics.container)
-        self._outbox_conn = None
+        self._outbox_conn: Any = None
         self._outbox_lock = eventlet.semaphore.Semaphore()
 
     def describe(self):
@@ -148,34 +172,62 @@ class _StateCollector:
     def collect(self):
         from shared.db import Database  # db → outbox; metrics is imported by messaging
         from shared.relay import OutboxRelay
+
         service = self.metrics.service
         dependencies = self.metrics.container.dependencies
         database = next((d for d in dependencies if isinstance(d, Database)), None)
         relay = next((d for d in dependencies if isinstance(d, OutboxRelay)), None)
         if database is not None and getattr(database, "pool", None) is not None:
             pool = database.pool
-            yield _gauge("db_pool_connections_in_use", "Pooled database connections taken"
-                         " by workers", service, pool.in_use())
-            yield _gauge("db_pool_connections_max", "Most connections the pool opens",
-                         service, pool.size)
+            yield _gauge(
+                "db_pool_connections_in_use",
+                "Pooled database connections taken by workers",
+                service,
+                pool.in_use(),
+            )
+            yield _gauge(
+                "db_pool_connections_max", "Most connections the pool opens", service, pool.size
+            )
             figures = self._outbox(database)
             if figures is not None:
-                yield _gauge("outbox_backlog", "Outbox rows not yet published", service,
-                             figures["outbox_backlog"])
-                yield _gauge("outbox_oldest_age_seconds", "Age of the oldest unpublished"
-                             " outbox row (0 when none)", service, figures["outbox_oldest_seconds"])
+                yield _gauge(
+                    "outbox_backlog",
+                    "Outbox rows not yet published",
+                    service,
+                    figures["outbox_backlog"],
+                )
+                yield _gauge(
+                    "outbox_oldest_age_seconds",
+                    "Age of the oldest unpublished outbox row (0 when none)",
+                    service,
+                    figures["outbox_oldest_seconds"],
+                )
         if relay is not None:
-            yield _gauge("relay_leader", "1 while this process holds the relay's lock",
-                         service, int(relay.leader))
-            yield _counter("events_published", "Outbox rows published by this process's"
-                           " relay (broker-confirmed)", service, relay.published)
-            yield _counter("events_unroutable", "Published events no queue was bound for",
-                           service, relay.unroutable)
+            yield _gauge(
+                "relay_leader",
+                "1 while this process holds the relay's lock",
+                service,
+                int(relay.leader),
+            )
+            yield _counter(
+                "events_published",
+                "Outbox rows published by this process's relay (broker-confirmed)",
+                service,
+                relay.published,
+            )
+            yield _counter(
+                "events_unroutable",
+                "Published events no queue was bound for",
+                service,
+                relay.unroutable,
+            )
         depth = self.dead_letters.get()
         if depth is not None:
-            family = GaugeMetricFamily(PREFIX + "dead_letter_messages", "Messages waiting in"
-                                       " the service's dead-letter queue",
-                                       labels=("service", "queue"))
+            family = GaugeMetricFamily(
+                PREFIX + "dead_letter_messages",
+                "Messages waiting in the service's dead-letter queue",
+                labels=("service", "queue"),
+            )
             family.add_metric((service, self.dead_letters.queue), depth)
             yield family
 
@@ -213,10 +265,12 @@ class DeadLetterDepth:
 
     def __init__(self, container):
         from shared.messaging import dead_letter_names
+
         self.config = container.config
         self.queue = dead_letter_names(container.service_name)[1]
         self.value, self.read_at = None, float("-inf")
-        self.conn, self.channel = None, None
+        self.conn: Any = None
+        self.channel: Any = None
         self._lock = eventlet.semaphore.Semaphore()
 
     def get(self):
@@ -227,15 +281,17 @@ class DeadLetterDepth:
         try:
             with eventlet.Timeout(SCRAPE_TIMEOUT):
                 if self.conn is None:
-                    self.conn = Connection(amqp_uri(self.config), connect_timeout=SCRAPE_TIMEOUT,
-                                           heartbeat=0)
+                    self.conn = Connection(
+                        amqp_uri(self.config), connect_timeout=SCRAPE_TIMEOUT, heartbeat=0
+                    )
                     # kombu's connect() and default_channel wait 2 s before they try again
                     self.conn.ensure_connection(max_retries=1, interval_start=0)
                     self.channel = self.conn.channel()
                 self.value = self.channel.queue_declare(self.queue, passive=True).message_count
         except (Exception, eventlet.Timeout) as exc:  # broker gone, queue not declared yet
-            log.warning("metrics.dead_letters_unavailable", queue=self.queue,
-                        error=type(exc).__name__)
+            log.warning(
+                "metrics.dead_letters_unavailable", queue=self.queue, error=type(exc).__name__
+            )
             self.close()
             self.value = None
         finally:

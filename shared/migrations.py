@@ -1,6 +1,7 @@
 """Numbered SQL migrations, applied in order into one service's own schema and recorded
 in ``<schema>.schema_migrations``. The messaging tables every service has (outbox, inbox)
 come first from ``shared/migrations/``; then the service's own ``migrations/NNN_*.sql``."""
+
 from pathlib import Path
 
 import psycopg2
@@ -27,9 +28,11 @@ def apply(dsn, schema, directory):
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"migrate:{schema}",))
             cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             cur.execute(f'SET LOCAL search_path TO "{schema}", public')
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                        " version text PRIMARY KEY,"
-                        " applied_at timestamptz NOT NULL DEFAULT now())")
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version text PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
             cur.execute("SELECT version FROM schema_migrations")
             applied = {row[0] for row in cur.fetchall()}
             done = []

@@ -1,6 +1,7 @@
 """The outbox: events are rows written in the business transaction, published later by
 the relay (``shared.relay``). A ``NOTIFY`` in the same transaction (sent by a trigger on
 the table) wakes the relay on commit and never on rollback."""
+
 import json
 import uuid
 
@@ -33,19 +34,31 @@ def append(store, events):
             eventlet.sleep(0)
         envelope = contracts.envelope(store.service, event, session.correlation_id, now)
         envelopes.append(envelope)
-        rows.append((uuid.UUID(envelope["event_id"]), f"{store.service}.events", event.type,
-                     json.dumps(envelope, ensure_ascii=False), session.correlation_id))
+        rows.append(
+            (
+                uuid.UUID(envelope["event_id"]),
+                f"{store.service}.events",
+                event.type,
+                json.dumps(envelope, ensure_ascii=False),
+                session.correlation_id,
+            )
+        )
     with store.cursor() as cur:
         # One statement for all rows; its trigger sends the NOTIFY (002_outbox_notify.sql).
         psycopg2.extras.execute_values(
-            cur, "INSERT INTO outbox (event_id, exchange, routing_key, body, correlation_id)"
-                 " VALUES %s", rows, page_size=len(rows))
+            cur,
+            "INSERT INTO outbox (event_id, exchange, routing_key, body, correlation_id) VALUES %s",
+            rows,
+            page_size=len(rows),
+        )
     return envelopes
 
 
 def backlog(store):
     with store.cursor() as cur:
-        cur.execute("SELECT count(*), extract(epoch FROM now() - min(created_at))"
-                    " FROM outbox WHERE published_at IS NULL")
+        cur.execute(
+            "SELECT count(*), extract(epoch FROM now() - min(created_at))"
+            " FROM outbox WHERE published_at IS NULL"
+        )
         count, age = cur.fetchone()
     return {"outbox_backlog": count, "outbox_oldest_seconds": round(age or 0.0, 3)}

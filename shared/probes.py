@@ -10,6 +10,7 @@ An RPC ``health()`` is answered by any replica and takes a worker slot; these an
 this process only, from a green thread of their own. The address is ``HEALTH_ADDRESS``
 (``host:port``; port 0 picks a free one, ``off`` serves none); replicas on one machine
 need ports of their own."""
+
 import json
 
 import eventlet
@@ -44,8 +45,14 @@ class Probes(DependencyProvider):
         log.info("probes.listening", host=host, port=self.port)
 
     def _serve(self):
-        eventlet.wsgi.server(self.socket, self._app, log=_Quiet(), log_output=False,
-                             socket_timeout=5, keepalive=False)
+        eventlet.wsgi.server(
+            self.socket,
+            self._app,
+            log=_Quiet(),
+            log_output=False,
+            socket_timeout=5,
+            keepalive=False,
+        )
 
     def stop(self):
         self._close()
@@ -88,17 +95,23 @@ class Probes(DependencyProvider):
             status, body = "200 OK", {"status": "alive", "service": self.container.service_name}
         elif path == "/metrics":
             data = metrics.of(self.container).exposition()
-            start_response("200 OK", [("Content-Type", metrics.CONTENT_TYPE),
-                                      ("Content-Length", str(len(data)))])
+            start_response(
+                "200 OK",
+                [("Content-Type", metrics.CONTENT_TYPE), ("Content-Length", str(len(data)))],
+            )
             return [data]
         elif path == "/readyz":
             problems = self.problems()
             status = "503 Service Unavailable" if problems else "200 OK"
-            body = {"status": "not_ready" if problems else "ready",
-                    "service": self.container.service_name, "problems": problems}
+            body = {
+                "status": "not_ready" if problems else "ready",
+                "service": self.container.service_name,
+                "problems": problems,
+            }
         else:
             status, body = "404 Not Found", {"error": "not_found"}
         data = json.dumps(body).encode()
-        start_response(status, [("Content-Type", "application/json"),
-                                ("Content-Length", str(len(data)))])
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
         return [data]

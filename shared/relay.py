@@ -4,7 +4,9 @@ published only after the broker has acked it. It never gives up: on any error it
 off (capped) and starts again from the oldest unpublished row. It wakes on the NOTIFY a
 committing transaction sends, and polls slowly as a safety net. Of several replicas,
 one relays at a time (a PostgreSQL advisory lock), which keeps the order."""
+
 import time
+from typing import Any
 
 import amqp
 import eventlet
@@ -26,7 +28,7 @@ class Publisher:
 
     def __init__(self, uri, confirm_timeout=10.0):
         self.uri, self.confirm_timeout = uri, confirm_timeout
-        self.conn = None
+        self.conn: Any = None  # a kombu Connection while connected
 
     def connect(self):
         kombu_conn = Connection(self.uri, connect_timeout=5)
@@ -77,11 +79,17 @@ class Publisher:
                 self.declared.add(exchange)
             headers = {"nameko.correlation_id": correlation_id} if correlation_id else {}
             message = amqp.Message(
-                body.encode("utf-8"), content_type="application/json",
-                content_encoding="utf-8", delivery_mode=2, message_id=str(event_id),
-                type=routing_key, application_headers=headers)
-            self.channel.basic_publish(message, exchange=exchange, routing_key=routing_key,
-                                       mandatory=True)
+                body.encode("utf-8"),
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=str(event_id),
+                type=routing_key,
+                application_headers=headers,
+            )
+            self.channel.basic_publish(
+                message, exchange=exchange, routing_key=routing_key, mandatory=True
+            )
             self.tag += 1
             self.pending.add(self.tag)
             tags.append((self.tag, row_id))
@@ -105,7 +113,11 @@ class OutboxRelay(DependencyProvider):
     """Runs the relay inside the service process; injects its status for ``health()``."""
 
     def __init__(self, batch_size=500, poll_interval=1.0, max_backoff=5.0, coalesce=0.025):
-        self.batch_size, self.poll_interval, self.max_backoff = batch_size, poll_interval, max_backoff
+        self.batch_size, self.poll_interval, self.max_backoff = (
+            batch_size,
+            poll_interval,
+            max_backoff,
+        )
         self.coalesce = coalesce
         self._last_batch_at = 0.0
         self.published = 0
@@ -142,8 +154,12 @@ class OutboxRelay(DependencyProvider):
         return "relay: not running" if thread is None or thread.dead else None
 
     def status(self):
-        return {"relay_leader": self.leader, "published": self.published,
-                "unroutable": self.unroutable, "relay_error": self.last_error}
+        return {
+            "relay_leader": self.leader,
+            "published": self.published,
+            "unroutable": self.unroutable,
+            "relay_error": self.last_error,
+        }
 
     def run(self):
         backoff = 0.1
@@ -151,8 +167,11 @@ class OutboxRelay(DependencyProvider):
             publisher = Publisher(self.uri)
             conn = None
             try:
-                conn = psycopg2.connect(self.dsn, options=f"-c search_path={self.schema},public",
-                                        application_name=f"relay:{self.schema}")
+                conn = psycopg2.connect(
+                    self.dsn,
+                    options=f"-c search_path={self.schema},public",
+                    application_name=f"relay:{self.schema}",
+                )
                 conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
                 with conn.cursor() as cur:
                     # Losing a "published" mark in a crash only means publishing the row
@@ -171,8 +190,9 @@ class OutboxRelay(DependencyProvider):
                         self._wait(conn)
             except Exception as exc:  # broker or database down: back off, start over
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("relay.retrying", schema=self.schema, error=self.last_error,
-                            backoff=backoff)
+                log.warning(
+                    "relay.retrying", schema=self.schema, error=self.last_error, backoff=backoff
+                )
                 eventlet.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
             finally:
@@ -193,9 +213,12 @@ class OutboxRelay(DependencyProvider):
     def relay_once(self, conn, publisher):
         with conn.cursor() as cur:
             # body as text: it goes out as the bytes it was stored as, never re-encoded.
-            cur.execute("SELECT id, event_id, exchange, routing_key, body::text, correlation_id"
-                        " FROM outbox"
-                        " WHERE published_at IS NULL ORDER BY id LIMIT %s", (self.batch_size,))
+            cur.execute(
+                "SELECT id, event_id, exchange, routing_key, body::text, correlation_id"
+                " FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT %s",
+                (self.batch_size,),
+            )
             rows = cur.fetchall()
         if not rows:
             return 0
@@ -203,20 +226,29 @@ class OutboxRelay(DependencyProvider):
             confirmed, returned = publisher.publish_batch(rows)
         except Exception:
             with conn.cursor() as cur:
-                cur.execute("UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY(%s)",
-                            ([r[0] for r in rows],))
+                cur.execute(
+                    "UPDATE outbox SET attempts = attempts + 1 WHERE id = ANY(%s)",
+                    ([r[0] for r in rows],),
+                )
             raise
         self._last_batch_at = time.monotonic()
         if confirmed:
             with conn.cursor() as cur:
-                cur.execute("UPDATE outbox SET published_at = now(), attempts = attempts + 1"
-                            " WHERE id = ANY(%s)", (confirmed,))
+                cur.execute(
+                    "UPDATE outbox SET published_at = now(), attempts = attempts + 1"
+                    " WHERE id = ANY(%s)",
+                    (confirmed,),
+                )
             self.published += len(confirmed)
         if returned:
             # Routed to no queue: no consumer has declared one yet. Logged and counted.
             self.unroutable += len(returned)
-            log.warning("relay.unroutable", schema=self.schema, count=len(returned),
-                        types=sorted(set(returned)))
+            log.warning(
+                "relay.unroutable",
+                schema=self.schema,
+                count=len(returned),
+                types=sorted(set(returned)),
+            )
         if len(confirmed) < len(rows):
             raise RuntimeError(f"broker refused {len(rows) - len(confirmed)} events")
         return len(rows)

@@ -1,4 +1,5 @@
 """Rows as replies: JSON-friendly values for what nameko serialises."""
+
 import datetime as dt
 import uuid
 

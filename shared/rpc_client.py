@@ -11,6 +11,7 @@ back). Here the queue is exclusive (and so neither durable nor shared): the brok
 with its connection, and the redeclare after a reconnect makes it afresh on the node the
 client now talks to. A reply in flight at the moment the node died is lost either way; the
 call raises (``RpcTimeout``) and the caller decides, as for any lost reply."""
+
 import uuid
 
 from kombu import Queue
@@ -26,8 +27,12 @@ class ConnectionReplyListener(SingleThreadedReplyListener):
         self.routing_key = str(reply_uuid)
         self.queue = Queue(
             RPC_REPLY_QUEUE_TEMPLATE.format(self.container.service_name, reply_uuid),
-            exchange=get_rpc_exchange(self.container.config), routing_key=self.routing_key,
-            durable=False, exclusive=True, auto_delete=True)
+            exchange=get_rpc_exchange(self.container.config),
+            routing_key=self.routing_key,
+            durable=False,
+            exclusive=True,
+            auto_delete=True,
+        )
         self.queue_consumer.register_provider(self)
 
 

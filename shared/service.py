@@ -1,5 +1,8 @@
 """What every service has: a correlation id per worker, the caller's identity, the outbox
 relay, the clock, and ``health()``. A service subclasses it and adds its ``store``."""
+
+from typing import Any
+
 from marshmallow import Schema, fields
 
 from shared.auth import Auth
@@ -20,6 +23,9 @@ STATS_INPUT = StatsSchema()
 
 
 class ServiceBase:
+    # what every service class gives: its nameko name and its Database(store) provider
+    name: str
+    store: Any
     context = RequestContext()
     auth = Auth()
     relay = OutboxRelay()
@@ -30,9 +36,15 @@ class ServiceBase:
     def health(self):
         # ``today`` is the bureau's day as this service sees it: vetctl dates what it
         # sends by it rather than by the operator machine's calendar.
-        return {"service": self.name, "status": "ok", "today": self.clock.today().isoformat(),
-                "time_zone": str(self.clock.tz), **self.store.outbox_backlog(),
-                **self.relay.status(), **self.health_details()}
+        return {
+            "service": self.name,
+            "status": "ok",
+            "today": self.clock.today().isoformat(),
+            "time_zone": str(self.clock.tz),
+            **self.store.outbox_backlog(),
+            **self.relay.status(),
+            **self.health_details(),
+        }
 
     def health_details(self):
         return {}

@@ -2,8 +2,9 @@
 
 The vocabularies live in shared/data/taxonomy.yaml; every code a client sends is checked against it.
 """
+
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -45,7 +46,7 @@ class Taxonomy:
         return list(dict.fromkeys(v for v in values if v not in known))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: str) -> Taxonomy:
     with open(path, encoding="utf-8") as f:
         return Taxonomy(yaml.safe_load(f))
@@ -57,6 +58,8 @@ def code_of(category: str, taxonomy: Taxonomy | None = None):
     def validate(code: str) -> None:
         tx = taxonomy or Taxonomy.load()
         if not isinstance(code, str) or not tx.is_valid(category, code):
-            raise ValidationError(f"not a {category} code")  # (the value stays out: it may be anything)
+            raise ValidationError(
+                f"not a {category} code"
+            )  # (the value stays out: it may be anything)
 
     return validate

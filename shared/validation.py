@@ -1,7 +1,10 @@
 """Input checking at the edge: marshmallow errors become ``InvalidInput`` naming fields."""
+
 import datetime as dt
 import re
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 from marshmallow.experimental.context import Context
@@ -18,12 +21,13 @@ MOBILE_NUMBER = re.compile(r"1[3-9][0-9]{9}")
 EARLIEST = dt.date(1950, 1, 1)  # no business date of this bureau's is older
 
 
-def MOBILE(value):  # noqa: N802 (a validator, named as the constant it replaced)
+def MOBILE(value):
     """A mainland mobile number as stored: 11 ASCII digits ``1[3-9]…``, nothing else (no
     ``+86``, spaces, dashes or newline)."""
     if not isinstance(value, str) or not MOBILE_NUMBER.fullmatch(value):
-        raise ValidationError("not a mainland mobile number (11 digits 0-9, 1[3-9]…, "
-                              "without +86, spaces or dashes)")
+        raise ValidationError(
+            "not a mainland mobile number (11 digits 0-9, 1[3-9]…, without +86, spaces or dashes)"
+        )
 
 
 def add_years(day, years):
@@ -40,6 +44,7 @@ def within_years(future, past=None):
     earlier than ``past`` years before it, or than ``EARLIEST`` when ``past`` is None. A
     date outside is refused naming both bounds (never the value): a year 9999 cannot be
     stored and read back, and no bureau business is planned decades ahead."""
+
     def check(value):
         day = value.date() if isinstance(value, dt.datetime) else value
         today = loading_day()
@@ -47,16 +52,17 @@ def within_years(future, past=None):
         high = add_years(today, future)
         if not low <= day <= high:
             raise ValidationError(f"must be between {low.isoformat()} and {high.isoformat()}")
+
     return check
 
 
 # The windows the services' date inputs use (their own rules, e.g. "discharge not in the
 # future", "a cohort does not start in the past", come on top):
-HISTORY = within_years(future=1)          # what happened: service, discharge, founding, hire,
+HISTORY = within_years(future=1)  # what happened: service, discharge, founding, hire,
 #                                           disbursement, payment, contact, consent
 PLANNED = within_years(future=5, past=1)  # postings' closing dates, cohorts
-FAIR = within_years(future=2, past=1)     # recruitment fairs
-QUERY = within_years(future=5)            # filters: due_before, as_of, audit since/until
+FAIR = within_years(future=2, past=1)  # recruitment fairs
+QUERY = within_years(future=5)  # filters: due_before, as_of, audit since/until
 
 
 def check_uscc(value):
@@ -64,7 +70,7 @@ def check_uscc(value):
     try:
         uscc_number.validate(value)
     except StdnumError as exc:
-        raise ValidationError(f"not a valid unified social credit code: {exc.message}") from None
+        raise ValidationError(f"not a valid unified social credit code: {exc}") from None
 
 
 def load(schema, data, partial=False, today=None):
@@ -72,8 +78,12 @@ def load(schema, data, partial=False, today=None):
     against (``loading_day()``): pass the service clock's ``today()``."""
     unstorable = unstorable_strings(data)
     if unstorable:
-        raise invalid({path: ["contains a character that cannot be stored (NUL or a lone "
-                              "surrogate)"] for path in unstorable})
+        raise invalid(
+            {
+                path: ["contains a character that cannot be stored (NUL or a lone surrogate)"]
+                for path in unstorable
+            }
+        )
     try:
         with checking_on(today):
             return schema.load(data, partial=partial)
@@ -90,7 +100,7 @@ def loading_day():
     """For a schema's date rules: the ``today`` the current ``load`` was given, else the
     bureau's date now. Evaluated at load time, so a process that runs over midnight or New
     Year never checks against a stale day."""
-    given = Context.get(default={}).get("today")
+    given = Context.get(default={"today": None}).get("today")
     return given if given is not None else clock.today()
 
 
@@ -138,6 +148,7 @@ def unstorable_strings(data, path=""):
         except UnicodeEncodeError:
             return [path or "_schema"]
         return []
+    items: Iterable[tuple[Any, Any]]
     if isinstance(data, dict):
         items = data.items()
     elif isinstance(data, (list, tuple)):
@@ -152,8 +163,9 @@ def unstorable_strings(data, path=""):
 
 def describe(errors):
     """A one-line summary naming every bad field, for clients that show only a message."""
-    return "invalid input: " + "; ".join(f"{_field_name(field)}: {' '.join(messages)}"
-                                         for field, messages in sorted(errors.items()))
+    return "invalid input: " + "; ".join(
+        f"{_field_name(field)}: {' '.join(messages)}" for field, messages in sorted(errors.items())
+    )
 
 
 def _field_name(field):

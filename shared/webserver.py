@@ -4,13 +4,14 @@ the request head and one for the body, a cap on open connections, and accept err
 
 nameko's own ``WebServer`` sets no socket timeout, accepts without bound, and lets an accept
 error end its thread, which kills the container (RPCs included)."""
+
 import collections
 import errno
 import io
-import socket
 import time
 from functools import partial
 from logging import getLogger
+from typing import Any
 
 import eventlet
 import structlog
@@ -23,10 +24,12 @@ log = structlog.get_logger(__name__)
 
 Limits = collections.namedtuple("Limits", "header_timeout body_timeout max_connections backlog")
 # (config key, Limits field, type, default): what services/jobs/config.yaml documents.
-LIMIT_KEYS = (("HTTP_HEADER_TIMEOUT", "header_timeout", float, 10.0),
-              ("HTTP_BODY_TIMEOUT", "body_timeout", float, 30.0),
-              ("HTTP_MAX_CONNECTIONS", "max_connections", int, 200),
-              ("HTTP_BACKLOG", "backlog", int, 511))
+LIMIT_KEYS = (
+    ("HTTP_HEADER_TIMEOUT", "header_timeout", float, 10.0),
+    ("HTTP_BODY_TIMEOUT", "body_timeout", float, 30.0),
+    ("HTTP_MAX_CONNECTIONS", "max_connections", int, 200),
+    ("HTTP_BACKLOG", "backlog", int, 511),
+)
 ACCEPT_BACKOFF = (0.05, 1.0)  # seconds: the first wait after an accept error, the longest
 
 
@@ -69,7 +72,7 @@ class DeadlineReader(io.RawIOBase):
         self.sock.settimeout(left)
         try:
             count = self.sock.recv_into(buffer)
-        except socket.timeout:
+        except TimeoutError:
             raise self._expire() from None
         finally:
             self.sock.settimeout(self.write_timeout)
@@ -84,7 +87,7 @@ class DeadlineReader(io.RawIOBase):
             self.expired = True
             if self.on_expired:
                 self.on_expired(phase)
-        return socket.timeout(f"the request {phase} did not arrive in time")
+        return TimeoutError(f"the request {phase} did not arrive in time")
 
 
 def _body_unread(request_input):
@@ -101,6 +104,8 @@ class GuardedProtocol(HttpOnlyProtocol):
     is what the application answers (shared.http: 408), with ``Connection: close``. A body
     the application left unread is read off within the same deadline, as eventlet does to
     keep the connection, and the connection closed when it does not arrive."""
+
+    application: Any  # eventlet's, set by wsgi.server
 
     def setup(self):
         # As eventlet's, but the read side is ours (no second file on the socket: a
@@ -129,6 +134,7 @@ class GuardedProtocol(HttpOnlyProtocol):
                 if self.reader.expired:
                     self.close_connection = 1  # eventlet then answers Connection: close
                 return start_response(status, headers, exc_info)
+
             return app(environ, start)
 
         self.application = application
@@ -144,7 +150,8 @@ class GuardedProtocol(HttpOnlyProtocol):
     def _expired(self, phase):
         self.server.timeouts[phase] += 1
         (log.debug if phase == "idle" else log.info)(
-            "http.timed_out", phase=phase, client=self.client_address[0])
+            "http.timed_out", phase=phase, client=self.client_address[0]
+        )
 
 
 class GuardedWebServer(WebServer):
@@ -155,13 +162,15 @@ class GuardedWebServer(WebServer):
     ``accept_errors`` (by errno name) and ``timeouts`` (by phase: idle, head, body) say
     what it saw."""
 
+    _starting: bool  # nameko's WebServer sets it
+
     def __init__(self):
         super().__init__()
-        self.limits = None
-        self._slots = None
+        self.limits: Any = None  # ServerLimits, from the config in setup()
+        self._slots: Any = None  # a Semaphore of limits.max_connections, in start()
         self.open_connections = self.peak_connections = 0
-        self.accept_errors = collections.Counter()
-        self.timeouts = collections.Counter()
+        self.accept_errors: collections.Counter[str] = collections.Counter()
+        self.timeouts: collections.Counter[str] = collections.Counter()
 
     def setup(self):
         super().setup()
@@ -176,14 +185,23 @@ class GuardedWebServer(WebServer):
             self._sock.settimeout(None)  # https://github.com/celery/kombu/issues/838
             self._serv = self.get_wsgi_server(self._sock, self.get_wsgi_app())
             self._gt = self.container.spawn_managed_thread(self.run)
-            log.info("http.listening", listen="%s:%s" % self._sock.getsockname()[:2],
-                     **self.limits._asdict())
+            log.info(
+                "http.listening",
+                listen="{}:{}".format(*self._sock.getsockname()[:2]),
+                **self.limits._asdict(),
+            )
 
     def get_wsgi_server(self, sock, wsgi_app, protocol=GuardedProtocol, debug=False):
         # socket_timeout bounds each write of a response to a client that stops reading.
-        server = wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol,
-                             debug=debug, log=getLogger("nameko.web.server"),
-                             socket_timeout=self.limits.body_timeout)
+        server = wsgi.Server(
+            sock,
+            sock.getsockname(),
+            wsgi_app,
+            protocol=protocol,
+            debug=debug,
+            log=getLogger("nameko.web.server"),
+            socket_timeout=self.limits.body_timeout,
+        )
         server.limits, server.timeouts = self.limits, self.timeouts
         return server
 
@@ -200,10 +218,15 @@ class GuardedWebServer(WebServer):
                 # EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED, EPROTO, ...: the listening
                 # socket stays readable, so without a pause this would spin.
                 backoff = min(max(backoff * 2, ACCEPT_BACKOFF[0]), ACCEPT_BACKOFF[1])
-                name = errno.errorcode.get(exc.errno, str(exc.errno))
+                name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
                 self.accept_errors[name] += 1
-                log.warning("http.accept_failed", error=name, message=exc.strerror or str(exc),
-                            retry_in=backoff, open_connections=self.open_connections)
+                log.warning(
+                    "http.accept_failed",
+                    error=name,
+                    message=exc.strerror or str(exc),
+                    retry_in=backoff,
+                    open_connections=self.open_connections,
+                )
                 eventlet.sleep(backoff)
                 continue
             backoff = 0.0
@@ -211,8 +234,9 @@ class GuardedWebServer(WebServer):
             self.peak_connections = max(self.peak_connections, self.open_connections)
             try:
                 sock.settimeout(self._serv.socket_timeout)
-                self.container.spawn_managed_thread(partial(self.process_request, sock, address),
-                                                    identifier="http.connection")
+                self.container.spawn_managed_thread(
+                    partial(self.process_request, sock, address), identifier="http.connection"
+                )
             except BaseException:
                 self._closed(sock)
                 raise
@@ -222,8 +246,11 @@ class GuardedWebServer(WebServer):
         try:
             self._serv.process_request([address, sock, wsgi.STATE_IDLE])
         except OSError as exc:  # reset, broken pipe, nameko#368: the client's doing
-            log.info("http.connection_failed", client=address[0],
-                     error=errno.errorcode.get(exc.errno, type(exc).__name__))
+            log.info(
+                "http.connection_failed",
+                client=address[0],
+                error=errno.errorcode.get(exc.errno or 0, type(exc).__name__),
+            )
         except Exception:
             log.error("http.connection_failed", client=address[0], exc_info=True)
         finally:

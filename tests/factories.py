@@ -1,10 +1,10 @@
 """Test data factories: valid by default, overridden per test."""
+
 import collections
 import datetime as dt
 import random
 
 from stdnum.cn import ric
-
 
 _next = collections.Counter()  # (county, birth or None, male) → numbers handed out so far
 DEFAULT_BIRTH = "19900307"
@@ -37,11 +37,16 @@ def _checked(body):
 def make_veteran(**overrides):
     data = {
         "id_number": id_number(),
-        "name": "张伟", "phone": "13899123456",
-        "county_code": "652301", "address": "昌吉市建国路 8 号",
-        "branch": "army", "enlisted_on": "2008-09-01", "discharged_on": "2016-12-01",
+        "name": "张伟",
+        "phone": "13899123456",
+        "county_code": "652301",
+        "address": "昌吉市建国路 8 号",
+        "branch": "army",
+        "enlisted_on": "2008-09-01",
+        "discharged_on": "2016-12-01",
         "discharge_type": "self_employment",
-        "skills": ["driver_b2", "security_guard"], "certificates": [],
+        "skills": ["driver_b2", "security_guard"],
+        "certificates": [],
         "intentions": {"occupations": ["driver"], "counties": ["652301"], "min_salary": 4000},
         "willingness": "business",
         "employment_status": "unemployed",
@@ -53,7 +58,12 @@ def make_veteran(**overrides):
 
 def unique_id_numbers(count, county="652301"):
     """``count`` distinct valid ID numbers of varied birth dates, never repeated in a run."""
-    return [id_number(county=county, male=random.random() < 0.9,
-                      birth=f"{random.randrange(1966, 2004)}{random.randrange(1, 13):02d}"
-                            f"{random.randrange(1, 29):02d}")
-            for _ in range(count)]
+    return [
+        id_number(
+            county=county,
+            male=random.random() < 0.9,
+            birth=f"{random.randrange(1966, 2004)}{random.randrange(1, 13):02d}"
+            f"{random.randrange(1, 29):02d}",
+        )
+        for _ in range(count)
+    ]

@@ -1,9 +1,10 @@
 """Small helpers for tests that talk to the real servers."""
+
+import datetime as dt
 import json
 import subprocess
 import time
 import uuid
-import datetime as dt
 
 from kombu import Connection, Exchange, Producer
 
@@ -46,17 +47,29 @@ def scalar(db, sql, *args):
 
 def registered_event(veteran_id=None, event_id=None, **data):
     body = {
-        "veteran_id": veteran_id or str(uuid.uuid4()), "county_code": "652301",
-        "gender": "male", "birth_year": 1990, "discharge_type": "self_employment",
-        "discharged_on": "2016-12-01", "skills": ["driver_b2"], "certificates": [],
-        "willingness": "business", "service_needs": ["startup_loan"],
+        "veteran_id": veteran_id or str(uuid.uuid4()),
+        "county_code": "652301",
+        "gender": "male",
+        "birth_year": 1990,
+        "discharge_type": "self_employment",
+        "discharged_on": "2016-12-01",
+        "skills": ["driver_b2"],
+        "certificates": [],
+        "willingness": "business",
+        "service_needs": ["startup_loan"],
         "employment_status": "unemployed",
         "intentions": {"occupations": ["driver"], "counties": ["652301"], "min_salary": 4000},
     }
     body.update(data)
-    return {"event_id": event_id or str(uuid.uuid4()), "type": VETERAN_REGISTERED, "version": 1,
-            "occurred_at": bureau_now().isoformat(), "source": "registry",
-            "correlation_id": uuid.uuid4().hex, "data": body}
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "type": VETERAN_REGISTERED,
+        "version": 1,
+        "occurred_at": bureau_now().isoformat(),
+        "source": "registry",
+        "correlation_id": uuid.uuid4().hex,
+        "data": body,
+    }
 
 
 def publish(config, envelope, source="registry"):
@@ -64,9 +77,14 @@ def publish(config, envelope, source="registry"):
     with Connection(config["AMQP_URI"]) as conn:
         exchange = Exchange(f"{source}.events", type="topic", durable=True)
         producer = Producer(conn.default_channel, exchange=exchange)
-        producer.publish(json.dumps(envelope), routing_key=envelope["type"], declare=[exchange],
-                         content_type="application/json", delivery_mode=2,
-                         message_id=envelope["event_id"])
+        producer.publish(
+            json.dumps(envelope),
+            routing_key=envelope["type"],
+            declare=[exchange],
+            content_type="application/json",
+            delivery_mode=2,
+            message_id=envelope["event_id"],
+        )
 
 
 def queue_depth(config, name):
@@ -76,6 +94,10 @@ def queue_depth(config, name):
 
 def connected_users(vhost):
     """The broker logins with a connection to ``vhost`` (``rabbitmqctl list_connections``)."""
-    rows = subprocess.run(["rabbitmqctl", "-q", "list_connections", "user", "vhost"],
-                          check=True, capture_output=True, text=True).stdout.splitlines()
+    rows = subprocess.run(
+        ["rabbitmqctl", "-q", "list_connections", "user", "vhost"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
     return {row.split("\t")[0] for row in rows if row.endswith("\t" + vhost)}

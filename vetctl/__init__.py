@@ -1,4 +1,5 @@
 """vetctl, the operators' command line."""
+
 import warnings
 
 # The platform's services, in the order vetctl lists them (status, queues, reports).
@@ -6,7 +7,9 @@ SERVICES = ("registry", "loans", "jobs", "training", "followup")
 
 # nameko imports pkg_resources and eventlet announces its deprecation at import: noise for
 # an operator. Filtered before anything imports them.
-warnings.filterwarnings("ignore", message=r"\s*(Eventlet is deprecated|pkg_resources is deprecated)")
+warnings.filterwarnings(
+    "ignore", message=r"\s*(Eventlet is deprecated|pkg_resources is deprecated)"
+)
 
 import logging  # noqa: E402
 

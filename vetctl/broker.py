@@ -7,6 +7,7 @@ operator's default user in a cluster) is ``BROKER_ADMIN_URI``, else ``AMQP_URI``
 registry's configured URI. Passwords: ``BROKER_PASSWORD_<USER>`` when set (a deployment's
 secret), else the one kept in ``.local/broker/<login>.password`` (made on first use, mode
 0600). ``BROKER_USER_PREFIX`` prefixes every login (deployments sharing a broker)."""
+
 import os
 import secrets
 from urllib.parse import quote, unquote, urlparse
@@ -19,8 +20,11 @@ PASSWORD_DIR = LOCAL / "broker"
 
 
 def admin_uri():
-    return (os.environ.get("BROKER_ADMIN_URI") or os.environ.get("AMQP_URI")
-            or amqp_uri(service_config("registry")))
+    return (
+        os.environ.get("BROKER_ADMIN_URI")
+        or os.environ.get("AMQP_URI")
+        or amqp_uri(service_config("registry"))
+    )
 
 
 def prefix():
@@ -44,8 +48,11 @@ def vhost_of(uri):
 def with_credentials(uri, login, password):
     """``uri`` with another user's login and password (hosts, ports and vhost kept), on
     every node of a failover list."""
-    return ";".join(_one_with_credentials(part.strip(), login, password)
-                    for part in uri.split(";") if part.strip())
+    return ";".join(
+        _one_with_credentials(part.strip(), login, password)
+        for part in uri.split(";")
+        if part.strip()
+    )
 
 
 def _one_with_credentials(uri, login, password):
@@ -95,30 +102,38 @@ def user_uri(user, base=None, directory=None):
 
 def _api(uri):
     from vetctl.bus import management
+
     base, auth, _ = management(uri)
     return base, auth
 
 
 def _call(session, method, url, payload=None):
     import requests
+
     try:
         reply = session.request(method, url, json=payload, timeout=10)
     except requests.RequestException as exc:
-        raise Failure(f"RabbitMQ's management API is not reachable at {url.split('/api/')[0]}"
-                      f" ({type(exc).__name__}): `rabbitmq-plugins enable rabbitmq_management`"
-                      " or set RABBIT_API") from None
+        raise Failure(
+            f"RabbitMQ's management API is not reachable at {url.split('/api/')[0]}"
+            f" ({type(exc).__name__}): `rabbitmq-plugins enable rabbitmq_management`"
+            " or set RABBIT_API"
+        ) from None
     if reply.status_code == 401:
-        raise Failure("the broker refused the bootstrap login: set BROKER_ADMIN_URI to an "
-                      "administrator's AMQP URI")
+        raise Failure(
+            "the broker refused the bootstrap login: set BROKER_ADMIN_URI to an "
+            "administrator's AMQP URI"
+        )
     if reply.status_code >= 400:
-        raise Failure(f"{method} {url.split('/api/', 1)[-1]}: {reply.status_code} "
-                      f"{reply.text[:200]}")
+        raise Failure(
+            f"{method} {url.split('/api/', 1)[-1]}: {reply.status_code} {reply.text[:200]}"
+        )
     return reply
 
 
 def init(uri=None, vhost=None, directory=None, table=None):
     """Apply the table. → ``[(user, login)]`` for every user made or brought up to date."""
     import requests
+
     uri = uri or admin_uri()
     vhost = vhost or vhost_of(uri)
     base, auth = _api(uri)
@@ -129,18 +144,39 @@ def init(uri=None, vhost=None, directory=None, table=None):
         session.auth = auth
         _call(session, "PUT", f"{base}/vhosts/{v}", {})
         for name in broker_access.exchanges(table):
-            _call(session, "PUT", f"{base}/exchanges/{v}/{quote(name, safe='')}",
-                  {"type": "topic", "durable": True, "auto_delete": False, "internal": False,
-                   "arguments": {}})
+            _call(
+                session,
+                "PUT",
+                f"{base}/exchanges/{v}/{quote(name, safe='')}",
+                {
+                    "type": "topic",
+                    "durable": True,
+                    "auto_delete": False,
+                    "internal": False,
+                    "arguments": {},
+                },
+            )
         for user, access in broker_access.accesses(table).items():
             login = broker_access.user_name(user, prefix())
             who = quote(login, safe="")
-            _call(session, "PUT", f"{base}/users/{who}",
-                  {"password": password(user, login, directory), "tags": ",".join(access.tags)})
-            _call(session, "PUT", f"{base}/permissions/{v}/{who}",
-                  {"configure": access.configure, "write": access.write, "read": access.read})
+            _call(
+                session,
+                "PUT",
+                f"{base}/users/{who}",
+                {"password": password(user, login, directory), "tags": ",".join(access.tags)},
+            )
+            _call(
+                session,
+                "PUT",
+                f"{base}/permissions/{v}/{who}",
+                {"configure": access.configure, "write": access.write, "read": access.read},
+            )
             for exchange, rule in access.topics.items():
-                _call(session, "PUT", f"{base}/topic-permissions/{v}/{who}",
-                      {"exchange": exchange, **rule})
+                _call(
+                    session,
+                    "PUT",
+                    f"{base}/topic-permissions/{v}/{who}",
+                    {"exchange": exchange, **rule},
+                )
             done.append((user, login))
     return done

@@ -1,5 +1,6 @@
 """The event bus as operators see it: live events, dead letters (list, show, replay,
 drop) and each service's queues and outbox."""
+
 import datetime as dt
 import json
 import os
@@ -10,7 +11,8 @@ from urllib.parse import quote, unquote, urlparse
 
 from kombu import Connection, Exchange, Queue
 
-from shared.contracts.summaries import SUMMARIES, summary as timeline_summary
+from shared.contracts.summaries import SUMMARIES
+from shared.contracts.summaries import summary as timeline_summary
 from vetctl.client import Failure, safe_url
 
 
@@ -19,8 +21,10 @@ def _connection(uri):
     try:
         conn.ensure_connection(max_retries=1)
     except Exception:
-        raise Failure(f"RabbitMQ is not reachable at {safe_url(uri)}: start it with "
-                      "`rabbitmq-server -detached` or set AMQP_URI") from None
+        raise Failure(
+            f"RabbitMQ is not reachable at {safe_url(uri)}: start it with "
+            "`rabbitmq-server -detached` or set AMQP_URI"
+        ) from None
     return conn
 
 
@@ -43,14 +47,19 @@ def tail(uri, sources, event_type, limit, timeout, echo):
     seen = {"count": 0}
     with _connection(uri) as conn:
         channel = conn.channel()
-        queue = Queue(f"vetctl.tail.{uuid.uuid4().hex[:12]}", exclusive=True,
-                      auto_delete=True, channel=channel)
+        queue = Queue(
+            f"vetctl.tail.{uuid.uuid4().hex[:12]}",
+            exclusive=True,
+            auto_delete=True,
+            channel=channel,
+        )
         queue.declare()
         for source in sources:
             # Looked up, not declared: the operations user may not declare (configure) a
             # service's exchange (shared/data/broker_access.yaml); broker init made them.
-            exchange = Exchange(f"{source}.events", type="topic", durable=True, passive=True,
-                                channel=channel)
+            exchange = Exchange(
+                f"{source}.events", type="topic", durable=True, passive=True, channel=channel
+            )
             exchange.declare()
             queue.bind_to(exchange, routing_key=event_type or "#")
 
@@ -80,7 +89,7 @@ def tail(uri, sources, event_type, limit, timeout, echo):
 def _dead_letters(channel, service):
     """Every message in ``<service>.dlq``, taken but not acknowledged (they go back when
     the channel closes)."""
-    taken = []
+    taken: list = []
     while True:
         message = channel.basic_get(f"{service}.dlq", no_ack=False)
         if message is None:
@@ -104,7 +113,8 @@ def _describe(service, message):
         "id": props.get("message_id") or envelope.get("event_id"),
         "service": service,
         "queue": message.delivery_info.get("routing_key"),
-        "source": envelope.get("source"), "type": envelope.get("type"),
+        "source": envelope.get("source"),
+        "type": envelope.get("type"),
         # refused at the bus boundary (shared.boundary): its own reason, never handled
         "reason": headers.get("x-refused-reason") or death.get("reason"),
         "count": death.get("count"),
@@ -118,6 +128,7 @@ def _each_dead_letter(uri, services):
     """``(service, message)`` for every dead letter of ``services``, each service's taken
     on a channel of its own; what is not acknowledged goes back when the channel closes.
     A service that never started has no dead-letter queue: skipped."""
+
     def letters(conn):
         for service in services:
             channel = conn.channel()
@@ -132,6 +143,7 @@ def _each_dead_letter(uri, services):
                     channel.close()
                 except Exception:  # the broker closed it already
                     pass
+
     with _connection(uri) as conn:
         yield letters(conn)
 
@@ -162,14 +174,20 @@ def _republish(channel, message, queue_name):
     default exchange, with its id and correlation; the inbox makes a replay of something
     already handled harmless."""
     import amqp
+
     props = dict(message.properties)
-    headers = {k: v for k, v in (props.get("application_headers") or {}).items()
-               if not k.startswith("x-")}
+    headers = {
+        k: v for k, v in (props.get("application_headers") or {}).items() if not k.startswith("x-")
+    }
     republished = amqp.Message(
-        message.body, content_type=props.get("content_type", "application/json"),
-        content_encoding=props.get("content_encoding", "utf-8"), delivery_mode=2,
-        message_id=props.get("message_id"), type=props.get("type"),
-        application_headers=headers)
+        message.body,
+        content_type=props.get("content_type", "application/json"),
+        content_encoding=props.get("content_encoding", "utf-8"),
+        delivery_mode=2,
+        message_id=props.get("message_id"),
+        type=props.get("type"),
+        application_headers=headers,
+    )
     channel.basic_publish(republished, exchange="", routing_key=queue_name)
 
 
@@ -208,17 +226,23 @@ def management(uri):
 def queue_figures(uri):
     """{queue name: (messages, consumers)} in the vhost, from the management API."""
     import requests
+
     base, auth, vhost = management(uri)
     try:
         reply = requests.get(f"{base}/queues/{quote(vhost, safe='')}", auth=auth, timeout=5)
         reply.raise_for_status()
     except requests.RequestException as exc:
-        raise Failure(f"RabbitMQ's management API is not reachable at {base} "
-                      f"({type(exc).__name__}): `rabbitmq-plugins enable rabbitmq_management`"
-                      " or set RABBIT_API") from None
+        raise Failure(
+            f"RabbitMQ's management API is not reachable at {base} "
+            f"({type(exc).__name__}): `rabbitmq-plugins enable rabbitmq_management`"
+            " or set RABBIT_API"
+        ) from None
     return {q["name"]: (q.get("messages", 0), q.get("consumers", 0)) for q in reply.json()}
 
 
 def service_queues(figures, service):
-    return {name: counts for name, counts in figures.items()
-            if f"--{service}." in name or name in (f"rpc-{service}", f"{service}.dlq")}
+    return {
+        name: counts
+        for name, counts in figures.items()
+        if f"--{service}." in name or name in (f"rpc-{service}", f"{service}.dlq")
+    }

@@ -1,7 +1,7 @@
 """How vetctl talks to the services: nameko RPC with the operator's token, and failures
 turned into one-line reasons (which URL, what to start, which field)."""
+
 import os
-import socket
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,16 +43,19 @@ def broker_url(config_file=None, user="vetctl"):
         return os.environ["AMQP_URI"]
     if config_file:
         from shared.config import load_config
+
         base = amqp_uri(load_config(config_file))
     else:
         base = amqp_uri(service_config("registry"))
     from vetctl.broker import user_uri
+
     return user_uri(user, base) or base
 
 
 def signing_secret():
     """VET_AUTH_SECRET's first secret, else the local one ``vetctl auth init`` made."""
     from shared.auth import SecretTooShort, check_secret_lengths, secrets_from
+
     try:
         if os.environ.get("VET_AUTH_SECRET"):
             return secrets_from({"AUTH_SECRETS": os.environ["VET_AUTH_SECRET"]})[0]
@@ -60,7 +63,9 @@ def signing_secret():
             return check_secret_lengths([SECRET_FILE.read_text().strip()], str(SECRET_FILE))[0]
     except SecretTooShort as exc:
         raise Failure(str(exc)) from None
-    raise Failure("no secret: set VET_AUTH_SECRET or run `vetctl auth init` (make run / make up do)")
+    raise Failure(
+        "no secret: set VET_AUTH_SECRET or run `vetctl auth init` (make run / make up do)"
+    )
 
 
 def operator_token():
@@ -75,9 +80,11 @@ def operator_token():
 def describe_error(exc):
     """One line for an error a service raised."""
     from shared.errors import InvalidInput
+
     if isinstance(exc, InvalidInput) and getattr(exc, "errors", None):
-        fields = "; ".join(f"{field}: {' '.join(messages)}"
-                           for field, messages in sorted(exc.errors.items()))
+        fields = "; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in sorted(exc.errors.items())
+        )
         return f"invalid input: {fields}"
     name = type(exc).__name__
     message = getattr(exc, "message", None) or str(exc)
@@ -94,15 +101,19 @@ class Client:
 
     def call(self, service, method, *args, **kwargs):
         from nameko.exceptions import RpcTimeout
+
         from shared.errors import ServiceError
+
         reply = kwargs.pop("_reply", None)
         try:
             if reply is not None:
                 return reply.result()
             return getattr(getattr(self.proxy, service), method)(*args, **kwargs)
         except RpcTimeout:
-            raise Failure(f"{service} did not answer within {self.timeout:g} s on "
-                          f"{safe_url(self.uri)}: is it running? (`make up`)") from None
+            raise Failure(
+                f"{service} did not answer within {self.timeout:g} s on "
+                f"{safe_url(self.uri)}: is it running? (`make up`)"
+            ) from None
         except ServiceError as exc:
             raise Failure(f"{service}.{method}: {describe_error(exc)}") from None
         except Exception as exc:  # RemoteError and the like: still one line
@@ -136,14 +147,17 @@ class _Pending:
 @contextmanager
 def connect(uri=None, timeout=15.0, token=None):
     from shared.rpc_client import cluster_proxy
+
     uri = uri or broker_url()
     context = {"auth_token": token if token is not None else operator_token()}
     proxy_context = cluster_proxy({"AMQP_URI": uri}, timeout=timeout, context_data=context)
     try:
         proxy = proxy_context.start()
-    except (OSError, socket.error, ConnectionError) as exc:
-        raise Failure(f"RabbitMQ is not reachable at {safe_url(uri)} ({type(exc).__name__}): "
-                      "start it with `rabbitmq-server -detached` or set AMQP_URI") from None
+    except (OSError, ConnectionError) as exc:
+        raise Failure(
+            f"RabbitMQ is not reachable at {safe_url(uri)} ({type(exc).__name__}): "
+            "start it with `rabbitmq-server -detached` or set AMQP_URI"
+        ) from None
     try:
         yield Client(proxy, uri, timeout)
     finally:

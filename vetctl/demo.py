@@ -2,6 +2,7 @@
 show: veterans (Faker zh_CN names, ID numbers valid for their county and birth year),
 enterprises, employers and postings, hires, loans, subsidies, training with certificates,
 mentors, a fair, contacts."""
+
 import datetime as dt
 import random
 import time
@@ -23,9 +24,13 @@ def id_number(rng, county, birth):
 
 def uscc(rng, county):
     """A unified social credit code with a valid check character (GB 32100-2015)."""
-    body = "91" + county + "".join(rng.choice(USCC_ALPHABET[:10]) for _ in range(2)) + \
-        "".join(rng.choice(USCC_ALPHABET) for _ in range(7))
-    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body, USCC_WEIGHTS))
+    body = (
+        "91"
+        + county
+        + "".join(rng.choice(USCC_ALPHABET[:10]) for _ in range(2))
+        + "".join(rng.choice(USCC_ALPHABET) for _ in range(7))
+    )
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(body, USCC_WEIGHTS, strict=True))
     return body + USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -41,24 +46,35 @@ def veterans(rng, fake, n, today):
         if number in seen:
             continue
         seen.add(number)
-        discharged = dt.date(min(birth.year + rng.randint(20, 35), today.year - 1),
-                             rng.randint(1, 12), 1)
+        discharged = dt.date(
+            min(birth.year + rng.randint(20, 35), today.year - 1), rng.randint(1, 12), 1
+        )
         willingness = rng.choices(["job", "business", "training", "none"], [55, 25, 12, 8])[0]
-        status = rng.choices(["unemployed", "employed", "self_employed", "flexible"],
-                             [55, 25, 10, 10])[0]
+        status = rng.choices(
+            ["unemployed", "employed", "self_employed", "flexible"], [55, 25, 10, 10]
+        )[0]
         record = {
-            "id_number": number, "name": fake.name(), "phone": fake.phone_number(),
-            "county_code": county, "address": fake.street_address(),
+            "id_number": number,
+            "name": fake.name(),
+            "phone": fake.phone_number(),
+            "county_code": county,
+            "address": fake.street_address(),
             "branch": rng.choice(["army", "navy", "air_force", "armed_police"]),
             "enlisted_on": dt.date(discharged.year - rng.randint(2, 12), 9, 1).isoformat(),
             "discharged_on": discharged.isoformat(),
             "discharge_type": rng.choices(["self_employment", "assigned_job"], [85, 15])[0],
             "skills": rng.sample(skills, rng.randint(0, 3)),
-            "intentions": {"occupations": rng.sample(occupations, rng.randint(1, 2)),
-                           "counties": [county], "min_salary": rng.randrange(3000, 7001, 500)},
-            "willingness": willingness, "employment_status": status,
-            "service_needs": rng.sample(["job_referral", "skills_training", "startup_loan",
-                                         "policy_consultation"], rng.randint(1, 2)),
+            "intentions": {
+                "occupations": rng.sample(occupations, rng.randint(1, 2)),
+                "counties": [county],
+                "min_salary": rng.randrange(3000, 7001, 500),
+            },
+            "willingness": willingness,
+            "employment_status": status,
+            "service_needs": rng.sample(
+                ["job_referral", "skills_training", "startup_loan", "policy_consultation"],
+                rng.randint(1, 2),
+            ),
         }
         if status == "employed":
             record["employer"] = fake.company()
@@ -74,6 +90,7 @@ def bureau_today(client):
 def run(client, n, seed=2026, echo=print):
     rng, today = random.Random(seed), bureau_today(client)
     from faker import Faker
+
     fake = Faker("zh_CN")
     fake.seed_instance(seed)
     counties = Jurisdiction.load().codes()
@@ -82,7 +99,7 @@ def run(client, n, seed=2026, echo=print):
     created = []
     batch = list(veterans(rng, fake, n, today))
     for start in range(0, len(batch), 500):
-        part = batch[start:start + 500]
+        part = batch[start : start + 500]
         results = client.call("registry", "register_veterans", part)["results"]
         created += [(r["id"], part[i]) for i, r in enumerate(results) if r["status"] == "created"]
     echo(f"demo: {len(created)} veterans registered")
@@ -91,52 +108,94 @@ def run(client, n, seed=2026, echo=print):
     founders = [(vid, rec) for vid, rec in created if rec["willingness"] == "business"]
     for vid, rec in founders[: max(1, len(founders) // 2)]:
         kind = rng.choice(["enterprise", "individual_business"])
-        data = {"kind": kind, "name": fake.company(), "county_code": rec["county_code"],
-                "industry": rng.choice(["logistics", "ecommerce", "agriculture", "catering"]),
-                "founded_on": (today - dt.timedelta(days=rng.randint(30, 900))).isoformat(),
-                "stage": rng.choice(["startup", "operating"]), "founder_ids": [vid],
-                "employees": (staff := rng.randint(1, 30)),
-                "veteran_employees": rng.randint(1, min(5, staff))}
+        data = {
+            "kind": kind,
+            "name": fake.company(),
+            "county_code": rec["county_code"],
+            "industry": rng.choice(["logistics", "ecommerce", "agriculture", "catering"]),
+            "founded_on": (today - dt.timedelta(days=rng.randint(30, 900))).isoformat(),
+            "stage": rng.choice(["startup", "operating"]),
+            "founder_ids": [vid],
+            "employees": (staff := rng.randint(1, 30)),
+            "veteran_employees": rng.randint(1, min(5, staff)),
+        }
         if kind == "enterprise":
             data["uscc"] = uscc(rng, rec["county_code"])
         client.call("registry", "register_enterprise", data)
 
     # Employers, postings, a fair; applications and hires once jobs knows the veterans.
-    employers = [client.call("jobs", "register_employer", {
-        "name": fake.company(), "uscc": uscc(rng, county), "county_code": county,
-        "industry": rng.choice(["logistics", "security_services", "manufacturing"])})
-        for county in counties]
+    employers = [
+        client.call(
+            "jobs",
+            "register_employer",
+            {
+                "name": fake.company(),
+                "uscc": uscc(rng, county),
+                "county_code": county,
+                "industry": rng.choice(["logistics", "security_services", "manufacturing"]),
+            },
+        )
+        for county in counties
+    ]
     postings = []
     for employer in employers:
         for _ in range(4):
             low = rng.randrange(3000, 6001, 500)
-            postings.append(client.call("jobs", "post_job", {
-                "employer_id": employer["id"], "title": fake.job()[:30],
-                "occupation": rng.choice(occupations), "county_code": employer["county_code"],
-                "salary_min": low, "salary_max": low + 2000, "openings": rng.randint(2, 8),
-                "dedicated": rng.random() < 0.4,
-                "closes_on": (today + dt.timedelta(days=rng.randint(20, 90))).isoformat()}))
-    client.call("jobs", "schedule_fair", {
-        "title": "退役军人专场招聘会", "county_code": counties[0], "mode": "hybrid",
-        "starts_at": bureau_clock().now().isoformat(),
-        "stream_url": "https://live.example.cn/veterans", "venue": "人力资源市场",
-        "employer_ids": [e["id"] for e in employers[:3]]})
-    seekers = [vid for vid, rec in created if rec["employment_status"] == "unemployed"
-               and rec["willingness"] == "job"]
+            postings.append(
+                client.call(
+                    "jobs",
+                    "post_job",
+                    {
+                        "employer_id": employer["id"],
+                        "title": fake.job()[:30],
+                        "occupation": rng.choice(occupations),
+                        "county_code": employer["county_code"],
+                        "salary_min": low,
+                        "salary_max": low + 2000,
+                        "openings": rng.randint(2, 8),
+                        "dedicated": rng.random() < 0.4,
+                        "closes_on": (today + dt.timedelta(days=rng.randint(20, 90))).isoformat(),
+                    },
+                )
+            )
+    client.call(
+        "jobs",
+        "schedule_fair",
+        {
+            "title": "退役军人专场招聘会",
+            "county_code": counties[0],
+            "mode": "hybrid",
+            "starts_at": bureau_clock().now().isoformat(),
+            "stream_url": "https://live.example.cn/veterans",
+            "venue": "人力资源市场",
+            "employer_ids": [e["id"] for e in employers[:3]],
+        },
+    )
+    seekers = [
+        vid
+        for vid, rec in created
+        if rec["employment_status"] == "unemployed" and rec["willingness"] == "job"
+    ]
     _wait_known(client, "jobs", seekers[-1:] or [created[-1][0]])
     hires = 0
     for vid in seekers[: max(1, len(seekers) // 3)]:
         matches = client.call("jobs", "match_jobs", vid, 3)
         if not matches:
             continue
-        application = client.call("jobs", "apply", {"veteran_id": vid,
-                                                    "posting_id": matches[0]["posting"]["id"],
-                                                    "channel": "referral"})
+        application = client.call(
+            "jobs",
+            "apply",
+            {"veteran_id": vid, "posting_id": matches[0]["posting"]["id"], "channel": "referral"},
+        )
         client.call("jobs", "advance_application", application["id"], "offered")
         if rng.random() < 0.8:
             try:
-                client.call("jobs", "hire", application["id"], {
-                    "started_on": today.isoformat(), "salary": rng.randrange(4000, 7001, 500)})
+                client.call(
+                    "jobs",
+                    "hire",
+                    application["id"],
+                    {"started_on": today.isoformat(), "salary": rng.randrange(4000, 7001, 500)},
+                )
                 hires += 1
             except Exception:  # the posting filled up meanwhile: an offer stays an offer
                 pass
@@ -146,49 +205,114 @@ def run(client, n, seed=2026, echo=print):
     loans = 0
     for vid, _ in founders[:10]:
         try:
-            loan = client.call("loans", "apply_loan", {
-                "veteran_id": vid, "product_code": "yongjun_chuangye",
-                "amount": f"{rng.randrange(50000, 300001, 10000)}.00", "term_months": 24,
-                "purpose": "扩大经营"})
+            loan = client.call(
+                "loans",
+                "apply_loan",
+                {
+                    "veteran_id": vid,
+                    "product_code": "yongjun_chuangye",
+                    "amount": f"{rng.randrange(50000, 300001, 10000)}.00",
+                    "term_months": 24,
+                    "purpose": "扩大经营",
+                },
+            )
         except Exception:  # not eligible (age, county): the demo moves on
             continue
         client.call("loans", "approve_loan", loan["id"], {})
         client.call("loans", "disburse_loan", loan["id"], {"disbursed_on": today.isoformat()})
-        client.call("loans", "grant_subsidy", {"veteran_id": vid, "kind": "startup",
-                                               "amount": "5000.00", "period": str(today.year)})
-        client.call("loans", "record_tax_relief", {"veteran_id": vid, "tax_year": today.year,
-                                                   "amount": "14400.00",
-                                                   "policy": "财税〔2019〕21号"})
+        client.call(
+            "loans",
+            "grant_subsidy",
+            {"veteran_id": vid, "kind": "startup", "amount": "5000.00", "period": str(today.year)},
+        )
+        client.call(
+            "loans",
+            "record_tax_relief",
+            {
+                "veteran_id": vid,
+                "tax_year": today.year,
+                "amount": "14400.00",
+                "policy": "财税〔2019〕21号",
+            },
+        )
         loans += 1
-    base = client.call("training", "register_base", {
-        "name": "昌吉州退役军人职业技能培训学校", "kind": "training", "county_code": counties[0],
-        "capacity": 300})
-    client.call("training", "register_base", {"name": "退役军人创业孵化基地",
-                                              "kind": "incubation", "county_code": counties[0],
-                                              "capacity": 40})
-    course = client.call("training", "open_course", {
-        "title": "消防设施操作员（初级）", "occupation": "fire_facility_operator",
-        "certificate_name": "消防设施操作员证", "skills_granted": ["fire_facility_operator"],
-        "theory_hours": 40, "practical_hours": 60, "mode": "hybrid", "base_id": base["id"]})
-    cohort = client.call("training", "open_cohort", course["id"], {
-        "starts_on": (today + dt.timedelta(days=1)).isoformat(),
-        "ends_on": (today + dt.timedelta(days=30)).isoformat(), "capacity": 40})
+    base = client.call(
+        "training",
+        "register_base",
+        {
+            "name": "昌吉州退役军人职业技能培训学校",
+            "kind": "training",
+            "county_code": counties[0],
+            "capacity": 300,
+        },
+    )
+    client.call(
+        "training",
+        "register_base",
+        {
+            "name": "退役军人创业孵化基地",
+            "kind": "incubation",
+            "county_code": counties[0],
+            "capacity": 40,
+        },
+    )
+    course = client.call(
+        "training",
+        "open_course",
+        {
+            "title": "消防设施操作员（初级）",
+            "occupation": "fire_facility_operator",
+            "certificate_name": "消防设施操作员证",
+            "skills_granted": ["fire_facility_operator"],
+            "theory_hours": 40,
+            "practical_hours": 60,
+            "mode": "hybrid",
+            "base_id": base["id"],
+        },
+    )
+    cohort = client.call(
+        "training",
+        "open_cohort",
+        course["id"],
+        {
+            "starts_on": (today + dt.timedelta(days=1)).isoformat(),
+            "ends_on": (today + dt.timedelta(days=30)).isoformat(),
+            "capacity": 40,
+        },
+    )
     trainees = [vid for vid, rec in created if rec["county_code"] == counties[0]][:20]
     _wait_known(client, "training", trainees[-1:])
     certified = 0
     for vid in trainees:
         enrollment = client.call("training", "enroll", cohort["id"], vid)
-        result = client.call("training", "record_result", enrollment["id"], {
-            "theory_score": rng.randint(50, 100), "practical_score": rng.randint(55, 100)})
+        result = client.call(
+            "training",
+            "record_result",
+            enrollment["id"],
+            {"theory_score": rng.randint(50, 100), "practical_score": rng.randint(55, 100)},
+        )
         certified += bool(result["certificate"])
-    client.call("training", "register_mentor", {"name": fake.name(), "field": "电子商务",
-                                                "county_code": counties[0]})
+    client.call(
+        "training",
+        "register_mentor",
+        {"name": fake.name(), "field": "电子商务", "county_code": counties[0]},
+    )
     echo(f"demo: {loans} loans, {len(trainees)} trainees, {certified} certificates")
     contacts = 0
     for vid, rec in created[:30]:
-        if client.try_call("followup", "record_contact", {
-                "veteran_id": vid, "county_code": rec["county_code"], "channel": "phone",
-                "topic": "policy_consultation"}) is not None:
+        if (
+            client.try_call(
+                "followup",
+                "record_contact",
+                {
+                    "veteran_id": vid,
+                    "county_code": rec["county_code"],
+                    "channel": "phone",
+                    "topic": "policy_consultation",
+                },
+            )
+            is not None
+        ):
             contacts += 1
     echo(f"demo: {contacts} contacts recorded")
     return {"veterans": len(created), "hires": hires, "loans": loans, "certified": certified}

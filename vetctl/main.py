@@ -2,23 +2,43 @@
 
 Every command has --help with an example, --json for scripts, exit code 0 on success and
 a one-line reason otherwise."""
+
 import os
 import sys
 
 import click
 
-from vetctl.commands import (auth, broker, dlq, events, exports, imports, lookups, report,
-                             system, token, tools)
+from vetctl.commands import (
+    auth,
+    broker,
+    dlq,
+    events,
+    exports,
+    imports,
+    lookups,
+    report,
+    system,
+    token,
+    tools,
+)
 from vetctl.settings import Settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-@click.option("--config", type=click.Path(exists=True, dir_okay=False),
-              help="a service config file to read AMQP_URI from (else $AMQP_URI, else "
-                   "services/registry/config.yaml)")
-@click.option("--timeout", type=float, default=30.0, show_default=True,
-              help="seconds to wait for a service's reply")
+@click.option(
+    "--config",
+    type=click.Path(exists=True, dir_okay=False),
+    help="a service config file to read AMQP_URI from (else $AMQP_URI, else "
+    "services/registry/config.yaml)",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="seconds to wait for a service's reply",
+)
 @click.pass_context
 def cli(ctx, as_json, config, timeout):
     """vetctl: the Veterans Affairs Bureau's operators' tool.
@@ -30,10 +50,26 @@ def cli(ctx, as_json, config, timeout):
 
 
 # One module per command group (vetctl/commands/); --help lists them by name.
-for command in (system.check, system.migrate, system.health, system.status, broker.broker,
-                auth.auth, token.token, imports.import_, exports.export, lookups.card,
-                lookups.booklet, lookups.worklist, lookups.match, report.report,
-                events.events, dlq.dlq, tools.call, tools.demo):
+for command in (
+    system.check,
+    system.migrate,
+    system.health,
+    system.status,
+    broker.broker,
+    auth.auth,
+    token.token,
+    imports.import_,
+    exports.export,
+    lookups.card,
+    lookups.booklet,
+    lookups.worklist,
+    lookups.match,
+    report.report,
+    events.events,
+    dlq.dlq,
+    tools.call,
+    tools.demo,
+):
     cli.add_command(command)
 
 

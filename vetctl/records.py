@@ -1,5 +1,6 @@
 """Importing and exporting the ledger, and looking things up: the card, the booklet, a
 worklist, job matches."""
+
 import re
 from collections import deque
 from contextlib import contextmanager
@@ -26,13 +27,20 @@ def import_veterans(client, path, report_path, progress=None, batch_size=BATCH):
     counts = {"created": 0, "duplicate": 0, "rejected": 0}
     task = progress.add_task("importing veterans", total=total) if progress else None
     with _report(report_path, unknown) as report:
-        batch, pending = [], deque()
+        batch: list = []
+        pending: deque = deque()
 
         def send():
             # Rows refused here stay in the batch (unsent) so the report keeps file order.
             payloads = [payload for _, payload, problems in batch if not problems]
-            pending.append((batch, client.call_async(
-                "registry", "register_veterans", payloads) if payloads else None))
+            pending.append(
+                (
+                    batch,
+                    client.call_async("registry", "register_veterans", payloads)
+                    if payloads
+                    else None,
+                )
+            )
 
         def settle():
             sent, reply = pending.popleft()
@@ -118,7 +126,8 @@ def _founders(client, data):
     for position, number in enumerate(numbers):
         try:
             data["founder_ids"].append(
-                client.call("registry", "find_veteran_by_id_number", number)["id"])
+                client.call("registry", "find_veteran_by_id_number", number)["id"]
+            )
         except Failure as exc:
             problems.append((f"founder_id_numbers.{position}", _reason(exc)))
     return problems
@@ -126,6 +135,7 @@ def _founders(client, data):
 
 def _register_enterprise(client, number, data, counts, report):
     from shared.errors import Conflict, InvalidInput
+
     if not data.get("uscc") and _known_business(client, data):
         counts["duplicate"] += 1  # an individual business has no credit code to clash on
         return
@@ -136,8 +146,9 @@ def _register_enterprise(client, number, data, counts, report):
         counts["duplicate"] += 1
     except InvalidInput as exc:
         counts["rejected"] += 1
-        report.writerows([number, field, " ".join(messages)]
-                         for field, messages in sorted(exc.errors.items()))
+        report.writerows(
+            [number, field, " ".join(messages)] for field, messages in sorted(exc.errors.items())
+        )
 
 
 def _known_business(client, data):
@@ -145,9 +156,17 @@ def _known_business(client, data):
     if not data.get("name") or not data.get("county_code") or not data.get("founder_ids"):
         return False
     try:
-        found = client.call("registry", "search_enterprises", {
-            "name": data["name"], "county_code": data["county_code"],
-            "founder_id": data["founder_ids"][0]}, 1, 50)
+        found = client.call(
+            "registry",
+            "search_enterprises",
+            {
+                "name": data["name"],
+                "county_code": data["county_code"],
+                "founder_id": data["founder_ids"][0],
+            },
+            1,
+            50,
+        )
     except Failure:  # a bad county or name: the registration will say so
         return False
     return any(item["name"] == data["name"].strip() for item in found["items"])
@@ -174,16 +193,31 @@ def _one_line(numbered):
         raise Failure(str(exc)) from None
 
 
-EXPORT_COLUMNS = ("id", "id_number", "name", "county_code", "gender", "birth_date",
-                  "discharged_on", "discharge_type", "skills", "willingness",
-                  "employment_status", "service_needs", "registered_at")
+EXPORT_COLUMNS = (
+    "id",
+    "id_number",
+    "name",
+    "county_code",
+    "gender",
+    "birth_date",
+    "discharged_on",
+    "discharge_type",
+    "skills",
+    "willingness",
+    "employment_status",
+    "service_needs",
+    "registered_at",
+)
 
 
 def export_veterans(client, path, fmt, county_code=None, status=None):
     """Every veteran matching, page by page: the list form registry gives (ID numbers
     masked, no phone or address), each page audited by registry as a search."""
-    filters = {key: value for key, value in (("county_code", county_code),
-                                             ("employment_status", status)) if value}
+    filters = {
+        key: value
+        for key, value in (("county_code", county_code), ("employment_status", status))
+        if value
+    }
 
     def records():
         page = 1
@@ -194,6 +228,7 @@ def export_veterans(client, path, fmt, county_code=None, status=None):
             if page * 200 >= reply["total"]:
                 return
             page += 1
+
     return sheets.write(Path(path), list(EXPORT_COLUMNS), records(), fmt)
 
 

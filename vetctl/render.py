@@ -1,4 +1,5 @@
 """What vetctl prints: JSON for --json and scripts, rich tables for people."""
+
 import json
 import os
 import sys
@@ -14,14 +15,19 @@ def console():
     """Rich output to standard output: the terminal's width, or 200 columns when piped
     (a report has nine columns)."""
     from rich.console import Console
+
     width = os.environ.get("COLUMNS")
-    return Console(file=sys.stdout, soft_wrap=False,
-                   width=int(width) if width else (None if sys.stdout.isatty() else 200))
+    return Console(
+        file=sys.stdout,
+        soft_wrap=False,
+        width=int(width) if width else (None if sys.stdout.isatty() else 200),
+    )
 
 
 def table(title, columns, rows):
     """One rich table; None shows as "—", the first column never wraps."""
     from rich.table import Table
+
     table_ = Table(title=title)
     for position, column in enumerate(columns):
         table_.add_column(column, no_wrap=position == 0)

@@ -1,5 +1,6 @@
 """What every command gets from the root group's options (--json, --config, --timeout):
 the broker URIs to use and a client connected with the operator's token."""
+
 import click
 
 from vetctl.client import broker_url, connect

@@ -3,11 +3,13 @@ streams) and ``.csv`` in UTF-8 or GB18030, with Chinese or English column header
 become the RPCs' payloads: Chinese labels of codes become codes, lists split on 、，,; and
 dates and numbers from Excel become ISO strings and integers. What goes out is data: no
 cell is written so that a spreadsheet would run it as a formula."""
+
 import codecs
 import csv
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 from shared.taxonomy import Taxonomy
 
@@ -53,14 +55,29 @@ ENTERPRISE_HEADERS = {
     "incubation_base": ("孵化基地",),
 }
 # Which taxonomy category a field's codes come from (labels accepted in their place).
-CODED = {"ethnicity": "ethnicity", "education": "education", "branch": "branch",
-         "rank_category": "rank_category", "discharge_type": "discharge_type",
-         "skills": "skills", "intentions.occupations": "occupations",
-         "willingness": "willingness", "employment_status": "employment_status",
-         "service_needs": "service_needs", "kind": "enterprise_kind",
-         "industry": "industries", "stage": "enterprise_stage"}
-LISTS = {"skills", "certificates", "intentions.occupations", "intentions.counties",
-         "service_needs", "founder_id_numbers"}
+CODED = {
+    "ethnicity": "ethnicity",
+    "education": "education",
+    "branch": "branch",
+    "rank_category": "rank_category",
+    "discharge_type": "discharge_type",
+    "skills": "skills",
+    "intentions.occupations": "occupations",
+    "willingness": "willingness",
+    "employment_status": "employment_status",
+    "service_needs": "service_needs",
+    "kind": "enterprise_kind",
+    "industry": "industries",
+    "stage": "enterprise_stage",
+}
+LISTS = {
+    "skills",
+    "certificates",
+    "intentions.occupations",
+    "intentions.counties",
+    "service_needs",
+    "founder_id_numbers",
+}
 DATES = {"enlisted_on", "discharged_on", "employed_since", "founded_on"}
 INTEGERS = {"intentions.min_salary", "employees", "veteran_employees"}
 BOOLEANS = {"federation_member"}
@@ -140,6 +157,7 @@ def rows(path):
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         import openpyxl
+
         try:
             book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # a zip that is not a workbook, a damaged file
@@ -156,6 +174,7 @@ def rows(path):
                 if any(cell not in (None, "") for cell in cells):
                     yield number, cells
             book.close()
+
         return list(headers), numbered(), total
     if suffix == ".csv":
         encoding, lines = _encoding(path)
@@ -180,8 +199,10 @@ def rows(path):
                         if any(cell.strip() for cell in cells):
                             yield number, cells
                 except csv.Error as exc:  # in the row after the last one read
-                    raise SheetError(f"{path}: row {number + 1}: not readable as CSV "
-                                     f"({exc})") from None
+                    raise SheetError(
+                        f"{path}: row {number + 1}: not readable as CSV ({exc})"
+                    ) from None
+
         return headers, numbered(), max(0, lines - 1)
     raise SheetError(f"{path}: only .xlsx and .csv files can be imported")
 
@@ -203,20 +224,27 @@ class Cells:
         """``(field, message)`` for each cell refused before any RPC sees the row: an ID
         number stored as a number, a cell longer than any spreadsheet cell."""
         found = []
-        for field, cell in zip(self.fields, cells):
+        for field, cell in zip(self.fields, cells, strict=False):  # a short row: cells end
             if field is None:
                 continue
-            if field in ID_NUMBERS and (isinstance(cell, (int, float)) or (
-                    isinstance(cell, str) and SCIENTIFIC.search(cell))):
+            if field in ID_NUMBERS and (
+                isinstance(cell, (int, float))
+                or (isinstance(cell, str) and SCIENTIFIC.search(cell))
+            ):
                 found.append((field, NOT_TEXT))
             elif isinstance(cell, str) and len(cell) > MAX_CELL:
-                found.append((field, f"the cell has {len(cell):,} characters, more than "
-                                     f"a spreadsheet cell holds ({MAX_CELL:,})"))
+                found.append(
+                    (
+                        field,
+                        f"the cell has {len(cell):,} characters, more than "
+                        f"a spreadsheet cell holds ({MAX_CELL:,})",
+                    )
+                )
         return found
 
     def payload(self, cells):
-        data = {}
-        for field, cell in zip(self.fields, cells):
+        data: dict[str, Any] = {}
+        for field, cell in zip(self.fields, cells, strict=False):  # a short row: cells end
             if field is None:
                 continue
             value = self.value(field, cell)
@@ -228,8 +256,12 @@ class Cells:
             else:
                 data[field] = value
         if "intentions" in data:
-            data["intentions"] = {"occupations": [], "counties": [], "min_salary": None,
-                                  **data["intentions"]}
+            data["intentions"] = {
+                "occupations": [],
+                "counties": [],
+                "min_salary": None,
+                **data["intentions"],
+            }
         return data
 
     def value(self, field, cell):
@@ -286,6 +318,7 @@ def as_data(cells, sheet=None):
                 value = "'" + value
             else:
                 from openpyxl.cell import WriteOnlyCell
+
                 value = WriteOnlyCell(sheet, value)
                 value.data_type = "s"
         out.append(value)
@@ -310,6 +343,7 @@ def write(path, headers, records, fmt):
     """Write ``records`` (iterables of cells) under ``headers`` as xlsx or csv, streaming."""
     if fmt == "xlsx":
         import openpyxl
+
         book = openpyxl.Workbook(write_only=True)
         sheet = book.create_sheet()
         sheet.append(as_data(headers, sheet))

@@ -6,6 +6,7 @@ transaction, not in every consumer); consumers load through them.
      "occurred_at": "2026-11-28T03:15:00+00:00", "source": "registry",
      "correlation_id": "…", "data": {…}}
 """
+
 import uuid
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ class ContractError(Exception):
 @dataclass(frozen=True)
 class Event:
     """What domain code returns: a type and its data. The envelope is added on the way out."""
+
     type: str
     data: dict = field(default_factory=dict)
 
@@ -99,6 +101,11 @@ def load_event(body):
     except ValidationError as exc:
         raise ContractError(f"event breaks its contract: {exc.messages}") from exc
     return ReceivedEvent(
-        event_id=str(head["event_id"]), type=head["type"], source=head["source"],
-        occurred_at=body["occurred_at"], correlation_id=head["correlation_id"],
-        version=head["version"], data=data)
+        event_id=str(head["event_id"]),
+        type=head["type"],
+        source=head["source"],
+        occurred_at=body["occurred_at"],
+        correlation_id=head["correlation_id"],
+        version=head["version"],
+        data=data,
+    )

@@ -1,4 +1,5 @@
 """Field helpers shared by the per-source contract modules."""
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 ID = fields.String(required=True, validate=validate.Length(min=1, max=64))

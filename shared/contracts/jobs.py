@@ -1,4 +1,5 @@
 """Events published by jobs (the service comes with its own issue; the contract is fixed)."""
+
 from marshmallow import fields
 
 from shared.contracts.base import EventData, codes

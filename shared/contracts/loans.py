@@ -1,4 +1,5 @@
 """Events published by loans."""
+
 from marshmallow import fields
 
 from shared.contracts.base import EventData
@@ -23,7 +24,7 @@ class LoanEligibilityAssessed(EventData):
     cause_event_id = fields.String(allow_none=True, load_default=None)
 
 
-SCHEMAS = {
+SCHEMAS: dict[str, EventData] = {
     LOAN_ELIGIBILITY_ASSESSED: LoanEligibilityAssessed(),
 }
 
@@ -49,6 +50,10 @@ class SubsidyGranted(EventData):
     amount = fields.Decimal(required=True, as_string=True, places=2)
 
 
-SCHEMAS.update({t: LoanChanged() for t in (LOAN_APPLIED, LOAN_APPROVED, LOAN_REJECTED,
-                                            LOAN_DISBURSED, LOAN_CLOSED)})
+SCHEMAS.update(
+    {
+        t: LoanChanged()
+        for t in (LOAN_APPLIED, LOAN_APPROVED, LOAN_REJECTED, LOAN_DISBURSED, LOAN_CLOSED)
+    }
+)
 SCHEMAS[SUBSIDY_GRANTED] = SubsidyGranted()

@@ -1,4 +1,5 @@
 """Events published by registry. No personal identifier (ID number, name, phone) travels."""
+
 from marshmallow import fields, validate
 
 from shared.contracts.base import EventData, codes
@@ -15,6 +16,7 @@ class Intentions(EventData):
 
 class VeteranFacts(EventData):
     """The facts about a veteran that other services act on."""
+
     veteran_id = fields.String(required=True)
     county_code = fields.String(required=True, validate=validate.Length(equal=6))
     gender = fields.String(required=True, validate=validate.OneOf(["male", "female"]))
@@ -61,10 +63,14 @@ class EmploymentStatusChanged(EventData):
 
 class EnterpriseFacts(EventData):
     enterprise_id = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(["enterprise", "individual_business"]))
+    kind = fields.String(
+        required=True, validate=validate.OneOf(["enterprise", "individual_business"])
+    )
     county_code = fields.String(required=True, validate=validate.Length(equal=6))
     industry = fields.String(required=True)
-    stage = fields.String(required=True, validate=validate.OneOf(["startup", "operating", "closed"]))
+    stage = fields.String(
+        required=True, validate=validate.OneOf(["startup", "operating", "closed"])
+    )
     founder_ids = fields.List(fields.String(), required=True)
     founded_on = fields.Date(required=True)
     employees = fields.Integer(load_default=None, allow_none=True)
@@ -81,8 +87,10 @@ class EnterpriseUpdated(EventData):
     snapshot = fields.Nested(EnterpriseFacts, required=True)
 
 
-SCHEMAS.update({
-    EMPLOYMENT_STATUS_CHANGED: EmploymentStatusChanged(),
-    ENTERPRISE_REGISTERED: EnterpriseRegistered(),
-    ENTERPRISE_UPDATED: EnterpriseUpdated(),
-})
+SCHEMAS.update(
+    {
+        EMPLOYMENT_STATUS_CHANGED: EmploymentStatusChanged(),
+        ENTERPRISE_REGISTERED: EnterpriseRegistered(),
+        ENTERPRISE_UPDATED: EnterpriseUpdated(),
+    }
+)

@@ -1,4 +1,5 @@
 """vetctl auth: local secrets for a start without VET_AUTH_SECRET."""
+
 import secrets
 
 import click
@@ -17,6 +18,7 @@ def auth_init(days):
     """For a local start without VET_AUTH_SECRET: one random secret, kept, and an admin
     token in .local/admin.token."""
     from shared.auth import issue
+
     LOCAL.mkdir(parents=True, exist_ok=True)
     if not SECRET_FILE.exists():
         SECRET_FILE.write_text(secrets.token_urlsafe(48) + "\n")

@@ -1,4 +1,5 @@
 """vetctl broker: the broker's users and rights, through vetctl/broker.py."""
+
 import click
 
 from vetctl.client import Failure, safe_url
@@ -19,9 +20,12 @@ def broker_init(vhost):
     through the management API, as BROKER_ADMIN_URI (else AMQP_URI, else registry's URI).
     Idempotent; passwords from BROKER_PASSWORD_<USER>, else kept in .local/broker/."""
     from vetctl import broker as broker_setup
+
     done = broker_setup.init(vhost=vhost)
-    click.echo(f"broker: {len(done)} users up to date on {safe_url(broker_setup.admin_uri())} "
-               f"({', '.join(login for _, login in done)})")
+    click.echo(
+        f"broker: {len(done)} users up to date on {safe_url(broker_setup.admin_uri())} "
+        f"({', '.join(login for _, login in done)})"
+    )
 
 
 @broker.command("uri")
@@ -33,6 +37,7 @@ def broker_uri(user):
     Example: AMQP_URI=$(vetctl broker uri registry) nameko run ..."""
     from shared import broker_access
     from vetctl import broker as broker_setup
+
     users = broker_access.accesses()
     if user not in users:
         raise click.UsageError(f"no broker user {user!r}: one of {', '.join(users)}")

@@ -1,4 +1,5 @@
 """vetctl dlq: dead letters listed, shown, replayed and dropped."""
+
 import click
 
 from vetctl import SERVICES, bus
@@ -24,9 +25,11 @@ def dlq_list(settings, service):
     found = bus.dlq_list(settings.operations_uri, _services(service))
     if settings.as_json:
         return emit_json(found)
-    table(f"{len(found)} dead letter(s)", ["id", "service", "queue", "type", "reason", "summary"],
-          [(d["id"], d["service"], d["queue"], d["type"], d["reason"], d["summary"])
-           for d in found])
+    table(
+        f"{len(found)} dead letter(s)",
+        ["id", "service", "queue", "type", "reason", "summary"],
+        [(d["id"], d["service"], d["queue"], d["type"], d["reason"], d["summary"]) for d in found],
+    )
 
 
 @dlq.command("show")
@@ -53,7 +56,9 @@ def dlq_replay(settings, message_id, everything, service):
     Example: vetctl dlq replay --all --service loans"""
     if not message_id and not everything:
         raise click.UsageError("name a message id, or --all")
-    done = bus.dlq_replay(settings.operations_uri, _services(service), None if everything else {message_id})
+    done = bus.dlq_replay(
+        settings.operations_uri, _services(service), None if everything else {message_id}
+    )
     if message_id and not done:
         raise Failure(f"no dead letter {message_id}")
     if settings.as_json:

@@ -1,4 +1,5 @@
 """vetctl events: live events from the services' exchanges."""
+
 import json
 
 import click
@@ -13,7 +14,9 @@ def events():
 
 
 @events.command("tail")
-@click.option("--source", multiple=True, type=click.Choice(SERVICES), help="repeatable; default all")
+@click.option(
+    "--source", multiple=True, type=click.Choice(SERVICES), help="repeatable; default all"
+)
 @click.option("--type", "event_type", help="one event type, e.g. veteran_hired")
 @click.option("--count", type=int, help="stop after this many events")
 @click.option("--idle", type=float, help="stop after this many seconds without an event")
@@ -24,11 +27,15 @@ def events_tail(settings, source, event_type, count, idle):
 
     \b
     Example: vetctl events tail --type veteran_hired --count 10"""
+
     def echo(envelope):
         if settings.as_json:
             click.echo(json.dumps(envelope, ensure_ascii=False))
         else:
-            click.echo(f"{envelope.get('occurred_at', '')[:19]}  {envelope.get('source', ''):9s}"
-                       f" {envelope.get('type', ''):26s} {envelope.get('correlation_id', '')[:12]:12s}"
-                       f"  {bus.summary(envelope)}")
+            click.echo(
+                f"{envelope.get('occurred_at', '')[:19]}  {envelope.get('source', ''):9s}"
+                f" {envelope.get('type', ''):26s} {envelope.get('correlation_id', '')[:12]:12s}"
+                f"  {bus.summary(envelope)}"
+            )
+
     bus.tail(settings.operations_uri, source or SERVICES, event_type, count, idle, echo)

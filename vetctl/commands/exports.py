@@ -1,4 +1,5 @@
 """vetctl export: the ledger's list form to a spreadsheet."""
+
 import click
 
 from vetctl import records
@@ -15,7 +16,9 @@ def export():
 @export.command("veterans")
 @click.option("--county", help="a county code")
 @click.option("--status", help="an employment status code")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True
+)
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False))
 @pass_settings
 def export_veterans(settings, county, status, fmt, output):

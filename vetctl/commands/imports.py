@@ -1,4 +1,5 @@
 """vetctl import: veterans and enterprises from a spreadsheet, through the bulk RPCs."""
+
 import click
 
 from vetctl import records
@@ -12,11 +13,23 @@ def import_():
 
 
 def _progress(settings):
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                               TimeRemainingColumn)
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console(), disable=settings.as_json,
-                    transient=False)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console(),
+        disable=settings.as_json,
+        transient=False,
+    )
 
 
 def _import(settings, kind, path, report_path):
@@ -27,15 +40,19 @@ def _import(settings, kind, path, report_path):
     if settings.as_json:
         emit_json(result)
     else:
-        click.echo(f"{kind}: {result['created']} created, {result['duplicate']} duplicate, "
-                   f"{result['rejected']} rejected; rejected rows in {result['report']}")
+        click.echo(
+            f"{kind}: {result['created']} created, {result['duplicate']} duplicate, "
+            f"{result['rejected']} rejected; rejected rows in {result['report']}"
+        )
         if result["unknown_columns"]:
             click.echo(f"ignored columns: {', '.join(result['unknown_columns'])}")
 
 
 @import_.command("veterans")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--report", "report_path", help="where to write rejected rows (default FILE.rejected.csv)")
+@click.option(
+    "--report", "report_path", help="where to write rejected rows (default FILE.rejected.csv)"
+)
 @pass_settings
 def import_veterans(settings, file, report_path):
     """Veterans through the bulk RPC, 500 rows a call, streamed.
@@ -50,7 +67,9 @@ def import_veterans(settings, file, report_path):
 
 @import_.command("enterprises")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--report", "report_path", help="where to write rejected rows (default FILE.rejected.csv)")
+@click.option(
+    "--report", "report_path", help="where to write rejected rows (default FILE.rejected.csv)"
+)
 @pass_settings
 def import_enterprises(settings, file, report_path):
     """Enterprises, founders named by ID number (创办人身份证号).

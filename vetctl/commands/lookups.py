@@ -1,5 +1,6 @@
 """Look-ups: a veteran's card, an enterprise's booklet, a county's revisits due and a
 veteran's matching postings."""
+
 import click
 
 from vetctl import records
@@ -9,8 +10,11 @@ from vetctl.settings import pass_settings
 
 def timeline(lines):
     """A card's or booklet's timeline, newest first, as a table."""
-    table("timeline", ["at", "source", "event", "summary"],
-          [(line["at"][:16], line["source"], line["type"], line["summary"]) for line in lines])
+    table(
+        "timeline",
+        ["at", "source", "event", "summary"],
+        [(line["at"][:16], line["source"], line["type"], line["summary"]) for line in lines],
+    )
 
 
 @click.command()
@@ -26,15 +30,28 @@ def card(settings, key):
     if settings.as_json:
         return emit_json(got)
     v = got["veteran"]
-    table(f"{v['name']} · {v['id_number']}", ["field", "value"], [
-        ("id", v["id"]), ("county", v["county_code"]), ("gender / born", f"{v['gender']} / {v['birth_date']}"),
-        ("discharged", f"{v['discharged_on']} ({v['discharge_type']})"),
-        ("skills", "、".join(v["skills"]) or "—"), ("certificates", "、".join(v["certificates"]) or "—"),
-        ("willingness", v["willingness"]), ("employment status", v["employment_status"]),
-        ("employer", v.get("employer")), ("service needs", "、".join(v["service_needs"]) or "—")])
+    table(
+        f"{v['name']} · {v['id_number']}",
+        ["field", "value"],
+        [
+            ("id", v["id"]),
+            ("county", v["county_code"]),
+            ("gender / born", f"{v['gender']} / {v['birth_date']}"),
+            ("discharged", f"{v['discharged_on']} ({v['discharge_type']})"),
+            ("skills", "、".join(v["skills"]) or "—"),
+            ("certificates", "、".join(v["certificates"]) or "—"),
+            ("willingness", v["willingness"]),
+            ("employment status", v["employment_status"]),
+            ("employer", v.get("employer")),
+            ("service needs", "、".join(v["service_needs"]) or "—"),
+        ],
+    )
     if got["enterprises"]:
-        table("enterprises", ["name", "kind", "stage"],
-              [(e["name"], e["kind"], e["stage"]) for e in got["enterprises"]])
+        table(
+            "enterprises",
+            ["name", "kind", "stage"],
+            [(e["name"], e["kind"], e["stage"]) for e in got["enterprises"]],
+        )
     timeline(got["timeline"])
 
 
@@ -48,10 +65,19 @@ def booklet(settings, enterprise_id):
     if settings.as_json:
         return emit_json(got)
     e = got["enterprise"]
-    table(f"{e['name']}", ["field", "value"], [
-        ("id", e["id"]), ("kind", e["kind"]), ("credit code", e.get("uscc")),
-        ("county", e["county_code"]), ("industry", e["industry"]), ("stage", e["stage"]),
-        ("founded", e["founded_on"])])
+    table(
+        f"{e['name']}",
+        ["field", "value"],
+        [
+            ("id", e["id"]),
+            ("kind", e["kind"]),
+            ("credit code", e.get("uscc")),
+            ("county", e["county_code"]),
+            ("industry", e["industry"]),
+            ("stage", e["stage"]),
+            ("founded", e["founded_on"]),
+        ],
+    )
     timeline(got["timeline"])
 
 
@@ -59,15 +85,28 @@ def booklet(settings, enterprise_id):
 @click.option("--county", required=True, help="a county code")
 @pass_settings
 def worklist(settings, county):
-    """Revisits due and overdue in a county, oldest first.  Example: vetctl worklist --county 652301"""
+    """Revisits due and overdue in a county, oldest first.
+
+    Example: vetctl worklist --county 652301"""
     with settings.client() as client:
         got = client.call("followup", "worklist", county)
     if settings.as_json:
         return emit_json(got)
     items = got["items"] if isinstance(got, dict) and "items" in got else got
-    table(f"revisits due in {county}", ["revisit", "veteran", "kind", "due on", "status"],
-          [(r.get("id") or r.get("revisit_id"), r.get("veteran_id"), r.get("kind"),
-            r.get("due_on"), r.get("status")) for r in items])
+    table(
+        f"revisits due in {county}",
+        ["revisit", "veteran", "kind", "due on", "status"],
+        [
+            (
+                r.get("id") or r.get("revisit_id"),
+                r.get("veteran_id"),
+                r.get("kind"),
+                r.get("due_on"),
+                r.get("status"),
+            )
+            for r in items
+        ],
+    )
 
 
 @click.command()
@@ -80,8 +119,18 @@ def match(settings, veteran_id, limit):
         got = client.call("jobs", "match_jobs", veteran_id, limit)
     if settings.as_json:
         return emit_json(got)
-    table("matches", ["score", "posting", "county", "salary", "matched", "missing"], [
-        (m["score"], m["posting"]["title"], m["posting"]["county_code"],
-         f"{m['posting']['salary_min']}–{m['posting']['salary_max']}",
-         "、".join(m["reasons"]["matched_skills"]), "、".join(m["reasons"]["missing_skills"]))
-        for m in got])
+    table(
+        "matches",
+        ["score", "posting", "county", "salary", "matched", "missing"],
+        [
+            (
+                m["score"],
+                m["posting"]["title"],
+                m["posting"]["county_code"],
+                f"{m['posting']['salary_min']}–{m['posting']['salary_max']}",
+                "、".join(m["reasons"]["matched_skills"]),
+                "、".join(m["reasons"]["missing_skills"]),
+            )
+            for m in got
+        ],
+    )

@@ -1,4 +1,5 @@
 """vetctl report: the bureau's indicators per county and for the prefecture."""
+
 import click
 
 from vetctl import report as reports
@@ -8,8 +9,13 @@ from vetctl.settings import pass_settings
 
 @click.command()
 @click.option("--county", help="one county (default: every county and the prefecture)")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]),
-              default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "xlsx"]),
+    default="table",
+    show_default=True,
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="file for csv / xlsx")
 @pass_settings
@@ -19,6 +25,7 @@ def report(settings, county, fmt, lang, output):
     \b
     Example: vetctl report --format xlsx -o 2026年11月.xlsx"""
     from shared.jurisdiction import Jurisdiction
+
     counties = [county] if county else Jurisdiction.load().codes()
     with settings.client() as client:
         areas = reports.collect(client, counties)
@@ -28,12 +35,19 @@ def report(settings, county, fmt, lang, output):
         return emit_json(reports.as_json(areas))
     names, rows = reports.table(areas, lang)
     if fmt == "table":
-        return table("退役军人就业创业工作指标" if lang == "zh" else "the bureau's indicators",
-                     ["指标" if lang == "zh" else "indicator", *names],
-                     [(label, *values) for _, label, values in rows])
+        return table(
+            "退役军人就业创业工作指标" if lang == "zh" else "the bureau's indicators",
+            ["指标" if lang == "zh" else "indicator", *names],
+            [(label, *values) for _, label, values in rows],
+        )
     if not output:
         raise click.UsageError(f"--format {fmt} needs --output FILE")
     from vetctl import sheets
-    sheets.write(output, ["指标" if lang == "zh" else "indicator", *names],
-                 ([label, *values] for _, label, values in rows), fmt)
+
+    sheets.write(
+        output,
+        ["指标" if lang == "zh" else "indicator", *names],
+        ([label, *values] for _, label, values in rows),
+        fmt,
+    )
     click.echo(f"report written to {output}")

@@ -1,4 +1,5 @@
 """vetctl token: operators' tokens, issued and revoked."""
+
 import click
 
 from vetctl.client import signing_secret
@@ -8,12 +9,16 @@ from vetctl.settings import pass_settings
 
 @click.group()
 def token():
-    """Tokens for operators.  Example: vetctl token issue --operator clerk-07 --role county --counties 652301"""
+    """Tokens for operators.
+
+    Example: vetctl token issue --operator clerk-07 --role county --counties 652301"""
 
 
 @token.command("issue")
 @click.option("--operator", required=True, help="operator id (the token's sub)")
-@click.option("--role", required=True, help="admin | prefecture | county | viewer | bureau | service")
+@click.option(
+    "--role", required=True, help="admin | prefecture | county | viewer | bureau | service"
+)
 @click.option("--counties", required=True, help="comma-separated codes, or *")
 @click.option("--days", type=float, default=30, show_default=True)
 @click.option("--name", default="")
@@ -28,6 +33,7 @@ def token_issue(settings, operator, role, counties, days, name):
 
     from shared.auth import ROLES, issue
     from shared.jurisdiction import Jurisdiction
+
     codes = [c.strip() for c in counties.split(",") if c.strip()]
     if role not in ROLES:
         raise click.UsageError(f"unknown role {role}; roles: {', '.join(ROLES)}")
@@ -41,20 +47,34 @@ def token_issue(settings, operator, role, counties, days, name):
     jti = str(uuid.uuid4())
     token_ = issue(signing_secret(), operator, role, codes, name=name, days=days, jti=jti)
     if settings.as_json:
-        emit_json({"token": token_, "jti": jti, "operator": operator, "role": role,
-                   "counties": codes, "days": days})
+        emit_json(
+            {
+                "token": token_,
+                "jti": jti,
+                "operator": operator,
+                "role": role,
+                "counties": codes,
+                "days": days,
+            }
+        )
         return
     click.echo(token_)
-    click.echo(f"jti: {jti}  (to revoke this token alone: vetctl token revoke {jti} "
-               "--reason ...)", err=True)
+    click.echo(
+        f"jti: {jti}  (to revoke this token alone: vetctl token revoke {jti} --reason ...)",
+        err=True,
+    )
 
 
 @token.command("revoke")
 @click.argument("jti")
 @click.option("--reason", required=True, help="why, kept as the line's comment")
-@click.option("--file", "path", type=click.Path(dir_okay=False),
-              help="the deny list to append to (else $VET_AUTH_DENY_LIST, else "
-                   ".local/token-deny-list, which a local make up reads)")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False),
+    help="the deny list to append to (else $VET_AUTH_DENY_LIST, else "
+    ".local/token-deny-list, which a local make up reads)",
+)
 @pass_settings
 def token_revoke(settings, jti, reason, path):
     """Revoke one token by its id (jti): appends it to the deny list that every service
@@ -69,11 +89,13 @@ def token_revoke(settings, jti, reason, path):
 
     from shared import denylist
     from shared.clock import bureau_clock
+
     try:
         jti = str(uuid.UUID(jti.strip()))
     except ValueError:
-        raise click.UsageError("JTI is a token's id as vetctl token issue shows it (a "
-                               "UUID)") from None
+        raise click.UsageError(
+            "JTI is a token's id as vetctl token issue shows it (a UUID)"
+        ) from None
     reason = " ".join(reason.split())  # one line: the comment of this entry
     if not reason:
         raise click.UsageError("--reason must say why")
@@ -88,5 +110,7 @@ def token_revoke(settings, jti, reason, path):
     if settings.as_json:
         emit_json({"jti": jti, "file": str(target), "already_revoked": already})
     else:
-        click.echo(f"{jti} {'was already' if already else 'is'} revoked in {target}; services "
-                   f"refuse it within {denylist.CHECK_SECONDS:g} s of reading the file")
+        click.echo(
+            f"{jti} {'was already' if already else 'is'} revoked in {target}; services "
+            f"refuse it within {denylist.CHECK_SECONDS:g} s of reading the file"
+        )

@@ -1,4 +1,5 @@
 """Anything else: any RPC by name (call) and demo data through the real RPCs (demo)."""
+
 import json
 
 import click
@@ -36,8 +37,10 @@ def demo(settings, count, seed):
     \b
     Example: vetctl demo --veterans 300"""
     from vetctl import demo as demo_data
+
     with settings.client() as client:
-        result = demo_data.run(client, count, seed,
-                               echo=lambda line: click.echo(line, err=settings.as_json))
+        result = demo_data.run(
+            client, count, seed, echo=lambda line: click.echo(line, err=settings.as_json)
+        )
     if settings.as_json:
         emit_json(result)
