@@ -52,6 +52,7 @@ missing effect). For an operation that raised, the stage that raised must have a
 effects or none (partly: *unexpected*), earlier stages were acknowledged (missing: lost)
 and later ones were never sent (present: unexpected). Problems name internal ids only.
 """
+
 import collections
 import hashlib
 import json
@@ -70,14 +71,25 @@ MAX_PROBLEMS = 50
 CERTIFICATE_FIELD = "certificates"
 # registry puts these (source, type) on the card's / booklet's timeline (shared/contracts/summaries.py).
 TIMELINE_TYPES = {
-    "registry": {"veteran_registered", "veteran_updated", "employment_status_changed",
-                 "enterprise_registered", "enterprise_updated"},
+    "registry": {
+        "veteran_registered",
+        "veteran_updated",
+        "employment_status_changed",
+        "enterprise_registered",
+        "enterprise_updated",
+    },
     "jobs": {"application_submitted", "veteran_hired"},
-    "loans": {"loan_eligibility_assessed", "loan_applied", "loan_approved", "loan_rejected",
-              "loan_disbursed", "loan_closed", "subsidy_granted"},
+    "loans": {
+        "loan_eligibility_assessed",
+        "loan_applied",
+        "loan_approved",
+        "loan_rejected",
+        "loan_disbursed",
+        "loan_closed",
+        "subsidy_granted",
+    },
     "training": {"enrolled", "training_completed", "certificate_issued"},
-    "followup": {"revisit_scheduled", "revisit_completed", "issue_escalated",
-                 "contact_recorded"},
+    "followup": {"revisit_scheduled", "revisit_completed", "issue_escalated", "contact_recorded"},
 }
 
 
@@ -85,8 +97,11 @@ TIMELINE_TYPES = {
 def outbox_backlog(conn):
     """{schema: unpublished outbox rows} for every service schema that has an outbox."""
     with conn.cursor() as cur:
-        cur.execute("SELECT table_schema FROM information_schema.tables"
-                    " WHERE table_name = 'outbox' AND table_schema = ANY(%s)", (list(SCHEMAS),))
+        cur.execute(
+            "SELECT table_schema FROM information_schema.tables"
+            " WHERE table_name = 'outbox' AND table_schema = ANY(%s)",
+            (list(SCHEMAS),),
+        )
         schemas = sorted(row[0] for row in cur.fetchall())
         out = {}
         for schema in schemas:
@@ -97,10 +112,16 @@ def outbox_backlog(conn):
 
 def queues(management_url, auth, vhost="/"):
     """[{name, messages_ready, messages_unacknowledged}] of the vhost's queues."""
-    url = (management_url.rstrip("/") + "/api/queues/" + urllib.parse.quote(vhost, safe="")
-           + "?columns=name,messages_ready,messages_unacknowledged")
-    request = urllib.request.Request(url, headers={
-        "Authorization": "Basic " + b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()})
+    url = (
+        management_url.rstrip("/")
+        + "/api/queues/"
+        + urllib.parse.quote(vhost, safe="")
+        + "?columns=name,messages_ready,messages_unacknowledged"
+    )
+    request = urllib.request.Request(
+        url,
+        headers={"Authorization": "Basic " + b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -117,25 +138,33 @@ def busy_queues(rows):
     out = {}
     for row in rows:
         depth = (row.get("messages_ready") or 0) + (row.get("messages_unacknowledged") or 0)
-        if depth and not row["name"].endswith(".dlq") \
-                and not row["name"].startswith(REPLY_QUEUE_PREFIX):
+        if (
+            depth
+            and not row["name"].endswith(".dlq")
+            and not row["name"].startswith(REPLY_QUEUE_PREFIX)
+        ):
             out[row["name"]] = depth
     return out
 
 
 def late_replies(rows):
     """Replies waiting in reply queues nobody consumes any more."""
-    return sum((row.get("messages_ready") or 0) for row in rows
-               if row["name"].startswith(REPLY_QUEUE_PREFIX))
+    return sum(
+        (row.get("messages_ready") or 0)
+        for row in rows
+        if row["name"].startswith(REPLY_QUEUE_PREFIX)
+    )
 
 
 def dead_letters(rows):
-    return {row["name"]: (row.get("messages_ready") or 0) + (row.get("messages_unacknowledged") or 0)
-            for row in rows if row["name"].endswith(".dlq")}
+    return {
+        row["name"]: (row.get("messages_ready") or 0) + (row.get("messages_unacknowledged") or 0)
+        for row in rows
+        if row["name"].endswith(".dlq")
+    }
 
 
-def wait_quiet(database_url, management_url, auth, *, vhost="/", timeout=300.0,
-               quiet_for=5.0):
+def wait_quiet(database_url, management_url, auth, *, vhost="/", timeout=300.0, quiet_for=5.0):
     """True once every outbox is empty of unpublished rows and every queue of the vhost
     but the dead-letter ones holds nothing ready or unacked, continuously for
     ``quiet_for`` seconds; False after ``timeout``. A server that does not answer is not
@@ -214,12 +243,16 @@ def judge(report, op_name, stages, acknowledged, failed=None):
         elif stage.stage == failed:
             if not stage.complete() and not stage.absent():
                 missing = [label for label, found, wanted in stage.items if found < wanted]
-                report.add("unexpected", f"{op_name} raised at {stage.stage} but left only part"
-                           f" of its effects (missing: {', '.join(missing)})")
+                report.add(
+                    "unexpected",
+                    f"{op_name} raised at {stage.stage} but left only part"
+                    f" of its effects (missing: {', '.join(missing)})",
+                )
         elif not stage.absent():
             present = [label for label, found, _ in stage.items if found]
-            report.add("unexpected", f"{op_name} never sent {stage.stage} but has"
-                       f" {', '.join(present)}")
+            report.add(
+                "unexpected", f"{op_name} never sent {stage.stage} but has {', '.join(present)}"
+            )
 
 
 # -- what the database holds ---------------------------------------------------------------
@@ -241,59 +274,101 @@ class Snapshot:
             " UNION ALL SELECT 'jobs', event_id::text, routing_key, body->'data', created_at"
             " FROM jobs.outbox UNION ALL SELECT 'training', event_id::text, routing_key,"
             " body->'data', created_at FROM training.outbox UNION ALL SELECT 'followup',"
-            " event_id::text, routing_key, body->'data', created_at FROM followup.outbox")
+            " event_id::text, routing_key, body->'data', created_at FROM followup.outbox"
+        )
         self.backlog = outbox_backlog(conn)
-        self.veterans = q("SELECT id::text, id_number, employment_status, certificates,"
-                          " registered_at FROM registry.veterans")
-        self.audits = collections.Counter(r["entity_id"] for r in q(
-            "SELECT entity_id FROM registry.audit_log WHERE action = 'register_veteran'"))
+        self.veterans = q(
+            "SELECT id::text, id_number, employment_status, certificates,"
+            " registered_at FROM registry.veterans"
+        )
+        self.audits = collections.Counter(
+            r["entity_id"]
+            for r in q("SELECT entity_id FROM registry.audit_log WHERE action = 'register_veteran'")
+        )
         self.enterprises = q("SELECT id::text, uscc FROM registry.enterprises")
         self.founders = collections.Counter(
-            (r["enterprise_id"], r["veteran_id"]) for r in q(
-                "SELECT enterprise_id::text, veteran_id::text FROM registry.enterprise_founders"))
-        self.timeline = q("SELECT event_id::text, veteran_id::text, enterprise_id::text, type,"
-                          " at FROM registry.timeline")
-        self.history = collections.Counter((r["veteran_id"], r["field"], r["cause"]) for r in q(
-            "SELECT veteran_id::text, field, cause_event_id::text AS cause"
-            " FROM registry.veteran_history"))
-        self.assessments = q("SELECT veteran_id::text, product_code, cause_event_id::text AS"
-                             " cause, assessed_at FROM loans.eligibility_assessments")
+            (r["enterprise_id"], r["veteran_id"])
+            for r in q(
+                "SELECT enterprise_id::text, veteran_id::text FROM registry.enterprise_founders"
+            )
+        )
+        self.timeline = q(
+            "SELECT event_id::text, veteran_id::text, enterprise_id::text, type,"
+            " at FROM registry.timeline"
+        )
+        self.history = collections.Counter(
+            (r["veteran_id"], r["field"], r["cause"])
+            for r in q(
+                "SELECT veteran_id::text, field, cause_event_id::text AS cause"
+                " FROM registry.veteran_history"
+            )
+        )
+        self.assessments = q(
+            "SELECT veteran_id::text, product_code, cause_event_id::text AS"
+            " cause, assessed_at FROM loans.eligibility_assessments"
+        )
         self.projections = {
-            schema: {r["vid"]: r for r in q(
-                f"SELECT veteran_id::text AS vid, * FROM {schema}.veterans")}
-            for schema in ("loans", "jobs", "training", "followup")}
-        self.loan_enterprises = {r["enterprise_id"] for r in q(
-            "SELECT enterprise_id::text FROM loans.enterprises")}
-        self.followup_enterprises = {r["enterprise_id"] for r in q(
-            "SELECT enterprise_id FROM followup.enterprises")}
-        self.loans = q("SELECT id::text, veteran_id::text, product_code, status, term_months"
-                       " FROM loans.loans")
-        self.loan_history = collections.Counter((r["loan_id"], r["to_status"]) for r in q(
-            "SELECT loan_id::text, to_status FROM loans.loan_history"))
-        self.instalments = collections.Counter(r["loan_id"] for r in q(
-            "SELECT loan_id::text FROM loans.instalments"))
-        self.applications = q("SELECT id::text, veteran_id::text, posting_id::text, status"
-                              " FROM jobs.applications")
+            schema: {
+                r["vid"]: r for r in q(f"SELECT veteran_id::text AS vid, * FROM {schema}.veterans")
+            }
+            for schema in ("loans", "jobs", "training", "followup")
+        }
+        self.loan_enterprises = {
+            r["enterprise_id"] for r in q("SELECT enterprise_id::text FROM loans.enterprises")
+        }
+        self.followup_enterprises = {
+            r["enterprise_id"] for r in q("SELECT enterprise_id FROM followup.enterprises")
+        }
+        self.loans = q(
+            "SELECT id::text, veteran_id::text, product_code, status, term_months FROM loans.loans"
+        )
+        self.loan_history = collections.Counter(
+            (r["loan_id"], r["to_status"])
+            for r in q("SELECT loan_id::text, to_status FROM loans.loan_history")
+        )
+        self.instalments = collections.Counter(
+            r["loan_id"] for r in q("SELECT loan_id::text FROM loans.instalments")
+        )
+        self.applications = q(
+            "SELECT id::text, veteran_id::text, posting_id::text, status FROM jobs.applications"
+        )
         self.application_history = collections.Counter(
-            (r["application_id"], r["to_status"]) for r in q(
-                "SELECT application_id::text, to_status FROM jobs.application_history"))
-        self.hires = collections.Counter(r["application_id"] for r in q(
-            "SELECT application_id::text FROM jobs.hires"))
-        self.enrollments = q("SELECT id::text, cohort_id::text, veteran_id::text, status"
-                             " FROM training.enrollments")
-        self.certificates = q("SELECT id::text, enrollment_id::text, cert_no"
-                              " FROM training.certificates")
-        self.placements = collections.Counter((r["veteran_id"], r["event_id"], r["kind"])
-                                              for r in q(
-            "SELECT veteran_id::text, event_id::text, kind FROM training.placements"))
-        self.revisits = q("SELECT id::text, veteran_id::text, kind, cause_event_id::text AS cause,"
-                          " due_on, created_at FROM followup.revisits")
-        self.followup_hires = collections.Counter((r["veteran_id"], r["event_id"]) for r in q(
-            "SELECT veteran_id::text, event_id::text FROM followup.hires"))
-        self.status_changes = collections.Counter((r["veteran_id"], r["event_id"]) for r in q(
-            "SELECT veteran_id::text, event_id::text FROM followup.status_changes"))
-        self.received = [r["at"] for r in q(" UNION ALL ".join(
-            f"SELECT max(received_at) AS at FROM {schema}.inbox" for schema in SCHEMAS))]
+            (r["application_id"], r["to_status"])
+            for r in q("SELECT application_id::text, to_status FROM jobs.application_history")
+        )
+        self.hires = collections.Counter(
+            r["application_id"] for r in q("SELECT application_id::text FROM jobs.hires")
+        )
+        self.enrollments = q(
+            "SELECT id::text, cohort_id::text, veteran_id::text, status FROM training.enrollments"
+        )
+        self.certificates = q(
+            "SELECT id::text, enrollment_id::text, cert_no FROM training.certificates"
+        )
+        self.placements = collections.Counter(
+            (r["veteran_id"], r["event_id"], r["kind"])
+            for r in q("SELECT veteran_id::text, event_id::text, kind FROM training.placements")
+        )
+        self.revisits = q(
+            "SELECT id::text, veteran_id::text, kind, cause_event_id::text AS cause,"
+            " due_on, created_at FROM followup.revisits"
+        )
+        self.followup_hires = collections.Counter(
+            (r["veteran_id"], r["event_id"])
+            for r in q("SELECT veteran_id::text, event_id::text FROM followup.hires")
+        )
+        self.status_changes = collections.Counter(
+            (r["veteran_id"], r["event_id"])
+            for r in q("SELECT veteran_id::text, event_id::text FROM followup.status_changes")
+        )
+        self.received = [
+            r["at"]
+            for r in q(
+                " UNION ALL ".join(
+                    f"SELECT max(received_at) AS at FROM {schema}.inbox" for schema in SCHEMAS
+                )
+            )
+        ]
         cur.close()
         self._index()
 
@@ -308,12 +383,21 @@ class Snapshot:
         self.events_by = collections.defaultdict(list)  # (source, type, field, value) → events
         for e in self.events:
             data = e["data"] or {}
-            for name in ("veteran_id", "enterprise_id", "application_id", "enrollment_id",
-                         "loan_id", "cause_event_id", "revisit_id", "cert_no"):
+            for name in (
+                "veteran_id",
+                "enterprise_id",
+                "application_id",
+                "enrollment_id",
+                "loan_id",
+                "cause_event_id",
+                "revisit_id",
+                "cert_no",
+            ):
                 if data.get(name) is not None:
                     self.events_by[(e["source"], e["type"], name, str(data[name]))].append(e)
         self.assessments_by = collections.Counter(
-            (a["veteran_id"], a["product_code"], a["cause"]) for a in self.assessments)
+            (a["veteran_id"], a["product_code"], a["cause"]) for a in self.assessments
+        )
         self.revisits_by = collections.defaultdict(list)
         for r in self.revisits:
             self.revisits_by[(r["cause"], r["veteran_id"], r["kind"])].append(r)
@@ -347,8 +431,10 @@ def _registration(snap, id_number, veteran_id=None):
     stage.want("card", len(cards))
     vid = veteran_id or (cards[0]["id"] if cards else None)
     stage.want("audit entry", snap.audits.get(vid, 0) if vid else 0)
-    stage.want("veteran_registered event",
-               len(snap.find("registry", "veteran_registered", "veteran_id", vid)) if vid else 0)
+    stage.want(
+        "veteran_registered event",
+        len(snap.find("registry", "veteran_registered", "veteran_id", vid)) if vid else 0,
+    )
     return stage, vid
 
 
@@ -370,12 +456,16 @@ def check_bulk(report, snap, op, claimed):
     claimed["id_numbers"].update(numbers)
     statuses = op.detail.get("statuses") or ["created"] * len(numbers)
     ids = op.detail.get("veteran_ids") or [None] * len(numbers)
-    rows = [_registration(snap, number, vid)[0]
-            for number, vid, status in zip(numbers, ids, statuses) if status == "created"]
+    rows = [
+        _registration(snap, number, vid)[0]
+        for number, vid, status in zip(numbers, ids, statuses, strict=True)
+        if status == "created"
+    ]
     merged = Expectation("register")  # one transaction for the whole batch
     for index, stage in enumerate(rows):
-        merged.items += [(f"row {index} {label}", found, wanted)
-                         for label, found, wanted in stage.items]
+        merged.items += [
+            (f"row {index} {label}", found, wanted) for label, found, wanted in stage.items
+        ]
     judge(report, f"register_bulk {op.key}", [merged], _acked(op), _failed(op))
 
 
@@ -390,8 +480,11 @@ def check_enterprise(report, snap, op, claimed):
         stage.want(f"founder {founder}", snap.founders.get((eid, founder), 0) if eid else 0)
     event = _one_event(snap, stage, "registry", "enterprise_registered", "enterprise_id", eid)
     for founder in founders:
-        changes = [e for e in snap.find("registry", "employment_status_changed", "veteran_id",
-                                        founder) if event and e["data"].get("cause_event_id") == event]
+        changes = [
+            e
+            for e in snap.find("registry", "employment_status_changed", "veteran_id", founder)
+            if event and e["data"].get("cause_event_id") == event
+        ]
         stage.want(f"status change of founder {founder}", len(changes))
     judge(report, f"enterprise {eid or op.key}", [stage], _acked(op), _failed(op))
 
@@ -444,14 +537,20 @@ def check_loan(report, snap, op, claimed):
     claimed["borrowers"].add(vid)
     loans = snap.loans_by.get((vid, product), [])
     lid = op.detail.get("loan_id") or (loans[0]["id"] if loans else None)
-    apply, approve, disburse = (Expectation("apply"), Expectation("approve"),
-                                Expectation("disburse"))
+    apply, approve, disburse = (
+        Expectation("apply"),
+        Expectation("approve"),
+        Expectation("disburse"),
+    )
     apply.want("loan", len(loans))
     apply.want("submitted line", snap.loan_history.get((lid, "submitted"), 0))
     _one_event(snap, apply, "loans", "loan_applied", "loan_id", lid)
     apply.want("application's assessments", snap.assessments_by.get((vid, product, None), 0), 2)
-    announced = [e for e in snap.find("loans", "loan_eligibility_assessed", "veteran_id", vid)
-                 if e["data"].get("cause_event_id") is None]
+    announced = [
+        e
+        for e in snap.find("loans", "loan_eligibility_assessed", "veteran_id", vid)
+        if e["data"].get("cause_event_id") is None
+    ]
     apply.want("no-longer-eligible announcement", len(announced))
     approve.want("approved line", snap.loan_history.get((lid, "approved"), 0))
     _one_event(snap, approve, "loans", "loan_approved", "loan_id", lid)
@@ -462,9 +561,14 @@ def check_loan(report, snap, op, claimed):
     judge(report, f"loan of {vid} ({lid})", [apply, approve, disburse], _acked(op), _failed(op))
 
 
-CHECKS = {"register": check_register, "register_bulk": check_bulk,
-          "enterprise": check_enterprise, "hire": check_hire,
-          "training_result": check_training, "loan": check_loan}
+CHECKS = {
+    "register": check_register,
+    "register_bulk": check_bulk,
+    "enterprise": check_enterprise,
+    "hire": check_hire,
+    "training_result": check_training,
+    "loan": check_loan,
+}
 
 
 # -- per event -----------------------------------------------------------------------------
@@ -482,15 +586,20 @@ def check_events(report, snap, products, plans):
 
     def assessed(event, veteran):
         for product in products:
-            want(f"{product} assessment of {veteran} for {event['type']} {event['event_id']}",
-                 snap.assessments_by.get((veteran, product, event["event_id"]), 0))
+            want(
+                f"{product} assessment of {veteran} for {event['type']} {event['event_id']}",
+                snap.assessments_by.get((veteran, product, event["event_id"]), 0),
+            )
 
     def revisits(event, veteran, kind, days):
         expected_revisits.add((event["event_id"], veteran, kind))
         rows = snap.revisits_by.get((event["event_id"], veteran, kind), [])
         days_found = collections.Counter(r["due_on"] for r in rows)
-        want(f"{kind} revisit plan of {veteran} for {event['type']} {event['event_id']}",
-             len(days_found), len(days))
+        want(
+            f"{kind} revisit plan of {veteran} for {event['type']} {event['event_id']}",
+            len(days_found),
+            len(days),
+        )
         for day, n in days_found.items():
             if n > 1:
                 report.add("duplicated", f"{kind} revisit of {veteran} due {day}", n - 1)
@@ -499,12 +608,20 @@ def check_events(report, snap, products, plans):
         want(f"{schema} projection of {veteran}", int(veteran in snap.projections[schema]))
 
     for event in snap.events:
-        source, kind, data, eid = event["source"], event["type"], event["data"] or {}, \
-            event["event_id"]
+        source, kind, data, eid = (
+            event["source"],
+            event["type"],
+            event["data"] or {},
+            event["event_id"],
+        )
         if kind in TIMELINE_TYPES.get(source, ()):
-            subjects = ([("v", f) for f in data.get("founder_ids") or []]
-                        if source == "registry" and data.get("founder_ids")
-                        else [("v", data["veteran_id"])] if data.get("veteran_id") else [])
+            subjects = (
+                [("v", f) for f in data.get("founder_ids") or []]
+                if source == "registry" and data.get("founder_ids")
+                else [("v", data["veteran_id"])]
+                if data.get("veteran_id")
+                else []
+            )
             if data.get("enterprise_id"):
                 subjects.append(("e", data["enterprise_id"]))
             expected_timeline.update((eid, side, subject) for side, subject in subjects)
@@ -514,47 +631,68 @@ def check_events(report, snap, products, plans):
                 projected(schema, veteran)
             assessed(event, veteran)
             announced = collections.Counter(
-                e["data"].get("product_code") for e in
-                snap.find("loans", "loan_eligibility_assessed", "cause_event_id", eid))
+                e["data"].get("product_code")
+                for e in snap.find("loans", "loan_eligibility_assessed", "cause_event_id", eid)
+            )
             for product in products:
                 want(f"first {product} announcement of {veteran}", announced.get(product, 0))
         elif (source, kind) == ("registry", "veteran_updated"):
             assessed(event, veteran)
         elif (source, kind) == ("registry", "employment_status_changed"):
-            want(f"followup status change of {veteran} ({eid})",
-                 snap.status_changes.get((veteran, eid), 0))
+            want(
+                f"followup status change of {veteran} ({eid})",
+                snap.status_changes.get((veteran, eid), 0),
+            )
         elif (source, kind) == ("registry", "enterprise_registered"):
             enterprise = data["enterprise_id"]
-            want(f"loans projection of enterprise {enterprise}",
-                 int(enterprise in snap.loan_enterprises))
-            want(f"followup projection of enterprise {enterprise}",
-                 int(enterprise in snap.followup_enterprises))
+            want(
+                f"loans projection of enterprise {enterprise}",
+                int(enterprise in snap.loan_enterprises),
+            )
+            want(
+                f"followup projection of enterprise {enterprise}",
+                int(enterprise in snap.followup_enterprises),
+            )
             for founder in dict.fromkeys(data.get("founder_ids") or []):
                 assessed(event, founder)
                 revisits(event, founder, "business", plans["business"])
-                want(f"training placement of founder {founder} ({eid})",
-                     snap.placements.get((founder, eid, "enterprise"), 0))
+                want(
+                    f"training placement of founder {founder} ({eid})",
+                    snap.placements.get((founder, eid, "enterprise"), 0),
+                )
         elif (source, kind) == ("jobs", "veteran_hired"):
-            want(f"registry status change of {veteran} for hire {eid}",
-                 snap.history.get((veteran, "employment_status", eid), 0))
+            want(
+                f"registry status change of {veteran} for hire {eid}",
+                snap.history.get((veteran, "employment_status", eid), 0),
+            )
             revisits(event, veteran, "employment", plans["employment"])
             want(f"followup hire of {veteran} ({eid})", snap.followup_hires.get((veteran, eid), 0))
-            want(f"training placement of {veteran} ({eid})",
-                 snap.placements.get((veteran, eid, "hired"), 0))
+            want(
+                f"training placement of {veteran} ({eid})",
+                snap.placements.get((veteran, eid, "hired"), 0),
+            )
         elif (source, kind) == ("training", "certificate_issued"):
-            want(f"certificate on the card of {veteran} ({eid})",
-                 snap.history.get((veteran, CERTIFICATE_FIELD, eid), 0))
+            want(
+                f"certificate on the card of {veteran} ({eid})",
+                snap.history.get((veteran, CERTIFICATE_FIELD, eid), 0),
+            )
             jobs_view = snap.projections["jobs"].get(veteran)
-            want(f"certificate in jobs' projection of {veteran}",
-                 int(bool(jobs_view) and data.get("certificate_name") in
-                     (jobs_view.get("certificates") or [])))
+            want(
+                f"certificate in jobs' projection of {veteran}",
+                int(
+                    bool(jobs_view)
+                    and data.get("certificate_name") in (jobs_view.get("certificates") or [])
+                ),
+            )
         elif (source, kind) == ("loans", "loan_disbursed"):
             revisits(event, veteran, "business", plans["business"])
 
     # Each revisit announced once.
     for row in snap.revisits:
-        want(f"revisit_scheduled of revisit {row['id']}",
-             len(snap.find("followup", "revisit_scheduled", "revisit_id", row["id"])))
+        want(
+            f"revisit_scheduled of revisit {row['id']}",
+            len(snap.find("followup", "revisit_scheduled", "revisit_id", row["id"])),
+        )
     return expected_timeline, expected_revisits
 
 
@@ -565,13 +703,16 @@ def check_timeline(report, snap, expected):
     groups = collections.Counter()  # (side, subject, type) → rows
     kinds = {}
     for row in snap.timeline:
-        side, subject = ("v", row["veteran_id"]) if row["veteran_id"] else ("e", row["enterprise_id"])
+        side, subject = (
+            ("v", row["veteran_id"]) if row["veteran_id"] else ("e", row["enterprise_id"])
+        )
         rows[(row["event_id"], side, subject)] += 1
         kinds[(row["event_id"], side, subject)] = row["type"]
         groups[(side, subject, row["type"])] += 1
     events = {e["event_id"]: e["type"] for e in snap.events}
-    wanted_groups = collections.Counter((side, subject, events[eid])
-                                        for eid, side, subject in expected)
+    wanted_groups = collections.Counter(
+        (side, subject, events[eid]) for eid, side, subject in expected
+    )
     for key in expected:
         if rows.get(key, 0) == 0:
             eid, side, subject = key
@@ -582,32 +723,42 @@ def check_timeline(report, snap, expected):
         eid, side, subject = key
         kind = kinds[key]
         if wanted_groups.get((side, subject, kind)):
-            report.add("duplicated", f"timeline '{kind}' for {subject} x{groups[(side, subject, kind)]}"
-                       f" (line for event {eid} no event accounts for)", n)
+            report.add(
+                "duplicated",
+                f"timeline '{kind}' for {subject} x{groups[(side, subject, kind)]}"
+                f" (line for event {eid} no event accounts for)",
+                n,
+            )
         else:
             report.add("unexpected", f"timeline '{kind}' for {subject} from unknown event {eid}", n)
 
 
 def check_orphans(report, snap, claimed, expected_revisits):
     """Effects no operation (or event) asked for."""
-    for what, rows, key, asked in (("card", snap.veterans, "id_number", "id_numbers"),
-                                   ("booklet", snap.enterprises, "uscc", "usccs"),
-                                   ("application", snap.applications, "veteran_id", "applicants"),
-                                   ("enrollment", snap.enrollments, "veteran_id", "trainees"),
-                                   ("loan", snap.loans, "veteran_id", "borrowers")):
+    for what, rows, key, asked in (
+        ("card", snap.veterans, "id_number", "id_numbers"),
+        ("booklet", snap.enterprises, "uscc", "usccs"),
+        ("application", snap.applications, "veteran_id", "applicants"),
+        ("enrollment", snap.enrollments, "veteran_id", "trainees"),
+        ("loan", snap.loans, "veteran_id", "borrowers"),
+    ):
         for row in rows:
             if row[key] not in claimed[asked]:
                 report.add("unexpected", f"{what} {row['id']} that no operation asked for")
     for key, rows in snap.revisits_by.items():
         if key not in expected_revisits:
-            report.add("unexpected", f"{len(rows)} {key[2]} revisit(s) of {key[1]} from"
-                       f" unknown cause {key[0]}", len(rows))
+            report.add(
+                "unexpected",
+                f"{len(rows)} {key[2]} revisit(s) of {key[1]} from unknown cause {key[0]}",
+                len(rows),
+            )
 
 
 def configured():
     """The loan products and revisit plans as the services read them."""
     from services.followup.domain import load_plans
     from services.loans.products import load_products
+
     return sorted(load_products()), load_plans()["plans"]
 
 

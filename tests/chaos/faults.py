@@ -3,6 +3,7 @@ services `scripts/services.sh up` runs against it. Each fault returns when it ha
 (the broker back, the process restarted, the database reachable): the runner measures
 recovery from that moment. Nothing here touches the machine's own RabbitMQ or PostgreSQL.
 """
+
 import os
 import signal
 import subprocess
@@ -19,14 +20,14 @@ NODES = ("a", "b", "c")
 MANAGEMENT = "http://127.0.0.1:15701/api"
 PG_VERSION, PRIMARY, REPLICA = "15", "vs-primary", "vs-replica"
 SERVICES = ("registry", "loans", "jobs", "training", "followup")
-HEALTH_PORTS = {"registry": 9101, "loans": 9102, "jobs": 9103, "training": 9104,
-                "followup": 9105}
+HEALTH_PORTS = {"registry": 9101, "loans": 9102, "jobs": 9103, "training": 9104, "followup": 9105}
 RELAYS = ("registry", "loans", "jobs", "training", "followup")  # every service has an outbox
 
 
 def run(*command, check=True, timeout=180):
-    return subprocess.run([str(c) for c in command], check=check, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [str(c) for c in command], check=check, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def admin():
@@ -40,6 +41,7 @@ def api(path):
 
 
 # ---------------------------------------------------------------- RabbitMQ nodes
+
 
 def ctl(node, *args, timeout=180):
     return run(CLUSTER_SH, "ctl", node, "-q", *args, timeout=timeout)
@@ -69,9 +71,14 @@ def broker_stopped(seconds):
     for node in NODES:
         ctl(node, "stop_app")
     time.sleep(seconds)
-    starting = [subprocess.Popen([str(CLUSTER_SH), "ctl", node, "-q", "start_app"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                for node in NODES]
+    starting = [
+        subprocess.Popen(
+            [str(CLUSTER_SH), "ctl", node, "-q", "start_app"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for node in NODES
+    ]
     for process in starting:
         process.wait(timeout=300)
     for node in NODES:
@@ -103,15 +110,17 @@ def node_paused(seconds=30):
 
 # ---------------------------------------------------------------- service processes
 
+
 @dataclass
 class Services:
     """The instances `scripts/services.sh up` started with LOCAL_DIR=local_dir."""
+
     local_dir: Path
     replicas: int = 2
 
     def instances(self, service=None):
         names = []
-        for svc in ([service] if service else SERVICES):
+        for svc in [service] if service else SERVICES:
             names += [svc] + [f"{svc}-{k}" for k in range(2, self.replicas + 1)]
         return names
 
@@ -119,8 +128,9 @@ class Services:
         return int((self.local_dir / "pids" / f"{instance}.pid").read_text().strip())
 
     def nameko_pid(self, instance):
-        found = run("pgrep", "-P", self.supervisor(instance), "-f", "nameko run",
-                    check=False).stdout.split()
+        found = run(
+            "pgrep", "-P", self.supervisor(instance), "-f", "nameko run", check=False
+        ).stdout.split()
         return int(found[0]) if found else None
 
     @staticmethod
@@ -130,19 +140,22 @@ class Services:
 
     def ready(self, instance):
         try:
-            return requests.get(f"http://{self.health_address(instance)}/readyz",
-                                timeout=2).status_code == 200
+            return (
+                requests.get(
+                    f"http://{self.health_address(instance)}/readyz", timeout=2
+                ).status_code
+                == 200
+            )
         except requests.RequestException:
             return False
 
     def metric(self, instance, name):
         try:
-            text = requests.get(f"http://{self.health_address(instance)}/metrics",
-                                timeout=3).text
+            text = requests.get(f"http://{self.health_address(instance)}/metrics", timeout=3).text
         except requests.RequestException:
             return None
         for line in text.splitlines():
-            if line.startswith(name + "{") or line.startswith(name + " "):
+            if line.startswith((name + "{", name + " ")):
                 return float(line.rsplit(" ", 1)[1])
         return None
 
@@ -187,9 +200,17 @@ class Services:
 
 # ---------------------------------------------------------------- PostgreSQL
 
+
 def pg_ctl(name, *args, check=True):
-    return run("pg_ctlcluster", "--skip-systemctl-redirect", PG_VERSION, name, *args,
-               check=check, timeout=120)
+    return run(
+        "pg_ctlcluster",
+        "--skip-systemctl-redirect",
+        PG_VERSION,
+        name,
+        *args,
+        check=check,
+        timeout=120,
+    )
 
 
 def postmaster_pid(name):
@@ -233,10 +254,18 @@ def reset_databases():
 
 
 def primary_is_primary():
-    result = run("su", "postgres", "-c",
-                 "psql -X -At -h 127.0.0.1 -p 5441 -d postgres -c 'SELECT pg_is_in_recovery()'",
-                 check=False)
-    replica = run("su", "postgres", "-c",
-                  "psql -X -At -h 127.0.0.1 -p 5442 -d postgres -c 'SELECT pg_is_in_recovery()'",
-                  check=False)
+    result = run(
+        "su",
+        "postgres",
+        "-c",
+        "psql -X -At -h 127.0.0.1 -p 5441 -d postgres -c 'SELECT pg_is_in_recovery()'",
+        check=False,
+    )
+    replica = run(
+        "su",
+        "postgres",
+        "-c",
+        "psql -X -At -h 127.0.0.1 -p 5442 -d postgres -c 'SELECT pg_is_in_recovery()'",
+        check=False,
+    )
     return result.stdout.strip() == "f" and replica.stdout.strip() == "t"

@@ -4,9 +4,11 @@ each recorded as an ``Op`` whether it was acknowledged, raised or never sent.
 
 A write that raised is never sent again: its outcome is for the checker to find out. A
 client whose connection died (or whose call timed out) gets a new proxy
-(``shared.rpc_client``); only reads (waiting for a projection) are retried. Dependent operations (a hire, an enterprise,
-a training result, a loan) take veterans from acknowledged registrations only, each
-veteran used by at most one of them, so that what each should cause is known exactly."""
+(``shared.rpc_client``); only reads (waiting for a projection) are retried. Dependent
+operations (a hire, an enterprise, a training result, a loan) take veterans from
+acknowledged registrations only, each veteran used by at most one of them, so that what
+each should cause is known exactly."""
+
 import collections
 import datetime as dt
 import random
@@ -28,8 +30,14 @@ from tests.factories import id_number, make_veteran
 KINDS = ("register", "register_bulk", "enterprise", "hire", "training_result", "loan")
 DEPENDENT = ("enterprise", "hire", "training_result", "loan")
 # Share of each kind in a run (every kind at least once when there are enough operations).
-WEIGHTS = {"register": 30, "register_bulk": 8, "enterprise": 12, "hire": 18,
-           "training_result": 14, "loan": 18}
+WEIGHTS = {
+    "register": 30,
+    "register_bulk": 8,
+    "enterprise": 12,
+    "hire": 18,
+    "training_result": 14,
+    "loan": 18,
+}
 BULK_ROWS = (20, 50)
 # ID numbers: registry's sequence form (gender digit 1/2, never one the factories' other
 # forms make), 200 a birth day; each seed has DAYS_PER_SEED birth days of its own between
@@ -53,6 +61,7 @@ def now():
 @dataclass
 class Op:
     """One client operation. ``ok``: True acknowledged, False raised, None not sent."""
+
     kind: str
     key: str
     ok: bool | None = None
@@ -94,14 +103,15 @@ class Client:
             deadline, delay = time.monotonic() + RECONNECT_WAIT, 0.2
             while True:
                 try:
-                    self._ctx = cluster_proxy(self.config, timeout=self.timeout,
-                                              context_data={"auth_token": self.token})
+                    self._ctx = cluster_proxy(
+                        self.config, timeout=self.timeout, context_data={"auth_token": self.token}
+                    )
                     self._proxy = self._ctx.start()
                     break
                 except Exception:  # the broker is down: try again, a little later
                     self._ctx = None
                     if self.stop.is_set() or time.monotonic() > deadline:
-                        raise Stopped("no broker connection")
+                        raise Stopped("no broker connection") from None
                     time.sleep(delay)
                     delay = min(delay * 2, 3.0)
         return self._proxy
@@ -142,8 +152,17 @@ class Client:
 
 
 class Load:
-    def __init__(self, amqp_uri, token, *, operations, concurrency=8, seed=0,
-                 rpc_timeout=30.0, county="652301"):
+    def __init__(
+        self,
+        amqp_uri,
+        token,
+        *,
+        operations,
+        concurrency=8,
+        seed=0,
+        rpc_timeout=30.0,
+        county="652301",
+    ):
         self.config = {"AMQP_URI": amqp_uri}
         self.token, self.operations, self.concurrency = token, operations, concurrency
         self.seed, self.rpc_timeout, self.county = seed, rpc_timeout, county
@@ -167,20 +186,25 @@ class Load:
             self._numbers += 1
         if index >= DAYS_PER_SEED * 200:
             raise RuntimeError("this run has used every ID number its seed owns")
-        day = FIRST_BIRTH + dt.timedelta(days=(self.seed % SEED_SLOTS) * DAYS_PER_SEED
-                                         + index // 200)
-        return id_number(county=self.county, birth=f"{day:%Y%m%d}", seq=index % 100,
-                         male=index % 200 < 100)
+        day = FIRST_BIRTH + dt.timedelta(
+            days=(self.seed % SEED_SLOTS) * DAYS_PER_SEED + index // 200
+        )
+        return id_number(
+            county=self.county, birth=f"{day:%Y%m%d}", seq=index % 100, male=index % 200 < 100
+        )
 
     def _veteran(self, willingness):
         with self._lock:
             self._phones += 1
             phone = f"139{self.seed % 100:02d}{self._phones:06d}"
         return make_veteran(
-            id_number=self._id_number(), name=self.rng.choice(NAMES), phone=phone,
-            county_code=self.county, willingness=willingness,
-            intentions={"occupations": ["driver"], "counties": [self.county],
-                        "min_salary": 4000})
+            id_number=self._id_number(),
+            name=self.rng.choice(NAMES),
+            phone=phone,
+            county_code=self.county,
+            willingness=willingness,
+            intentions={"occupations": ["driver"], "counties": [self.county], "min_salary": 4000},
+        )
 
     def _uscc(self):
         with self._lock:
@@ -207,34 +231,80 @@ class Load:
 
     def _prepare(self, client):
         today = bureau_clock().today()
-        employer = client.call("jobs", "register_employer", {
-            "name": "昌吉市戎安物流有限公司", "uscc": self._uscc(), "county_code": self.county,
-            "industry": "logistics"})
+        employer = client.call(
+            "jobs",
+            "register_employer",
+            {
+                "name": "昌吉市戎安物流有限公司",
+                "uscc": self._uscc(),
+                "county_code": self.county,
+                "industry": "logistics",
+            },
+        )
         dependent = sum(kind in DEPENDENT for kind in self.plan)
-        self.setup["postings"] = [client.call("jobs", "post_job", {
-            "employer_id": employer["id"], "title": "货车司机", "occupation": "driver",
-            "skills_required": ["driver_b2"], "county_code": self.county,
-            "salary_min": 5000, "salary_max": 7000, "openings": max(dependent, 1) + 10,
-            "dedicated": True, "closes_on": (today + dt.timedelta(days=90)).isoformat()}
-        )["id"] for _ in range(2)]
-        base = client.call("training", "register_base", {
-            "name": "昌吉市消防职业技能培训学校", "kind": "training", "county_code": self.county,
-            "capacity": 10_000})
-        course = client.call("training", "open_course", {
-            "title": "消防设施操作员（初级）", "occupation": "fire_facility_operator",
-            "certificate_name": CERTIFICATE, "skills_granted": ["fire_facility_operator"],
-            "theory_hours": 40, "practical_hours": 60, "mode": "hybrid", "base_id": base["id"]})
-        self.setup["cohort_id"] = client.call("training", "open_cohort", course["id"], {
-            "starts_on": (today + dt.timedelta(days=1)).isoformat(),
-            "ends_on": (today + dt.timedelta(days=30)).isoformat(), "capacity": 10_000})["id"]
+        self.setup["postings"] = [
+            client.call(
+                "jobs",
+                "post_job",
+                {
+                    "employer_id": employer["id"],
+                    "title": "货车司机",
+                    "occupation": "driver",
+                    "skills_required": ["driver_b2"],
+                    "county_code": self.county,
+                    "salary_min": 5000,
+                    "salary_max": 7000,
+                    "openings": max(dependent, 1) + 10,
+                    "dedicated": True,
+                    "closes_on": (today + dt.timedelta(days=90)).isoformat(),
+                },
+            )["id"]
+            for _ in range(2)
+        ]
+        base = client.call(
+            "training",
+            "register_base",
+            {
+                "name": "昌吉市消防职业技能培训学校",
+                "kind": "training",
+                "county_code": self.county,
+                "capacity": 10_000,
+            },
+        )
+        course = client.call(
+            "training",
+            "open_course",
+            {
+                "title": "消防设施操作员（初级）",
+                "occupation": "fire_facility_operator",
+                "certificate_name": CERTIFICATE,
+                "skills_granted": ["fire_facility_operator"],
+                "theory_hours": 40,
+                "practical_hours": 60,
+                "mode": "hybrid",
+                "base_id": base["id"],
+            },
+        )
+        self.setup["cohort_id"] = client.call(
+            "training",
+            "open_cohort",
+            course["id"],
+            {
+                "starts_on": (today + dt.timedelta(days=1)).isoformat(),
+                "ends_on": (today + dt.timedelta(days=30)).isoformat(),
+                "capacity": 10_000,
+            },
+        )["id"]
         products = client.call("loans", "list_products")
         usable = [p for p in products if self.county in p["counties"]]
         if not usable:
             raise RuntimeError(f"no loan product covers county {self.county}")
         product = next((p for p in usable if p["code"] == "yongjun_chuangye"), usable[0])
-        self.setup["product"] = {"code": product["code"],
-                                 "amount": product["max_principal"],
-                                 "term_months": min(24, product["max_term_months"])}
+        self.setup["product"] = {
+            "code": product["code"],
+            "amount": product["max_principal"],
+            "term_months": min(24, product["max_term_months"]),
+        }
         # Veterans for the dependent operations: business-minded ones for loans and
         # enterprises (founders may be two), any for hires and training; a margin each.
         business = sum(kind in ("loan", "enterprise") for kind in self.plan)
@@ -242,7 +312,7 @@ class Load:
         willingness = ["business"] * (business + business // 2 + 2) + ["job"] * (others + 4)
         last = None
         for start in range(0, len(willingness), 200):
-            rows = [self._veteran(w) for w in willingness[start:start + 200]]
+            rows = [self._veteran(w) for w in willingness[start : start + 200]]
             op = Op("register_bulk", str(uuid.uuid4()), detail={"phase": "prepare"})
             self._bulk(client, op, rows)
             if not op.ok:
@@ -250,8 +320,11 @@ class Load:
             self.prepared_ops.append(op)
             last = op.detail["veteran_ids"][-1]
         until = time.monotonic() + 60
-        for service, method in (("jobs", "applications_for"), ("training", "trainings_for"),
-                                ("loans", "get_eligibility")):
+        for service, method in (
+            ("jobs", "applications_for"),
+            ("training", "trainings_for"),
+            ("loans", "get_eligibility"),
+        ):
             if not self._known(client, service, method, last, until):
                 raise RuntimeError(f"{service} did not learn of the prepared veterans in time")
         with self._lock:
@@ -302,15 +375,19 @@ class Load:
             finally:
                 client.drop()
 
-        threads = [threading.Thread(target=worker, name=f"chaos-load-{n}", daemon=True)
-                   for n in range(self.concurrency)]
+        threads = [
+            threading.Thread(target=worker, name=f"chaos-load-{n}", daemon=True)
+            for n in range(self.concurrency)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         if failures:
-            raise RuntimeError(f"the load failed ({len(failures)} of its clients): "
-                               f"{type(failures[0]).__name__}: {failures[0]}")
+            raise RuntimeError(
+                f"the load failed ({len(failures)} of its clients): "
+                f"{type(failures[0]).__name__}: {failures[0]}"
+            )
         return list(self.prepared_ops) + ops
 
     def _one(self, client, kind, stop):
@@ -319,8 +396,10 @@ class Load:
                 return self._register(client)
             if kind == "register_bulk":
                 op = Op(kind, str(uuid.uuid4()))
-                rows = [self._veteran(self.rng.choice(("business", "job")))
-                        for _ in range(self.rng.randint(*BULK_ROWS))]
+                rows = [
+                    self._veteran(self.rng.choice(("business", "job")))
+                    for _ in range(self.rng.randint(*BULK_ROWS))
+                ]
                 return self._bulk(client, op, rows)
             veterans = self._take(kind, stop)
             if veterans is None:
@@ -390,15 +469,16 @@ class Load:
         return self._done(op)
 
     def _bulk(self, client, op, rows):
-        op.detail.update(id_numbers=[r["id_number"] for r in rows],
-                         willingness=[r["willingness"] for r in rows])
+        op.detail.update(
+            id_numbers=[r["id_number"] for r in rows], willingness=[r["willingness"] for r in rows]
+        )
         reply = self._send(client, op, "register", "registry", "register_veterans", rows)
         if reply is None:
             return op
         results = sorted(reply["results"], key=lambda r: r["row"])
         op.detail["veteran_ids"] = [r["id"] for r in results]
         op.detail["statuses"] = [r["status"] for r in results]
-        for result, row in zip(results, rows):
+        for result, row in zip(results, rows, strict=True):
             if result["status"] == "created":
                 self._acknowledged(result["id"], row["willingness"])
         return self._done(op)
@@ -416,11 +496,25 @@ class Load:
 
     def _enterprise(self, client, founders, stop):
         op = Op("enterprise", self._uscc(), detail={"founder_ids": founders})
-        reply = self._send(client, op, "register", "registry", "register_enterprise", {
-            "kind": "enterprise", "uscc": op.key, "name": "昌吉市戎创商贸有限公司",
-            "county_code": self.county, "industry": "ecommerce", "founded_on": "2025-05-01",
-            "stage": "startup", "founder_ids": founders, "employees": 6,
-            "veteran_employees": len(founders)})
+        reply = self._send(
+            client,
+            op,
+            "register",
+            "registry",
+            "register_enterprise",
+            {
+                "kind": "enterprise",
+                "uscc": op.key,
+                "name": "昌吉市戎创商贸有限公司",
+                "county_code": self.county,
+                "industry": "ecommerce",
+                "founded_on": "2025-05-01",
+                "stage": "startup",
+                "founder_ids": founders,
+                "employees": 6,
+                "veteran_employees": len(founders),
+            },
+        )
         if reply is None:
             return op
         op.detail["enterprise_id"] = reply["id"]
@@ -431,31 +525,62 @@ class Load:
         posting_id = self.rng.choice(self.setup["postings"])
         op = Op("hire", veteran_id, detail={"veteran_id": veteran_id, "posting_id": posting_id})
         self._wait_known(client, "jobs", "applications_for", veteran_id, stop)
-        application = self._send(client, op, "apply", "jobs", "apply", {
-            "veteran_id": veteran_id, "posting_id": posting_id, "channel": "referral"})
+        application = self._send(
+            client,
+            op,
+            "apply",
+            "jobs",
+            "apply",
+            {"veteran_id": veteran_id, "posting_id": posting_id, "channel": "referral"},
+        )
         if application is None:
             return op
         op.detail["application_id"] = application["id"]
-        if self._send(client, op, "offer", "jobs", "advance_application",
-                      application["id"], "offered") is None:
+        if (
+            self._send(
+                client, op, "offer", "jobs", "advance_application", application["id"], "offered"
+            )
+            is None
+        ):
             return op
-        if self._send(client, op, "hire", "jobs", "hire", application["id"], {
-                "started_on": bureau_clock().today().isoformat(), "salary": 5500}) is None:
+        if (
+            self._send(
+                client,
+                op,
+                "hire",
+                "jobs",
+                "hire",
+                application["id"],
+                {"started_on": bureau_clock().today().isoformat(), "salary": 5500},
+            )
+            is None
+        ):
             return op
         return self._done(op)
 
     def _training_result(self, client, veterans, stop):
         [veteran_id] = veterans
-        op = Op("training_result", veteran_id,
-                detail={"veteran_id": veteran_id, "cohort_id": self.setup["cohort_id"]})
+        op = Op(
+            "training_result",
+            veteran_id,
+            detail={"veteran_id": veteran_id, "cohort_id": self.setup["cohort_id"]},
+        )
         self._wait_known(client, "training", "trainings_for", veteran_id, stop)
-        enrollment = self._send(client, op, "enroll", "training", "enroll",
-                                self.setup["cohort_id"], veteran_id)
+        enrollment = self._send(
+            client, op, "enroll", "training", "enroll", self.setup["cohort_id"], veteran_id
+        )
         if enrollment is None:
             return op
         op.detail["enrollment_id"] = enrollment["id"]
-        result = self._send(client, op, "result", "training", "record_result",
-                            enrollment["id"], {"theory_score": 85, "practical_score": 92})
+        result = self._send(
+            client,
+            op,
+            "result",
+            "training",
+            "record_result",
+            enrollment["id"],
+            {"theory_score": 85, "practical_score": 92},
+        )
         if result is None:
             return op
         op.detail["cert_no"] = (result.get("certificate") or {}).get("cert_no")
@@ -464,21 +589,53 @@ class Load:
     def _loan(self, client, veterans, stop):
         [veteran_id] = veterans
         product = self.setup["product"]
-        op = Op("loan", veteran_id, detail={"veteran_id": veteran_id,
-                                            "product_code": product["code"]})
+        op = Op(
+            "loan", veteran_id, detail={"veteran_id": veteran_id, "product_code": product["code"]}
+        )
         self._wait_known(client, "loans", "get_eligibility", veteran_id, stop)
-        loan = self._send(client, op, "apply", "loans", "apply_loan", {
-            "veteran_id": veteran_id, "product_code": product["code"],
-            "amount": product["amount"], "term_months": product["term_months"],
-            "purpose": "创业启动资金", "enterprise_id": None})
+        loan = self._send(
+            client,
+            op,
+            "apply",
+            "loans",
+            "apply_loan",
+            {
+                "veteran_id": veteran_id,
+                "product_code": product["code"],
+                "amount": product["amount"],
+                "term_months": product["term_months"],
+                "purpose": "创业启动资金",
+                "enterprise_id": None,
+            },
+        )
         if loan is None:
             return op
         op.detail["loan_id"] = loan["id"]
-        if self._send(client, op, "approve", "loans", "approve_loan", loan["id"],
-                      {"approved_amount": product["amount"]}) is None:
+        if (
+            self._send(
+                client,
+                op,
+                "approve",
+                "loans",
+                "approve_loan",
+                loan["id"],
+                {"approved_amount": product["amount"]},
+            )
+            is None
+        ):
             return op
-        if self._send(client, op, "disburse", "loans", "disburse_loan", loan["id"],
-                      {"disbursed_on": bureau_clock().today().isoformat()}) is None:
+        if (
+            self._send(
+                client,
+                op,
+                "disburse",
+                "loans",
+                "disburse_loan",
+                loan["id"],
+                {"disbursed_on": bureau_clock().today().isoformat()},
+            )
+            is None
+        ):
             return op
         return self._done(op)
 
@@ -487,7 +644,6 @@ def plan(operations, rng):
     """The kinds of ``operations`` operations in the order they are taken: every kind at
     least once when there are six or more, the rest drawn by ``WEIGHTS``."""
     kinds = list(KINDS) if operations >= len(KINDS) else []
-    kinds += rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()),
-                         k=operations - len(kinds))
+    kinds += rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()), k=operations - len(kinds))
     rng.shuffle(kinds)
     return kinds

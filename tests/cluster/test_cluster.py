@@ -2,6 +2,7 @@
 one cluster behind a failover URL list, a PostgreSQL primary with a streaming replica
 behind a multi-host URL. Skipped unless CLUSTER_UP=1 (`make cluster-check` sets it and
 takes the cluster down afterwards: these tests kill a node and promote the replica)."""
+
 import os
 import signal
 import subprocess
@@ -16,16 +17,20 @@ import requests
 
 pytestmark = [
     pytest.mark.cluster,
-    pytest.mark.skipif(os.environ.get("CLUSTER_UP") != "1",
-                       reason="needs the local cluster: run `make cluster-check`"),
+    pytest.mark.skipif(
+        os.environ.get("CLUSTER_UP") != "1",
+        reason="needs the local cluster: run `make cluster-check`",
+    ),
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
 DIR = ROOT / ".local" / "cluster"
 NODES = {"rabbit-a@localhost": 1, "rabbit-b@localhost": 2, "rabbit-c@localhost": 3}
 PRIMARY_PORT, REPLICA_PORT = 5441, 5442
-MULTI_HOST_URL = (f"postgresql://postgres@127.0.0.1:{PRIMARY_PORT},127.0.0.1:{REPLICA_PORT}"
-                  "/root?target_session_attrs=read-write")
+MULTI_HOST_URL = (
+    f"postgresql://postgres@127.0.0.1:{PRIMARY_PORT},127.0.0.1:{REPLICA_PORT}"
+    "/root?target_session_attrs=read-write"
+)
 
 
 def admin():
@@ -38,8 +43,9 @@ def failover_url():
 
 
 def api(path, node="rabbit-a@localhost"):
-    response = requests.get(f"http://127.0.0.1:{15700 + NODES[node]}/api/{path}",
-                            auth=admin(), timeout=5)
+    response = requests.get(
+        f"http://127.0.0.1:{15700 + NODES[node]}/api/{path}", auth=admin(), timeout=5
+    )
     response.raise_for_status()
     return response.json()
 
@@ -50,8 +56,12 @@ def node_pid(node):
 
 
 def pg(port, sql, dbname="root"):
-    with psycopg2.connect(host="127.0.0.1", port=port, user="postgres", dbname=dbname,
-                          connect_timeout=5) as conn, conn.cursor() as cur:
+    with (
+        psycopg2.connect(
+            host="127.0.0.1", port=port, user="postgres", dbname=dbname, connect_timeout=5
+        ) as conn,
+        conn.cursor() as cur,
+    ):
         cur.execute(sql)
         return cur.fetchall() if cur.description else None
 
@@ -74,8 +84,13 @@ def eventually(check, timeout=15.0):
 @pytest.fixture
 def quorum_queue():
     name = f"cluster-test-{uuid.uuid4().hex[:8]}"
-    queue = kombu.Queue(name, exchange="", routing_key=name, durable=True,
-                        queue_arguments={"x-queue-type": "quorum"})
+    queue = kombu.Queue(
+        name,
+        exchange="",
+        routing_key=name,
+        durable=True,
+        queue_arguments={"x-queue-type": "quorum"},
+    )
     yield queue
     with kombu.Connection(failover_url(), connect_timeout=3) as conn:
         conn.ensure_connection(max_retries=3)
@@ -129,25 +144,39 @@ def test_a_clients_reply_queue_can_be_made_again_after_its_node_dies():
                 proxy.stop()
             except Exception:  # its connection died with the node
                 pass
-        subprocess.run([str(ROOT / "scripts" / "cluster.sh"), "up"], check=True,
-                       capture_output=True, timeout=300)  # the killed node back, rejoined
+        subprocess.run(
+            [str(ROOT / "scripts" / "cluster.sh"), "up"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )  # the killed node back, rejoined
 
 
 def test_confirmed_message_in_a_quorum_queue_survives_kill_of_its_leader(quorum_queue):
-    with kombu.Connection(failover_url(), connect_timeout=3,
-                          transport_options={"confirm_publish": True}) as conn:
+    with kombu.Connection(
+        failover_url(), connect_timeout=3, transport_options={"confirm_publish": True}
+    ) as conn:
         conn.ensure_connection(max_retries=3)
         # confirm_publish: publish returns only once the broker confirmed (raises if nacked)
-        conn.Producer().publish({"n": 1}, routing_key=quorum_queue.name, declare=[quorum_queue],
-                                serializer="json", delivery_mode=2)
+        conn.Producer().publish(
+            {"n": 1},
+            routing_key=quorum_queue.name,
+            declare=[quorum_queue],
+            serializer="json",
+            delivery_mode=2,
+        )
     info = api(f"queues/%2F/{quorum_queue.name}")
     assert sorted(info["members"]) == sorted(NODES)
     leader = info["leader"]
 
     os.kill(node_pid(leader), signal.SIGKILL)
     survivor = next(n for n in NODES if n != leader)
-    eventually(lambda: api(f"queues/%2F/{quorum_queue.name}", survivor).get("leader") not in
-               (None, leader), timeout=30)
+    eventually(
+        lambda: (
+            api(f"queues/%2F/{quorum_queue.name}", survivor).get("leader") not in (None, leader)
+        ),
+        timeout=30,
+    )
 
     # The URL list skips the dead node (the first one tried may be it).
     with kombu.Connection(failover_url(), connect_timeout=3) as conn:
@@ -164,8 +193,9 @@ def test_replica_is_in_recovery_and_streams_a_row_written_on_the_primary():
     marker = uuid.uuid4().hex
     pg(PRIMARY_PORT, "CREATE TABLE IF NOT EXISTS cluster_probe (marker text)")
     pg(PRIMARY_PORT, f"INSERT INTO cluster_probe VALUES ('{marker}')")
-    assert eventually(lambda: pg(REPLICA_PORT,
-                                 f"SELECT 1 FROM cluster_probe WHERE marker = '{marker}'"))
+    assert eventually(
+        lambda: pg(REPLICA_PORT, f"SELECT 1 FROM cluster_probe WHERE marker = '{marker}'")
+    )
 
 
 def test_multi_host_url_lands_on_the_primary():
@@ -175,8 +205,10 @@ def test_multi_host_url_lands_on_the_primary():
 
 
 def test_after_promotion_the_multi_host_url_finds_the_promoted_replica():
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", "15", "vs-primary", "stop",
-                    "-m", "fast"], check=True)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", "15", "vs-primary", "stop", "-m", "fast"],
+        check=True,
+    )
     subprocess.run(["pg_ctlcluster", "15", "vs-replica", "promote"], check=True)
     assert eventually(lambda: pg(REPLICA_PORT, "SELECT NOT pg_is_in_recovery()")[0][0])
     with psycopg2.connect(MULTI_HOST_URL, connect_timeout=5) as conn, conn.cursor() as cur:
@@ -189,8 +221,9 @@ def test_up_after_a_failover_makes_the_pair_anew():
     # (runs after the promotion above: a run that stops there leaves the replica a primary,
     # and the next `cluster.sh up`, here or in another checkout, must not keep it)
     assert pg(REPLICA_PORT, "SELECT pg_is_in_recovery()") == [(False,)]
-    result = subprocess.run([str(ROOT / "scripts" / "cluster.sh"), "up"], capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "cluster.sh"), "up"], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     assert "making them anew" in result.stdout
     assert pg(PRIMARY_PORT, "SELECT pg_is_in_recovery()") == [(False,)]

@@ -2,15 +2,22 @@
 engine (DOCKER_HOST), and a vhost, broker logins and database of their own on this
 machine's RabbitMQ and PostgreSQL, removed afterwards. Without DEPLOY_IMAGE the tests that
 run the image are skipped: plain `make test` needs no Docker."""
+
 import secrets
 from pathlib import Path
 
 import psycopg2
 import pytest
-
-from deploy_support import (ADMIN_DATABASE_URL, DATABASE, DEPLOY, IMAGE, PREFIX, USERS, VHOST,
-                            rabbitmqctl)
-
+from deploy_support import (
+    ADMIN_DATABASE_URL,
+    DATABASE,
+    DEPLOY,
+    IMAGE,
+    PREFIX,
+    USERS,
+    VHOST,
+    rabbitmqctl,
+)
 
 # The checks that run the image on a Docker engine; the others (manifests, Prometheus
 # rules) need only files and pinned tools and run in plain `make test` too.
@@ -51,9 +58,14 @@ def stack(tmp_path_factory):
     _database(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
     _database(f'CREATE DATABASE "{DATABASE}"')
     passwords = {user: secrets.token_urlsafe(18) for user in USERS}
-    values = {"IMAGE": IMAGE, "BROKER_VHOST": VHOST, "BROKER_USER_PREFIX": PREFIX,
-              "POSTGRES_DB": DATABASE, "VET_AUTH_SECRET": secrets.token_urlsafe(36),
-              **{f"BROKER_PASSWORD_{user.upper()}": pw for user, pw in passwords.items()}}
+    values = {
+        "IMAGE": IMAGE,
+        "BROKER_VHOST": VHOST,
+        "BROKER_USER_PREFIX": PREFIX,
+        "POSTGRES_DB": DATABASE,
+        "VET_AUTH_SECRET": secrets.token_urlsafe(36),
+        **{f"BROKER_PASSWORD_{user.upper()}": pw for user, pw in passwords.items()},
+    }
     lines = []
     for line in (DEPLOY / "example.env").read_text().splitlines():
         key = line.split("=", 1)[0]
@@ -61,14 +73,20 @@ def stack(tmp_path_factory):
             # A placeholder becomes a random value: 48 characters for a secret (services
             # refuse one under 32 bytes), 16 for a password.
             made = secrets.token_urlsafe(36 if "SECRET" in key else 12)
-            line = f"{key}={values.get(key, made if line.endswith('change-me') else line.split('=', 1)[1])}"
+            given = made if line.endswith("change-me") else line.split("=", 1)[1]
+            line = f"{key}={values.get(key, given)}"
         lines.append(line)
     env_file = tmp_path_factory.mktemp("deploy") / "check.env"
     env_file.write_text("\n".join(lines) + "\n")
     try:
-        yield {"vhost": VHOST, "prefix": PREFIX, "passwords": passwords, "env_file": env_file,
-               "database_url": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
-               "auth_secret": values["VET_AUTH_SECRET"]}
+        yield {
+            "vhost": VHOST,
+            "prefix": PREFIX,
+            "passwords": passwords,
+            "env_file": env_file,
+            "database_url": f"postgresql://postgres@127.0.0.1:5432/{DATABASE}",
+            "auth_secret": values["VET_AUTH_SECRET"],
+        }
     finally:
         _drop_broker_state()
         _database(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')

@@ -1,5 +1,6 @@
 """What the deploy checks share: where things are, this run's names, and docker /
 rabbitmqctl as subprocesses."""
+
 import os
 import subprocess
 from pathlib import Path
@@ -18,7 +19,9 @@ def run(*args, timeout=120, check=True):
     """A command's CompletedProcess (text); raises with its output when it fails."""
     done = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
     if check and done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        raise AssertionError(
+            f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+        )
     return done
 
 

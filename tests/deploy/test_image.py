@@ -1,6 +1,7 @@
 """deploy/Dockerfile's image, run the hardened way: host network, read-only root, a tmpfs
 /tmp, no capabilities, no privilege gain. It migrates, serves /readyz, runs as uid 10001
 and stops cleanly on SIGTERM."""
+
 import os
 import re
 import time
@@ -8,10 +9,20 @@ import urllib.request
 from pathlib import Path
 
 from deploy_support import DEPLOY, IMAGE, ROOT, docker, run
+
 from tests.helpers import wait_for
 
-HARDENED = ("--network", "host", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges")
+HARDENED = (
+    "--network",
+    "host",
+    "--read-only",
+    "--tmpfs",
+    "/tmp",
+    "--cap-drop",
+    "ALL",
+    "--security-opt",
+    "no-new-privileges",
+)
 HEALTH_PORT = 19190  # beside compose.local.yaml's 191N1/191N2
 
 
@@ -28,9 +39,13 @@ def broker_uri(stack, user=None):
 
 
 def admin_env(stack):
-    return {"BROKER_ADMIN_URI": broker_uri(stack), "AMQP_URI": broker_uri(stack),
-            "BROKER_USER_PREFIX": stack["prefix"], "DATABASE_URL": stack["database_url"],
-            **{f"BROKER_PASSWORD_{u.upper()}": pw for u, pw in stack["passwords"].items()}}
+    return {
+        "BROKER_ADMIN_URI": broker_uri(stack),
+        "AMQP_URI": broker_uri(stack),
+        "BROKER_USER_PREFIX": stack["prefix"],
+        "DATABASE_URL": stack["database_url"],
+        **{f"BROKER_PASSWORD_{u.upper()}": pw for u, pw in stack["passwords"].items()},
+    }
 
 
 def test_pip_installed_from_the_wheelhouse_alone():
@@ -48,22 +63,46 @@ def test_the_wheelhouse_installs_with_every_index_unreachable():
     """The Dockerfile's install step, again, in its build stage, with the index pointed at a
     port nothing listens on: it succeeds, so the build needs no index."""
     build_image = f"{IMAGE}-build-stage"
-    docker("build", "--network", "host", "-q", "--target", "build", "-f", str(DEPLOY / "Dockerfile"),
-           "--build-arg", f"BASE_IMAGE={os.environ.get('DEPLOY_BASE_IMAGE', 'local/debian:bookworm')}",
-           "-t", build_image, str(ROOT), timeout=600)
+    docker(
+        "build",
+        "--network",
+        "host",
+        "-q",
+        "--target",
+        "build",
+        "-f",
+        str(DEPLOY / "Dockerfile"),
+        "--build-arg",
+        f"BASE_IMAGE={os.environ.get('DEPLOY_BASE_IMAGE', 'local/debian:bookworm')}",
+        "-t",
+        build_image,
+        str(ROOT),
+        timeout=600,
+    )
     # (The tag stays: removing it would drop the build stage's cached layers.)
-    done = docker("run", "--rm", "--network", "host",
-                  "-v", f"{ROOT / '.local' / 'wheels'}:/wheels:ro",
-                  "-e", "PIP_INDEX_URL=http://127.0.0.1:9/simple", "-e", "PIP_CONFIG_FILE=/dev/null",
-                  build_image, "sh", "-c",
-                  "python3.11 -m venv /tmp/v && /tmp/v/bin/pip install --no-cache-dir --no-index"
-                  " --find-links /wheels veteran-services && /tmp/v/bin/python -c 'import services.registry.service'",
-                  timeout=300)
+    done = docker(
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-v",
+        f"{ROOT / '.local' / 'wheels'}:/wheels:ro",
+        "-e",
+        "PIP_INDEX_URL=http://127.0.0.1:9/simple",
+        "-e",
+        "PIP_CONFIG_FILE=/dev/null",
+        build_image,
+        "sh",
+        "-c",
+        "python3.11 -m venv /tmp/v && /tmp/v/bin/pip install --no-cache-dir --no-index"
+        " --find-links /wheels veteran-services"
+        " && /tmp/v/bin/python -c 'import services.registry.service'",
+        timeout=300,
+    )
     assert "Successfully installed" in done.stdout and "veteran-services" in done.stdout
 
 
 def test_hadolint_passes():
-    from deploy_support import run
     done = run(str(ROOT / ".venv" / "bin" / "hadolint"), str(DEPLOY / "Dockerfile"), check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -78,8 +117,11 @@ def test_runtime_has_neither_compilers_nor_pip():
 
 
 def test_root_filesystem_is_read_only_and_tmp_is_writable():
-    done = run_image("sh", "-c", "touch /opt/venv/x 2>/dev/null && echo root-writable; "
-                                 "touch /tmp/x && echo tmp-writable")
+    done = run_image(
+        "sh",
+        "-c",
+        "touch /opt/venv/x 2>/dev/null && echo root-writable; touch /tmp/x && echo tmp-writable",
+    )
     assert done.stdout.split() == ["tmp-writable"]
 
 
@@ -91,13 +133,22 @@ def test_migrates_serves_readyz_and_stops_with_exit_0_on_sigterm(stack):
 
     name = "vet-deploy-check-registry"
     docker("rm", "-f", name, check=False)
-    docker("run", "-d", "--name", name, *HARDENED,
-           f"--env=AMQP_URI={broker_uri(stack, 'registry')}",
-           f"--env=DATABASE_URL={stack['database_url']}",
-           f"--env=VET_AUTH_SECRET={stack['auth_secret']}",
-           f"--env=HEALTH_ADDRESS=127.0.0.1:{HEALTH_PORT}",
-           IMAGE, "service", "registry")
+    docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        *HARDENED,
+        f"--env=AMQP_URI={broker_uri(stack, 'registry')}",
+        f"--env=DATABASE_URL={stack['database_url']}",
+        f"--env=VET_AUTH_SECRET={stack['auth_secret']}",
+        f"--env=HEALTH_ADDRESS=127.0.0.1:{HEALTH_PORT}",
+        IMAGE,
+        "service",
+        "registry",
+    )
     try:
+
         def readyz():
             url = f"http://127.0.0.1:{HEALTH_PORT}/readyz"
             try:
@@ -116,7 +167,9 @@ def test_migrates_serves_readyz_and_stops_with_exit_0_on_sigterm(stack):
         began = time.monotonic()
         docker("stop", "-t", "40", name, timeout=60)
         took = time.monotonic() - began
-        state = docker("inspect", "-f", "{{.State.ExitCode}} {{.State.OOMKilled}}", name).stdout.split()
+        state = docker(
+            "inspect", "-f", "{{.State.ExitCode}} {{.State.OOMKilled}}", name
+        ).stdout.split()
         assert state == ["0", "false"], docker("logs", name, check=False).stderr[-2000:]
         assert took < 30, f"took {took:.1f} s: past SHUTDOWN_GRACE_SECONDS, so it was killed"
     finally:

@@ -3,13 +3,14 @@ pass `kubernetes-validate --strict`, every custom resource validates against its
 CRD schema (../shared/crds, or CRDS_DIR) with unknown fields refused, and the rendered
 objects keep the rules of a deployment: probes, limits, a locked-down securityContext, a
 PodDisruptionBudget and a ScaledObject per service, no `latest` image. No cluster needed."""
+
 import copy
 import os
 import re
 import shutil
 import subprocess
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -31,8 +32,10 @@ BIN = Path(sys.executable).parent
 def tool(name):
     found = shutil.which(name, path=str(BIN)) or shutil.which(name)
     if not found:
-        pytest.fail(f"{name} is not installed: `make venv` installs the deploy extra "
-                    "(pyproject.toml [project.optional-dependencies] deploy)")
+        pytest.fail(
+            f"{name} is not installed: `make venv` installs the deploy extra "
+            "(pyproject.toml [project.optional-dependencies] deploy)"
+        )
     return found
 
 
@@ -40,15 +43,21 @@ def crds_dir():
     """The operators' CRDs: CRDS_DIR, else ../shared/crds beside the clone (as in CI)."""
     path = Path(os.environ.get("CRDS_DIR") or ROOT.parent / "shared" / "crds")
     if not path.is_dir():
-        pytest.fail(f"no CRD directory at {path}: the custom resources cannot be validated. "
-                    "Set CRDS_DIR to the operators' CRD YAML (shared/crds).")
+        pytest.fail(
+            f"no CRD directory at {path}: the custom resources cannot be validated. "
+            "Set CRDS_DIR to the operators' CRD YAML (shared/crds)."
+        )
     return path
 
 
-@lru_cache(maxsize=None)
+@cache
 def rendered(overlay):
-    done = subprocess.run([tool("kubectl"), "kustomize", str(K8S / "overlays" / overlay)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [tool("kubectl"), "kustomize", str(K8S / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, f"kubectl kustomize {overlay}: {done.stderr}"
     return tuple(doc for doc in yaml.safe_load_all(done.stdout) if doc)
 
@@ -69,19 +78,23 @@ def strict(schema):
 
     def walk(node):
         if isinstance(node, dict):
-            if ("properties" in node and "additionalProperties" not in node
-                    and not node.get("x-kubernetes-preserve-unknown-fields")):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
                 node["additionalProperties"] = False
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
             for value in node:
                 walk(value)
+
     walk(schema)
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_schemas():
     """{(apiVersion, kind): strict openAPIV3Schema} for every CRD in the directory."""
     schemas = {}
@@ -92,7 +105,8 @@ def crd_schemas():
             group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
             for version in crd["spec"]["versions"]:
                 schemas[(f"{group}/{version['name']}", kind)] = strict(
-                    version["schema"]["openAPIV3Schema"])
+                    version["schema"]["openAPIV3Schema"]
+                )
     return schemas
 
 
@@ -100,8 +114,10 @@ def custom_resource_errors(doc):
     schema = crd_schemas().get((doc["apiVersion"], doc["kind"]))
     if schema is None:
         return [f"no CRD in {crds_dir()} for {doc['apiVersion']} {doc['kind']}"]
-    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-            for error in jsonschema.Draft7Validator(schema).iter_errors(doc)]
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in jsonschema.Draft7Validator(schema).iter_errors(doc)
+    ]
 
 
 def container(deployment):
@@ -116,15 +132,23 @@ def env_of(container_spec):
 
 # --- rendering and validation ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_overlay_renders_every_service_and_both_operators_clusters(overlay):
     kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in rendered(overlay)}
     for name in SERVICES:
-        assert {("Deployment", name), ("PodDisruptionBudget", name),
-                ("ScaledObject", name)} <= kinds
-    assert {("RabbitmqCluster", "vs-rabbitmq"), ("Cluster", "vs-postgres"),
-            ("Job", "vs-migrate"), ("Ingress", "jobs-http"),
-            ("NetworkPolicy", "default-deny")} <= kinds
+        assert {
+            ("Deployment", name),
+            ("PodDisruptionBudget", name),
+            ("ScaledObject", name),
+        } <= kinds
+    assert {
+        ("RabbitmqCluster", "vs-rabbitmq"),
+        ("Cluster", "vs-postgres"),
+        ("Job", "vs-migrate"),
+        ("Ingress", "jobs-http"),
+        ("NetworkPolicy", "default-deny"),
+    } <= kinds
     namespaces = {doc["metadata"].get("namespace") for doc in rendered(overlay)}
     assert namespaces == {"veteran-services" if overlay == "prod" else "veteran-services-dev"}
 
@@ -132,12 +156,22 @@ def test_overlay_renders_every_service_and_both_operators_clusters(overlay):
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_core_objects_pass_kubernetes_validate_strict(overlay, tmp_path):
     core = [doc for doc in rendered(overlay) if is_core(doc)]
-    assert {doc["kind"] for doc in core} >= {"Deployment", "Job", "PodDisruptionBudget",
-                                             "Service", "Ingress", "NetworkPolicy"}
+    assert {doc["kind"] for doc in core} >= {
+        "Deployment",
+        "Job",
+        "PodDisruptionBudget",
+        "Service",
+        "Ingress",
+        "NetworkPolicy",
+    }
     path = tmp_path / f"{overlay}.yaml"
     path.write_text(yaml.safe_dump_all(core), encoding="utf-8")
-    done = subprocess.run([tool("kubernetes-validate"), "-k", "1.32.0", "--strict", "--quiet",
-                           str(path)], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [tool("kubernetes-validate"), "-k", "1.32.0", "--strict", "--quiet", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -147,8 +181,12 @@ def test_kubernetes_validate_strict_refuses_a_misspelt_field(tmp_path):
     spec["terminationGracePeriodSecond"] = spec.pop("terminationGracePeriodSeconds")
     path = tmp_path / "typo.yaml"
     path.write_text(yaml.safe_dump(deployment), encoding="utf-8")
-    done = subprocess.run([tool("kubernetes-validate"), "-k", "1.32.0", "--strict", "--quiet",
-                           str(path)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [tool("kubernetes-validate"), "-k", "1.32.0", "--strict", "--quiet", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
 
 
@@ -159,13 +197,23 @@ WITHOUT_CRD = {("monitoring.coreos.com/v1", "PodMonitor")}
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_custom_resources_validate_against_the_operators_crds(overlay):
-    custom = [doc for doc in rendered(overlay) if not is_core(doc)
-              and (doc["apiVersion"], doc["kind"]) not in WITHOUT_CRD]
-    assert {doc["kind"] for doc in custom} == {"RabbitmqCluster", "User", "Permission",
-                                               "Policy", "Cluster", "ScaledObject",
-                                               "TriggerAuthentication"}
-    problems = {f"{doc['kind']}/{doc['metadata']['name']}": custom_resource_errors(doc)
-                for doc in custom}
+    custom = [
+        doc
+        for doc in rendered(overlay)
+        if not is_core(doc) and (doc["apiVersion"], doc["kind"]) not in WITHOUT_CRD
+    ]
+    assert {doc["kind"] for doc in custom} == {
+        "RabbitmqCluster",
+        "User",
+        "Permission",
+        "Policy",
+        "Cluster",
+        "ScaledObject",
+        "TriggerAuthentication",
+    }
+    problems = {
+        f"{doc['kind']}/{doc['metadata']['name']}": custom_resource_errors(doc) for doc in custom
+    }
     assert {name: errors for name, errors in problems.items() if errors} == {}
 
 
@@ -177,10 +225,12 @@ def test_crd_validation_refuses_an_unknown_field():
 
 # --- the broker identities come from the permission table ------------------------------
 
+
 def test_broker_access_manifest_is_the_generators_output():
     committed = (K8S / "base" / "broker-access.yaml").read_text(encoding="utf-8")
-    assert committed == generate.render(), \
+    assert committed == generate.render(), (
         "deploy/k8s/base/broker-access.yaml is stale: run python -m deploy.k8s.generate"
+    )
 
 
 def test_every_broker_identity_has_a_user_permission_and_policy_with_the_tables_rights():
@@ -193,15 +243,25 @@ def test_every_broker_identity_has_a_user_permission_and_policy_with_the_tables_
         assert users[name]["spec"]["tags"] == list(access.tags)
         assert permissions[name]["spec"]["userReference"] == {"name": name}
         assert permissions[name]["spec"]["permissions"] == {
-            "configure": access.configure, "write": access.write, "read": access.read}
+            "configure": access.configure,
+            "write": access.write,
+            "read": access.read,
+        }
         assert policies[name]["spec"]["pattern"] == access.configure
     assert len(users) == len(permissions) == len(policies) == len(accesses)
 
 
 def test_policies_never_overlap_on_a_queue():
-    names = [f"rpc-{s}" for s in SERVICES] + [f"{s}.dlq" for s in SERVICES] + [
-        "evt-registry--loans.assess", "evt-jobs--registry.on_hired",
-        "rpc.reply-standalone_rpc_proxy-0f3a", "vetctl.tail.0a1b"]
+    names = (
+        [f"rpc-{s}" for s in SERVICES]
+        + [f"{s}.dlq" for s in SERVICES]
+        + [
+            "evt-registry--loans.assess",
+            "evt-jobs--registry.on_hired",
+            "rpc.reply-standalone_rpc_proxy-0f3a",
+            "vetctl.tail.0a1b",
+        ]
+    )
     patterns = [p["spec"]["pattern"] for p in of_kind("prod", "Policy").values()]
     for queue in names:
         assert sum(bool(re.fullmatch(pattern, queue)) for pattern in patterns) == 1, queue
@@ -211,13 +271,15 @@ def test_the_table_names_a_topic_permission_the_crds_cannot_express():
     """broker init applies topic permissions; if the topology operator's CRDs ever gain a
     TopicPermission, the generator should write them instead (and this test will say so)."""
     assert any(access.topics for access in broker_access.accesses().values())
-    assert not list(crds_dir().glob("*topicpermission*")), \
+    assert not list(crds_dir().glob("*topicpermission*")), (
         "a TopicPermission CRD is available: generate TopicPermission objects"
+    )
     job = of_kind("prod", "Job")["vs-migrate"]["spec"]["template"]["spec"]
     assert job["initContainers"][0]["args"] == ["vetctl", "broker", "init"]
 
 
 # --- what every service's Deployment must keep -----------------------------------------
+
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("service", SERVICES)
@@ -231,8 +293,11 @@ def test_deployment_runs_one_service_of_the_pinned_image_with_probes(overlay, se
     port = int(env_of(spec)["HEALTH_ADDRESS"]["value"].rpartition(":")[2])
     assert env_of(spec)["HEALTH_ADDRESS"]["value"].startswith("0.0.0.0:")
     assert {"name": "probes", "containerPort": port} in spec["ports"]
-    for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"),
-                        ("readinessProbe", "/readyz")):
+    for probe, path in (
+        ("startupProbe", "/healthz"),
+        ("livenessProbe", "/healthz"),
+        ("readinessProbe", "/readyz"),
+    ):
         assert spec[probe]["httpGet"] == {"path": path, "port": "probes"}, probe
 
 
@@ -244,9 +309,13 @@ def test_deployment_has_limits_a_locked_down_context_and_a_writable_tmp(overlay,
     resources = spec["resources"]
     assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
     assert spec["securityContext"] == {
-        "runAsNonRoot": True, "runAsUser": 10001, "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"}}
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
     assert pod["securityContext"]["runAsNonRoot"] is True
     tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")
     assert "emptyDir" in tmp
@@ -261,13 +330,20 @@ def test_deployment_has_limits_a_locked_down_context_and_a_writable_tmp(overlay,
 def test_deployment_takes_its_credentials_from_the_operators_secrets(service):
     env = env_of(container(of_kind("prod", "Deployment")[service]))
     assert env["BROKER_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": f"vs-broker-{service}", "key": "password"}
+        "name": f"vs-broker-{service}",
+        "key": "password",
+    }
     assert env["BROKER_USERNAME"]["valueFrom"]["secretKeyRef"] == {
-        "name": f"vs-broker-{service}", "key": "username"}
+        "name": f"vs-broker-{service}",
+        "key": "username",
+    }
     assert env["AMQP_URI"]["value"].startswith(
-        "pyamqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@vs-rabbitmq:5672/")
-    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {"name": "vs-postgres-app",
-                                                                 "key": "uri"}
+        "pyamqp://$(BROKER_USERNAME):$(BROKER_PASSWORD)@vs-rabbitmq:5672/"
+    )
+    assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "vs-postgres-app",
+        "key": "uri",
+    }
     assert env["VET_AUTH_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "vs-auth"
     # the variables an env var refers to come before it (Kubernetes expands only those)
     names = list(env)
@@ -287,7 +363,8 @@ def test_each_service_has_a_pdb_and_a_queue_scaler(overlay, service):
     triggers = {trigger["type"]: trigger for trigger in scaler["spec"]["triggers"]}
     queues = triggers["rabbitmq"]["metadata"]
     assert triggers["rabbitmq"]["authenticationRef"]["name"] in of_kind(
-        overlay, "TriggerAuthentication")
+        overlay, "TriggerAuthentication"
+    )
     # the trigger counts exactly this service's own queues (those its permission covers)
     configure = broker_access.accesses()[service].configure
     for queue in (f"rpc-{service}", f"evt-someone--{service}.on_event"):
@@ -320,12 +397,16 @@ def test_dev_runs_one_replica_of_everything_and_prod_three_nodes():
 def test_migrate_job_runs_broker_init_then_migrate_with_every_users_password(overlay):
     pod = of_kind(overlay, "Job")["vs-migrate"]["spec"]["template"]["spec"]
     assert [c["args"] for c in pod["initContainers"] + pod["containers"]] == [
-        ["vetctl", "broker", "init"], ["vetctl", "migrate"]]
+        ["vetctl", "broker", "init"],
+        ["vetctl", "migrate"],
+    ]
     for spec in pod["initContainers"] + pod["containers"]:
         env = env_of(spec)
         for user in broker_access.accesses():
             assert env[f"BROKER_PASSWORD_{user.upper()}"]["valueFrom"]["secretKeyRef"] == {
-                "name": f"vs-broker-{user}", "key": "password"}
+                "name": f"vs-broker-{user}",
+                "key": "password",
+            }
         assert env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "vs-postgres-app"
         assert spec["securityContext"]["readOnlyRootFilesystem"] is True
         assert not spec["image"].endswith(":latest")
@@ -333,15 +414,21 @@ def test_migrate_job_runs_broker_init_then_migrate_with_every_users_password(ove
 
 # --- the network -----------------------------------------------------------------------
 
+
 def test_default_deny_and_services_egress_only_to_the_broker_the_database_and_dns():
     policies = of_kind("prod", "NetworkPolicy")
-    assert policies["default-deny"]["spec"] == {"podSelector": {},
-                                                "policyTypes": ["Ingress", "Egress"]}
-    ports = {port["port"] for rule in policies["app-egress"]["spec"]["egress"]
-             for port in rule["ports"]}
+    assert policies["default-deny"]["spec"] == {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+    }
+    ports = {
+        port["port"] for rule in policies["app-egress"]["spec"]["egress"] for port in rule["ports"]
+    }
     assert ports == {5672, 5432, 53}
-    service_labels = {"app.kubernetes.io/part-of": "veteran-services",
-                      "app.kubernetes.io/component": "service"}
+    service_labels = {
+        "app.kubernetes.io/part-of": "veteran-services",
+        "app.kubernetes.io/component": "service",
+    }
     for name, policy in policies.items():
         if "Egress" not in policy["spec"]["policyTypes"] or name == "default-deny":
             continue
@@ -352,9 +439,18 @@ def test_default_deny_and_services_egress_only_to_the_broker_the_database_and_dn
 def test_ingress_only_to_jobs_http_from_the_ingress_controller_and_probes_from_monitoring():
     policies = of_kind("prod", "NetworkPolicy")
     jobs = policies["jobs-ingress-http"]["spec"]
-    assert jobs["ingress"] == [{"from": [{"namespaceSelector": {"matchLabels": {
-        "kubernetes.io/metadata.name": "ingress-nginx"}}}],
-        "ports": [{"protocol": "TCP", "port": "http"}]}]
+    assert jobs["ingress"] == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}
+                    }
+                }
+            ],
+            "ports": [{"protocol": "TCP", "port": "http"}],
+        }
+    ]
     monitoring = policies["services-ingress-monitoring"]["spec"]
     assert monitoring["ingress"][0]["ports"] == [{"protocol": "TCP", "port": "probes"}]
     ingress = of_kind("prod", "Ingress")["jobs-http"]["spec"]

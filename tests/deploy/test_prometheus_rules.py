@@ -1,6 +1,7 @@
 """deploy/prometheus checked by promtool (Debian's `prometheus` package, installed by
 .ci/run): the scrape config and the rules are valid, the rules' unit tests pass, and every
 service metric they and the Grafana dashboard name is one the services expose."""
+
 import json
 import os
 import re
@@ -18,14 +19,16 @@ PROMTOOL = shutil.which("promtool")
 # Only on a developer's machine without it; CI installs it and must run these.
 needs_promtool = pytest.mark.skipif(
     PROMTOOL is None and not os.environ.get("CI"),
-    reason="promtool not installed (apt-get install -y prometheus; .ci/run does)")
+    reason="promtool not installed (apt-get install -y prometheus; .ci/run does)",
+)
 METRIC = re.compile(r"\b(vetsvc_[a-z_]+)")
 
 
 def promtool(*args):
     assert PROMTOOL, "promtool is not installed: apt-get install -y prometheus"
-    done = subprocess.run([PROMTOOL, *args], cwd=PROMETHEUS, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [PROMTOOL, *args], cwd=PROMETHEUS, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -49,8 +52,12 @@ def test_every_alert_has_a_unit_test():
     rules = yaml.safe_load((PROMETHEUS / "rules.yaml").read_text())
     alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
     tests = yaml.safe_load((PROMETHEUS / "rules_test.yaml").read_text())["tests"]
-    tested = {case["alertname"] for test in tests for case in test["alert_rule_test"]
-              if case["exp_alerts"]}
+    tested = {
+        case["alertname"]
+        for test in tests
+        for case in test["alert_rule_test"]
+        if case["exp_alerts"]
+    }
     assert alerts == tested
 
 
@@ -58,9 +65,14 @@ def exposed_families():
     """The vetsvc_ families shared.metrics writes, from its docstring's list (the unit and
     integration tests read each one back from /metrics)."""
     from shared import metrics
+
     names = set(METRIC.findall(metrics.__doc__))
-    return names | {n + suffix for n in names for suffix in ("_bucket", "_count", "_sum")
-                    if not n.endswith("_total")}
+    return names | {
+        n + suffix
+        for n in names
+        for suffix in ("_bucket", "_count", "_sum")
+        if not n.endswith("_total")
+    }
 
 
 def test_the_rules_and_the_dashboard_name_only_metrics_the_services_expose():

@@ -5,10 +5,12 @@ from nameko.standalone.rpc import ClusterRpcProxy
 @pytest.fixture
 def start(runner_factory, config):
     """Start services on the real broker and database: ``start(RegistryService, ...)``."""
+
     def start_services(*classes, **overrides):
         runner = runner_factory({**config, **overrides}, *classes)
         runner.start()
         return runner
+
     return start_services
 
 
@@ -22,7 +24,9 @@ def rpc(config, admin_token):
 @pytest.fixture
 def rpc_as(config):
     """``with rpc_as(token) as proxy:`` an RPC client carrying that token (or none)."""
+
     def client(token=None):
         context = {"auth_token": token} if token is not None else {}
         return ClusterRpcProxy(config, timeout=15, context_data=context)
+
     return client

@@ -1,5 +1,6 @@
 """Access control on the real servers: who may call what, in which counties, and the
 audit trail of writes, reads and reveals."""
+
 import io
 import logging
 
@@ -36,17 +37,30 @@ def tampered(good):
     return ".".join([head, body, ("A" if signature[0] != "A" else "B") + signature[1:]])
 
 
-@pytest.mark.parametrize("bad_token", [
-    None,
-    "not-a-jwt",
-    tampered(token()),
-    token(days=-1),                                   # expired
-    token(secret="someone-elses-secret-0123456789abcdef"),  # wrong, 32+ bytes as PyJWT asks
-    jwt.encode({"sub": "x", "role": "admin"}, SECRET, algorithm="HS256"),  # claims missing
-    token(role="admin") + "x",
-], ids=["missing", "malformed", "tampered", "expired", "wrong secret", "missing claims",
-        "trailing garbage"])
-def test_a_missing_or_bad_token_is_unauthorized_and_changes_nothing(services, rpc_as, db, bad_token):
+@pytest.mark.parametrize(
+    "bad_token",
+    [
+        None,
+        "not-a-jwt",
+        tampered(token()),
+        token(days=-1),  # expired
+        token(secret="someone-elses-secret-0123456789abcdef"),  # wrong, 32+ bytes as PyJWT asks
+        jwt.encode({"sub": "x", "role": "admin"}, SECRET, algorithm="HS256"),  # claims missing
+        token(role="admin") + "x",
+    ],
+    ids=[
+        "missing",
+        "malformed",
+        "tampered",
+        "expired",
+        "wrong secret",
+        "missing claims",
+        "trailing garbage",
+    ],
+)
+def test_a_missing_or_bad_token_is_unauthorized_and_changes_nothing(
+    services, rpc_as, db, bad_token
+):
     with rpc_as(bad_token) as proxy:
         with pytest.raises(Unauthorized):
             proxy.registry.register_veteran(make_veteran())
@@ -82,8 +96,10 @@ def test_a_county_clerk_works_in_their_county_only(services, rpc_as, veteran_in_
         assessment = clerk.loans.check_eligibility(other, "yongjun_chuangye")
         assert not assessment["eligible"]
         assert assessment["criteria"][0] == {
-            "code": "registered_veteran", "passed": False,
-            "detail": "not found among registered veterans"}
+            "code": "registered_veteran",
+            "passed": False,
+            "detail": "not found among registered veterans",
+        }
         with pytest.raises(NotFound):
             clerk.registry.reveal_id_number(other, "checking a document")
 
@@ -124,11 +140,15 @@ def test_a_reveal_returns_the_full_id_number_and_is_audited(services, rpc_as, db
     with rpc_as(token("admin")) as admin:
         trail = admin.registry.audit({"operator_id": "clerk-a"})
     actions = [(e["action"], e["entity_id"], e["reason"]) for e in trail["items"]]
-    assert actions == [("reveal_id_number", veteran["id"], "loan contract signing"),
-                       ("read_card", veteran["id"], None),
-                       ("register_veteran", veteran["id"], None)]
-    assert scalar(db, "SELECT created_by FROM registry.veterans WHERE id = %s",
-                  veteran["id"]) == "clerk-a"
+    assert actions == [
+        ("reveal_id_number", veteran["id"], "loan contract signing"),
+        ("read_card", veteran["id"], None),
+        ("register_veteran", veteran["id"], None),
+    ]
+    assert (
+        scalar(db, "SELECT created_by FROM registry.veterans WHERE id = %s", veteran["id"])
+        == "clerk-a"
+    )
 
 
 def test_only_an_admin_reads_the_audit(services, rpc_as):
@@ -140,6 +160,7 @@ def test_only_an_admin_reads_the_audit(services, rpc_as):
 
 class Gateway:
     """A service that asks loans on an operator's behalf (as jobs or vetctl will)."""
+
     name = "gateway"
     loans = RpcProxy("loans")
 
@@ -171,8 +192,10 @@ def test_no_token_or_secret_appears_in_the_logs(services, rpc_as):
                 intruder.registry.get_veteran("5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa")
         # The registration's event goes on to loans, which acts with a service token:
         # its log lines belong to the capture too.
-        wait_for(lambda: "eligibility.assessed" in buffer.getvalue(),
-                 message="loans' assessment in the logs")
+        wait_for(
+            lambda: "eligibility.assessed" in buffer.getvalue(),
+            message="loans' assessment in the logs",
+        )
     finally:
         root.removeHandler(handler)
     logs = buffer.getvalue()

@@ -2,6 +2,7 @@
 shared/data/broker_access.yaml to the test's vhost (logins prefixed per test, dropped
 afterwards), the services run as themselves, and every forbidden action is refused by
 the broker itself (ACCESS_REFUSED), each beside the allowed action it differs from."""
+
 import json
 import os
 import uuid
@@ -44,10 +45,13 @@ def connect(uri):
     login, rest = uri.split("://", 1)[1].split("@", 1)
     userid, password = login.split(":", 1)
     host, vhost = rest.split("/", 1)
-    conn = amqp.Connection(host, userid=requests.utils.unquote(userid),
-                           password=requests.utils.unquote(password),
-                           virtual_host=requests.utils.unquote(vhost) or "/",
-                           confirm_publish=True)
+    conn = amqp.Connection(
+        host,
+        userid=requests.utils.unquote(userid),
+        password=requests.utils.unquote(password),
+        virtual_host=requests.utils.unquote(vhost) or "/",
+        confirm_publish=True,
+    )
     conn.connect()
     return conn
 
@@ -60,8 +64,11 @@ def close(conn):
 
 
 def publish(conn, exchange, routing_key, body=b"{}"):
-    conn.channel().basic_publish(amqp.Message(body, content_type="application/json"),
-                                 exchange=exchange, routing_key=routing_key)
+    conn.channel().basic_publish(
+        amqp.Message(body, content_type="application/json"),
+        exchange=exchange,
+        routing_key=routing_key,
+    )
 
 
 def bind(conn, exchange, routing_key, queue=None):
@@ -84,11 +91,15 @@ def started(start, users):
 
 def test_every_service_runs_as_itself_and_nobody_as_guest(start, users, config, db):
     started(start, users)
-    with ClusterRpcProxy({"AMQP_URI": users["vetctl"]}, timeout=15,
-                         context_data={"auth_token": token("admin")}) as rpc:
+    with ClusterRpcProxy(
+        {"AMQP_URI": users["vetctl"]}, timeout=15, context_data={"auth_token": token("admin")}
+    ) as rpc:
         veteran = rpc.registry.register_veteran(make_veteran(willingness="business"))
-        wait_for(lambda: rpc.loans.get_eligibility(veteran["id"]), timeout=20,
-                 message="loans' assessment, through registry's events exchange")
+        wait_for(
+            lambda: rpc.loans.get_eligibility(veteran["id"]),
+            timeout=20,
+            message="loans' assessment, through registry's events exchange",
+        )
         for cls in service_classes():
             assert getattr(rpc, cls.name).health()["status"] == "ok"
         logins = connected_users(config["vhost"])
@@ -100,54 +111,90 @@ def test_every_service_runs_as_itself_and_nobody_as_guest(start, users, config, 
 # (who, what they try, the allowed action it differs from): each forbidden one must be
 # refused by the broker and the allowed one must pass, so the test cannot pass by failing.
 FORBIDDEN = {
-    "a service publishes to another service's events exchange":
-        ("registry", lambda c: publish(c, "loans.events", "loan_eligibility_assessed"),
-         lambda c: publish(c, "registry.events", "veteran_registered")),
-    "a service sends an RPC request in its name (a reply to a service's key)":
-        ("registry", lambda c: publish(c, "nameko-rpc", "loans.get_eligibility"),
-         lambda c: publish(c, "nameko-rpc", str(uuid.uuid4()))),
-    "a service publishes straight into another service's queue (default exchange)":
-        ("registry", lambda c: publish(c, "", "evt-many--loans.on_registry_events"),
-         lambda c: publish(c, "registry.events", "veteran_registered")),
-    "a service consumes another service's RPC queue":
-        ("jobs", lambda c: consume(c, "rpc-registry"), lambda c: consume(c, "rpc-jobs")),
-    "a service consumes another service's handler queue":
-        ("jobs", lambda c: consume(c, "evt-many--loans.on_registry_events"),
-         lambda c: consume(c, "evt-many--jobs.on_veteran_events")),
-    "a service binds nameko-rpc with another service's requests":
-        ("jobs", lambda c: bind(c, "nameko-rpc", "registry.*", queue="rpc-jobs"),
-         lambda c: bind(c, "nameko-rpc", "jobs.*", queue="rpc-jobs")),
-    "a service declares (could delete) somebody else's exchange":
-        ("jobs", lambda c: c.channel().exchange_declare("registry.events", "topic", durable=True,
-                                                        auto_delete=False),
-         lambda c: c.channel().exchange_declare("jobs.events", "topic", durable=True,
-                                                auto_delete=False)),
-    "a service reads its own dead letters (operations does)":
-        ("registry", lambda c: consume(c, "registry.dlq"), lambda c: consume(c, "rpc-registry")),
-    "the operator binds nameko-rpc with a service's requests (sniffing tokens)":
-        ("vetctl", lambda c: bind(c, "nameko-rpc", "registry.*"),
-         lambda c: bind(c, "nameko-rpc", str(uuid.uuid4()))),
-    "the operator binds nameko-rpc with every key":
-        ("vetctl", lambda c: bind(c, "nameko-rpc", "#"),
-         lambda c: bind(c, "nameko-rpc", str(uuid.uuid4()))),
-    "the operator binds an events exchange":
-        ("vetctl", lambda c: bind(c, "registry.events", "#"),
-         lambda c: bind(c, "nameko-rpc", str(uuid.uuid4()))),
-    "the operator publishes a forged event":
-        ("vetctl", lambda c: publish(c, "jobs.events", "veteran_hired"),
-         lambda c: publish(c, "nameko-rpc", "registry.health")),
-    "the operator forges a reply":
-        ("vetctl", lambda c: publish(c, "nameko-rpc", str(uuid.uuid4())),
-         lambda c: publish(c, "nameko-rpc", "registry.health")),
-    "the operator reads dead letters":
-        ("vetctl", lambda c: consume(c, "registry.dlq"),
-         lambda c: bind(c, "nameko-rpc", str(uuid.uuid4()))),
-    "operations calls a service":
-        ("operations", lambda c: publish(c, "nameko-rpc", "registry.health"),
-         lambda c: consume(c, "registry.dlq")),
-    "operations publishes to an events exchange":
-        ("operations", lambda c: publish(c, "registry.events", "veteran_registered"),
-         lambda c: publish(c, "", "registry.dlq")),
+    "a service publishes to another service's events exchange": (
+        "registry",
+        lambda c: publish(c, "loans.events", "loan_eligibility_assessed"),
+        lambda c: publish(c, "registry.events", "veteran_registered"),
+    ),
+    "a service sends an RPC request in its name (a reply to a service's key)": (
+        "registry",
+        lambda c: publish(c, "nameko-rpc", "loans.get_eligibility"),
+        lambda c: publish(c, "nameko-rpc", str(uuid.uuid4())),
+    ),
+    "a service publishes straight into another service's queue (default exchange)": (
+        "registry",
+        lambda c: publish(c, "", "evt-many--loans.on_registry_events"),
+        lambda c: publish(c, "registry.events", "veteran_registered"),
+    ),
+    "a service consumes another service's RPC queue": (
+        "jobs",
+        lambda c: consume(c, "rpc-registry"),
+        lambda c: consume(c, "rpc-jobs"),
+    ),
+    "a service consumes another service's handler queue": (
+        "jobs",
+        lambda c: consume(c, "evt-many--loans.on_registry_events"),
+        lambda c: consume(c, "evt-many--jobs.on_veteran_events"),
+    ),
+    "a service binds nameko-rpc with another service's requests": (
+        "jobs",
+        lambda c: bind(c, "nameko-rpc", "registry.*", queue="rpc-jobs"),
+        lambda c: bind(c, "nameko-rpc", "jobs.*", queue="rpc-jobs"),
+    ),
+    "a service declares (could delete) somebody else's exchange": (
+        "jobs",
+        lambda c: c.channel().exchange_declare(
+            "registry.events", "topic", durable=True, auto_delete=False
+        ),
+        lambda c: c.channel().exchange_declare(
+            "jobs.events", "topic", durable=True, auto_delete=False
+        ),
+    ),
+    "a service reads its own dead letters (operations does)": (
+        "registry",
+        lambda c: consume(c, "registry.dlq"),
+        lambda c: consume(c, "rpc-registry"),
+    ),
+    "the operator binds nameko-rpc with a service's requests (sniffing tokens)": (
+        "vetctl",
+        lambda c: bind(c, "nameko-rpc", "registry.*"),
+        lambda c: bind(c, "nameko-rpc", str(uuid.uuid4())),
+    ),
+    "the operator binds nameko-rpc with every key": (
+        "vetctl",
+        lambda c: bind(c, "nameko-rpc", "#"),
+        lambda c: bind(c, "nameko-rpc", str(uuid.uuid4())),
+    ),
+    "the operator binds an events exchange": (
+        "vetctl",
+        lambda c: bind(c, "registry.events", "#"),
+        lambda c: bind(c, "nameko-rpc", str(uuid.uuid4())),
+    ),
+    "the operator publishes a forged event": (
+        "vetctl",
+        lambda c: publish(c, "jobs.events", "veteran_hired"),
+        lambda c: publish(c, "nameko-rpc", "registry.health"),
+    ),
+    "the operator forges a reply": (
+        "vetctl",
+        lambda c: publish(c, "nameko-rpc", str(uuid.uuid4())),
+        lambda c: publish(c, "nameko-rpc", "registry.health"),
+    ),
+    "the operator reads dead letters": (
+        "vetctl",
+        lambda c: consume(c, "registry.dlq"),
+        lambda c: bind(c, "nameko-rpc", str(uuid.uuid4())),
+    ),
+    "operations calls a service": (
+        "operations",
+        lambda c: publish(c, "nameko-rpc", "registry.health"),
+        lambda c: consume(c, "registry.dlq"),
+    ),
+    "operations publishes to an events exchange": (
+        "operations",
+        lambda c: publish(c, "registry.events", "veteran_registered"),
+        lambda c: publish(c, "", "registry.dlq"),
+    ),
 }
 
 
@@ -182,6 +229,7 @@ def test_a_forged_source_from_a_services_own_user_is_dead_lettered(start, users,
             while (message := channel.basic_get("loans.dlq", no_ack=True)) is not None:
                 dead.append(message)
             return dead
+
         wait_for(gather, timeout=20, message="the forged event in loans.dlq")
     finally:
         close(operations)
@@ -194,8 +242,9 @@ def test_each_service_reads_its_own_dead_letter_depth_as_itself(start, users):
     login may make on its dead-letter queue though it may not read it."""
     started(start, users)
     for cls in service_classes():
-        depth = metrics.DeadLetterDepth(SimpleNamespace(
-            service_name=cls.name, config={"AMQP_URI": users[cls.name]}))
+        depth = metrics.DeadLetterDepth(
+            SimpleNamespace(service_name=cls.name, config={"AMQP_URI": users[cls.name]})
+        )
         try:
             assert depth.get() == 0, cls.name  # None: refused or failed
         finally:
@@ -206,6 +255,7 @@ def test_vetctl_works_as_the_operator_and_operations_users(start, users, monkeyp
     from click.testing import CliRunner
 
     from vetctl.main import cli
+
     started(start, users)
     monkeypatch.setenv("AMQP_URI", users["vetctl"])
     monkeypatch.setenv("OPERATIONS_AMQP_URI", users["operations"])
@@ -222,15 +272,21 @@ def test_vetctl_works_as_the_operator_and_operations_users(start, users, monkeyp
         result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
         assert result.exit_code == 0, result.output
         return result.stdout
+
     # Every subscriber of veteran_registered refused it: loans, jobs, training, followup.
     subscribers = {"loans", "jobs", "training", "followup"}
 
     def listed():
-        found = [d for d in json.loads(run("--json", "dlq", "list"))
-                 if d["id"] == forged["event_id"]]
+        found = [
+            d for d in json.loads(run("--json", "dlq", "list")) if d["id"] == forged["event_id"]
+        ]
         return found if {d["service"] for d in found} >= subscribers else None
-    found = wait_for(listed, timeout=20,
-                     message="the forged event in every subscriber's dead letters (as operations)")
+
+    found = wait_for(
+        listed,
+        timeout=20,
+        message="the forged event in every subscriber's dead letters (as operations)",
+    )
     assert sorted(d["service"] for d in found) == sorted(subscribers)
     assert all("source" in d["reason"] for d in found)
     assert json.loads(run("call", "registry", "health"))["status"] == "ok"  # as the operator
@@ -243,6 +299,8 @@ def test_vetctl_works_as_the_operator_and_operations_users(start, users, monkeyp
 def test_broker_init_is_idempotent_and_keeps_passwords(rabbit_config, users, tmp_path):
     before = dict(users)
     again = broker.init(uri=rabbit_config["AMQP_URI"], directory=tmp_path)
-    assert {broker.user_uri(user, base=rabbit_config["AMQP_URI"], directory=tmp_path)
-            for user, _ in again} == set(before.values())
+    assert {
+        broker.user_uri(user, base=rabbit_config["AMQP_URI"], directory=tmp_path)
+        for user, _ in again
+    } == set(before.values())
     close(connect(before["registry"]))  # the old password still logs in

@@ -1,6 +1,7 @@
 """The fault suite's load and checker against the five services in-process, no fault: every
 operation's effects exactly once, and the checker sees it when one is lost, duplicated or
 only partly there. Also the checker's and the load's pure helpers (no servers)."""
+
 import dataclasses
 import random
 import threading
@@ -17,8 +18,16 @@ from services.registry.service import RegistryService
 from services.training.service import TrainingService
 from shared.errors import Conflict
 from tests.chaos import load as load_module
-from tests.chaos.checker import (Expectation, Report, busy_queues, check, dead_letters, judge,
-                                 late_replies, wait_quiet)
+from tests.chaos.checker import (
+    Expectation,
+    Report,
+    busy_queues,
+    check,
+    dead_letters,
+    judge,
+    late_replies,
+    wait_quiet,
+)
 from tests.chaos.load import KINDS, Client, Load, Op, Stopped, error_kind, plan
 
 MANAGEMENT = "http://127.0.0.1:15672"
@@ -70,17 +79,24 @@ def test_a_load_whose_own_code_fails_raises_instead_of_returning_fewer_ops(monke
         raise RuntimeError("this run has used every ID number its seed owns")
 
     monkeypatch.setattr(load, "_one", broken)
-    monkeypatch.setattr(load_module, "Client", lambda *args: type("C", (), {"drop": lambda self: None})())
-    with pytest.raises(RuntimeError, match="the load failed .*used every ID number"):
+    monkeypatch.setattr(
+        load_module, "Client", lambda *args: type("C", (), {"drop": lambda self: None})()
+    )
+    with pytest.raises(RuntimeError, match=r"the load failed .*used every ID number"):
         load.run(threading.Event())
 
 
 def test_queue_figures_leave_dead_letters_out_of_the_work_and_count_them_apart():
-    rows = [{"name": "rpc-registry", "messages_ready": 0, "messages_unacknowledged": 2},
-            {"name": "loans.dlq", "messages_ready": 3, "messages_unacknowledged": 0},
-            {"name": "evt-x--jobs.y", "messages_ready": 0, "messages_unacknowledged": 0},
-            {"name": "rpc.reply-standalone_rpc_proxy-5f0c", "messages_ready": 1,
-             "messages_unacknowledged": 0}]
+    rows = [
+        {"name": "rpc-registry", "messages_ready": 0, "messages_unacknowledged": 2},
+        {"name": "loans.dlq", "messages_ready": 3, "messages_unacknowledged": 0},
+        {"name": "evt-x--jobs.y", "messages_ready": 0, "messages_unacknowledged": 0},
+        {
+            "name": "rpc.reply-standalone_rpc_proxy-5f0c",
+            "messages_ready": 1,
+            "messages_unacknowledged": 0,
+        },
+    ]
     assert busy_queues(rows) == {"rpc-registry": 2}
     assert dead_letters(rows) == {"loans.dlq": 3}
     assert late_replies(rows) == 1  # a reply its client stopped waiting for: not work
@@ -119,26 +135,30 @@ def _stash(db, table, where):
         cur.execute(f"SELECT ctid::text FROM {table} WHERE {where} LIMIT 1")
         found = cur.fetchone()
         assert found, f"no row of {table} where {where}"
-        cur.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {table} WHERE ctid = %s::tid",
-                    found)
+        cur.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT * FROM {table} WHERE ctid = %s::tid", found
+        )
         cur.execute(f"DELETE FROM {table} WHERE ctid = %s::tid", found)
         assert cur.rowcount == 1
 
     def restore():
         with db.cursor() as cur:
             cur.execute(f"INSERT INTO {table} SELECT * FROM {name}; DROP TABLE {name}")
+
     return restore
 
 
 def test_a_load_leaves_each_effect_once_and_the_checker_sees_what_is_not(
-        start, config, db, admin_token, database_url):
+    start, config, db, admin_token, database_url
+):
     start(RegistryService, LoansService, JobsService, TrainingService, FollowupService)
     load = Load(config["AMQP_URI"], admin_token, operations=48, concurrency=4, seed=7)
     load.prepare()
     ops = load.run()
     assert load.sent() == 48
-    assert wait_quiet(database_url, MANAGEMENT, GUEST, vhost=config["vhost"], timeout=60,
-                      quiet_for=1.0)
+    assert wait_quiet(
+        database_url, MANAGEMENT, GUEST, vhost=config["vhost"], timeout=60, quiet_for=1.0
+    )
 
     def checked(operations=ops):
         return check(operations, database_url, MANAGEMENT, GUEST, config["vhost"])
@@ -160,10 +180,13 @@ def test_a_load_leaves_each_effect_once_and_the_checker_sees_what_is_not(
     restore()
 
     # A second 'registered' line on a card, as a re-emitted event would add.
-    line = _one(db, "INSERT INTO registry.timeline (event_id, veteran_id, enterprise_id, at,"
-                    " source, type, summary) SELECT gen_random_uuid(), veteran_id, enterprise_id,"
-                    " at, source, type, summary FROM registry.timeline"
-                    " WHERE type = 'veteran_registered' LIMIT 1 RETURNING id")[0]
+    line = _one(
+        db,
+        "INSERT INTO registry.timeline (event_id, veteran_id, enterprise_id, at,"
+        " source, type, summary) SELECT gen_random_uuid(), veteran_id, enterprise_id,"
+        " at, source, type, summary FROM registry.timeline"
+        " WHERE type = 'veteran_registered' LIMIT 1 RETURNING id",
+    )[0]
     report = checked()
     assert report["duplicated"] == 1 and report["lost"] == report["unexpected"] == 0
     assert "timeline 'veteran_registered'" in report["problems"][0]
@@ -178,9 +201,12 @@ def test_a_load_leaves_each_effect_once_and_the_checker_sees_what_is_not(
 
     # A hire that raised at its last stage yet left only part of it.
     hire = next(op for op in ops if op.kind == "hire")
-    raised = dataclasses.replace(hire, ok=False, error="RpcTimeout",
-                                 detail={**hire.detail, "stages": ["apply", "offer"],
-                                         "failed_stage": "hire"})
+    raised = dataclasses.replace(
+        hire,
+        ok=False,
+        error="RpcTimeout",
+        detail={**hire.detail, "stages": ["apply", "offer"], "failed_stage": "hire"},
+    )
     restore = _stash(db, "jobs.hires", f"application_id = '{hire.detail['application_id']}'")
     report = checked([raised if op is hire else op for op in ops])
     assert (report["lost"], report["duplicated"], report["unexpected"]) == (0, 0, 1)
@@ -189,11 +215,16 @@ def test_a_load_leaves_each_effect_once_and_the_checker_sees_what_is_not(
     restore()
 
     # A registration that raised and left nothing is fine; so is all of one.
-    nothing = Op("register", load._veteran("job")["id_number"], ok=False, error="RpcTimeout",
-                 detail={"stages": [], "failed_stage": "register"})
+    nothing = Op(
+        "register",
+        load._veteran("job")["id_number"],
+        ok=False,
+        error="RpcTimeout",
+        detail={"stages": [], "failed_stage": "register"},
+    )
     first = next(op for op in ops if op.kind == "register")
-    everything = dataclasses.replace(first, ok=False, error="ConnectionError",
-                                     detail={"stages": [], "failed_stage": "register"})
+    everything = dataclasses.replace(
+        first, ok=False, error="ConnectionError", detail={"stages": [], "failed_stage": "register"}
+    )
     report = checked([everything if op is first else op for op in ops] + [nothing])
     assert report["problems"] == [] and report["sent"] == len(ops) + 1
-

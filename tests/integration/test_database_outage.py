@@ -4,6 +4,7 @@ veteran has their card, eligibility assessment, timeline lines and jobs projecti
 
 The database is a PostgreSQL cluster of this module's own (``pg_createcluster``, dropped at
 the end): the machine's cluster is never restarted or killed."""
+
 import contextlib
 import itertools
 import logging
@@ -38,8 +39,14 @@ SERVICES = (RegistryService, LoansService, JobsService, TrainingService)
 REGISTRATIONS, BATCH = 10_000, 1_000
 SENDERS = 2  # callers registering at once, so a batch is in flight when the fault comes
 # Faults, retries and recoveries as the services log them, counted for the report.
-WATCHED = ("handler.transient_retry", "rpc.transient_retry", "relay.retrying",
-           "db.rollback_failed", "db.commit_failed", "rpc.reply_failed")
+WATCHED = (
+    "handler.transient_retry",
+    "rpc.transient_retry",
+    "relay.retrying",
+    "db.rollback_failed",
+    "db.commit_failed",
+    "rpc.reply_failed",
+)
 
 
 def _pg(*args, check=True):
@@ -47,8 +54,9 @@ def _pg(*args, check=True):
 
 
 def _ctl(action, *args, check=True):
-    return _pg("pg_ctlcluster", "--skip-systemctl-redirect", VERSION, CLUSTER, action, *args,
-               check=check)
+    return _pg(
+        "pg_ctlcluster", "--skip-systemctl-redirect", VERSION, CLUSTER, action, *args, check=check
+    )
 
 
 CONF_DIR = Path(f"/etc/postgresql/{VERSION}/{CLUSTER}")
@@ -81,8 +89,12 @@ class Cluster:
         """Start it; after a crash the old backends may still hold its shared memory for a
         moment (PostgreSQL then refuses to start), so try again until it starts."""
         try:
-            wait_for(lambda: _ctl("start", check=False).returncode == 0, timeout=timeout,
-                     interval=0.5, message=f"cluster {CLUSTER} to start")
+            wait_for(
+                lambda: _ctl("start", check=False).returncode == 0,
+                timeout=timeout,
+                interval=0.5,
+                message=f"cluster {CLUSTER} to start",
+            )
         except AssertionError as exc:
             raise AssertionError(f"{exc}: {_ctl('status', check=False).stdout}") from None
         wait_for(self.accepting, timeout=timeout, interval=0.2, message="PostgreSQL up")
@@ -155,27 +167,38 @@ def logged():
     logging.getLogger().removeHandler(counter)
 
 
-NAMES = ("".join(n) for n in itertools.cycle(itertools.product(
-    "王李刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑", "伟强磊军勇杰涛明超刚", "平安华东建国林峰宇")))
+NAMES = (
+    "".join(n)
+    for n in itertools.cycle(
+        itertools.product(
+            "王李刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑", "伟强磊军勇杰涛明超刚", "平安华东建国林峰宇"
+        )
+    )
+)
 
 
 def registrations(count):
     numbers = unique_id_numbers(count)
-    return [make_veteran(id_number=number, name=next(NAMES), phone=f"137{i:08d}",
-                         willingness=("job", "business")[i % 2])
-            for i, number in enumerate(numbers)]
+    return [
+        make_veteran(
+            id_number=number,
+            name=next(NAMES),
+            phone=f"137{i:08d}",
+            willingness=("job", "business")[i % 2],
+        )
+        for i, number in enumerate(numbers)
+    ]
 
 
 def register_all(config, batches, done, failures):
     """Each sender takes the next batch until none is left; a batch that fails is counted,
     not sent again (the services must absorb the fault, not the caller)."""
-    with ClusterRpcProxy(config, timeout=60,
-                         context_data={"auth_token": token()}) as proxy:
+    with ClusterRpcProxy(config, timeout=60, context_data={"auth_token": token()}) as proxy:
         while batches:
             batch = batches.pop()
             try:
                 results = proxy.registry.register_veterans(batch)["results"]
-            except Exception as exc:  # noqa: BLE001 -- the figure the test reports
+            except Exception as exc:
                 failures.append(f"{type(exc).__name__}: {exc}"[:200])
                 continue
             done.append(Counter(r["status"] for r in results))
@@ -200,17 +223,21 @@ def count(url, sql):
 def registering(monitor):
     """A batch of registrations is in its transaction on the database right now."""
     with monitor.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_stat_activity"
-                    " WHERE application_name = 'veteran-services:registry'"
-                    " AND state IN ('active', 'idle in transaction')"
-                    " AND query NOT LIKE '%%inbox%%'")
+        cur.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE application_name = 'veteran-services:registry'"
+            " AND state IN ('active', 'idle in transaction')"
+            " AND query NOT LIKE '%%inbox%%'"
+        )
         return cur.fetchone()[0] > 0
 
 
 def everything_landed(url, created):
     """What the registrations made has been taken by every consumer, and their events
     published (whatever is missing is found by the assertions after)."""
-    row = count(url, f"""
+    row = count(
+        url,
+        f"""
         SELECT (SELECT count(*) FROM loans.inbox) >= {created}
            AND (SELECT count(*) FROM jobs.inbox) >= {created}
            AND (SELECT count(*) FROM training.inbox) >= {created}
@@ -219,25 +246,35 @@ def everything_landed(url, created):
            AND (SELECT count(*) FROM registry.timeline
                 WHERE type = 'loan_eligibility_assessed')
                >= (SELECT count(*) FROM loans.outbox WHERE routing_key
-                   = 'loan_eligibility_assessed')""")
+                   = 'loan_eligibility_assessed')""",
+    )
     return row is not None and row[0]
 
 
 def run_through(fault, start, config, cluster, logged, db):
     start(*SERVICES)
     rows = registrations(REGISTRATIONS)
-    batches = [rows[i:i + BATCH] for i in range(0, REGISTRATIONS, BATCH)]
+    batches = [rows[i : i + BATCH] for i in range(0, REGISTRATIONS, BATCH)]
     done, failures = [], []
     began = time.monotonic()
-    senders = [eventlet.spawn(register_all, config, batches, done, failures)
-               for _ in range(SENDERS)]
+    senders = [
+        eventlet.spawn(register_all, config, batches, done, failures) for _ in range(SENDERS)
+    ]
     # The fault comes with a third of the registrations answered: batches in flight, the
     # relays publishing, every consumer busy.
-    wait_for(lambda: len(done) + len(failures) >= 3, timeout=120, interval=0.1,
-             message="the first batches")
+    wait_for(
+        lambda: len(done) + len(failures) >= 3,
+        timeout=120,
+        interval=0.1,
+        message="the first batches",
+    )
     with contextlib.closing(fresh(cluster.url)) as monitor:
-        wait_for(lambda: registering(monitor), timeout=30, interval=0.005,
-                 message="a registration inside its transaction")
+        wait_for(
+            lambda: registering(monitor),
+            timeout=30,
+            interval=0.005,
+            message="a registration inside its transaction",
+        )
     fault_at = time.monotonic() - began
     fault()
     for sender in senders:
@@ -245,13 +282,22 @@ def run_through(fault, start, config, cluster, logged, db):
     registered_at = time.monotonic() - began
     created = sum(c["created"] for c in done)
     try:
-        wait_for(lambda: everything_landed(cluster.url, created), timeout=180, interval=1,
-                 message="every registration's effects after the fault")
+        wait_for(
+            lambda: everything_landed(cluster.url, created),
+            timeout=180,
+            interval=1,
+            message="every registration's effects after the fault",
+        )
     finally:  # the figures, also of a run that fails
-        figures = {"fault_at_s": round(fault_at, 1), "registered_s": round(registered_at, 1),
-                   "landed_s": round(time.monotonic() - began, 1), "created": created,
-                   "rpc_failures": len(failures), "dead_letters": dead_letters(config),
-                   **logged}
+        figures = {
+            "fault_at_s": round(fault_at, 1),
+            "registered_s": round(registered_at, 1),
+            "landed_s": round(time.monotonic() - began, 1),
+            "created": created,
+            "rpc_failures": len(failures),
+            "dead_letters": dead_letters(config),
+            **logged,
+        }
         print(f"\n{fault.__name__}: {figures}")
     assert logged["relay.retrying"] >= 1  # the fault was felt: every relay lost its connection
     return done, failures
@@ -266,47 +312,63 @@ def assert_each_registration_landed_once(cluster, config, done, failures):
     assert sum(c["created"] for c in done) == REGISTRATIONS
     assert dead_letters(config) == {service.name: 0 for service in SERVICES}
     with contextlib.closing(fresh(cluster.url)) as conn, conn.cursor() as cur:
+
         def one(sql):
             cur.execute(sql)
             return cur.fetchone()
+
         # (total, distinct): exactly once is both equal to the registrations made.
         assert one("SELECT count(*), count(DISTINCT id_number) FROM registry.veterans") == (
-            REGISTRATIONS, REGISTRATIONS)
-        assert one("SELECT count(*), count(DISTINCT body->'data'->>'veteran_id')"
-                   " FROM registry.outbox WHERE routing_key = 'veteran_registered'") == (
-            REGISTRATIONS, REGISTRATIONS)
-        assert one("SELECT count(*), count(DISTINCT veteran_id) FROM registry.timeline"
-                   " WHERE type = 'veteran_registered'") == (REGISTRATIONS, REGISTRATIONS)
+            REGISTRATIONS,
+            REGISTRATIONS,
+        )
+        assert one(
+            "SELECT count(*), count(DISTINCT body->'data'->>'veteran_id')"
+            " FROM registry.outbox WHERE routing_key = 'veteran_registered'"
+        ) == (REGISTRATIONS, REGISTRATIONS)
+        assert one(
+            "SELECT count(*), count(DISTINCT veteran_id) FROM registry.timeline"
+            " WHERE type = 'veteran_registered'"
+        ) == (REGISTRATIONS, REGISTRATIONS)
         products = one("SELECT count(DISTINCT product_code) FROM loans.eligibility_assessments")[0]
         assert products >= 1
-        assert one("SELECT count(*), count(DISTINCT (veteran_id, product_code)),"
-                   " count(DISTINCT veteran_id) FROM loans.eligibility_assessments") == (
-            REGISTRATIONS * products, REGISTRATIONS * products, REGISTRATIONS)
+        assert one(
+            "SELECT count(*), count(DISTINCT (veteran_id, product_code)),"
+            " count(DISTINCT veteran_id) FROM loans.eligibility_assessments"
+        ) == (REGISTRATIONS * products, REGISTRATIONS * products, REGISTRATIONS)
         # Each first assessment is news: one loans event, one timeline line, per product.
-        assert one("SELECT count(*), count(DISTINCT (body->'data'->>'veteran_id',"
-                   " body->'data'->>'product_code')) FROM loans.outbox"
-                   " WHERE routing_key = 'loan_eligibility_assessed'") == (
-            REGISTRATIONS * products, REGISTRATIONS * products)
-        assert one("SELECT count(*), count(DISTINCT event_id), count(DISTINCT veteran_id)"
-                   " FROM registry.timeline WHERE type = 'loan_eligibility_assessed'") == (
-            REGISTRATIONS * products, REGISTRATIONS * products, REGISTRATIONS)
+        assert one(
+            "SELECT count(*), count(DISTINCT (body->'data'->>'veteran_id',"
+            " body->'data'->>'product_code')) FROM loans.outbox"
+            " WHERE routing_key = 'loan_eligibility_assessed'"
+        ) == (REGISTRATIONS * products, REGISTRATIONS * products)
+        assert one(
+            "SELECT count(*), count(DISTINCT event_id), count(DISTINCT veteran_id)"
+            " FROM registry.timeline WHERE type = 'loan_eligibility_assessed'"
+        ) == (REGISTRATIONS * products, REGISTRATIONS * products, REGISTRATIONS)
         assert one("SELECT count(*), count(DISTINCT veteran_id) FROM jobs.veterans") == (
-            REGISTRATIONS, REGISTRATIONS)
+            REGISTRATIONS,
+            REGISTRATIONS,
+        )
         assert one("SELECT count(*), count(DISTINCT veteran_id) FROM training.veterans") == (
-            REGISTRATIONS, REGISTRATIONS)
+            REGISTRATIONS,
+            REGISTRATIONS,
+        )
         # Every service's inbox took each event once; what it skipped were redeliveries.
         for schema in ("loans", "jobs", "training"):
             assert one(f"SELECT count(*), count(DISTINCT event_id) FROM {schema}.inbox") == (
-                REGISTRATIONS, REGISTRATIONS)
+                REGISTRATIONS,
+                REGISTRATIONS,
+            )
 
 
 def test_registrations_through_a_postgresql_restart_all_land_once(
-        start, config, cluster, logged, db):
+    start, config, cluster, logged, db
+):
     done, failures = run_through(cluster.restart, start, config, cluster, logged, db)
     assert_each_registration_landed_once(cluster, config, done, failures)
 
 
-def test_registrations_through_a_postgresql_crash_all_land_once(
-        start, config, cluster, logged, db):
+def test_registrations_through_a_postgresql_crash_all_land_once(start, config, cluster, logged, db):
     done, failures = run_through(cluster.crash, start, config, cluster, logged, db)
     assert_each_registration_landed_once(cluster, config, done, failures)

@@ -1,13 +1,13 @@
 """Every RPC of every service, driven with personal data in every argument and in every
 string field a schema of the project knows: no log line keeps any of it, in any of the
 shapes people write it in."""
+
 import inspect
 import io
 import logging
 import re
 import uuid
 
-import pytest
 from marshmallow import Schema
 from nameko.exceptions import RemoteError
 from nameko.rpc import Rpc
@@ -33,17 +33,23 @@ POISONS = [
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 LEAKS = [
     re.escape(NAME),
-    re.escape(ID[6:14]),                     # the birth date inside the ID number
-    "1234[- ]?5678",                         # the phone's middle, with or without separators
+    re.escape(ID[6:14]),  # the birth date inside the ID number
+    "1234[- ]?5678",  # the phone's middle, with or without separators
     re.escape("1234".translate(FULL_WIDTH)),
 ]
 
 
 def every_field_name():
     """Every field a marshmallow schema of the project declares."""
-    import services.followup.schemas, services.jobs.bureau, services.jobs.schemas  # noqa: F401
-    import services.loans.schemas, services.registry.schemas, services.training.schemas  # noqa: F401
-    import services.registry.enterprises, services.registry.search  # noqa: F401
+    import services.followup.schemas
+    import services.jobs.bureau
+    import services.jobs.schemas
+    import services.loans.schemas
+    import services.registry.enterprises
+    import services.registry.schemas
+    import services.registry.search
+    import services.training.schemas  # noqa: F401
+
     names, stack = set(), list(Schema.__subclasses__())
     while stack:
         cls = stack.pop()
@@ -60,8 +66,9 @@ def rpcs():
         for name in sorted(dir(cls)):
             method = getattr(cls, name)
             if any(isinstance(e, Rpc) for e in getattr(method, "nameko_entrypoints", ())):
-                params = [p for p in inspect.signature(method).parameters.values()
-                          if p.name != "self"]
+                params = [
+                    p for p in inspect.signature(method).parameters.values() if p.name != "self"
+                ]
                 found.append((cls.name, name, params))
     return found
 
@@ -70,8 +77,7 @@ def calls(params, fields, poison):
     """Argument lists for one RPC: each parameter in turn the poison, a payload holding the
     poison in every field, or a list of those (the other parameters ids)."""
     for index, _ in enumerate(params):
-        for value in (poison, {field: poison for field in fields},
-                      [{field: poison for field in fields}]):
+        for value in (poison, dict.fromkeys(fields, poison), [dict.fromkeys(fields, poison)]):
             args = [str(uuid.uuid4()) for _ in params]
             args[index] = value
             yield args

@@ -3,6 +3,7 @@ that returns veteran or employer data, and from an export, no ID number is rebui
 masked number with any birth date and gender shown still fits many numbers) and no phone
 is seen in full outside the single card reads; those reads, the searches, the export and
 the reveal are each in the audit log."""
+
 import csv
 import itertools
 import re
@@ -29,14 +30,14 @@ MAX_OPEN = 3
 
 def check_character(body):
     """GB 11643-1999, computed here independently of the code under test."""
-    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
 def candidates(masked, birth_date, gender):
     """Every valid number that fits ``masked`` with ``birth_date`` (YYYY-MM-DD) in positions
     7-14 and ``gender`` in the parity of the 17th digit; None when too many to list."""
     chars = list(masked.upper())
-    for position, digit in zip(range(6, 14), birth_date.replace("-", "")):
+    for position, digit in zip(range(6, 14), birth_date.replace("-", ""), strict=True):
         if chars[position] not in ("*", digit):
             return []
         chars[position] = digit
@@ -45,7 +46,7 @@ def candidates(masked, birth_date, gender):
         return None
     found = []
     for digits in itertools.product("0123456789", repeat=len(unknown)):
-        for position, digit in zip(unknown, digits):
+        for position, digit in zip(unknown, digits, strict=True):
             chars[position] = digit
         body = "".join(chars[:17])
         if (int(body[16]) % 2 == 1) != (gender == "male"):
@@ -75,17 +76,42 @@ def services(start):
 
 
 def test_no_reply_or_export_rebuilds_an_id_number_or_shows_a_phone_and_reads_are_audited(
-        services, rpc_as, config, tmp_path):
-    people = [make_veteran(id_number=id_number(birth="19850612", male=True), name="欧阳娜娜",
-                           phone="13911110001", address="昌吉市延安北路 1 号"),
-              make_veteran(id_number=id_number(birth="19850612", male=False), name="李娟",
-                           phone="13911110002", address="昌吉市延安北路 2 号"),
-              make_veteran(id_number=id_number(birth="19920229", male=True), name="王磊",
-                           phone="13911110003", address="昌吉市延安北路 3 号")]
-    in_bulk = [make_veteran(id_number=id_number(birth="19790101", male=False), name="赵敏",
-                            phone="13911110001", address="昌吉市延安北路 4 号"),  # a duplicate by phone
-               make_veteran(id_number=id_number(birth="19880808", male=True), name="孙强",
-                            phone="13911110005", address="昌吉市延安北路 5 号")]
+    services, rpc_as, config, tmp_path
+):
+    people = [
+        make_veteran(
+            id_number=id_number(birth="19850612", male=True),
+            name="欧阳娜娜",
+            phone="13911110001",
+            address="昌吉市延安北路 1 号",
+        ),
+        make_veteran(
+            id_number=id_number(birth="19850612", male=False),
+            name="李娟",
+            phone="13911110002",
+            address="昌吉市延安北路 2 号",
+        ),
+        make_veteran(
+            id_number=id_number(birth="19920229", male=True),
+            name="王磊",
+            phone="13911110003",
+            address="昌吉市延安北路 3 号",
+        ),
+    ]
+    in_bulk = [
+        make_veteran(
+            id_number=id_number(birth="19790101", male=False),
+            name="赵敏",
+            phone="13911110001",
+            address="昌吉市延安北路 4 号",
+        ),  # a duplicate by phone
+        make_veteran(
+            id_number=id_number(birth="19880808", male=True),
+            name="孙强",
+            phone="13911110005",
+            address="昌吉市延安北路 5 号",
+        ),
+    ]
     new_phone, contact_phone = "13911110009", "13655554444"
     lists, cards = [], []  # (what, reply): lists must not show a phone; cards may
     with rpc_as(CLERK) as clerk:
@@ -96,20 +122,42 @@ def test_no_reply_or_export_rebuilds_an_id_number_or_shows_a_phone_and_reads_are
         assert [r["status"] for r in bulk["results"]] == ["created", "created", "conflict"]
         assert "possible_duplicate" in bulk["results"][0]["flags"]
         ids = [r["id"] for r in registered] + [r["id"] for r in bulk["results"][:2]]
-        lists.append(("update_veteran", clerk.registry.update_veteran(
-            ids[2], {"phone": new_phone, "address": "昌吉市北京南路 9 号"})))
-        for vid, person in zip(ids, people + in_bulk):
+        lists.append(
+            (
+                "update_veteran",
+                clerk.registry.update_veteran(
+                    ids[2], {"phone": new_phone, "address": "昌吉市北京南路 9 号"}
+                ),
+            )
+        )
+        for vid, person in zip(ids, people + in_bulk, strict=True):
             cards.append(("get_veteran", clerk.registry.get_veteran(vid)))
             cards.append(("get_card", clerk.registry.get_card(vid)))
-            cards.append(("find_veteran_by_id_number",
-                          clerk.registry.find_veteran_by_id_number(person["id_number"])))
+            cards.append(
+                (
+                    "find_veteran_by_id_number",
+                    clerk.registry.find_veteran_by_id_number(person["id_number"]),
+                )
+            )
         lists.append(("search_veterans", clerk.registry.search_veterans({}, 1, 200)))
-        lists.append(("search_veterans", clerk.registry.search_veterans(
-            {"name": "欧阳", "employment_status": "unemployed"}, 1, 50)))
-        employer = clerk.jobs.register_employer({
-            "name": "昌吉市顺达物流有限公司", "uscc": "91652301MA78K2Q5X3",
-            "county_code": "652301", "industry": "logistics", "contact_name": "司马光明",
-            "contact_phone": contact_phone})
+        lists.append(
+            (
+                "search_veterans",
+                clerk.registry.search_veterans(
+                    {"name": "欧阳", "employment_status": "unemployed"}, 1, 50
+                ),
+            )
+        )
+        employer = clerk.jobs.register_employer(
+            {
+                "name": "昌吉市顺达物流有限公司",
+                "uscc": "91652301MA78K2Q5X3",
+                "county_code": "652301",
+                "industry": "logistics",
+                "contact_name": "司马光明",
+                "contact_phone": contact_phone,
+            }
+        )
         lists.append(("register_employer", employer))
         lists.append(("get_employer", clerk.jobs.get_employer(employer["id"])))
         revealed = clerk.registry.reveal_id_number(ids[0], "signing the loan contract")
@@ -129,12 +177,15 @@ def test_no_reply_or_export_rebuilds_an_id_number_or_shows_a_phone_and_reads_are
     for person in people + in_bulk:
         number = person["id_number"]
         assert not any(number in t for t in everything), "a full ID number in a reply"
-        fits = [found for masked, born, gender in itertools.product(
-                    masks, dates, ("male", "female"))
-                if (found := candidates(masked, born, gender)) is not None and number in found]
+        fits = [
+            found
+            for masked, born, gender in itertools.product(masks, dates, ("male", "female"))
+            if (found := candidates(masked, born, gender)) is not None and number in found
+        ]
         assert fits, "the test never put the mask and the birth date together"
-        assert all(len(found) > 1 for found in fits), \
+        assert all(len(found) > 1 for found in fits), (
             f"{number} rebuilt from {min(fits, key=len)}: one candidate"
+        )
 
     phones = {p["phone"] for p in people + in_bulk} | {new_phone, contact_phone}
     addresses = {p["address"] for p in people + in_bulk}
@@ -144,27 +195,48 @@ def test_no_reply_or_export_rebuilds_an_id_number_or_shows_a_phone_and_reads_are
         assert not shown & phones, f"{what} shows a phone in full"
         assert not any(a in t for t in texts for a in addresses), f"{what} shows an address"
     assert employer["contact_phone"] == "136****4444"
-    shown_on_cards = {found for _, reply in cards for t in strings(reply)
-                      for found in PHONE.findall(t)}
+    shown_on_cards = {
+        found for _, reply in cards for t in strings(reply) for found in PHONE.findall(t)
+    }
     assert phones - {contact_phone, people[2]["phone"]} <= shown_on_cards  # reads show them
 
     with rpc_as(ADMIN) as admin:
         trail = admin.registry.audit({"operator_id": "clerk-mask", "page_size": 500})["items"]
-    reads = sorted((e["details"]["rpc"], e["entity_id"]) for e in trail
-                   if e["action"] == "read_card")
-    assert reads == sorted((rpc_name, vid) for vid in ids for rpc_name in (
-        "get_veteran", "get_card", "find_veteran_by_id_number"))
+    reads = sorted(
+        (e["details"]["rpc"], e["entity_id"]) for e in trail if e["action"] == "read_card"
+    )
+    assert reads == sorted(
+        (rpc_name, vid)
+        for vid in ids
+        for rpc_name in ("get_veteran", "get_card", "find_veteran_by_id_number")
+    )
     searches = [e for e in trail if e["action"] == "search_veterans"]
     assert all(e["entity_id"] is None and e["role"] == "county" for e in searches)
     details = [e["details"] for e in reversed(searches)]  # oldest first
-    assert details[0] == {"filter_keys": [], "filters": {}, "page": 1, "page_size": 200,
-                          "rows": 5, "total": 5}
+    assert details[0] == {
+        "filter_keys": [],
+        "filters": {},
+        "page": 1,
+        "page_size": 200,
+        "rows": 5,
+        "total": 5,
+    }
     assert details[1]["filter_keys"] == ["employment_status", "name"]
     assert details[1]["filters"] == {"employment_status": ["unemployed"]}
     assert details[1]["rows"] == 1 and "欧阳" not in str(details[1])
     # the export: its pages, with the county asked for and every row it wrote
-    assert details[2:] == [{"filter_keys": ["county_code"], "filters": {"county_code": ["652301"]},
-                            "page": 1, "page_size": 200, "rows": 5, "total": 5}]
-    assert [(e["action"], e["entity_id"], e["reason"]) for e in trail
-            if e["action"] == "reveal_id_number"] == [
-        ("reveal_id_number", ids[0], "signing the loan contract")]
+    assert details[2:] == [
+        {
+            "filter_keys": ["county_code"],
+            "filters": {"county_code": ["652301"]},
+            "page": 1,
+            "page_size": 200,
+            "rows": 5,
+            "total": 5,
+        }
+    ]
+    assert [
+        (e["action"], e["entity_id"], e["reason"])
+        for e in trail
+        if e["action"] == "reveal_id_number"
+    ] == [("reveal_id_number", ids[0], "signing the loan contract")]

@@ -1,5 +1,6 @@
 """/healthz and /readyz of one process, on the real servers: ready when its consumer,
 database and relay are, 503 naming what is not, and answered while every worker is busy."""
+
 import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -27,8 +28,10 @@ def registry(start):
 
 def test_a_running_service_is_alive_and_ready(registry):
     assert requests.get(url(registry, "/healthz"), timeout=5).json()["status"] == "alive"
-    ready = wait_for(lambda: requests.get(url(registry, "/readyz"), timeout=5).status_code == 200,
-                     message="/readyz 200")
+    ready = wait_for(
+        lambda: requests.get(url(registry, "/readyz"), timeout=5).status_code == 200,
+        message="/readyz 200",
+    )
     assert ready
     body = requests.get(url(registry, "/readyz"), timeout=5).json()
     assert body == {"status": "ready", "service": "registry", "problems": []}

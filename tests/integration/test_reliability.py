@@ -2,6 +2,7 @@
 nothing is published for a change that did not commit, nothing is lost while the broker is
 down, a duplicate delivery has one effect, and a poison message ends in the dead-letter
 queue without holding up the others."""
+
 import json
 import subprocess
 import time
@@ -17,7 +18,8 @@ from nameko.testing.utils import get_container
 from services.loans.service import LoansService
 from services.registry.service import RegistryService
 from shared.db import Database, Store
-from shared.messaging import batch_event_handler, event_handler, rpc as rpc_entrypoint
+from shared.messaging import batch_event_handler, event_handler
+from shared.messaging import rpc as rpc_entrypoint
 from tests.conftest import token
 from tests.factories import make_veteran, unique_id_numbers
 from tests.helpers import publish, queue_depth, registered_event, scalar, wait_for
@@ -57,10 +59,13 @@ def test_a_registration_that_rolls_back_publishes_nothing(start, rpc, db, config
     # fail) is published in order behind anything the failed one could have left, and is
     # the only one assessed.
     [good] = rpc.registry.register_veterans([make_veteran()])["results"]
-    wait_for(lambda: scalar(db, "SELECT count(*) FROM loans.eligibility_assessments"),
-             message="the good registration's assessment")
-    assert scalar(db, "SELECT array_agg(DISTINCT veteran_id::text)"
-                      " FROM loans.eligibility_assessments") == [good["id"]]
+    wait_for(
+        lambda: scalar(db, "SELECT count(*) FROM loans.eligibility_assessments"),
+        message="the good registration's assessment",
+    )
+    assert scalar(
+        db, "SELECT array_agg(DISTINCT veteran_id::text) FROM loans.eligibility_assessments"
+    ) == [good["id"]]
 
 
 def test_a_commit_that_fails_is_reported_to_the_caller_and_publishes_nothing(start, rpc, db):
@@ -80,13 +85,16 @@ def test_a_commit_that_fails_is_reported_to_the_caller_and_publishes_nothing(sta
         assert scalar(db, "SELECT count(*) FROM registry.outbox") == 0
         # The pool gave the connection back in a usable state.
         with db.cursor() as cur:
-            cur.execute("DROP TRIGGER refuse_at_commit ON registry.outbox;"
-                        " DROP FUNCTION registry.refuse()")
+            cur.execute(
+                "DROP TRIGGER refuse_at_commit ON registry.outbox; DROP FUNCTION registry.refuse()"
+            )
         assert rpc.registry.register_veteran(make_veteran())["id"]
     finally:
         with db.cursor() as cur:
-            cur.execute("DROP TRIGGER IF EXISTS refuse_at_commit ON registry.outbox;"
-                        " DROP FUNCTION IF EXISTS registry.refuse()")
+            cur.execute(
+                "DROP TRIGGER IF EXISTS refuse_at_commit ON registry.outbox;"
+                " DROP FUNCTION IF EXISTS registry.refuse()"
+            )
 
 
 def test_the_same_event_delivered_twice_has_one_effect(start, db, config):
@@ -97,14 +105,16 @@ def test_the_same_event_delivered_twice_has_one_effect(start, db, config):
         with entrypoint_waiter(loans, "on_registry_events", timeout=15):
             publish(config, event)
 
-    assert scalar(db, "SELECT count(*) FROM loans.inbox WHERE event_id = %s",
-                  event["event_id"]) == 1
+    assert (
+        scalar(db, "SELECT count(*) FROM loans.inbox WHERE event_id = %s", event["event_id"]) == 1
+    )
     assert scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 1
     assert scalar(db, "SELECT count(*) FROM loans.outbox") == 1
 
 
 class Sink:
     """A consumer whose handler fails for every veteran of county 652302."""
+
     name = "sink"
     store = Database(Store, migrations_dir="/nonexistent")
     attempts = Counter()
@@ -135,13 +145,14 @@ def test_a_handler_that_always_fails_dead_letters_its_message_while_others_flow(
         message = conn.default_channel.basic_get("sink.dlq", no_ack=True)
     assert json.loads(message.body)["event_id"] == poison["event_id"]
     # It carries the queue it died in, so an operator can replay it to that handler only.
-    assert message.delivery_info["routing_key"] == \
-        "evt-registry-veteran_registered--sink.on_registered"
+    assert (
+        message.delivery_info["routing_key"]
+        == "evt-registry-veteran_registered--sink.on_registered"
+    )
 
 
 def _rabbitmqctl(*args):
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=120,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, timeout=120, stdout=subprocess.DEVNULL)
 
 
 @pytest.mark.broker_outage
@@ -152,21 +163,29 @@ def test_registrations_during_a_broker_outage_all_arrive_after_it(start, db, con
     _rabbitmqctl("stop_app")
     try:
         for number in numbers:
-            with entrypoint_hook(registry, "register_veteran",
-                                 context_data={"auth_token": token()}) as register:
+            with entrypoint_hook(
+                registry, "register_veteran", context_data={"auth_token": token()}
+            ) as register:
                 register(make_veteran(id_number=number))
         assert scalar(db, "SELECT count(*) FROM registry.veterans") == 20
         assert scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL") == 20
     finally:
         _rabbitmqctl("start_app")
     _rabbitmqctl("await_startup")
-    wait_for(lambda: scalar(db, "SELECT count(DISTINCT veteran_id) FROM loans.eligibility_assessments") == 20,
-             timeout=90, interval=0.5, message="every assessment after the outage")
+    wait_for(
+        lambda: (
+            scalar(db, "SELECT count(DISTINCT veteran_id) FROM loans.eligibility_assessments") == 20
+        ),
+        timeout=90,
+        interval=0.5,
+        message="every assessment after the outage",
+    )
     assert scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL") == 0
 
 
 class BatchSink:
     """A batch handler that cannot take veterans of county 652302."""
+
     name = "sink"
     store = Database(Store, migrations_dir="/nonexistent")
     batches = []
@@ -214,6 +233,7 @@ def test_a_broker_outage_with_rpcs_in_flight_kills_no_service(start, config):
     dropped), consumers reconnect, and every service container lives and answers after."""
     from tests.integration.fixtures.slow_registry import SlowRegistry
     from tests.integration.vetctl.conftest import service_classes
+
     runner = start(SlowRegistry, *service_classes()[1:])
     registry = get_container(runner, SlowRegistry)
     proxy_context = ClusterRpcProxy(config, timeout=60)
@@ -225,8 +245,12 @@ def test_a_broker_outage_with_rpcs_in_flight_kills_no_service(start, config):
         _rabbitmqctl("stop_app")
         outage_ends = time.monotonic() + 10
         try:  # the outage lasts 10 s: the workers finish and try to reply meanwhile
-            wait_for(lambda: time.monotonic() >= outage_ends and not registry._worker_threads,
-                     timeout=30, interval=0.5, message="the workers done during the outage")
+            wait_for(
+                lambda: time.monotonic() >= outage_ends and not registry._worker_threads,
+                timeout=30,
+                interval=0.5,
+                message="the workers done during the outage",
+            )
         finally:
             _rabbitmqctl("start_app")
         _rabbitmqctl("await_startup")
@@ -238,8 +262,12 @@ def test_a_broker_outage_with_rpcs_in_flight_kills_no_service(start, config):
     assert all(not container._died.ready() for container in runner.containers)
     with ClusterRpcProxy(config, timeout=10) as fresh:
         for cls in service_classes():
-            wait_for(lambda name=cls.name: _health(fresh, name), timeout=60, interval=0.5,
-                     message=f"{cls.name} answering after the outage")
+            wait_for(
+                lambda name=cls.name: _health(fresh, name),
+                timeout=60,
+                interval=0.5,
+                message=f"{cls.name} answering after the outage",
+            )
 
 
 def _health(proxy, service):

@@ -2,6 +2,7 @@
 under their own supervisors. They compete for the same queues (both answer RPCs), exactly
 one relays the outbox and a live process takes over when it is killed, and followup's two
 schedulers announce each due revisit once."""
+
 import json
 import os
 import signal
@@ -49,37 +50,57 @@ def replicas(config, tmp_path):
 
     def up(service, **settings):
         base = free_base()
-        env = {**os.environ, "LOCAL_DIR": str(tmp_path), "AMQP_URI": config["AMQP_URI"],
-               "DATABASE_URL": config["DATABASE_URL"], "VET_AUTH_SECRET": SECRET,
-               "BROKER_USER_PREFIX": prefix, "REPLICAS": "2", "UP_TIMEOUT": "90",
-               "HEALTH_ADDRESS": f"127.0.0.1:{base}", **settings}
+        env = {
+            **os.environ,
+            "LOCAL_DIR": str(tmp_path),
+            "AMQP_URI": config["AMQP_URI"],
+            "DATABASE_URL": config["DATABASE_URL"],
+            "VET_AUTH_SECRET": SECRET,
+            "BROKER_USER_PREFIX": prefix,
+            "REPLICAS": "2",
+            "UP_TIMEOUT": "90",
+            "HEALTH_ADDRESS": f"127.0.0.1:{base}",
+            **settings,
+        }
         started.append(env)
-        result = subprocess.run(["bash", str(SCRIPT), "up", service], env=env,
-                                capture_output=True, text=True, timeout=150, cwd=ROOT)
+        result = subprocess.run(
+            ["bash", str(SCRIPT), "up", service],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=150,
+            cwd=ROOT,
+        )
         assert result.returncode == 0, result.stderr
         return {service: f"127.0.0.1:{base}", f"{service}-2": f"127.0.0.1:{base + STEP}"}
 
     yield up
     for env in started:
-        subprocess.run(["bash", str(SCRIPT), "down"], env=env, capture_output=True, timeout=90,
-                       cwd=ROOT)
+        subprocess.run(
+            ["bash", str(SCRIPT), "down"], env=env, capture_output=True, timeout=90, cwd=ROOT
+        )
     for user in broker_access.accesses():
-        requests.delete(f"http://127.0.0.1:15672/api/users/{prefix}{user}",
-                        auth=("guest", "guest"), timeout=5)
+        requests.delete(
+            f"http://127.0.0.1:15672/api/users/{prefix}{user}", auth=("guest", "guest"), timeout=5
+        )
 
 
 def metric(address, name, **labels):
     """The sum of ``name``'s samples at ``address``/metrics whose labels include ``labels``."""
     text = requests.get(f"http://{address}/metrics", timeout=5).text
-    return sum(sample.value for family in text_string_to_metric_families(text)
-               for sample in family.samples
-               if sample.name == name and labels.items() <= sample.labels.items())
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
 
 
 def nameko_pid(tmp_path, instance):
     supervisor = (tmp_path / "pids" / f"{instance}.pid").read_text().strip()
-    found = subprocess.run(["pgrep", "-P", supervisor, "-f", "nameko run"],
-                           capture_output=True, text=True).stdout.split()
+    found = subprocess.run(
+        ["pgrep", "-P", supervisor, "-f", "nameko run"], capture_output=True, text=True
+    ).stdout.split()
     return int(found[0]) if found else None
 
 
@@ -104,18 +125,22 @@ def unpublished(db):
     return scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NULL")
 
 
-def test_two_registry_replicas_share_the_calls_and_hand_the_relay_over(replicas, rpc, db,
-                                                                       tmp_path):
+def test_two_registry_replicas_share_the_calls_and_hand_the_relay_over(replicas, rpc, db, tmp_path):
     addresses = replicas("registry")
     for address in addresses.values():
         assert requests.get(f"http://{address}/readyz", timeout=5).json()["status"] == "ready"
-    leaders = wait_for(lambda: (lambda found: found if len(found) == 1 else None)(
-        [i for i, a in addresses.items() if metric(a, "vetsvc_relay_leader") == 1]),
-        message="exactly one relay leader")
+    leaders = wait_for(
+        lambda: (lambda found: found if len(found) == 1 else None)(
+            [i for i, a in addresses.items() if metric(a, "vetsvc_relay_leader") == 1]
+        ),
+        message="exactly one relay leader",
+    )
 
     register(rpc, 40)
-    calls = {i: metric(a, "vetsvc_rpc_requests_total", method="register_veteran")
-             for i, a in addresses.items()}
+    calls = {
+        i: metric(a, "vetsvc_rpc_requests_total", method="register_veteran")
+        for i, a in addresses.items()
+    }
     assert sum(calls.values()) == 40
     assert all(n > 0 for n in calls.values()), calls  # competing consumers: both did work
     wait_for(lambda: unpublished(db) == 0, message="the leader relayed every registration")
@@ -127,15 +152,24 @@ def test_two_registry_replicas_share_the_calls_and_hand_the_relay_over(replicas,
     # the relay over: the other replica (it tries every 2 s) or, when its supervisor
     # restarts it first (seen under load), the killed instance's new process. Either way
     # the lock left the dead session; had it not, no live process could lead.
-    wait_for(lambda: leading(addresses) and nameko_pid(tmp_path, leader) != killed,
-             timeout=30, message="a live process leading the relay after the kill")
+    wait_for(
+        lambda: leading(addresses) and nameko_pid(tmp_path, leader) != killed,
+        timeout=30,
+        message="a live process leading the relay after the kill",
+    )
     ids = register(rpc, 20)
-    wait_for(lambda: unpublished(db) == 0, timeout=20,
-             message="registrations after the kill relayed by the new leader")
-    assert scalar(db, "SELECT count(*) FROM registry.outbox WHERE routing_key ="
-                      " 'veteran_registered'") == 60
-    assert scalar(db, "SELECT count(*) FROM registry.veterans WHERE id = ANY(%s::uuid[])",
-                  ids) == 20
+    wait_for(
+        lambda: unpublished(db) == 0,
+        timeout=20,
+        message="registrations after the kill relayed by the new leader",
+    )
+    assert (
+        scalar(db, "SELECT count(*) FROM registry.outbox WHERE routing_key = 'veteran_registered'")
+        == 60
+    )
+    assert (
+        scalar(db, "SELECT count(*) FROM registry.veterans WHERE id = ANY(%s::uuid[])", ids) == 20
+    )
 
 
 def test_two_followup_schedulers_announce_each_due_revisit_once(replicas, db, tmp_path):
@@ -143,9 +177,11 @@ def test_two_followup_schedulers_announce_each_due_revisit_once(replicas, db, tm
     # Planted once both instances are up: planted before, the first one up could make them
     # all due before the second had started (seen under load: {'followup-2': 600}).
     ids = plant(db, 600, due_on=bureau_today())  # due today (not yet overdue)
-    wait_for(lambda: scalar(db, "SELECT count(*) FROM followup.revisits"
-                                " WHERE status = 'due'") == 600,
-             timeout=60, message="600 revisits due")
+    wait_for(
+        lambda: scalar(db, "SELECT count(*) FROM followup.revisits WHERE status = 'due'") == 600,
+        timeout=60,
+        message="600 revisits due",
+    )
     announced = announcements(db)
     assert set(announced) == set(ids)
     assert set(announced.values()) == {1}

@@ -4,23 +4,25 @@ config), while a handler that fails on the message itself still reaches the dead
 An RPC whose connection was lost before it committed runs again and answers; one lost
 during its COMMIT is answered by what the database says became of its transaction, and
 only when the database cannot say (outcome unknown) does the caller hear of it."""
+
 import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
 import eventlet
-
 import psycopg2
 import pytest
 from nameko.exceptions import RemoteError
 
 from shared.db import ConnectionPool, Database, Store
-from shared.messaging import batch_event_handler, event_handler, rpc as rpc_entrypoint
+from shared.messaging import batch_event_handler, event_handler
+from shared.messaging import rpc as rpc_entrypoint
 from tests.helpers import publish, queue_depth, registered_event, scalar, wait_for
 
 
 class Flaky:
     """Fails with a database error for the first ``FAILURES`` deliveries of each event."""
+
     name = "sink"
     FAILURES = 6  # twice the delivery limit
     seen, done = {}, []
@@ -63,8 +65,11 @@ def test_a_database_fault_is_retried_past_the_delivery_limit(start, config, serv
     events = [registered_event() for _ in range(3)]
     for event in events:
         publish(config, event)
-    wait_for(lambda: set(Flaky.done) >= {e["event_id"] for e in events}, timeout=60,
-             message="every event handled after the fault")
+    wait_for(
+        lambda: set(Flaky.done) >= {e["event_id"] for e in events},
+        timeout=60,
+        message="every event handled after the fault",
+    )
     assert all(Flaky.seen[e["event_id"]] == Flaky.FAILURES + 1 for e in events)
     assert queue_depth(config, "sink.dlq") == 0
 
@@ -75,12 +80,12 @@ def test_a_bad_event_still_reaches_the_dead_letters(start, config):
     wait_for(lambda: queue_depth(config, "sink.dlq") == 1, timeout=30, message="a dead letter")
 
 
-def test_connections_killed_under_a_stream_of_events_lose_nothing(start, config, db,
-                                                                  database_url):
+def test_connections_killed_under_a_stream_of_events_lose_nothing(start, config, db, database_url):
     """loans' database connections terminated every 20 ms for three seconds (as a
     restarting PostgreSQL does to them) while 300 veterans' events arrive: every one is
     assessed, none dead-lettered."""
     from services.loans.service import LoansService
+
     start(LoansService)
     stop = threading.Event()
 
@@ -90,9 +95,11 @@ def test_connections_killed_under_a_stream_of_events_lose_nothing(start, config,
         deadline = time.monotonic() + 3
         with conn.cursor() as cur:
             while not stop.is_set() and time.monotonic() < deadline:
-                cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                            " WHERE application_name = 'veteran-services:loans'"
-                            " AND datname = current_database()")
+                cur.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = 'veteran-services:loans'"
+                    " AND datname = current_database()"
+                )
                 killed.append(cur.fetchone()[0])
                 time.sleep(0.02)  # the fault's rhythm (a kill every 20 ms), not a wait
         conn.close()
@@ -105,15 +112,21 @@ def test_connections_killed_under_a_stream_of_events_lose_nothing(start, config,
     finally:
         thread.join()
     assert sum(killed) > 10  # the fault really happened, many times over
-    wait_for(lambda: scalar(db, "SELECT count(DISTINCT veteran_id)"
-                                " FROM loans.eligibility_assessments") == 300,
-             timeout=90, message="an assessment of every veteran")
+    wait_for(
+        lambda: (
+            scalar(db, "SELECT count(DISTINCT veteran_id) FROM loans.eligibility_assessments")
+            == 300
+        ),
+        timeout=90,
+        message="an assessment of every veteran",
+    )
     assert queue_depth(config, "loans.dlq") == 0
 
 
 class Notes:
     """An RPC that writes a note; ``DIE_FIRST``: its first attempt's connection is lost
     before it commits (the backend terminates itself)."""
+
     name = "sink"
     store = Database(Store, migrations_dir="/nonexistent")
     attempts = []
@@ -135,13 +148,17 @@ def notes(start, db):
     Notes.DIE_FIRST = True
     runner = start(Notes)  # its schema exists once it has started
     with db.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS sink.notes CASCADE; DROP SEQUENCE IF EXISTS sink.deaths;"
-                    " DROP FUNCTION IF EXISTS sink.die();"
-                    " CREATE TABLE sink.notes (note text NOT NULL)")
+        cur.execute(
+            "DROP TABLE IF EXISTS sink.notes CASCADE; DROP SEQUENCE IF EXISTS sink.deaths;"
+            " DROP FUNCTION IF EXISTS sink.die();"
+            " CREATE TABLE sink.notes (note text NOT NULL)"
+        )
     yield runner
     with db.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS sink.notes CASCADE; DROP SEQUENCE IF EXISTS sink.deaths;"
-                    " DROP FUNCTION IF EXISTS sink.die()")
+        cur.execute(
+            "DROP TABLE IF EXISTS sink.notes CASCADE; DROP SEQUENCE IF EXISTS sink.deaths;"
+            " DROP FUNCTION IF EXISTS sink.die()"
+        )
 
 
 def test_an_rpc_whose_connection_is_lost_before_commit_runs_again_and_answers(notes, rpc, db):
@@ -150,8 +167,7 @@ def test_an_rpc_whose_connection_is_lost_before_commit_runs_again_and_answers(no
     assert scalar(db, "SELECT count(*) FROM sink.notes") == 1
 
 
-def test_an_rpc_whose_commit_was_lost_before_it_committed_runs_again_and_answers(
-        notes, rpc, db):
+def test_an_rpc_whose_commit_was_lost_before_it_committed_runs_again_and_answers(notes, rpc, db):
     """The backend dies inside COMMIT (a deferred trigger), once: its transaction aborted,
     the database says so, and the RPC runs again."""
     Notes.DIE_FIRST = False
@@ -183,6 +199,7 @@ class CutAtCommit:
     server, lets the server commit and answer, and hangs up on the client instead of
     passing the answer on: the reply to a COMMIT lost on its way back. With
     ``refuse_after``, it then accepts no connection at all (the server out of reach)."""
+
     COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"  # the simple-query message psycopg2 sends
 
     def __init__(self, url, refuse_after=False):
@@ -210,10 +227,12 @@ class CutAtCommit:
             upstream = _socket.create_connection(self.target)
             self.sockets += (client, upstream)
             cutting = _threading.Event()  # this connection's COMMIT is being cut
-            _threading.Thread(target=self._pump, args=(client, upstream, cutting, True),
-                              daemon=True).start()
-            _threading.Thread(target=self._pump, args=(upstream, client, cutting, False),
-                              daemon=True).start()
+            _threading.Thread(
+                target=self._pump, args=(client, upstream, cutting, True), daemon=True
+            ).start()
+            _threading.Thread(
+                target=self._pump, args=(upstream, client, cutting, False), daemon=True
+            ).start()
 
     def _pump(self, source, sink, cutting, to_server):
         try:
@@ -245,6 +264,7 @@ class CutAtCommit:
 
 class NotesAfterArming(Notes):
     """``Notes`` that arms the proxy after its INSERT: the next COMMIT is cut."""
+
     proxy = None
 
     @rpc_entrypoint
@@ -267,13 +287,15 @@ def cut_notes(notes, start, database_url):
         start(NotesAfterArming, DATABASE_URL=NotesAfterArming.proxy.url, **config)
         Notes.attempts.clear()
         return NotesAfterArming.proxy
+
     yield started
     for proxy in proxies:
         proxy.close()
 
 
 def test_an_rpc_whose_commit_reply_was_lost_answers_once_from_what_the_database_says(
-        cut_notes, rpc, db):
+    cut_notes, rpc, db
+):
     proxy = cut_notes()
     assert rpc.sink.write("committed") == 1  # the caller hears of its success
     assert proxy.cut == 1  # the COMMIT's answer really was lost
@@ -318,8 +340,12 @@ def test_a_pooled_connection_the_server_hung_up_on_is_not_handed_out(database_ur
     killer.close()
     # The server's "terminating connection" reaches the idle socket (what the pool looks for).
     readable = eventlet.patcher.original("select").select  # as the pool looks (shared/db.py)
-    wait_for(lambda: readable([conn], [], [], 0)[0], timeout=5, interval=0.02,
-             message="the server's hang-up to reach the idle connection")
+    wait_for(
+        lambda: readable([conn], [], [], 0)[0],
+        timeout=5,
+        interval=0.02,
+        message="the server's hang-up to reach the idle connection",
+    )
     try:
         again = pool.get()
         with again.cursor() as cur:  # no OperationalError: a live connection

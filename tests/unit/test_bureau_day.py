@@ -2,6 +2,7 @@
 (already tomorrow in Beijing), 00:30 Beijing (still yesterday in UTC), and 23:30 Beijing
 (the same day in both) as the control. Each date rule is run with the clock frozen there,
 on New Year's Eve, so a rule that read the UTC date (or the year) would get it wrong."""
+
 import datetime as dt
 from unittest.mock import MagicMock
 
@@ -48,7 +49,7 @@ def test_the_clock_tells_the_bureaus_date_not_utcs(moment):
 
 
 def test_the_zone_is_configurable_and_an_unknown_one_is_refused(monkeypatch):
-    at = dt.datetime(2026, 12, 31, 17, 30, tzinfo=UTC)        # 23:30 in Urumqi, 01:30 in Beijing
+    at = dt.datetime(2026, 12, 31, 17, 30, tzinfo=UTC)  # 23:30 in Urumqi, 01:30 in Beijing
     assert FrozenClock(at, "Asia/Urumqi").today() == dt.date(2026, 12, 31)
     assert FrozenClock(at).today() == NEW_YEAR
     monkeypatch.setenv("BUREAU_TIMEZONE", "Asia/Urumqi")
@@ -79,14 +80,17 @@ def test_bulk_rows_are_checked_against_the_same_day(moment):
 
 def test_the_tax_year_may_be_next_year_of_the_bureaus_calendar(moment):
     clock, day = moment
-    data = {"veteran_id": "7cc34789-4e34-48be-8a8b-4a956bdf8b5e", "amount": "100.00",
-            "policy": "财税〔2019〕21号"}
-    got = load(loan_schemas.TAX_RELIEF_INPUT, {**data, "tax_year": day.year + 1},
-               today=clock.today())
+    data = {
+        "veteran_id": "7cc34789-4e34-48be-8a8b-4a956bdf8b5e",
+        "amount": "100.00",
+        "policy": "财税〔2019〕21号",
+    }
+    got = load(
+        loan_schemas.TAX_RELIEF_INPUT, {**data, "tax_year": day.year + 1}, today=clock.today()
+    )
     assert got["tax_year"] == day.year + 1
     with pytest.raises(InvalidInput) as caught:
-        load(loan_schemas.TAX_RELIEF_INPUT, {**data, "tax_year": day.year + 2},
-             today=clock.today())
+        load(loan_schemas.TAX_RELIEF_INPUT, {**data, "tax_year": day.year + 2}, today=clock.today())
     assert list(caught.value.errors) == ["tax_year"]
 
 
@@ -94,9 +98,15 @@ def test_a_posting_may_close_on_the_bureaus_today_but_not_the_day_before(moment)
     clock, day = moment
     service = worker_factory(JobsService, clock=clock, auth=CLERK)
     service.store.get_employer.return_value = {"id": "e1", "county_code": "652301"}
-    posting = {"employer_id": "5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa", "title": "驾驶员",
-               "occupation": "driver", "county_code": "652301", "salary_min": 4000,
-               "salary_max": 6000, "openings": 2}
+    posting = {
+        "employer_id": "5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa",
+        "title": "驾驶员",
+        "occupation": "driver",
+        "county_code": "652301",
+        "salary_min": 4000,
+        "salary_max": 6000,
+        "openings": 2,
+    }
     with pytest.raises(InvalidInput) as caught:
         service.post_job({**posting, "closes_on": (day - dt.timedelta(days=1)).isoformat()})
     assert list(caught.value.errors) == ["closes_on"]
@@ -111,9 +121,12 @@ def test_a_cohort_may_start_on_the_bureaus_today_but_not_the_day_before(moment):
     service.store.get.return_value = {"id": "c1", "county_code": "652301"}
     cohort = {"ends_on": day_after(day), "capacity": 10}
     with pytest.raises(InvalidInput) as caught:
-        service.open_cohort("5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa",
-                            {**cohort, "starts_on": (day - dt.timedelta(days=1)).isoformat()})
+        service.open_cohort(
+            "5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa",
+            {**cohort, "starts_on": (day - dt.timedelta(days=1)).isoformat()},
+        )
     assert list(caught.value.errors) == ["starts_on"]
-    service.open_cohort("5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa",
-                        {**cohort, "starts_on": day.isoformat()})
+    service.open_cohort(
+        "5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa", {**cohort, "starts_on": day.isoformat()}
+    )
     assert service.store.add.call_count == 1

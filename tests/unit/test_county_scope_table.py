@@ -2,6 +2,7 @@
 five services that takes a record id: a new RPC, or a new id argument, fails here until it
 is put in the table (answered as missing outside the caller's counties), among the public
 offers, or among the RPCs that take no record id."""
+
 import inspect
 
 from services.followup.service import FollowupService
@@ -18,16 +19,19 @@ SERVICES = (RegistryService, JobsService, LoansService, TrainingService, Followu
 def rpc_methods():
     for cls in SERVICES:
         for name, member in inspect.getmembers(cls, inspect.isfunction):
-            if name != "health" and any(isinstance(entrypoint, Rpc) for entrypoint in
-                                        getattr(member, "nameko_entrypoints", ())):
+            if name != "health" and any(
+                isinstance(entrypoint, Rpc)
+                for entrypoint in getattr(member, "nameko_entrypoints", ())
+            ):
                 yield cls.name, name, list(inspect.signature(member).parameters)[1:]
 
 
 def test_the_services_have_the_rpcs_the_table_was_written_for():
     found = {(service, method) for service, method, _ in rpc_methods()}
     assert len(found) > 60
-    assert {(s, m) for s, m, _ in TABLE} | {(s, m) for s, m, _ in PUBLIC} | NO_RECORD_ID \
-        <= found  # nothing in the table that is not an RPC (a renamed one)
+    assert {(s, m) for s, m, _ in TABLE} | {
+        (s, m) for s, m, _ in PUBLIC
+    } | NO_RECORD_ID <= found  # nothing in the table that is not an RPC (a renamed one)
 
 
 def test_every_id_argument_of_every_rpc_is_in_the_county_scope_table():

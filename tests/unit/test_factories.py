@@ -1,4 +1,5 @@
 """The test factories' ID numbers: valid, and never the same twice in a run."""
+
 from services.registry.schemas import check_id_number
 from tests.factories import id_number, make_veteran, unique_id_numbers
 

@@ -1,6 +1,7 @@
 """`make test` and pytest's exit 5 ("no tests ran"): success only when the run asked for a
 selection (-k/-m) that may match nothing. Runs the Makefile's own recipe on an empty
 directory (`-o venv`: no reinstall, whatever pyproject.toml's time); no broker, no database."""
+
 import os
 import shutil
 import subprocess
@@ -14,11 +15,19 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 
 def make_test(pytest_args):
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}  # not the outer make's args
-    return subprocess.Popen(["make", "-s", "-o", "venv", "test", f"PYTEST_ARGS={pytest_args}"],
-                            cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    }  # not the outer make's args
+    return subprocess.Popen(
+        ["make", "-s", "-o", "venv", "test", f"PYTEST_ARGS={pytest_args}"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_a_run_that_collects_nothing_fails_unless_it_asked_for_a_selection(tmp_path):

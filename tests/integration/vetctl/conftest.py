@@ -1,6 +1,7 @@
 """vetctl against the running services: every service started on the real servers (the
 test's vhost and database), and ``vetctl(*args)`` running a command in-process the way the
 console script does, with the test's AMQP_URI and an admin token."""
+
 import importlib.util
 
 import pytest
@@ -17,6 +18,7 @@ def service_classes():
     classes = [RegistryService, LoansService, JobsService, TrainingService]
     if importlib.util.find_spec("services.followup.service") is not None:
         from services.followup.service import FollowupService
+
         classes.append(FollowupService)
     return classes
 
@@ -36,4 +38,5 @@ def vetctl(config, admin_token, monkeypatch):
         assert result.exit_code == expect, result.output
         # What a script would read: standard output on success, the reason on failure.
         return result.stdout if expect == 0 else result.output
+
     return run

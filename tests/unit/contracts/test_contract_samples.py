@@ -1,7 +1,9 @@
 """Golden test of the event contracts: every event type has a sample envelope, every sample
 loads through its contract and dumps back to itself, and none carries a personal identifier.
 A change to a contract that breaks a sample is a change consumers will feel."""
+
 import json
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,7 @@ def test_no_sample_carries_a_personal_identifier(source, event_type):
         if isinstance(value, list):
             return set().union(*map(keys, value)) if value else set()
         return set()
+
     assert not keys(sample(source, event_type)["data"]) & PERSONAL
 
 
@@ -45,8 +48,10 @@ def test_a_producer_cannot_emit_data_that_breaks_the_contract():
     with pytest.raises(ContractError):
         dump_data("registry", Event("veteran_registered", {**data, "gender": "unknown"}))
     with pytest.raises(ContractError):
-        dump_data("registry", Event("veteran_registered", {k: v for k, v in data.items()
-                                                           if k != "county_code"}))
+        dump_data(
+            "registry",
+            Event("veteran_registered", {k: v for k, v in data.items() if k != "county_code"}),
+        )
     with pytest.raises(ContractError):  # a date as a string is a producer bug, not a crash
         dump_data("registry", Event("veteran_registered", {**data, "discharged_on": "2016-12-01"}))
 
@@ -58,10 +63,12 @@ def test_a_consumer_ignores_fields_a_newer_producer_added():
 
 
 def test_an_envelope_names_its_source_and_keeps_the_correlation_id():
-    from datetime import datetime, timezone
+    from datetime import datetime
+
     data = load_event(sample("loans", "loan_eligibility_assessed")).data
-    body = envelope("loans", Event("loan_eligibility_assessed", data), "abc",
-                    datetime(2026, 11, 28, tzinfo=timezone.utc))
+    body = envelope(
+        "loans", Event("loan_eligibility_assessed", data), "abc", datetime(2026, 11, 28, tzinfo=UTC)
+    )
     assert body["source"] == "loans" and body["correlation_id"] == "abc"
     assert load_event(body).data == data
 

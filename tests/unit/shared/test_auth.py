@@ -1,5 +1,6 @@
 """Tokens: issue, verify, rotation, expiry, claims' types, revocation, secrets' length,
 roles and county scope, without servers."""
+
 import time
 import uuid
 
@@ -43,19 +44,25 @@ def test_expiry_is_checked_on_every_call_even_when_cached():
         v.verify(token, now=time.time() + 5)
 
 
-@pytest.mark.parametrize("claims", [
-    {"sub": "x", "role": "admin", "iat": 1, "exp": 2 ** 40},                    # no counties
-    {"sub": "x", "role": "emperor", "counties": ["*"], "iat": 1, "exp": 2 ** 40},
-    {"sub": "x", "role": "admin", "counties": "*", "iat": 1, "exp": 2 ** 40},
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "x", "role": "admin", "iat": 1, "exp": 2**40},  # no counties
+        {"sub": "x", "role": "emperor", "counties": ["*"], "iat": 1, "exp": 2**40},
+        {"sub": "x", "role": "admin", "counties": "*", "iat": 1, "exp": 2**40},
+    ],
+)
 def test_tokens_missing_or_bending_claims_are_unauthorized(claims):
     with pytest.raises(Unauthorized):
         verifier().verify(jwt.encode(claims, SECRET, algorithm="HS256"))
 
 
 def test_a_none_algorithm_token_is_refused():
-    forged = jwt.encode({"sub": "x", "role": "admin", "counties": ["*"], "iat": 1,
-                         "exp": 2 ** 40}, key=None, algorithm="none")
+    forged = jwt.encode(
+        {"sub": "x", "role": "admin", "counties": ["*"], "iat": 1, "exp": 2**40},
+        key=None,
+        algorithm="none",
+    )
     with pytest.raises(Unauthorized):
         verifier().verify(forged)
 
@@ -94,15 +101,21 @@ def test_a_token_secret_of_32_bytes_is_enough():
 
 # -- every claim of its type: a signed token that bends one is Unauthorized, naming the
 # claim and never its value.
-GOOD = {"sub": "op-1", "name": "王芳", "role": "county", "counties": ["652301"],
-        "iat": 1_700_000_000, "exp": 2 ** 40, "jti": "b7c4d1e2-0000-4000-8000-000000000001"}
+GOOD = {
+    "sub": "op-1",
+    "name": "王芳",
+    "role": "county",
+    "counties": ["652301"],
+    "iat": 1_700_000_000,
+    "exp": 2**40,
+    "jti": "b7c4d1e2-0000-4000-8000-000000000001",
+}
 SECRET_VALUE = "S3KR1T-VALUE"
 
 
 def signed(**changes):
     claims = {**GOOD, **changes}
-    return jwt.encode({k: v for k, v in claims.items() if v is not ...}, SECRET,
-                      algorithm="HS256")
+    return jwt.encode({k: v for k, v in claims.items() if v is not ...}, SECRET, algorithm="HS256")
 
 
 def test_a_token_with_every_claim_of_its_type_verifies():
@@ -111,20 +124,56 @@ def test_a_token_with_every_claim_of_its_type_verifies():
     assert verifier().verify(signed(name=..., jti=...)).name == ""  # both optional
 
 
-@pytest.mark.parametrize("claim, value", [
-    ("sub", ...), ("sub", ""), ("sub", 7), ("sub", None), ("sub", [SECRET_VALUE]),
-    ("name", 7), ("name", None), ("name", [SECRET_VALUE]),
-    ("role", ...), ("role", SECRET_VALUE), ("role", ["admin"]), ("role", None),
-    ("counties", ...), ("counties", "*"), ("counties", "652301"), ("counties", [652301]),
-    ("counties", ["65230"]), ("counties", ["６５２３０１"]), ("counties", ["*", "652301"]),
-    ("counties", [SECRET_VALUE]), ("counties", {"652301": 1}), ("counties", None),
-    ("iat", ...), ("iat", "1700000000"), ("iat", 1.5), ("iat", True), ("iat", None),
-    ("iat", [1]), ("iat", 2 ** 40),  # issued in the future
-    ("exp", ...), ("exp", "99999999999"), ("exp", str(2 ** 40)), ("exp", 2.0 ** 40),
-    ("exp", True), ("exp", None), ("exp", [2 ** 40]), ("exp", {"at": 1}),
-    ("jti", ""), ("jti", 7), ("jti", None), ("jti", ["a"]), ("jti", "a b"),
-    ("jti", "x" * 65), ("jti", "a\nb"), ("jti", "a#b"),
-])
+@pytest.mark.parametrize(
+    "claim, value",
+    [
+        ("sub", ...),
+        ("sub", ""),
+        ("sub", 7),
+        ("sub", None),
+        ("sub", [SECRET_VALUE]),
+        ("name", 7),
+        ("name", None),
+        ("name", [SECRET_VALUE]),
+        ("role", ...),
+        ("role", SECRET_VALUE),
+        ("role", ["admin"]),
+        ("role", None),
+        ("counties", ...),
+        ("counties", "*"),
+        ("counties", "652301"),
+        ("counties", [652301]),
+        ("counties", ["65230"]),
+        ("counties", ["６５２３０１"]),
+        ("counties", ["*", "652301"]),
+        ("counties", [SECRET_VALUE]),
+        ("counties", {"652301": 1}),
+        ("counties", None),
+        ("iat", ...),
+        ("iat", "1700000000"),
+        ("iat", 1.5),
+        ("iat", True),
+        ("iat", None),
+        ("iat", [1]),
+        ("iat", 2**40),  # issued in the future
+        ("exp", ...),
+        ("exp", "99999999999"),
+        ("exp", str(2**40)),
+        ("exp", 2.0**40),
+        ("exp", True),
+        ("exp", None),
+        ("exp", [2**40]),
+        ("exp", {"at": 1}),
+        ("jti", ""),
+        ("jti", 7),
+        ("jti", None),
+        ("jti", ["a"]),
+        ("jti", "a b"),
+        ("jti", "x" * 65),
+        ("jti", "a\nb"),
+        ("jti", "a#b"),
+    ],
+)
 def test_a_claim_of_the_wrong_type_is_unauthorized_naming_the_claim(claim, value):
     with pytest.raises(Unauthorized) as refused:
         verifier().verify(signed(**{claim: value}))
@@ -135,6 +184,7 @@ def test_a_claim_of_the_wrong_type_is_unauthorized_naming_the_claim(claim, value
 
 def test_a_token_whose_payload_is_not_an_object_is_unauthorized():
     from jwt.api_jws import PyJWS
+
     token = PyJWS().encode(b'["sub"]', SECRET, algorithm="HS256")
     with pytest.raises(Unauthorized):
         verifier().verify(token)
@@ -155,7 +205,7 @@ def test_issued_tokens_carry_a_random_uuid_as_jti():
 def test_a_token_on_the_deny_list_is_revoked_and_others_are_not():
     revoked, kept = (auth.issue(SECRET, "op", "admin", ["*"]) for _ in range(2))
     v = auth.Verifier([SECRET], deny_list={auth.token_id(revoked)})
-    with pytest.raises(Unauthorized, match="^token revoked$"):
+    with pytest.raises(Unauthorized, match=r"^token revoked$"):
         v.verify(revoked)
     assert v.verify(kept).role == "admin"
 

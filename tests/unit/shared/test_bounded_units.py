@@ -1,5 +1,6 @@
 """shared.bounded's slots, and the prefetch that leaves room for calls waiting for one: no
 broker, no database."""
+
 from types import SimpleNamespace
 
 import eventlet

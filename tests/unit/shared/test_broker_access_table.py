@@ -1,5 +1,6 @@
 """The broker permission table against the code that uses it: every queue, binding and
 routing key the services really make is allowed to its owner and to nobody else."""
+
 import re
 import uuid
 
@@ -19,8 +20,11 @@ def allows(regex, name):
 
 
 def rpc_methods(cls):
-    return [name for name in dir(cls)
-            if any(isinstance(e, Rpc) for e in getattr(getattr(cls, name), "nameko_entrypoints", ()))]
+    return [
+        name
+        for name in dir(cls)
+        if any(isinstance(e, Rpc) for e in getattr(getattr(cls, name), "nameko_entrypoints", ()))
+    ]
 
 
 def test_the_table_names_every_service_and_only_those():

@@ -1,6 +1,7 @@
 """``shared.db.Session`` at a COMMIT whose connection is lost, on fake connections: what it
 asks the database, and what it reports (success, a failure safe to run again, or an
 outcome unknown). The real thing: tests/integration/test_transient_faults.py."""
+
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
@@ -66,6 +67,7 @@ class FakeConn:
 class FakePool:
     """Hands out ``conn`` to the worker; ``later`` are the connections (or errors) the
     session gets when it asks what became of its transaction."""
+
     statement_timeout_ms = 15_000
 
     def __init__(self, conn, later=()):
@@ -174,6 +176,7 @@ def test_a_session_that_does_not_resolve_commits_without_the_lookup_and_reports_
 
 def test_an_error_the_server_answered_at_commit_rolled_back():
     """A deferred constraint failing at COMMIT: the server said no, on a live connection."""
+
     class Refused(psycopg2.errors.ForeignKeyViolation):
         pgcode = "23503"  # as the server sends it (one made here has none)
 

@@ -1,5 +1,6 @@
 """The deny list of revoked token ids: its file's format, re-reading it when it changes
 (at most every CHECK_SECONDS), a missing file, and a Verifier reading it."""
+
 import os
 
 import pytest
@@ -21,8 +22,10 @@ class Ticks:
 
 
 def test_the_file_holds_one_id_a_line_with_optional_comments():
-    text = ("# revoked tokens\n\n  a1  # lost laptop, 2026-12-07\nb2\n"
-            "#c3 commented out\nd4 extra words # are ignored\n")
+    text = (
+        "# revoked tokens\n\n  a1  # lost laptop, 2026-12-07\nb2\n"
+        "#c3 commented out\nd4 extra words # are ignored\n"
+    )
     assert denylist.parse(text) == {"a1", "b2", "d4"}
 
 

@@ -1,18 +1,29 @@
 """The project's errors cross nameko's RPC boundary as themselves; marshmallow's nested
 messages become flat, dotted field names."""
+
 import json
 
 import pytest
 from marshmallow import Schema, fields, validate
 from nameko.exceptions import RemoteError, deserialize, serialize
 
-from shared.errors import (Conflict, Forbidden, InvalidInput, NotFound, ServiceError,
-                           StatementTimeout, Unauthorized, flatten_errors)
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    StatementTimeout,
+    Unauthorized,
+    flatten_errors,
+)
 from shared.validation import load, parse_uuid
 
 ERRORS = [
-    InvalidInput("invalid input", {"intentions.occupations.0": ["unknown"],
-                                   "phone": ["not a mainland mobile number"]}),
+    InvalidInput(
+        "invalid input",
+        {"intentions.occupations.0": ["unknown"], "phone": ["not a mainland mobile number"]},
+    ),
     NotFound("no veteran 0b7f3c2e-5d1a-4e8b-9c3f-2a1b0c9d8e7f"),
     Conflict("already registered", {"veteran_id": "0b7f3c2e-5d1a-4e8b-9c3f-2a1b0c9d8e7f"}),
     Unauthorized("no valid token"),
@@ -53,7 +64,10 @@ def test_invalid_input_errors_are_its_details():
 
 def test_to_dict_names_the_class_message_and_details():
     assert Conflict("taken", {"veteran_id": "v1"}).to_dict() == {
-        "error": "Conflict", "message": "taken", "details": {"veteran_id": "v1"}}
+        "error": "Conflict",
+        "message": "taken",
+        "details": {"veteran_id": "v1"},
+    }
 
 
 def test_a_foreign_exception_comes_back_as_a_remote_error():
@@ -64,35 +78,50 @@ def test_a_foreign_exception_comes_back_as_a_remote_error():
 
 # -- flatten_errors -----------------------------------------------------------------------
 
+
 def test_flatten_errors_joins_nested_field_names_and_list_indexes_with_dots():
     assert flatten_errors({"intentions": {"occupations": {0: ["unknown"]}}}) == {
-        "intentions.occupations.0": ["unknown"]}
+        "intentions.occupations.0": ["unknown"]
+    }
 
 
 def test_flatten_errors_keeps_schema_level_messages_under_schema():
     assert flatten_errors({"_schema": ["Invalid input type."]}) == {
-        "_schema": ["Invalid input type."]}
+        "_schema": ["Invalid input type."]
+    }
 
 
 def test_flatten_errors_keeps_sibling_fields_apart():
-    assert flatten_errors({"phone": ["bad"], "intentions": {"min_salary": ["too big"]},
-                           "skills": {2: ["unknown"], 5: ["unknown"]}}) == {
-        "phone": ["bad"], "intentions.min_salary": ["too big"],
-        "skills.2": ["unknown"], "skills.5": ["unknown"]}
+    assert flatten_errors(
+        {
+            "phone": ["bad"],
+            "intentions": {"min_salary": ["too big"]},
+            "skills": {2: ["unknown"], 5: ["unknown"]},
+        }
+    ) == {
+        "phone": ["bad"],
+        "intentions.min_salary": ["too big"],
+        "skills.2": ["unknown"],
+        "skills.5": ["unknown"],
+    }
 
 
 def test_flatten_errors_numbers_the_items_of_a_list_of_nested_messages():
     assert flatten_errors({"items": [{"code": ["bad"]}, {"code": ["worse"]}]}) == {
-        "items.0.code": ["bad"], "items.1.code": ["worse"]}
+        "items.0.code": ["bad"],
+        "items.1.code": ["worse"],
+    }
 
 
 def test_flatten_errors_of_dict_key_errors_names_the_key():
     # marshmallow reports a bad dict key as {field: {key: {"key": [...]}}}
     assert flatten_errors({"criteria": {"bogus": {"key": ["Must be one of: a, b."]}}}) == {
-        "criteria.bogus.key": ["Must be one of: a, b."]}
+        "criteria.bogus.key": ["Must be one of: a, b."]
+    }
 
 
 # -- shared.validation --------------------------------------------------------------------
+
 
 class Inner(Schema):
     occupations = fields.List(fields.String(validate=validate.OneOf(["driver"])))
@@ -105,7 +134,9 @@ class Outer(Schema):
 
 def test_load_returns_the_loaded_data_when_valid():
     assert load(Outer(), {"name": "a", "intentions": {"occupations": ["driver"]}}) == {
-        "name": "a", "intentions": {"occupations": ["driver"]}}
+        "name": "a",
+        "intentions": {"occupations": ["driver"]},
+    }
 
 
 def test_load_raises_invalid_input_with_flattened_field_names():
@@ -148,4 +179,6 @@ def test_an_unknown_field_named_with_personal_data_is_masked_and_cut_in_the_mess
     with pytest.raises(InvalidInput) as raised:
         load(One(), {key: 1})
     assert "19900307" not in raised.value.message
-    assert raised.value.message == "invalid input: 652301***********1" + "x" * 22 + ": Unknown field."
+    assert (
+        raised.value.message == "invalid input: 652301***********1" + "x" * 22 + ": Unknown field."
+    )

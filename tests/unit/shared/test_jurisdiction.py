@@ -66,7 +66,7 @@ def test_a_well_formed_custom_file_loads(tmp_path):
 
 
 def test_the_county_validator_rejects_a_county_outside_the_jurisdiction():
-    with pytest.raises(ValidationError, match="^not a county of 昌吉回族自治州$"):
+    with pytest.raises(ValidationError, match=r"^not a county of 昌吉回族自治州$"):
         county_validator()("110101")
 
 

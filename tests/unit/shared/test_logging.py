@@ -1,4 +1,5 @@
 """Log masking: ID numbers, phone numbers, names and tokens never leave in a log line."""
+
 import io
 import json
 import logging
@@ -18,12 +19,14 @@ PHONE_MASKED = "138****3456"
 
 # -- mask_text ----------------------------------------------------------------------------
 
+
 def test_mask_text_masks_an_id_number_keeping_the_first_six_and_the_check_character():
     assert vlog.mask_text(f"card {ID} checked") == f"card {ID_MASKED} checked"
 
 
-@pytest.mark.parametrize("number, masked", [(ID_X, ID_X_MASKED),
-                                            (ID_X.lower(), ID_X_MASKED.lower())])
+@pytest.mark.parametrize(
+    "number, masked", [(ID_X, ID_X_MASKED), (ID_X.lower(), ID_X_MASKED.lower())]
+)
 def test_mask_text_masks_an_id_number_ending_in_x(number, masked):
     assert vlog.mask_text(f"id={number}") == f"id={masked}"
 
@@ -44,14 +47,17 @@ def test_mask_text_replaces_a_jwt():
     assert vlog.mask_text(f"Bearer {token}") == "Bearer <token>"
 
 
-@pytest.mark.parametrize("text", [
-    "county 652301",
-    "veteran 13899123-4567-4890-8123-138991234567",   # digit-rich UUID
-    "at 2026-11-28T03:15:00.123456+00:00",
-    "ts 20261128031500",
-    "epoch_ms 1764299700123",
-    "landline 0994-2345678",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "county 652301",
+        "veteran 13899123-4567-4890-8123-138991234567",  # digit-rich UUID
+        "at 2026-11-28T03:15:00.123456+00:00",
+        "ts 20261128031500",
+        "epoch_ms 1764299700123",
+        "landline 0994-2345678",
+    ],
+)
 def test_mask_text_leaves_codes_uuids_and_timestamps_alone(text):
     assert vlog.mask_text(text) == text
 
@@ -62,12 +68,28 @@ def test_mask_text_masks_a_mobile_number_written_with_the_country_code():
 
 # -- mask_pii -----------------------------------------------------------------------------
 
+
 def test_mask_pii_replaces_the_values_of_secret_keys():
-    event = vlog.mask_pii(None, "info", {
-        "event": "x", "name": "张伟", "phone": PHONE, "id_number": ID,
-        "auth_token": "abc.def", "county_code": "652301"})
-    assert event == {"event": "x", "name": "***", "phone": "***", "id_number": "***",
-                     "auth_token": "***", "county_code": "652301"}
+    event = vlog.mask_pii(
+        None,
+        "info",
+        {
+            "event": "x",
+            "name": "张伟",
+            "phone": PHONE,
+            "id_number": ID,
+            "auth_token": "abc.def",
+            "county_code": "652301",
+        },
+    )
+    assert event == {
+        "event": "x",
+        "name": "***",
+        "phone": "***",
+        "id_number": "***",
+        "auth_token": "***",
+        "county_code": "652301",
+    }
 
 
 def test_mask_pii_masks_free_text_in_the_event_and_other_values():
@@ -77,27 +99,52 @@ def test_mask_pii_masks_free_text_in_the_event_and_other_values():
 
 def test_mask_pii_hides_free_text_notes_whole_and_keeps_reason_codes():
     # (a name in a note has no shape to find; a reason in a log line is a code)
-    event = vlog.mask_pii(None, "info", {"event": "e", "note": "张伟 已通知", "notes": "x y",
-                                         "status_reason": "迁出", "reason": "filled"})
-    assert event == {"event": "e", "note": "***", "notes": "***", "status_reason": "***",
-                     "reason": "filled"}
+    event = vlog.mask_pii(
+        None,
+        "info",
+        {
+            "event": "e",
+            "note": "张伟 已通知",
+            "notes": "x y",
+            "status_reason": "迁出",
+            "reason": "filled",
+        },
+    )
+    assert event == {
+        "event": "e",
+        "note": "***",
+        "notes": "***",
+        "status_reason": "***",
+        "reason": "filled",
+    }
 
 
 def test_mask_pii_masks_nested_dicts_and_lists():
-    event = vlog.mask_pii(None, "info", {
-        "event": "e",
-        "veteran": {"name": "张伟", "detail": f"tel {PHONE}",
-                    "contacts": [{"phone": PHONE}, f"id {ID}"]},
-        "ids": [ID, ID_X],
-    })
-    assert event["veteran"] == {"name": "***", "detail": f"tel {PHONE_MASKED}",
-                                "contacts": [{"phone": "***"}, f"id {ID_MASKED}"]}
+    event = vlog.mask_pii(
+        None,
+        "info",
+        {
+            "event": "e",
+            "veteran": {
+                "name": "张伟",
+                "detail": f"tel {PHONE}",
+                "contacts": [{"phone": PHONE}, f"id {ID}"],
+            },
+            "ids": [ID, ID_X],
+        },
+    )
+    assert event["veteran"] == {
+        "name": "***",
+        "detail": f"tel {PHONE_MASKED}",
+        "contacts": [{"phone": "***"}, f"id {ID_MASKED}"],
+    }
     assert event["ids"] == [ID_MASKED, ID_X_MASKED]
 
 
 def test_mask_pii_leaves_empty_secrets_and_other_types_as_they_are():
-    event = vlog.mask_pii(None, "info", {"event": "e", "phone": None, "name": "",
-                                         "count": 3, "ok": True})
+    event = vlog.mask_pii(
+        None, "info", {"event": "e", "phone": None, "name": "", "count": 3, "ok": True}
+    )
     assert event == {"event": "e", "phone": None, "name": "", "count": 3, "ok": True}
 
 
@@ -108,6 +155,7 @@ def test_mask_pii_leaves_exc_info_for_the_renderer():
 
 
 # -- end to end: stdlib records through make_handler --------------------------------------
+
 
 @pytest.fixture
 def stdlib_logger():
@@ -146,6 +194,7 @@ def test_a_dict_formatted_into_a_stdlib_message_is_masked(stdlib_logger):
 
 
 # -- end to end: structlog through configure_logging --------------------------------------
+
 
 @pytest.fixture
 def configured():
@@ -213,6 +262,7 @@ def test_a_foreign_library_record_goes_through_the_same_masking(configured):
 
 def test_a_uuid_with_eleven_digits_in_a_row_is_not_masked_as_a_phone():
     from shared.logging import mask_text
+
     uuid_text = "84892a03-ff9f-45d8-94f5-18731103343d"
     assert mask_text(f"application {uuid_text}") == f"application {uuid_text}"
     assert mask_text("手机13912345678。") == "手机139****5678。"
@@ -229,10 +279,10 @@ VARIANTS = [
     ("tel 138 9912 3456", "9912"),
     ("tel 138-99123456", "9912"),
     ("tel +86-138-9912-3456", "9912"),
-    ("tel １３８９９１２３４５６", "9912"),                 # full-width digits
+    ("tel １３８９９１２３４５６", "9912"),  # full-width digits
     ("tel １３８９９１２３４５６", "９９１２"),
     ("id ６５２３０１１９９００３０７１２３１", "19900307"),  # full-width ID number
-    (f"id {ID}abc", "19900307"),                           # followed by letters
+    (f"id {ID}abc", "19900307"),  # followed by letters
     (f"id {ID}X", "19900307"),
     (f"id={ID_X}号", "19900307"),
 ]
@@ -248,19 +298,22 @@ def test_a_separated_phone_keeps_its_shape_masked():
     assert vlog.mask_text("tel 138 9912 3456") == "tel 138 **** 3456"
 
 
-@pytest.mark.parametrize("text", ["2026-11-28 13:15:00", "landline 0994-2345678",
-                                  "page 1 of 138 1234", "amount 13800.00 yuan"])
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-28 13:15:00", "landline 0994-2345678", "page 1 of 138 1234", "amount 13800.00 yuan"],
+)
 def test_the_separated_phone_pattern_leaves_dates_and_amounts_alone(text):
     assert vlog.mask_text(text) == text
 
 
 def test_a_name_from_the_calls_arguments_is_masked_in_free_text():
-    handle = vlog.remember_personal(({"name": "张伟", "county_code": "652301",
-                                      "notes": "退役后在乌鲁木齐做物流"},), {})
+    handle = vlog.remember_personal(
+        ({"name": "张伟", "county_code": "652301", "notes": "退役后在乌鲁木齐做物流"},), {}
+    )
     try:
         assert vlog.mask_text("card of 张伟 updated") == "card of *** updated"
         assert vlog.mask_text("note: 退役后在乌鲁木齐做物流") == "note: ***"
-        assert vlog.mask_text("county 652301") == "county 652301"   # not a personal key
+        assert vlog.mask_text("county 652301") == "county 652301"  # not a personal key
     finally:
         vlog.forget_personal(handle)
     assert vlog.mask_text("card of 张伟 updated") == "card of 张伟 updated"
@@ -279,23 +332,29 @@ def test_an_expected_error_is_one_warning_line_naming_fields_not_values(configur
     from types import SimpleNamespace
 
     from shared.errors import InvalidInput
+
     buf, _ = configured
-    worker = SimpleNamespace(service_name="registry",
-                             entrypoint=SimpleNamespace(method_name="register_veteran"))
+    worker = SimpleNamespace(
+        service_name="registry", entrypoint=SimpleNamespace(method_name="register_veteran")
+    )
     try:
-        raise InvalidInput(f"invalid input: id_number: {ID} is bad",
-                           {"id_number": [f"{ID} is bad"], "phone": ["bad"]})
+        raise InvalidInput(
+            f"invalid input: id_number: {ID} is bad",
+            {"id_number": [f"{ID} is bad"], "phone": ["bad"]},
+        )
     except InvalidInput as exc:
         logging.getLogger("nameko.containers").warning(
-            "(expected) error handling worker %s: %s", worker, exc, exc_info=True)
+            "(expected) error handling worker %s: %s", worker, exc, exc_info=True
+        )
     output = buf.getvalue()
     assert "Traceback" not in output and ID not in output and ID_MASKED not in output
     lines = output.strip().splitlines()
     assert len(lines) == 1
     line = json.loads(lines[0])
     assert line["level"] == "warning"
-    assert line["event"] == ("expected error InvalidInput in registry.register_veteran "
-                             "(fields: id_number, phone)")
+    assert line["event"] == (
+        "expected error InvalidInput in registry.register_veteran (fields: id_number, phone)"
+    )
     assert "exception" not in line
 
 
@@ -304,7 +363,6 @@ def test_an_unexpected_error_keeps_its_traceback(configured):
     try:
         raise KeyError("boom")
     except KeyError as exc:
-        logging.getLogger("nameko.containers").exception("error handling worker %s: %s",
-                                                        "w", exc)
+        logging.getLogger("nameko.containers").exception("error handling worker %s: %s", "w", exc)
     line = json.loads(buf.getvalue().strip().splitlines()[-1])
     assert "Traceback" in line["exception"] and line["level"] == "error"

@@ -1,4 +1,5 @@
 """The queues of inbox handlers, computed without a broker."""
+
 import pytest
 from nameko.events import get_event_exchange
 
@@ -6,8 +7,14 @@ from services.loans.service import LoansService
 from shared.messaging import DEFAULT_DELIVERY_LIMIT, dead_letter_names, handler_queues
 
 # loans takes registry's veteran and enterprise events through one queue.
-QUEUES = {"evt-many--loans.on_registry_events": {"veteran_registered", "veteran_updated",
-                                                "enterprise_registered", "enterprise_updated"}}
+QUEUES = {
+    "evt-many--loans.on_registry_events": {
+        "veteran_registered",
+        "veteran_updated",
+        "enterprise_registered",
+        "enterprise_updated",
+    }
+}
 
 
 @pytest.fixture
@@ -37,7 +44,8 @@ def test_each_handler_queue_dead_letters_to_loans_dlx_keeping_its_own_name(queue
 
 @pytest.mark.parametrize("name, event_types", sorted(QUEUES.items()))
 def test_each_handler_queue_is_bound_to_registrys_event_exchange_by_event_type(
-        queues, name, event_types):
+    queues, name, event_types
+):
     bindings = queues[name].bindings
     assert {bound.routing_key for bound in bindings} == event_types
     for bound in bindings:
@@ -48,10 +56,12 @@ def test_each_handler_queue_is_bound_to_registrys_event_exchange_by_event_type(
 def test_a_handler_of_many_event_types_has_one_queue_bound_to_each():
     from services.registry.reactions import TIMELINE_ONLY
     from services.registry.service import RegistryService
+
     queues = {q.name: q for q in handler_queues(RegistryService, {})}
     timeline = queues["evt-many--registry.on_timeline_event"]
-    assert {(b.exchange.name, b.routing_key) for b in timeline.bindings} == \
-        {(f"{source}.events", event_type) for source, event_type in TIMELINE_ONLY}
+    assert {(b.exchange.name, b.routing_key) for b in timeline.bindings} == {
+        (f"{source}.events", event_type) for source, event_type in TIMELINE_ONLY
+    }
     assert "evt-jobs-veteran_hired--registry.on_veteran_hired" in queues
 
 
@@ -68,7 +78,9 @@ def test_a_delivery_limit_from_an_environment_string_becomes_an_integer():
 
 def test_batch_handlers_prefetch_the_configured_batch_size_not_max_workers():
     from types import SimpleNamespace
+
     from shared.messaging import DEFAULT_BATCH_PREFETCH, BatchQueueConsumer
+
     consumer = BatchQueueConsumer()
     consumer.container = SimpleNamespace(max_workers=10, config={})
     assert consumer.prefetch_count == DEFAULT_BATCH_PREFETCH == 200

@@ -1,5 +1,6 @@
 """shared.metrics without a broker or a database: a registry per container, outcomes,
 the give-up rule, the labels allowed, and a scrape that never waits on what is down."""
+
 import time
 from types import SimpleNamespace
 
@@ -15,13 +16,17 @@ ALLOWED_LABELS = {"service", "method", "handler", "outcome", "queue", "le"}
 
 
 def make_container(name="registry", dependencies=(), **config):
-    return SimpleNamespace(service_name=name, dependencies=list(dependencies),
-                           config={"AMQP_URI": "pyamqp://guest:guest@127.0.0.1:1//", **config})
+    return SimpleNamespace(
+        service_name=name,
+        dependencies=list(dependencies),
+        config={"AMQP_URI": "pyamqp://guest:guest@127.0.0.1:1//", **config},
+    )
 
 
 def families(service_metrics):
-    return {f.name: f for f in text_string_to_metric_families(
-        service_metrics.exposition().decode())}
+    return {
+        f.name: f for f in text_string_to_metric_families(service_metrics.exposition().decode())
+    }
 
 
 def sample(service_metrics, name, **labels):
@@ -37,10 +42,26 @@ def test_each_container_has_its_own_registry():
     assert metrics.of(one) is metrics.of(one)
     assert metrics.of(one).registry is not metrics.of(two).registry
     metrics.of(one).rpc_done("health", metrics.OK, time.perf_counter())
-    assert sample(metrics.of(one), "vetsvc_rpc_requests_total", service="registry",
-                  method="health", outcome="ok") == 1
-    assert sample(metrics.of(two), "vetsvc_rpc_requests_total", service="registry",
-                  method="health", outcome="ok") is None
+    assert (
+        sample(
+            metrics.of(one),
+            "vetsvc_rpc_requests_total",
+            service="registry",
+            method="health",
+            outcome="ok",
+        )
+        == 1
+    )
+    assert (
+        sample(
+            metrics.of(two),
+            "vetsvc_rpc_requests_total",
+            service="registry",
+            method="health",
+            outcome="ok",
+        )
+        is None
+    )
 
 
 def test_an_rpc_is_counted_and_timed_under_its_method_and_outcome():
@@ -57,6 +78,7 @@ def test_an_rpc_is_counted_and_timed_under_its_method_and_outcome():
 def test_outcomes_follow_the_entrypoints_expected_exceptions():
     def info(exc):
         return (type(exc), exc, None)
+
     assert metrics.rpc_outcome(None, ServiceError) == "ok"
     assert metrics.rpc_outcome(info(NotFound("x")), ServiceError) == "expected_error"
     assert metrics.rpc_outcome(info(KeyError("x")), ServiceError) == "unexpected_error"
@@ -64,8 +86,10 @@ def test_outcomes_follow_the_entrypoints_expected_exceptions():
 
 def test_a_failure_on_the_last_delivery_is_given_up():
     config = {"DELIVERY_LIMIT": 3}
+
     def delivered(returned):
         return SimpleNamespace(headers={} if returned is None else {"x-delivery-count": returned})
+
     assert not metrics.given_up(delivered(None), config)
     assert not metrics.given_up(delivered(2), config)
     assert metrics.given_up(delivered(3), config)
@@ -78,9 +102,14 @@ def test_counters_carry_only_the_allowed_labels_and_no_created_series():
     m.handled("on_registered"), m.failed("on_registered"), m.batch("on_batch", 7)
     m.dead_lettered("on_registered", metrics.GIVEN_UP)
     found = families(m)
-    assert {"vetsvc_rpc_requests", "vetsvc_rpc_duration_seconds", "vetsvc_events_handled",
-            "vetsvc_events_failed", "vetsvc_events_dead_lettered",
-            "vetsvc_event_batch_size"} <= set(found)
+    assert {
+        "vetsvc_rpc_requests",
+        "vetsvc_rpc_duration_seconds",
+        "vetsvc_events_handled",
+        "vetsvc_events_failed",
+        "vetsvc_events_dead_lettered",
+        "vetsvc_event_batch_size",
+    } <= set(found)
     for family in found.values():
         for s in family.samples:
             assert not s.name.endswith("_created"), s.name
@@ -121,10 +150,13 @@ def test_an_outbox_query_that_fails_closes_its_connection():
     class Broken:
         closed = 0
         autocommit = False
+
         def cursor(self):
             raise psycopg2.OperationalError("server closed the connection")
+
         def close(self):
             Broken.closed = 1
+
     database = SimpleNamespace(pool=SimpleNamespace(connect=Broken))
     state = metrics.of(make_container()).state
     assert state._outbox(database) is None

@@ -7,41 +7,95 @@ from shared.taxonomy import Taxonomy, code_of
 
 REQUIRED = {
     "employment_status": {
-        "unemployed": "未就业", "employed": "已就业", "self_employed": "自主创业",
-        "flexible": "灵活就业", "public_welfare_post": "公益性岗位", "in_training": "培训中",
-        "further_education": "升学", "not_seeking": "暂无意愿",
+        "unemployed": "未就业",
+        "employed": "已就业",
+        "self_employed": "自主创业",
+        "flexible": "灵活就业",
+        "public_welfare_post": "公益性岗位",
+        "in_training": "培训中",
+        "further_education": "升学",
+        "not_seeking": "暂无意愿",
     },
     "willingness": {"job": "就业", "business": "创业", "training": "培训", "none": "暂无"},
     "service_needs": {
-        "job_referral", "skills_training", "startup_loan", "startup_guidance",
-        "policy_consultation", "legal_aid", "psychological_support",
+        "job_referral",
+        "skills_training",
+        "startup_loan",
+        "startup_guidance",
+        "policy_consultation",
+        "legal_aid",
+        "psychological_support",
     },
     "discharge_type": {
-        "self_employment": "自主就业", "assigned_job": "安排工作", "retired": "退休", "supported": "供养",
+        "self_employment": "自主就业",
+        "assigned_job": "安排工作",
+        "retired": "退休",
+        "supported": "供养",
     },
     "branch": {
-        "army": "陆军", "navy": "海军", "air_force": "空军", "rocket_force": "火箭军",
-        "armed_police": "武警部队", "joint_logistics": "联勤保障部队", "other": "其他",
+        "army": "陆军",
+        "navy": "海军",
+        "air_force": "空军",
+        "rocket_force": "火箭军",
+        "armed_police": "武警部队",
+        "joint_logistics": "联勤保障部队",
+        "other": "其他",
     },
     "skills": {
-        "driver_b2", "driver_a2", "fire_facility_operator", "drone_pilot", "security_guard",
-        "electrician", "welder", "cook", "logistics", "ecommerce", "auto_repair", "construction",
-        "agriculture", "it_support",
+        "driver_b2",
+        "driver_a2",
+        "fire_facility_operator",
+        "drone_pilot",
+        "security_guard",
+        "electrician",
+        "welder",
+        "cook",
+        "logistics",
+        "ecommerce",
+        "auto_repair",
+        "construction",
+        "agriculture",
+        "it_support",
     },
     "occupations": {
-        "driver", "security_guard", "fire_facility_operator", "drone_pilot", "logistics_clerk",
-        "auxiliary_police", "village_cadre", "electrician", "cook", "sales", "warehouse",
+        "driver",
+        "security_guard",
+        "fire_facility_operator",
+        "drone_pilot",
+        "logistics_clerk",
+        "auxiliary_police",
+        "village_cadre",
+        "electrician",
+        "cook",
+        "sales",
+        "warehouse",
         "farm_technician",
     },
     "industries": {
-        "logistics", "ecommerce", "agriculture", "manufacturing", "construction", "catering",
-        "retail", "security_services", "transport", "it_services", "tourism", "other",
+        "logistics",
+        "ecommerce",
+        "agriculture",
+        "manufacturing",
+        "construction",
+        "catering",
+        "retail",
+        "security_services",
+        "transport",
+        "it_services",
+        "tourism",
+        "other",
     },
     "enterprise_kind": {"enterprise": "企业", "individual_business": "个体工商户"},
     "enterprise_stage": {"startup": "初创期", "operating": "经营期", "closed": "已关闭"},
     "education": {
-        "primary", "junior_middle", "senior_middle", "vocational", "junior_college",
-        "bachelor", "master", "doctor",
+        "primary",
+        "junior_middle",
+        "senior_middle",
+        "vocational",
+        "junior_college",
+        "bachelor",
+        "master",
+        "doctor",
     },
 }
 
@@ -66,8 +120,11 @@ def test_required_codes_carry_the_prescribed_labels(taxonomy, category):
 
 
 def test_the_packaged_file_has_the_required_categories_and_the_card_fields(taxonomy):
-    assert set(taxonomy.categories()) == set(REQUIRED) | {"ethnicity", "rank_category",
-                                                          "consent_scope"}
+    assert set(taxonomy.categories()) == set(REQUIRED) | {
+        "ethnicity",
+        "rank_category",
+        "consent_scope",
+    }
 
 
 def test_every_label_is_a_non_empty_chinese_string(taxonomy):
@@ -122,7 +179,7 @@ def test_load_caches_per_path(tmp_path):
 
 
 def test_the_validator_rejects_an_unknown_code():
-    with pytest.raises(ValidationError, match="^not a skills code$"):
+    with pytest.raises(ValidationError, match=r"^not a skills code$"):
         code_of("skills")("juggling")
 
 

@@ -1,5 +1,6 @@
 """shared/webserver.py without a broker or a database: its limits from config, a read
 deadline a trickling client cannot stretch, and an accept loop that outlives accept errors."""
+
 import errno
 import socket
 import time
@@ -13,15 +14,27 @@ from shared.webserver import DeadlineReader, GuardedWebServer, Limits, limits_fr
 
 
 def test_limits_default_and_read_the_config_as_nameko_run_gives_it():
-    assert limits_from({}) == Limits(header_timeout=10.0, body_timeout=30.0,
-                                     max_connections=200, backlog=511)
-    given = {"HTTP_HEADER_TIMEOUT": "1.5", "HTTP_BODY_TIMEOUT": 2,
-             "HTTP_MAX_CONNECTIONS": "20", "HTTP_BACKLOG": 64}
+    assert limits_from({}) == Limits(
+        header_timeout=10.0, body_timeout=30.0, max_connections=200, backlog=511
+    )
+    given = {
+        "HTTP_HEADER_TIMEOUT": "1.5",
+        "HTTP_BODY_TIMEOUT": 2,
+        "HTTP_MAX_CONNECTIONS": "20",
+        "HTTP_BACKLOG": 64,
+    }
     assert limits_from(given) == Limits(1.5, 2.0, 20, 64)
 
 
-@pytest.mark.parametrize("key,value", [("HTTP_HEADER_TIMEOUT", 0), ("HTTP_BODY_TIMEOUT", "-1"),
-                                       ("HTTP_MAX_CONNECTIONS", "2.5"), ("HTTP_BACKLOG", "many")])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("HTTP_HEADER_TIMEOUT", 0),
+        ("HTTP_BODY_TIMEOUT", "-1"),
+        ("HTTP_MAX_CONNECTIONS", "2.5"),
+        ("HTTP_BACKLOG", "many"),
+    ],
+)
 def test_a_limit_that_is_not_a_positive_number_is_a_configuration_error(key, value):
     with pytest.raises(ConfigurationError, match=key):
         limits_from({key: value})
@@ -48,7 +61,7 @@ def test_a_deadline_cuts_a_trickling_client_however_often_it_sends(sent, phase):
         with pytest.raises(socket.timeout):
             while True:
                 buffer = bytearray(64)
-                got += bytes(buffer[:reader.readinto(buffer)])
+                got += bytes(buffer[: reader.readinto(buffer)])
         took = time.monotonic() - started
     finally:
         writer.kill()
@@ -56,7 +69,7 @@ def test_a_deadline_cuts_a_trickling_client_however_often_it_sends(sent, phase):
         theirs.close()
     assert 0.3 <= took < 0.6, took
     assert expired == [phase] and reader.expired
-    assert got == sent[:len(got)] and (got or not sent)
+    assert got == sent[: len(got)] and (got or not sent)
     assert ours.gettimeout() == 5.0  # writes wait for their own timeout again
 
 

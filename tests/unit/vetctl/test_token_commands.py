@@ -1,5 +1,6 @@
 """vetctl token issue / revoke without servers: a token's id is shown, revoking appends
 it to the deny list the services read, and a short secret is refused."""
+
 import uuid
 
 import pytest
@@ -18,12 +19,14 @@ def run(monkeypatch, tmp_path):
 
     def invoke(*args):
         return CliRunner().invoke(main.cli, list(args))
+
     return invoke
 
 
 def test_issue_prints_the_token_and_shows_its_jti_apart(run):
-    result = run("token", "issue", "--operator", "clerk-07", "--role", "county",
-                 "--counties", "652301")
+    result = run(
+        "token", "issue", "--operator", "clerk-07", "--role", "county", "--counties", "652301"
+    )
     assert result.exit_code == 0, result.stderr
     token = result.stdout.strip()  # alone on standard output: TOKEN=$(vetctl token issue …)
     jti = auth.token_id(token)
@@ -33,15 +36,16 @@ def test_issue_prints_the_token_and_shows_its_jti_apart(run):
 
 def test_issue_as_json_gives_token_and_jti(run):
     import json
-    result = run("--json", "token", "issue", "--operator", "a", "--role", "admin",
-                 "--counties", "*")
+
+    result = run(
+        "--json", "token", "issue", "--operator", "a", "--role", "admin", "--counties", "*"
+    )
     shown = json.loads(result.stdout)
     assert auth.token_id(shown["token"]) == shown["jti"]
 
 
 def test_issue_refuses_star_mixed_with_codes(run):
-    result = run("token", "issue", "--operator", "a", "--role", "county",
-                 "--counties", "*,652301")
+    result = run("token", "issue", "--operator", "a", "--role", "county", "--counties", "*,652301")
     assert result.exit_code == 2 and "* alone" in result.stderr
 
 

@@ -1,4 +1,5 @@
 """vetctl is a client of the services: it imports shared code, never a service's."""
+
 import ast
 from pathlib import Path
 
@@ -16,7 +17,10 @@ def imported_modules(path):
 def test_vetctl_imports_no_service_module():
     files = sorted(VETCTL.rglob("*.py"))
     assert files
-    offenders = [f"{path.relative_to(VETCTL.parent)}: {module}" for path in files
-                 for module in imported_modules(path)
-                 if module == "services" or module.startswith("services.")]
+    offenders = [
+        f"{path.relative_to(VETCTL.parent)}: {module}"
+        for path in files
+        for module in imported_modules(path)
+        if module == "services" or module.startswith("services.")
+    ]
     assert offenders == []
