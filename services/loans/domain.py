@@ -1,5 +1,8 @@
-"""loans' domain: products and the eligibility assessment. Pure functions; each criterion
-reports pass or fail with a reason a clerk can read out to the veteran."""
+"""loans' domain: its records (products, veteran facts, assessments, loans, repayments,
+subsidies, tax relief) and the eligibility assessment. Pure functions; each criterion
+reports pass or fail with a reason a clerk can read out to the veteran. The loan
+lifecycle's rules are in loan_domain.py."""
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -69,6 +72,99 @@ class Context:
 
 
 QUALIFYING_STAGES = ("startup", "operating")
+
+
+@dataclass(frozen=True)
+class Enterprise:
+    """loans' projection of an enterprise from registry's events."""
+
+    enterprise_id: str
+    county_code: str
+    stage: str
+    founder_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Loan:
+    """A loan, as the ``loans`` table holds it (fields in its column order)."""
+
+    id: str
+    veteran_id: str
+    product_code: str
+    status: str
+    amount: Decimal
+    created_at: dt.datetime
+    county_code: str | None = None
+    enterprise_id: str | None = None
+    term_months: int | None = None
+    purpose: str | None = None
+    annual_rate: Decimal | None = None
+    interest_subsidy_rate: Decimal | None = None
+    repayment_method: str | None = None
+    approved_amount: Decimal | None = None
+    reason: str | None = None
+    submitted_on: dt.date | None = None
+    approved_on: dt.date | None = None
+    disbursed_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    days_overdue: int = 0
+    updated_at: dt.datetime | None = None
+    created_by: str | None = None
+
+    @property
+    def days_to_disbursement(self) -> int | None:
+        if self.disbursed_on and self.submitted_on:
+            return (self.disbursed_on - self.submitted_on).days
+        return None
+
+
+@dataclass(frozen=True)
+class LoanHistory:
+    """One line of a loan's history: who moved it, when, from what to what, and why."""
+
+    loan_id: str
+    at: dt.datetime
+    from_status: str | None
+    to_status: str
+    note: str | None
+    operator_id: str
+
+
+@dataclass(frozen=True)
+class Repayment:
+    id: str
+    loan_id: str
+    amount: Decimal
+    paid_on: dt.date
+    recorded_at: dt.datetime
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class Subsidy:
+    id: str
+    kind: str
+    veteran_id: str | None
+    enterprise_id: str | None
+    county_code: str
+    amount: Decimal
+    period: str
+    note: str | None
+    granted_at: dt.datetime
+    granted_by: str
+
+
+@dataclass(frozen=True)
+class TaxRelief:
+    id: str
+    veteran_id: str | None
+    enterprise_id: str | None
+    county_code: str
+    tax_year: int
+    amount: Decimal
+    policy: str
+    recorded_at: dt.datetime
+    recorded_by: str
 
 
 def _county_listed(product, params, veteran, context):
@@ -195,30 +291,3 @@ def present_product(product):
         "repayment_method": product.repayment_method,
         "criteria": list(product.criteria),
     }
-
-
-# -- the loan lifecycle (Apache Fineract's states) -----------------------------------------
-# submitted → approved | rejected | withdrawn; approved → active (disbursed) | withdrawn;
-# active ⇄ delinquent (an instalment overdue); active | delinquent → closed | written_off.
-LOAN_MOVES = {
-    "submitted": {"approved", "rejected", "withdrawn"},
-    "approved": {"active", "withdrawn"},
-    "active": {"delinquent", "closed", "written_off"},
-    "delinquent": {"active", "closed", "written_off"},
-    "rejected": set(), "withdrawn": set(), "closed": set(), "written_off": set(),
-}
-REPAYING = ("active", "delinquent")
-
-
-def illegal_loan_move(current, target, action):
-    allowed = sorted(LOAN_MOVES.get(current, set()))
-    return (f"a {current} loan cannot be {action}"
-            + (f"; from {current} it can become {', '.join(allowed)}" if allowed
-               else f"; {current} is final"))
-
-
-def loan_event(event_type, loan, amount=None):
-    return Event(event_type, {
-        "loan_id": loan["id"], "veteran_id": loan["veteran_id"],
-        "enterprise_id": loan["enterprise_id"], "product_code": loan["product_code"],
-        "amount": amount if amount is not None else loan["amount"], "status": loan["status"]})

@@ -23,7 +23,8 @@ class Money(fields.Field):
             amount = Decimal(str(value).strip())
         except InvalidOperation:
             raise ValidationError("is not an amount") from None
-        if not amount.is_finite() or amount.as_tuple().exponent < -2:
+        exponent = amount.as_tuple().exponent  # a letter for NaN and infinities
+        if not isinstance(exponent, int) or exponent < -2:
             raise ValidationError("must have at most two decimals")
         if amount <= 0 or amount > MAX_MONEY:
             raise ValidationError(f"must be above 0 and at most {MAX_MONEY}")

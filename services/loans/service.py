@@ -32,7 +32,9 @@ class LoansService(LoanLifecycle, ServiceBase):
         ("registry", VETERAN_UPDATED), ("registry", ENTERPRISE_REGISTERED),
         ("registry", ENTERPRISE_UPDATED)])
     def on_registry_events(self, events):
-        veterans, enterprises, assess = {}, {}, []
+        veterans: dict[str, tuple[domain.VeteranFacts, dict]] = {}
+        enterprises: dict[str, domain.Enterprise] = {}
+        assess: list[tuple[str, domain.VeteranFacts | None, str]] = []
         for event in events:
             if event.type in (VETERAN_REGISTERED, VETERAN_UPDATED):
                 data = event.data if event.type == VETERAN_REGISTERED else event.data["snapshot"]
@@ -44,8 +46,9 @@ class LoansService(LoanLifecycle, ServiceBase):
                 assess.append((data["veteran_id"], facts, event.event_id))
             else:  # an enterprise: its founders may qualify, or stop qualifying
                 data = event.data if event.type == ENTERPRISE_REGISTERED else event.data["snapshot"]
-                enterprises[data["enterprise_id"]] = (data["enterprise_id"], data["county_code"],
-                                                      data["stage"], data["founder_ids"])
+                enterprises[data["enterprise_id"]] = domain.Enterprise(
+                    data["enterprise_id"], data["county_code"], data["stage"],
+                    tuple(data["founder_ids"]))
                 assess += [(founder, None, event.event_id) for founder in data["founder_ids"]]
         now = self.clock.now()
         # The projection keeps each veteran's and enterprise's last state in the batch.

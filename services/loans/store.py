@@ -1,10 +1,14 @@
-"""loans' SQL: the veteran projection, assessments and loans."""
+"""loans' SQL: the veteran and enterprise projections, assessments, loans, their history,
+schedules and repayments, subsidies and tax relief. Domain records in, domain records out."""
 import json
+from dataclasses import astuple, fields
 from decimal import Decimal
+from typing import Any
 
 import psycopg2.extras
 
-from services.loans.domain import ACTIVE_LOAN_STATES, Assessment, Criterion, VeteranFacts
+from services.loans.domain import (ACTIVE_LOAN_STATES, Assessment, Criterion, Enterprise, Loan,
+                                   LoanHistory, Repayment, Subsidy, TaxRelief, VeteranFacts)
 from services.loans.schedule import Instalment
 from shared.db import Store, in_counties, insert
 
@@ -88,11 +92,10 @@ class LoansStore(Store):
 
 
     # -- enterprises (projection) ---------------------------------------------------------
-    def save_enterprises(self, rows, at):
-        """Upsert ``(enterprise_id, county_code, stage, founder_ids)`` rows, one per
-        enterprise, in id order."""
-        values = [(eid, county, stage, list(founders), at)
-                  for eid, county, stage, founders in sorted(rows)]
+    def save_enterprises(self, enterprises, at):
+        """Upsert ``Enterprise`` records, one per enterprise, in id order."""
+        values = [(e.enterprise_id, e.county_code, e.stage, list(e.founder_ids), at)
+                  for e in sorted(enterprises, key=lambda e: e.enterprise_id)]
         if values:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
@@ -109,7 +112,7 @@ class LoansStore(Store):
                         " unnest(e.founder_ids) AS f(id) WHERE e.founder_ids && %s::uuid[]"
                         " AND f.id = ANY(%s::uuid[]) ORDER BY e.enterprise_id",
                         (list(veteran_ids), list(veteran_ids)))
-            found = {}
+            found: dict[str, list[tuple[str, str]]] = {}
             for veteran_id, enterprise_id, stage in cur.fetchall():
                 found.setdefault(veteran_id, []).append((enterprise_id, stage))
             return {k: tuple(v) for k, v in found.items()}
@@ -122,39 +125,38 @@ class LoansStore(Store):
             return {str(row[0]): VeteranFacts(str(row[0]), *row[1:]) for row in cur.fetchall()}
 
     # -- loans ----------------------------------------------------------------------------
-    def add_loan(self, loan):
+    def add_loan(self, loan: Loan) -> None:
         with self.cursor() as cur:
-            insert(cur, "loans", loan)
+            insert(cur, "loans", _row(loan))
 
-    def get_loan(self, loan_id, lock=False):
-        with self.dict_cursor() as cur:
+    def get_loan(self, loan_id, lock=False) -> Loan | None:
+        with self.cursor() as cur:
             cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans WHERE id = %s"
                         + (" FOR UPDATE" if lock else ""), (loan_id,))
             row = cur.fetchone()
             return _loan(row) if row else None
 
-    def loans_of(self, veteran_id):
-        with self.dict_cursor() as cur:
+    def loans_of(self, veteran_id) -> list[Loan]:
+        with self.cursor() as cur:
             cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans WHERE veteran_id = %s"
                         " ORDER BY created_at DESC, id", (veteran_id,))
             return [_loan(row) for row in cur.fetchall()]
 
-    def update_loan(self, loan_id, **changes):
-        sets = ", ".join(f"{column} = %s" for column in changes)
+    def update_loan(self, loan: Loan) -> None:
+        """Writes what the lifecycle changes of a loan (what it was applied with stays)."""
         with self.cursor() as cur:
-            cur.execute(f"UPDATE loans SET {sets} WHERE id = %s", [*changes.values(), loan_id])
+            cur.execute(f"UPDATE loans SET {', '.join(f'{c} = %s' for c in LOAN_CHANGES)}"
+                        " WHERE id = %s", [*(getattr(loan, c) for c in LOAN_CHANGES), loan.id])
 
-    def add_loan_history(self, loan_id, at, from_status, to_status, note, operator_id):
+    def add_loan_history(self, entry: LoanHistory) -> None:
         with self.cursor() as cur:
-            cur.execute("INSERT INTO loan_history (loan_id, at, from_status, to_status, note,"
-                        " operator_id) VALUES (%s, %s, %s, %s, %s, %s)",
-                        (loan_id, at, from_status, to_status, note, operator_id))
+            insert(cur, "loan_history", _row(entry))
 
-    def loan_history(self, loan_id):
-        with self.dict_cursor() as cur:
-            cur.execute("SELECT at, from_status, to_status, note, operator_id FROM loan_history"
-                        " WHERE loan_id = %s ORDER BY id", (loan_id,))
-            return cur.fetchall()
+    def loan_history(self, loan_id) -> list[LoanHistory]:
+        with self.cursor() as cur:
+            cur.execute("SELECT loan_id::text, at, from_status, to_status, note, operator_id"
+                        " FROM loan_history WHERE loan_id = %s ORDER BY id", (loan_id,))
+            return [LoanHistory(*row) for row in cur.fetchall()]
 
     def save_instalments(self, loan_id, instalments):
         """Write the schedule, or the instalments' paid amounts after a repayment."""
@@ -176,24 +178,23 @@ class LoansStore(Store):
                         " WHERE loan_id = %s ORDER BY number", (loan_id,))
             return [Instalment(*row) for row in cur.fetchall()]
 
-    def add_repayment(self, row):
+    def add_repayment(self, repayment: Repayment) -> None:
         with self.cursor() as cur:
-            cur.execute("INSERT INTO repayments (id, loan_id, amount, paid_on, recorded_at,"
-                        " recorded_by) VALUES (%(id)s, %(loan_id)s, %(amount)s, %(paid_on)s,"
-                        " %(recorded_at)s, %(recorded_by)s)", row)
+            insert(cur, "repayments", _row(repayment))
 
-    def repayments(self, loan_id):
-        with self.dict_cursor() as cur:
-            cur.execute("SELECT id, amount, paid_on, recorded_at FROM repayments"
+    def repayments(self, loan_id) -> list[Repayment]:
+        with self.cursor() as cur:
+            cur.execute("SELECT id::text, loan_id::text, amount, paid_on, recorded_at,"
+                        " recorded_by FROM repayments"
                         " WHERE loan_id = %s ORDER BY paid_on, recorded_at", (loan_id,))
-            return cur.fetchall()
+            return [Repayment(*row) for row in cur.fetchall()]
 
     def repaying_loans(self, after, limit):
         """The next ``limit`` loans being repaid with an id above ``after`` (None: from the
         first), in id order, locked for this transaction. A loan another transaction holds
         is skipped: a repayment or a move is updating it right now, and follows its
         delinquency itself."""
-        with self.dict_cursor() as cur:
+        with self.cursor() as cur:
             cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans"
                         " WHERE status IN ('active', 'delinquent') AND (%(after)s::uuid IS NULL"
                         " OR id > %(after)s::uuid) ORDER BY id LIMIT %(limit)s"
@@ -202,7 +203,7 @@ class LoansStore(Store):
 
     def instalments_of(self, loan_ids):
         """``instalments`` of many loans in one query → ``{loan_id: [Instalment]}``."""
-        schedules = {loan_id: [] for loan_id in loan_ids}
+        schedules: dict[str, list[Instalment]] = {loan_id: [] for loan_id in loan_ids}
         with self.cursor() as cur:
             cur.execute("SELECT loan_id::text, number, due_on, principal, interest,"
                         " subsidised_interest, paid_principal, paid_interest, paid_on"
@@ -228,20 +229,21 @@ class LoansStore(Store):
                         (kind, period, veteran_id, enterprise_id))
             return cur.fetchone()[0]
 
-    def add_subsidy(self, row):
+    def add_subsidy(self, subsidy: Subsidy) -> None:
         with self.cursor() as cur:
-            insert(cur, "subsidies", row)
+            insert(cur, "subsidies", _row(subsidy))
 
-    def add_tax_relief(self, row):
+    def add_tax_relief(self, relief: TaxRelief) -> None:
         with self.cursor() as cur:
-            insert(cur, "tax_reliefs", row)
+            insert(cur, "tax_reliefs", _row(relief))
 
-    def get_enterprise(self, enterprise_id):
+    def get_enterprise(self, enterprise_id) -> Enterprise | None:
         with self.cursor() as cur:
             cur.execute("SELECT enterprise_id::text, county_code, stage,"
                         " array(SELECT unnest(founder_ids)::text) FROM enterprises"
                         " WHERE enterprise_id = %s", (enterprise_id,))
-            return cur.fetchone()
+            row = cur.fetchone()
+        return None if row is None else Enterprise(row[0], row[1], row[2], tuple(row[3]))
 
     # -- statistics -----------------------------------------------------------------------
     def stats(self, counties):
@@ -278,15 +280,19 @@ class LoansStore(Store):
         return figures, by_kind
 
 
-LOAN_COLUMNS = ("id, veteran_id, product_code, status, amount, created_at, county_code,"
-                " enterprise_id, term_months, purpose, annual_rate, interest_subsidy_rate,"
-                " repayment_method, approved_amount, reason, submitted_on, approved_on,"
-                " disbursed_on, closed_on, days_overdue, updated_at")
+LOAN_COLUMNS = ", ".join(item.name for item in fields(Loan))
+# What the lifecycle changes of a loan after its application.
+LOAN_CHANGES = ("status", "approved_amount", "reason", "approved_on", "disbursed_on",
+                "closed_on", "days_overdue", "updated_at")
+UUIDS = ("id", "veteran_id", "enterprise_id")
 
 
-def _loan(row):
-    loan = dict(row)
-    for key in ("id", "veteran_id", "enterprise_id"):
-        if loan.get(key) is not None:
-            loan[key] = str(loan[key])
-    return loan
+def _loan(row) -> Loan:
+    values: list[Any] = [str(value) if item.name in UUIDS and value is not None else value
+              for item, value in zip(fields(Loan), row, strict=True)]
+    return Loan(*values)
+
+
+def _row(record) -> dict:
+    """A record as the row ``insert`` writes: its fields name the columns."""
+    return dict(zip((item.name for item in fields(record)), astuple(record), strict=True))
