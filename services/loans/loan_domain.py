@@ -11,12 +11,26 @@ from decimal import Decimal
 from typing import Any
 
 from services.loans import schedule
-from services.loans.domain import (ACTIVE_LOAN_STATES, Assessment, Loan, LoanHistory, Product,
-                                   Repayment, Subsidy, VeteranFacts)
+from services.loans.domain import (
+    ACTIVE_LOAN_STATES,
+    Assessment,
+    Loan,
+    LoanHistory,
+    Product,
+    Repayment,
+    Subsidy,
+    VeteranFacts,
+)
 from services.loans.schedule import Instalment
 from shared.contracts import Event
-from shared.contracts.loans import (LOAN_APPLIED, LOAN_APPROVED, LOAN_CLOSED, LOAN_DISBURSED,
-                                    LOAN_REJECTED, SUBSIDY_GRANTED)
+from shared.contracts.loans import (
+    LOAN_APPLIED,
+    LOAN_APPROVED,
+    LOAN_CLOSED,
+    LOAN_DISBURSED,
+    LOAN_REJECTED,
+    SUBSIDY_GRANTED,
+)
 from shared.errors import Conflict
 from shared.validation import invalid
 

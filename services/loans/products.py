@@ -39,7 +39,8 @@ class ProductSchema(Schema):
             raise ValidationError("age_within_limits needs whole-number ages, min_age <= max_age",
                                   "criteria")
         wanted = (data["criteria"].get("business_intent") or {}).get("willingness", ["business"])
-        unknown = Taxonomy.load().unknown("willingness", wanted if isinstance(wanted, list) else [wanted])
+        unknown = Taxonomy.load().unknown(
+            "willingness", wanted if isinstance(wanted, list) else [wanted])
         if unknown or not isinstance(wanted, list):
             raise ValidationError(f"business_intent.willingness has unknown codes {unknown}",
                                   "criteria")

@@ -2,8 +2,7 @@
 decimals, never a float, and becomes a Decimal."""
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import (Schema, ValidationError, fields, validate, validates,
-                         validates_schema)
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.loans.products import SUBSIDY_KINDS
 from shared.validation import HISTORY, loading_day
@@ -39,7 +38,8 @@ class ApplyLoanSchema(Schema):
     veteran_id = fields.UUID(required=True)
     product_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
     amount = Money(required=True)
-    term_months = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=360))
+    term_months = fields.Integer(strict=True, required=True,
+                                 validate=validate.Range(min=1, max=360))
     purpose = _text(500, required=True)
     enterprise_id = fields.UUID(allow_none=True, load_default=None)
 

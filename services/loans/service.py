@@ -9,8 +9,12 @@ from services.loans.lifecycle import LoanLifecycle
 from services.loans.products import ProductCatalog
 from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE
-from shared.contracts.registry import (ENTERPRISE_REGISTERED, ENTERPRISE_UPDATED,
-                                       VETERAN_REGISTERED, VETERAN_UPDATED)
+from shared.contracts.registry import (
+    ENTERPRISE_REGISTERED,
+    ENTERPRISE_UPDATED,
+    VETERAN_REGISTERED,
+    VETERAN_UPDATED,
+)
 from shared.db import Database
 from shared.messaging import batch_event_handler, rpc
 from shared.service import ServiceBase

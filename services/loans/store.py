@@ -7,8 +7,18 @@ from typing import Any
 
 import psycopg2.extras
 
-from services.loans.domain import (ACTIVE_LOAN_STATES, Assessment, Criterion, Enterprise, Loan,
-                                   LoanHistory, Repayment, Subsidy, TaxRelief, VeteranFacts)
+from services.loans.domain import (
+    ACTIVE_LOAN_STATES,
+    Assessment,
+    Criterion,
+    Enterprise,
+    Loan,
+    LoanHistory,
+    Repayment,
+    Subsidy,
+    TaxRelief,
+    VeteranFacts,
+)
 from services.loans.schedule import Instalment
 from shared.db import Store, in_counties, insert
 
@@ -259,19 +269,23 @@ class LoansStore(Store):
                 "   AS eligible_veterans,"
                 f" (SELECT count(*) FROM loans WHERE {scope} AND status IS NOT NULL"
                 "   AND submitted_on IS NOT NULL) AS applications,"
-                f" (SELECT count(*) FROM loans WHERE {scope} AND approved_on IS NOT NULL) AS approvals,"
-                f" (SELECT count(*) FROM loans WHERE {scope} AND disbursed_on IS NOT NULL) AS disbursed,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND approved_on IS NOT NULL)"
+                "   AS approvals,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND disbursed_on IS NOT NULL)"
+                "   AS disbursed,"
                 f" (SELECT coalesce(sum(approved_amount), 0) FROM loans WHERE {scope}"
                 "   AND disbursed_on IS NOT NULL) AS disbursed_amount,"
                 " (SELECT coalesce(sum(i.principal - i.paid_principal), 0) FROM instalments i"
                 "   JOIN loans l ON l.id = i.loan_id WHERE l.status IN ('active', 'delinquent')"
                 f"   AND {in_counties('l.county_code')})"
                 "   AS outstanding_principal,"
-                f" (SELECT count(*) FROM loans WHERE {scope} AND status = 'delinquent') AS delinquent,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND status = 'delinquent')"
+                "   AS delinquent,"
                 " (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY disbursed_on - submitted_on)"
                 f"   FROM loans WHERE {scope} AND disbursed_on IS NOT NULL)"
                 "   AS median_days_to_disbursement,"
-                f" (SELECT coalesce(sum(amount), 0) FROM tax_reliefs WHERE {scope}) AS tax_relief_total",
+                f" (SELECT coalesce(sum(amount), 0) FROM tax_reliefs WHERE {scope})"
+                "   AS tax_relief_total",
                 args)
             figures = dict(cur.fetchone())
             cur.execute(f"SELECT kind, count(*) AS n, sum(amount) AS total FROM subsidies"

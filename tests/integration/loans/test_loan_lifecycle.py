@@ -17,7 +17,7 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import token
 from tests.helpers import publish, registered_event, scalar
 
-START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Changji
+START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
 
 
 @pytest.fixture
@@ -137,7 +137,8 @@ def _to(rpc, loan_id, state):
              "rejected": [("reject_loan", "资料不全")],
              "withdrawn": [("withdraw_loan",)],
              "active": [("approve_loan", {}), ("disburse_loan", {"disbursed_on": "2026-11-02"})],
-             "written_off": [("approve_loan", {}), ("disburse_loan", {"disbursed_on": "2026-11-02"}),
+             "written_off": [("approve_loan", {}),
+                             ("disburse_loan", {"disbursed_on": "2026-11-02"}),
                              ("write_off_loan", "经营失败，无力偿还")]}
     for name, *args in steps.get(state, []):
         getattr(rpc.loans, name)(loan_id, *args)
@@ -299,7 +300,8 @@ def test_subsidies_are_capped_per_beneficiary_kind_and_year(loans, veteran, rpc,
                              "period": "2026"})  # exactly the cap
     rpc.loans.grant_subsidy({"veteran_id": vid, "kind": "startup", "amount": "4000.00",
                              "period": "2027"})  # a new year
-    assert scalar(db, "SELECT count(*) FROM loans.outbox WHERE routing_key = 'subsidy_granted'") == 3
+    granted = "SELECT count(*) FROM loans.outbox WHERE routing_key = 'subsidy_granted'"
+    assert scalar(db, granted) == 3
     for bad, field in (({"kind": "lottery"}, "kind"), ({"period": "26"}, "period"),
                        ({"amount": "-1"}, "amount"),
                        ({"enterprise_id": "5b7f0f43-7a52-4d7e-9f38-3a52a1f0c001"}, "veteran_id")):

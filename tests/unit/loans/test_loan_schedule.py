@@ -58,7 +58,8 @@ def test_a_known_schedule():
     rows = schedule.build(Decimal("100000.00"), Decimal("0.0435"), 12, "equal_instalments",
                           Decimal("0.5"), dt.date(2026, 11, 16))
     assert rows[0].principal + rows[0].interest == Decimal("8530.99")
-    assert rows[0].interest == Decimal("362.50") and rows[0].subsidised_interest == Decimal("181.25")
+    assert rows[0].interest == Decimal("362.50")
+    assert rows[0].subsidised_interest == Decimal("181.25")
     assert rows[0].due_on == dt.date(2026, 12, 16) and rows[-1].due_on == dt.date(2027, 11, 16)
 
 

@@ -1,6 +1,6 @@
 """loans' eligibility assessment: each criterion, the unregistered case, what counts as news."""
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ from services.loans.products import load_products
 from shared.contracts import ContractError, dump_data
 from shared.contracts.loans import LOAN_ELIGIBILITY_ASSESSED
 
-AS_OF = datetime(2026, 6, 1, 4, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 VETERAN_ID = "0b7f3c2e-5d1a-4e8b-9c3f-2a1b0c9d8e7f"
 ALL_CRITERIA = ["registered_veteran", "county_listed", "business_intent", "no_active_loan",
                 "age_within_limits"]
