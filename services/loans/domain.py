@@ -2,6 +2,7 @@
 subsidies, tax relief) and the eligibility assessment. Pure functions; each criterion
 reports pass or fail with a reason a clerk can read out to the veteran. The loan
 lifecycle's rules are in loan_domain.py."""
+
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -65,6 +66,7 @@ class Context:
     """What an assessment looks at beside the veteran: their active loans of the product,
     the enterprises they founded ((enterprise_id, stage) pairs), and the enterprise a loan
     application names (``enterprise_id``; None when it names none)."""
+
     active_loans: int
     as_of: object
     enterprises: tuple = ()
@@ -181,9 +183,11 @@ def _business_intent(product, params, veteran, context):
     running = [eid for eid, stage in context.enterprises if stage in stages]
     if running:
         return True, f"founder of an enterprise in stage {'/'.join(stages)}"
-    return False, (f"willingness is {veteran.willingness} and no enterprise of theirs is in "
-                   f"stage {'/'.join(stages)}; the product is for veterans who start or run a "
-                   f"business ({', '.join(wanted)})")
+    return False, (
+        f"willingness is {veteran.willingness} and no enterprise of theirs is in "
+        f"stage {'/'.join(stages)}; the product is for veterans who start or run a "
+        f"business ({', '.join(wanted)})"
+    )
 
 
 def _no_active_loan(product, params, veteran, context):
@@ -222,15 +226,26 @@ CRITERIA = {
 KNOWN_CRITERIA = {"registered_veteran", *CRITERIA}
 
 
-def assess(product, veteran, active_loans, as_of, assessment_id, veteran_id=None,
-           cause_event_id=None, enterprises=(), enterprise_id=None):
+def assess(
+    product,
+    veteran,
+    active_loans,
+    as_of,
+    assessment_id,
+    veteran_id=None,
+    cause_event_id=None,
+    enterprises=(),
+    enterprise_id=None,
+):
     """Assess one veteran (``None`` when loans has never heard of them) for one product."""
     context = Context(active_loans, as_of, tuple(enterprises), enterprise_id)
     if veteran is None:
-        criteria = [Criterion("registered_veteran", False,
-                              "not found among registered veterans")]
-        criteria += [Criterion(code, False, "not assessed: the veteran is not registered")
-                     for code in product.criteria if code != "registered_veteran"]
+        criteria = [Criterion("registered_veteran", False, "not found among registered veterans")]
+        criteria += [
+            Criterion(code, False, "not assessed: the veteran is not registered")
+            for code in product.criteria
+            if code != "registered_veteran"
+        ]
     else:
         veteran_id = veteran.veteran_id
         criteria = [Criterion("registered_veteran", True, "registered with the bureau")]
@@ -240,10 +255,16 @@ def assess(product, veteran, active_loans, as_of, assessment_id, veteran_id=None
                 criteria.append(Criterion(code, passed, detail))
     eligible = all(c.passed for c in criteria)
     return Assessment(
-        id=assessment_id, veteran_id=veteran_id, product_code=product.code, eligible=eligible,
+        id=assessment_id,
+        veteran_id=veteran_id,
+        product_code=product.code,
+        eligible=eligible,
         max_amount=product.max_principal if eligible else Decimal("0.00"),
         max_term_months=product.max_term_months if eligible else 0,
-        criteria=tuple(criteria), assessed_at=as_of, cause_event_id=cause_event_id)
+        criteria=tuple(criteria),
+        assessed_at=as_of,
+        cause_event_id=cause_event_id,
+    )
 
 
 def outcome_changed(previous, current):
@@ -253,16 +274,19 @@ def outcome_changed(previous, current):
 
 
 def assessed_event(assessment):
-    return Event(LOAN_ELIGIBILITY_ASSESSED, {
-        "veteran_id": assessment.veteran_id,
-        "product_code": assessment.product_code,
-        "eligible": assessment.eligible,
-        "max_amount": assessment.max_amount,
-        "max_term_months": assessment.max_term_months,
-        "failed_criteria": assessment.failed_criteria,
-        "assessment_id": assessment.id,
-        "cause_event_id": assessment.cause_event_id,
-    })
+    return Event(
+        LOAN_ELIGIBILITY_ASSESSED,
+        {
+            "veteran_id": assessment.veteran_id,
+            "product_code": assessment.product_code,
+            "eligible": assessment.eligible,
+            "max_amount": assessment.max_amount,
+            "max_term_months": assessment.max_term_months,
+            "failed_criteria": assessment.failed_criteria,
+            "assessment_id": assessment.id,
+            "cause_event_id": assessment.cause_event_id,
+        },
+    )
 
 
 def present_assessment(assessment):
@@ -273,15 +297,18 @@ def present_assessment(assessment):
         "eligible": assessment.eligible,
         "max_amount": f"{assessment.max_amount:.2f}",
         "max_term_months": assessment.max_term_months,
-        "criteria": [{"code": c.code, "passed": c.passed, "detail": c.detail}
-                     for c in assessment.criteria],
+        "criteria": [
+            {"code": c.code, "passed": c.passed, "detail": c.detail} for c in assessment.criteria
+        ],
         "assessed_at": assessment.assessed_at.isoformat(),
     }
 
 
 def present_product(product):
     return {
-        "code": product.code, "name": product.name, "lender": product.lender,
+        "code": product.code,
+        "name": product.name,
+        "lender": product.lender,
         "counties": list(product.counties),
         "min_principal": f"{product.min_principal:.2f}",
         "max_principal": f"{product.max_principal:.2f}",

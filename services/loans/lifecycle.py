@@ -3,6 +3,7 @@
 Each entrypoint loads (locking the loan row), asks loan_domain.py for the change, stores it
 with its events in the outbox, and replies; of two concurrent approvals one wins and the
 other is a ``Conflict``."""
+
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,24 +59,42 @@ class LoanLifecycle:
         product = self._product(command["product_code"])
         # The veteran's row is locked: one application at a time.
         veteran = loan_domain.registered(
-            self._visible_veteran(str(command["veteran_id"]), lock=True))
+            self._visible_veteran(str(command["veteran_id"]), lock=True)
+        )
         enterprise_id = str(command["enterprise_id"]) if command["enterprise_id"] else None
         [assessment] = self._assess_many([(veteran, None)], [product], enterprise_id=enterprise_id)
         change = loan_domain.apply_for(
-            product, veteran, assessment, self._stamp(), loan_id=str(uuid.uuid4()),
-            amount=command["amount"], term_months=command["term_months"],
-            purpose=command["purpose"], enterprise_id=enterprise_id)
+            product,
+            veteran,
+            assessment,
+            self._stamp(),
+            loan_id=str(uuid.uuid4()),
+            amount=command["amount"],
+            term_months=command["term_months"],
+            purpose=command["purpose"],
+            enterprise_id=enterprise_id,
+        )
         self._store(change)
-        log.info("loan.applied", loan_id=change.loan.id, product_code=product.code,
-                 county_code=change.loan.county_code, operator_id=self.auth.operator.id)
+        log.info(
+            "loan.applied",
+            loan_id=change.loan.id,
+            product_code=product.code,
+            county_code=change.loan.county_code,
+            operator_id=self.auth.operator.id,
+        )
         return self._reply(change.loan)
 
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def approve_loan(self, loan_id, data=None):
         command = load(schemas.APPROVE_INPUT, data or {})
         loan = self._loan(loan_id, lock=True)
-        change = loan_domain.approve(loan, self.products.get(loan.product_code),
-                                     command["approved_amount"], command["note"], self._stamp())
+        change = loan_domain.approve(
+            loan,
+            self.products.get(loan.product_code),
+            command["approved_amount"],
+            command["note"],
+            self._stamp(),
+        )
         self._store(change)
         return self._reply(loan)
 
@@ -103,9 +122,13 @@ class LoanLifecycle:
         change, instalments = loan_domain.disburse(loan, command["disbursed_on"], self._stamp())
         self.store.save_instalments(loan.id, instalments)
         self._store(change)
-        log.info("loan.disbursed", loan_id=loan.id, county_code=loan.county_code,
-                 days_from_application=change.loan.days_to_disbursement,
-                 operator_id=self.auth.operator.id)
+        log.info(
+            "loan.disbursed",
+            loan_id=loan.id,
+            county_code=loan.county_code,
+            days_from_application=change.loan.days_to_disbursement,
+            operator_id=self.auth.operator.id,
+        )
         return self._reply(loan)
 
     @rpc(roles=WRITE)
@@ -115,8 +138,14 @@ class LoanLifecycle:
         instalment is overdue."""
         command = load(schemas.REPAYMENT_INPUT, data)
         loan = self._loan(loan_id, lock=True)
-        repaid = loan_domain.repay(loan, self.store.instalments(loan.id), command["amount"],
-                                   command["paid_on"], str(uuid.uuid4()), self._stamp())
+        repaid = loan_domain.repay(
+            loan,
+            self.store.instalments(loan.id),
+            command["amount"],
+            command["paid_on"],
+            str(uuid.uuid4()),
+            self._stamp(),
+        )
         self.store.save_instalments(loan.id, repaid.instalments)
         self.store.add_repayment(repaid.repayment)
         self._store(repaid.change)
@@ -157,11 +186,17 @@ class LoanLifecycle:
         loan = self._loan(loan_id)
         instalments = self.store.instalments(loan.id)
         today = self.clock.today()
-        overdue = schedule.days_overdue(instalments, today) \
-            if loan.status in loan_domain.REPAYING else 0
+        overdue = (
+            schedule.days_overdue(instalments, today) if loan.status in loan_domain.REPAYING else 0
+        )
         return replies.present_loan_details(
-            loan, instalments, self.store.repayments(loan.id), self.store.loan_history(loan.id),
-            overdue, today)
+            loan,
+            instalments,
+            self.store.repayments(loan.id),
+            self.store.loan_history(loan.id),
+            overdue,
+            today,
+        )
 
     @rpc(roles=READ)
     def loans_for(self, veteran_id):
@@ -178,20 +213,37 @@ class LoanLifecycle:
         command = load(schemas.SUBSIDY_INPUT, data)
         beneficiary = self._beneficiary(command)
         kind, period = command["kind"], command["period"]
-        self.store.lock_beneficiary(kind, period,
-                                    beneficiary.veteran_id or beneficiary.enterprise_id)
-        granted = self.store.granted(kind, period, beneficiary.veteran_id,
-                                     beneficiary.enterprise_id)
-        subsidy, events = loan_domain.grant_subsidy(Subsidy(
-            id=str(uuid.uuid4()), kind=kind, veteran_id=beneficiary.veteran_id,
-            enterprise_id=beneficiary.enterprise_id, county_code=beneficiary.county_code,
-            amount=command["amount"], period=period, note=command["note"],
-            granted_at=self.clock.now(), granted_by=self.auth.operator.id),
-            granted, self.products.subsidy_caps.get(kind))
+        self.store.lock_beneficiary(
+            kind, period, beneficiary.veteran_id or beneficiary.enterprise_id
+        )
+        granted = self.store.granted(
+            kind, period, beneficiary.veteran_id, beneficiary.enterprise_id
+        )
+        subsidy, events = loan_domain.grant_subsidy(
+            Subsidy(
+                id=str(uuid.uuid4()),
+                kind=kind,
+                veteran_id=beneficiary.veteran_id,
+                enterprise_id=beneficiary.enterprise_id,
+                county_code=beneficiary.county_code,
+                amount=command["amount"],
+                period=period,
+                note=command["note"],
+                granted_at=self.clock.now(),
+                granted_by=self.auth.operator.id,
+            ),
+            granted,
+            self.products.subsidy_caps.get(kind),
+        )
         self.store.add_subsidy(subsidy)
         self.store.emit(*events)
-        log.info("subsidy.granted", subsidy_id=subsidy.id, kind=kind,
-                 county_code=subsidy.county_code, operator_id=self.auth.operator.id)
+        log.info(
+            "subsidy.granted",
+            subsidy_id=subsidy.id,
+            kind=kind,
+            county_code=subsidy.county_code,
+            operator_id=self.auth.operator.id,
+        )
         return replies.present_subsidy(subsidy)
 
     @rpc(roles=WRITE)
@@ -199,13 +251,23 @@ class LoanLifecycle:
         command = load(schemas.TAX_RELIEF_INPUT, data, today=self.clock.today())
         beneficiary = self._beneficiary(command)
         relief = TaxRelief(
-            id=str(uuid.uuid4()), veteran_id=beneficiary.veteran_id,
-            enterprise_id=beneficiary.enterprise_id, county_code=beneficiary.county_code,
-            tax_year=command["tax_year"], amount=command["amount"], policy=command["policy"],
-            recorded_at=self.clock.now(), recorded_by=self.auth.operator.id)
+            id=str(uuid.uuid4()),
+            veteran_id=beneficiary.veteran_id,
+            enterprise_id=beneficiary.enterprise_id,
+            county_code=beneficiary.county_code,
+            tax_year=command["tax_year"],
+            amount=command["amount"],
+            policy=command["policy"],
+            recorded_at=self.clock.now(),
+            recorded_by=self.auth.operator.id,
+        )
         self.store.add_tax_relief(relief)
-        log.info("tax_relief.recorded", tax_relief_id=relief.id,
-                 county_code=relief.county_code, operator_id=self.auth.operator.id)
+        log.info(
+            "tax_relief.recorded",
+            tax_relief_id=relief.id,
+            county_code=relief.county_code,
+            operator_id=self.auth.operator.id,
+        )
         return replies.present_tax_relief(relief)
 
     # -- statistics -----------------------------------------------------------------------
@@ -237,8 +299,12 @@ class LoanLifecycle:
         if change.history is not None:
             self.store.add_loan_history(change.history)
         if change.moved and not change.applied:
-            log.info("loan.moved", loan_id=change.loan.id, status=change.loan.status,
-                     operator_id=self.auth.operator.id)
+            log.info(
+                "loan.moved",
+                loan_id=change.loan.id,
+                status=change.loan.status,
+                operator_id=self.auth.operator.id,
+            )
         self.store.emit(*change.events)
         if change.changes_eligibility:
             self._reassess(change.loan)

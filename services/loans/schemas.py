@@ -1,5 +1,6 @@
 """RPC input schemas of loans. Money comes as a string (or a whole number) with at most two
 decimals, never a float, and becomes a Decimal."""
+
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
@@ -11,13 +12,14 @@ MAX_MONEY = Decimal("100000000.00")
 
 
 class Money(fields.Field):
-    """"12345.60" or 12345 → Decimal('12345.60'); floats, more than two decimals, zero or
+    """ "12345.60" or 12345 → Decimal('12345.60'); floats, more than two decimals, zero or
     negative amounts are refused."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise ValidationError("must be an amount as a string with at most two decimals, "
-                                  "e.g. \"100000.00\"")
+            raise ValidationError(
+                'must be an amount as a string with at most two decimals, e.g. "100000.00"'
+            )
         try:
             amount = Decimal(str(value).strip())
         except InvalidOperation:
@@ -38,8 +40,9 @@ class ApplyLoanSchema(Schema):
     veteran_id = fields.UUID(required=True)
     product_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
     amount = Money(required=True)
-    term_months = fields.Integer(strict=True, required=True,
-                                 validate=validate.Range(min=1, max=360))
+    term_months = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=360)
+    )
     purpose = _text(500, required=True)
     enterprise_id = fields.UUID(allow_none=True, load_default=None)
 
@@ -69,15 +72,18 @@ class _Beneficiary(Schema):
     @validates_schema
     def exactly_one(self, data, **kwargs):
         if (data.get("veteran_id") is None) == (data.get("enterprise_id") is None):
-            raise ValidationError({"veteran_id": ["give a veteran_id or an enterprise_id, "
-                                                  "not both"]})
+            raise ValidationError(
+                {"veteran_id": ["give a veteran_id or an enterprise_id, not both"]}
+            )
 
 
 class GrantSubsidySchema(_Beneficiary):
     kind = fields.String(required=True, validate=validate.OneOf(SUBSIDY_KINDS))
     amount = Money(required=True)
-    period = fields.String(required=True, validate=validate.Regexp(
-        r"^(19|20)\d{2}$", error="must be a year, e.g. \"2026\""))
+    period = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^(19|20)\d{2}$", error='must be a year, e.g. "2026"'),
+    )
     note = _text(500, allow_none=True, load_default=None)
 
 
@@ -91,7 +97,6 @@ class TaxReliefSchema(_Beneficiary):
         # The bound moves with the bureau's calendar, checked when the input is loaded.
         if value > loading_day().year + 1:
             raise ValidationError(f"must be {loading_day().year + 1} or earlier")
-
 
 
 APPLY_INPUT = ApplyLoanSchema()

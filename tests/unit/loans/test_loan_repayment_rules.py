@@ -1,5 +1,6 @@
 """loans' rules for repayments, delinquency and subsidies (loan_domain.py), without a
 database or a broker."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -12,8 +13,14 @@ from tests.unit.loans.test_loan_rules import NOW, STAMP, STATES, TODAY, repaying
 
 
 def instalments_of(loan):
-    return schedule.build(loan.approved_amount, loan.annual_rate, loan.term_months,
-                          loan.repayment_method, loan.interest_subsidy_rate, loan.disbursed_on)
+    return schedule.build(
+        loan.approved_amount,
+        loan.annual_rate,
+        loan.term_months,
+        loan.repayment_method,
+        loan.interest_subsidy_rate,
+        loan.disbursed_on,
+    )
 
 
 def outstanding(instalments):
@@ -24,39 +31,43 @@ def outstanding(instalments):
 def test_a_repayment_is_taken_only_by_an_active_or_delinquent_loan(state):
     loan = repaying_loan(status=state)
     if state in ("active", "delinquent"):
-        repaid = loan_domain.repay(loan, instalments_of(loan), Decimal("100.00"), TODAY,
-                                   "rep-1", STAMP)
+        repaid = loan_domain.repay(
+            loan, instalments_of(loan), Decimal("100.00"), TODAY, "rep-1", STAMP
+        )
         assert repaid.repayment.amount == Decimal("100.00")
     else:
         with pytest.raises(Conflict, match=f"a {state} loan takes no repayment"):
-            loan_domain.repay(loan, instalments_of(loan), Decimal("100.00"), TODAY, "rep-1",
-                              STAMP)
+            loan_domain.repay(loan, instalments_of(loan), Decimal("100.00"), TODAY, "rep-1", STAMP)
 
 
 # -- repaying and delinquency ---------------------------------------------------------------
 def test_a_repayment_of_everything_outstanding_closes_the_loan_on_the_day_paid():
     loan = repaying_loan(status="delinquent", days_overdue=20)
     instalments = instalments_of(loan)
-    repaid = loan_domain.repay(loan, instalments, outstanding(instalments),
-                               dt.date(2026, 11, 18), "rep-1", STAMP)
+    repaid = loan_domain.repay(
+        loan, instalments, outstanding(instalments), dt.date(2026, 11, 18), "rep-1", STAMP
+    )
     assert outstanding(repaid.instalments) == schedule.ZERO
     loan = repaid.change.loan
-    assert (loan.status, loan.closed_on, loan.days_overdue) == (
-        "closed", dt.date(2026, 11, 18), 0)
+    assert (loan.status, loan.closed_on, loan.days_overdue) == ("closed", dt.date(2026, 11, 18), 0)
     assert repaid.change.history.note == "repaid"
-    assert [(e.type, e.data["status"]) for e in repaid.change.events] == [
-        ("loan_closed", "closed")]
-    assert repaid.repayment == domain.Repayment("rep-1", "loan-1", outstanding(instalments),
-                                                dt.date(2026, 11, 18), NOW, "clerk-7")
+    assert [(e.type, e.data["status"]) for e in repaid.change.events] == [("loan_closed", "closed")]
+    assert repaid.repayment == domain.Repayment(
+        "rep-1", "loan-1", outstanding(instalments), dt.date(2026, 11, 18), NOW, "clerk-7"
+    )
 
 
-@pytest.mark.parametrize("amount,paid_on,field,message", [
-    ("999999.00", TODAY, "amount", "is more than the"),
-    ("100.00", TODAY + dt.timedelta(days=1), "paid_on", "is in the future"),
-    ("100.00", dt.date(2026, 9, 30), "paid_on", "is before the disbursement on 2026-10-01"),
-])
+@pytest.mark.parametrize(
+    "amount,paid_on,field,message",
+    [
+        ("999999.00", TODAY, "amount", "is more than the"),
+        ("100.00", TODAY + dt.timedelta(days=1), "paid_on", "is in the future"),
+        ("100.00", dt.date(2026, 9, 30), "paid_on", "is before the disbursement on 2026-10-01"),
+    ],
+)
 def test_a_repayment_too_large_in_the_future_or_before_disbursement_is_invalid(
-        amount, paid_on, field, message):
+    amount, paid_on, field, message
+):
     loan = repaying_loan()
     with pytest.raises(InvalidInput) as caught:
         loan_domain.repay(loan, instalments_of(loan), Decimal(amount), paid_on, "r", STAMP)
@@ -96,17 +107,21 @@ def test_a_loan_whose_delinquency_is_unchanged_has_no_change():
 
 # -- subsidies ------------------------------------------------------------------------------
 def subsidy(amount="4000.00"):
-    return domain.Subsidy("sub-1", "startup", "vet-1", None, "652301", Decimal(amount), "2026",
-                          None, NOW, "clerk-7")
+    return domain.Subsidy(
+        "sub-1", "startup", "vet-1", None, "652301", Decimal(amount), "2026", None, NOW, "clerk-7"
+    )
 
 
 def test_a_subsidy_within_the_cap_is_granted_and_announced():
-    granted, [event] = loan_domain.grant_subsidy(subsidy(), Decimal("6000.00"),
-                                                 Decimal("10000.00"))
+    granted, [event] = loan_domain.grant_subsidy(subsidy(), Decimal("6000.00"), Decimal("10000.00"))
     assert granted == subsidy()
-    assert dump_data("loans", event) == {"subsidy_id": "sub-1", "veteran_id": "vet-1",
-                                         "enterprise_id": None, "kind": "startup",
-                                         "amount": "4000.00"}
+    assert dump_data("loans", event) == {
+        "subsidy_id": "sub-1",
+        "veteran_id": "vet-1",
+        "enterprise_id": None,
+        "kind": "startup",
+        "amount": "4000.00",
+    }
 
 
 def test_a_subsidy_past_the_cap_is_a_conflict_naming_what_is_granted_and_the_cap():
