@@ -1,5 +1,9 @@
-"""loans' domain: products and the eligibility assessment. Pure functions; each criterion
-reports pass or fail with a reason a clerk can read out to the veteran."""
+"""loans' domain: its records (products, veteran facts, assessments, loans, repayments,
+subsidies, tax relief) and the eligibility assessment. Pure functions; each criterion
+reports pass or fail with a reason a clerk can read out to the veteran. The loan
+lifecycle's rules are in loan_domain.py."""
+
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -62,6 +66,7 @@ class Context:
     """What an assessment looks at beside the veteran: their active loans of the product,
     the enterprises they founded ((enterprise_id, stage) pairs), and the enterprise a loan
     application names (``enterprise_id``; None when it names none)."""
+
     active_loans: int
     as_of: object
     enterprises: tuple = ()
@@ -69,6 +74,99 @@ class Context:
 
 
 QUALIFYING_STAGES = ("startup", "operating")
+
+
+@dataclass(frozen=True)
+class Enterprise:
+    """loans' projection of an enterprise from registry's events."""
+
+    enterprise_id: str
+    county_code: str
+    stage: str
+    founder_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Loan:
+    """A loan, as the ``loans`` table holds it (fields in its column order)."""
+
+    id: str
+    veteran_id: str
+    product_code: str
+    status: str
+    amount: Decimal
+    created_at: dt.datetime
+    county_code: str | None = None
+    enterprise_id: str | None = None
+    term_months: int | None = None
+    purpose: str | None = None
+    annual_rate: Decimal | None = None
+    interest_subsidy_rate: Decimal | None = None
+    repayment_method: str | None = None
+    approved_amount: Decimal | None = None
+    reason: str | None = None
+    submitted_on: dt.date | None = None
+    approved_on: dt.date | None = None
+    disbursed_on: dt.date | None = None
+    closed_on: dt.date | None = None
+    days_overdue: int = 0
+    updated_at: dt.datetime | None = None
+    created_by: str | None = None
+
+    @property
+    def days_to_disbursement(self) -> int | None:
+        if self.disbursed_on and self.submitted_on:
+            return (self.disbursed_on - self.submitted_on).days
+        return None
+
+
+@dataclass(frozen=True)
+class LoanHistory:
+    """One line of a loan's history: who moved it, when, from what to what, and why."""
+
+    loan_id: str
+    at: dt.datetime
+    from_status: str | None
+    to_status: str
+    note: str | None
+    operator_id: str
+
+
+@dataclass(frozen=True)
+class Repayment:
+    id: str
+    loan_id: str
+    amount: Decimal
+    paid_on: dt.date
+    recorded_at: dt.datetime
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class Subsidy:
+    id: str
+    kind: str
+    veteran_id: str | None
+    enterprise_id: str | None
+    county_code: str
+    amount: Decimal
+    period: str
+    note: str | None
+    granted_at: dt.datetime
+    granted_by: str
+
+
+@dataclass(frozen=True)
+class TaxRelief:
+    id: str
+    veteran_id: str | None
+    enterprise_id: str | None
+    county_code: str
+    tax_year: int
+    amount: Decimal
+    policy: str
+    recorded_at: dt.datetime
+    recorded_by: str
 
 
 def _county_listed(product, params, veteran, context):
@@ -85,9 +183,11 @@ def _business_intent(product, params, veteran, context):
     running = [eid for eid, stage in context.enterprises if stage in stages]
     if running:
         return True, f"founder of an enterprise in stage {'/'.join(stages)}"
-    return False, (f"willingness is {veteran.willingness} and no enterprise of theirs is in "
-                   f"stage {'/'.join(stages)}; the product is for veterans who start or run a "
-                   f"business ({', '.join(wanted)})")
+    return False, (
+        f"willingness is {veteran.willingness} and no enterprise of theirs is in "
+        f"stage {'/'.join(stages)}; the product is for veterans who start or run a "
+        f"business ({', '.join(wanted)})"
+    )
 
 
 def _no_active_loan(product, params, veteran, context):
@@ -126,15 +226,26 @@ CRITERIA = {
 KNOWN_CRITERIA = {"registered_veteran", *CRITERIA}
 
 
-def assess(product, veteran, active_loans, as_of, assessment_id, veteran_id=None,
-           cause_event_id=None, enterprises=(), enterprise_id=None):
+def assess(
+    product,
+    veteran,
+    active_loans,
+    as_of,
+    assessment_id,
+    veteran_id=None,
+    cause_event_id=None,
+    enterprises=(),
+    enterprise_id=None,
+):
     """Assess one veteran (``None`` when loans has never heard of them) for one product."""
     context = Context(active_loans, as_of, tuple(enterprises), enterprise_id)
     if veteran is None:
-        criteria = [Criterion("registered_veteran", False,
-                              "not found among registered veterans")]
-        criteria += [Criterion(code, False, "not assessed: the veteran is not registered")
-                     for code in product.criteria if code != "registered_veteran"]
+        criteria = [Criterion("registered_veteran", False, "not found among registered veterans")]
+        criteria += [
+            Criterion(code, False, "not assessed: the veteran is not registered")
+            for code in product.criteria
+            if code != "registered_veteran"
+        ]
     else:
         veteran_id = veteran.veteran_id
         criteria = [Criterion("registered_veteran", True, "registered with the bureau")]
@@ -144,10 +255,16 @@ def assess(product, veteran, active_loans, as_of, assessment_id, veteran_id=None
                 criteria.append(Criterion(code, passed, detail))
     eligible = all(c.passed for c in criteria)
     return Assessment(
-        id=assessment_id, veteran_id=veteran_id, product_code=product.code, eligible=eligible,
+        id=assessment_id,
+        veteran_id=veteran_id,
+        product_code=product.code,
+        eligible=eligible,
         max_amount=product.max_principal if eligible else Decimal("0.00"),
         max_term_months=product.max_term_months if eligible else 0,
-        criteria=tuple(criteria), assessed_at=as_of, cause_event_id=cause_event_id)
+        criteria=tuple(criteria),
+        assessed_at=as_of,
+        cause_event_id=cause_event_id,
+    )
 
 
 def outcome_changed(previous, current):
@@ -157,16 +274,19 @@ def outcome_changed(previous, current):
 
 
 def assessed_event(assessment):
-    return Event(LOAN_ELIGIBILITY_ASSESSED, {
-        "veteran_id": assessment.veteran_id,
-        "product_code": assessment.product_code,
-        "eligible": assessment.eligible,
-        "max_amount": assessment.max_amount,
-        "max_term_months": assessment.max_term_months,
-        "failed_criteria": assessment.failed_criteria,
-        "assessment_id": assessment.id,
-        "cause_event_id": assessment.cause_event_id,
-    })
+    return Event(
+        LOAN_ELIGIBILITY_ASSESSED,
+        {
+            "veteran_id": assessment.veteran_id,
+            "product_code": assessment.product_code,
+            "eligible": assessment.eligible,
+            "max_amount": assessment.max_amount,
+            "max_term_months": assessment.max_term_months,
+            "failed_criteria": assessment.failed_criteria,
+            "assessment_id": assessment.id,
+            "cause_event_id": assessment.cause_event_id,
+        },
+    )
 
 
 def present_assessment(assessment):
@@ -177,15 +297,18 @@ def present_assessment(assessment):
         "eligible": assessment.eligible,
         "max_amount": f"{assessment.max_amount:.2f}",
         "max_term_months": assessment.max_term_months,
-        "criteria": [{"code": c.code, "passed": c.passed, "detail": c.detail}
-                     for c in assessment.criteria],
+        "criteria": [
+            {"code": c.code, "passed": c.passed, "detail": c.detail} for c in assessment.criteria
+        ],
         "assessed_at": assessment.assessed_at.isoformat(),
     }
 
 
 def present_product(product):
     return {
-        "code": product.code, "name": product.name, "lender": product.lender,
+        "code": product.code,
+        "name": product.name,
+        "lender": product.lender,
         "counties": list(product.counties),
         "min_principal": f"{product.min_principal:.2f}",
         "max_principal": f"{product.max_principal:.2f}",
@@ -195,30 +318,3 @@ def present_product(product):
         "repayment_method": product.repayment_method,
         "criteria": list(product.criteria),
     }
-
-
-# -- the loan lifecycle (Apache Fineract's states) -----------------------------------------
-# submitted → approved | rejected | withdrawn; approved → active (disbursed) | withdrawn;
-# active ⇄ delinquent (an instalment overdue); active | delinquent → closed | written_off.
-LOAN_MOVES = {
-    "submitted": {"approved", "rejected", "withdrawn"},
-    "approved": {"active", "withdrawn"},
-    "active": {"delinquent", "closed", "written_off"},
-    "delinquent": {"active", "closed", "written_off"},
-    "rejected": set(), "withdrawn": set(), "closed": set(), "written_off": set(),
-}
-REPAYING = ("active", "delinquent")
-
-
-def illegal_loan_move(current, target, action):
-    allowed = sorted(LOAN_MOVES.get(current, set()))
-    return (f"a {current} loan cannot be {action}"
-            + (f"; from {current} it can become {', '.join(allowed)}" if allowed
-               else f"; {current} is final"))
-
-
-def loan_event(event_type, loan, amount=None):
-    return Event(event_type, {
-        "loan_id": loan["id"], "veteran_id": loan["veteran_id"],
-        "enterprise_id": loan["enterprise_id"], "product_code": loan["product_code"],
-        "amount": amount if amount is not None else loan["amount"], "status": loan["status"]})

@@ -1,4 +1,5 @@
 """Reads and checks the products file; a bad file stops the service with a clear error."""
+
 import os
 from pathlib import Path
 
@@ -20,14 +21,19 @@ class ProductSchema(Schema):
     counties = fields.List(fields.String(validate=county_validator()), required=True)
     min_principal = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
     max_principal = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
-    max_term_months = fields.Integer(strict=True, required=True,
-                                     validate=validate.Range(min=1, max=360))
+    max_term_months = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=360)
+    )
     annual_rate = fields.Decimal(required=True, validate=validate.Range(min=0, max=1))
     interest_subsidy_rate = fields.Decimal(load_default=0, validate=validate.Range(min=0, max=1))
     repayment_method = fields.String(
-        required=True, validate=validate.OneOf(["equal_instalments", "interest_only"]))
-    criteria = fields.Dict(keys=fields.String(validate=validate.OneOf(sorted(KNOWN_CRITERIA))),
-                           values=fields.Dict(allow_none=True), required=True)
+        required=True, validate=validate.OneOf(["equal_instalments", "interest_only"])
+    )
+    criteria = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(sorted(KNOWN_CRITERIA))),
+        values=fields.Dict(allow_none=True),
+        required=True,
+    )
 
     @validates_schema
     def check_range(self, data, **kwargs):
@@ -36,17 +42,22 @@ class ProductSchema(Schema):
         age = data["criteria"].get("age_within_limits") or {}
         low, high = age.get("min_age", 18), age.get("max_age", 60)
         if not (isinstance(low, int) and isinstance(high, int) and 0 <= low <= high <= 120):
-            raise ValidationError("age_within_limits needs whole-number ages, min_age <= max_age",
-                                  "criteria")
+            raise ValidationError(
+                "age_within_limits needs whole-number ages, min_age <= max_age", "criteria"
+            )
         wanted = (data["criteria"].get("business_intent") or {}).get("willingness", ["business"])
-        unknown = Taxonomy.load().unknown("willingness", wanted if isinstance(wanted, list) else [wanted])
+        unknown = Taxonomy.load().unknown(
+            "willingness", wanted if isinstance(wanted, list) else [wanted]
+        )
         if unknown or not isinstance(wanted, list):
-            raise ValidationError(f"business_intent.willingness has unknown codes {unknown}",
-                                  "criteria")
+            raise ValidationError(
+                f"business_intent.willingness has unknown codes {unknown}", "criteria"
+            )
         stages = (data["criteria"].get("business_intent") or {}).get("stages", [])
         if not isinstance(stages, list) or Taxonomy.load().unknown("enterprise_stage", stages):
-            raise ValidationError("business_intent.stages must list enterprise_stage codes",
-                                  "criteria")
+            raise ValidationError(
+                "business_intent.stages must list enterprise_stage codes", "criteria"
+            )
 
 
 SUBSIDY_KINDS = ("startup", "employment", "training", "interest")
@@ -57,11 +68,15 @@ class SubsidyCapSchema(Schema):
 
 
 class ProductsFile(Schema):
-    products = fields.List(fields.Nested(ProductSchema), required=True,
-                           validate=validate.Length(min=1))
+    products = fields.List(
+        fields.Nested(ProductSchema), required=True, validate=validate.Length(min=1)
+    )
     # What one veteran or enterprise may be granted per kind and period (a year).
-    subsidies = fields.Dict(keys=fields.String(validate=validate.OneOf(SUBSIDY_KINDS)),
-                            values=fields.Nested(SubsidyCapSchema), load_default=dict)
+    subsidies = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(SUBSIDY_KINDS)),
+        values=fields.Nested(SubsidyCapSchema),
+        load_default=dict,
+    )
 
 
 class Products(dict):
@@ -88,8 +103,9 @@ def load_products(path=None):
         item["counties"] = tuple(item["counties"])
         item["criteria"] = {k: (v or {}) for k, v in item["criteria"].items()}
         products[item["code"]] = Product(**item)
-    return Products(products, {kind: cap["cap_per_period"]
-                               for kind, cap in data["subsidies"].items()})
+    return Products(
+        products, {kind: cap["cap_per_period"] for kind, cap in data["subsidies"].items()}
+    )
 
 
 class ProductCatalog(DependencyProvider):

@@ -10,6 +10,7 @@ Two methods, as the products file names them:
 
 The government pays ``interest_subsidy_rate`` (a share, 0–1) of each instalment's interest,
 rounded to the fen; the veteran pays the rest."""
+
 import calendar
 import datetime as dt
 from dataclasses import dataclass, replace
@@ -81,8 +82,15 @@ def build(principal, annual_rate, term_months, method, subsidy_rate, first_day):
             part = balance if last else ZERO
         else:
             part = balance if last else min(balance, max(ZERO, payment - interest))
-        rows.append(Instalment(number, add_months(first_day, number), part, interest,
-                               money(interest * subsidy_rate)))
+        rows.append(
+            Instalment(
+                number,
+                add_months(first_day, number),
+                part,
+                interest,
+                money(interest * subsidy_rate),
+            )
+        )
         balance -= part
     return rows
 
@@ -110,8 +118,11 @@ def allocate(instalments, amount, paid_on):
         left -= interest
         principal = min(left, item.principal - item.paid_principal)
         left -= principal
-        item = replace(item, paid_interest=item.paid_interest + interest,
-                       paid_principal=item.paid_principal + principal)
+        item = replace(
+            item,
+            paid_interest=item.paid_interest + interest,
+            paid_principal=item.paid_principal + principal,
+        )
         out.append(replace(item, paid_on=paid_on) if item.settled else item)
     return out
 

@@ -1,9 +1,9 @@
 """RPC input schemas of loans. Money comes as a string (or a whole number) with at most two
 decimals, never a float, and becomes a Decimal."""
+
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import (Schema, ValidationError, fields, validate, validates,
-                         validates_schema)
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.loans.products import SUBSIDY_KINDS
 from shared.validation import HISTORY, loading_day
@@ -12,18 +12,20 @@ MAX_MONEY = Decimal("100000000.00")
 
 
 class Money(fields.Field):
-    """"12345.60" or 12345 → Decimal('12345.60'); floats, more than two decimals, zero or
+    """ "12345.60" or 12345 → Decimal('12345.60'); floats, more than two decimals, zero or
     negative amounts are refused."""
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise ValidationError("must be an amount as a string with at most two decimals, "
-                                  "e.g. \"100000.00\"")
+            raise ValidationError(
+                'must be an amount as a string with at most two decimals, e.g. "100000.00"'
+            )
         try:
             amount = Decimal(str(value).strip())
         except InvalidOperation:
             raise ValidationError("is not an amount") from None
-        if not amount.is_finite() or amount.as_tuple().exponent < -2:
+        exponent = amount.as_tuple().exponent  # a letter for NaN and infinities
+        if not isinstance(exponent, int) or exponent < -2:
             raise ValidationError("must have at most two decimals")
         if amount <= 0 or amount > MAX_MONEY:
             raise ValidationError(f"must be above 0 and at most {MAX_MONEY}")
@@ -38,7 +40,9 @@ class ApplyLoanSchema(Schema):
     veteran_id = fields.UUID(required=True)
     product_code = fields.String(required=True, validate=validate.Length(min=1, max=50))
     amount = Money(required=True)
-    term_months = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=360))
+    term_months = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=360)
+    )
     purpose = _text(500, required=True)
     enterprise_id = fields.UUID(allow_none=True, load_default=None)
 
@@ -68,15 +72,18 @@ class _Beneficiary(Schema):
     @validates_schema
     def exactly_one(self, data, **kwargs):
         if (data.get("veteran_id") is None) == (data.get("enterprise_id") is None):
-            raise ValidationError({"veteran_id": ["give a veteran_id or an enterprise_id, "
-                                                  "not both"]})
+            raise ValidationError(
+                {"veteran_id": ["give a veteran_id or an enterprise_id, not both"]}
+            )
 
 
 class GrantSubsidySchema(_Beneficiary):
     kind = fields.String(required=True, validate=validate.OneOf(SUBSIDY_KINDS))
     amount = Money(required=True)
-    period = fields.String(required=True, validate=validate.Regexp(
-        r"^(19|20)\d{2}$", error="must be a year, e.g. \"2026\""))
+    period = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^(19|20)\d{2}$", error='must be a year, e.g. "2026"'),
+    )
     note = _text(500, allow_none=True, load_default=None)
 
 
@@ -90,7 +97,6 @@ class TaxReliefSchema(_Beneficiary):
         # The bound moves with the bureau's calendar, checked when the input is loaded.
         if value > loading_day().year + 1:
             raise ValidationError(f"must be {loading_day().year + 1} or earlier")
-
 
 
 APPLY_INPUT = ApplyLoanSchema()

@@ -1,5 +1,6 @@
 """loans: the 拥军创业贷 products, eligibility, the loan lifecycle, subsidies and tax relief
 (lifecycle.py)."""
+
 import uuid
 
 import structlog
@@ -9,8 +10,12 @@ from services.loans.lifecycle import LoanLifecycle
 from services.loans.products import ProductCatalog
 from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE
-from shared.contracts.registry import (ENTERPRISE_REGISTERED, ENTERPRISE_UPDATED,
-                                       VETERAN_REGISTERED, VETERAN_UPDATED)
+from shared.contracts.registry import (
+    ENTERPRISE_REGISTERED,
+    ENTERPRISE_UPDATED,
+    VETERAN_REGISTERED,
+    VETERAN_UPDATED,
+)
 from shared.db import Database
 from shared.messaging import batch_event_handler, rpc
 from shared.service import ServiceBase
@@ -28,24 +33,39 @@ class LoansService(LoanLifecycle, ServiceBase):
     # One queue for registry's veteran and enterprise events keeps a veteran's registration
     # ahead of their updates, and a batch per transaction keeps up with a bulk import: one
     # upsert per projection, one context query and one insert of assessments per batch.
-    @batch_event_handler("registry", VETERAN_REGISTERED, also=[
-        ("registry", VETERAN_UPDATED), ("registry", ENTERPRISE_REGISTERED),
-        ("registry", ENTERPRISE_UPDATED)])
+    @batch_event_handler(
+        "registry",
+        VETERAN_REGISTERED,
+        also=[
+            ("registry", VETERAN_UPDATED),
+            ("registry", ENTERPRISE_REGISTERED),
+            ("registry", ENTERPRISE_UPDATED),
+        ],
+    )
     def on_registry_events(self, events):
-        veterans, enterprises, assess = {}, {}, []
+        veterans: dict[str, tuple[domain.VeteranFacts, dict]] = {}
+        enterprises: dict[str, domain.Enterprise] = {}
+        assess: list[tuple[str, domain.VeteranFacts | None, str]] = []
         for event in events:
             if event.type in (VETERAN_REGISTERED, VETERAN_UPDATED):
                 data = event.data if event.type == VETERAN_REGISTERED else event.data["snapshot"]
                 facts = domain.VeteranFacts(
-                    veteran_id=data["veteran_id"], county_code=data["county_code"],
-                    birth_year=data["birth_year"], willingness=data["willingness"],
-                    employment_status=data["employment_status"])
+                    veteran_id=data["veteran_id"],
+                    county_code=data["county_code"],
+                    birth_year=data["birth_year"],
+                    willingness=data["willingness"],
+                    employment_status=data["employment_status"],
+                )
                 veterans[data["veteran_id"]] = (facts, data)
                 assess.append((data["veteran_id"], facts, event.event_id))
             else:  # an enterprise: its founders may qualify, or stop qualifying
                 data = event.data if event.type == ENTERPRISE_REGISTERED else event.data["snapshot"]
-                enterprises[data["enterprise_id"]] = (data["enterprise_id"], data["county_code"],
-                                                      data["stage"], data["founder_ids"])
+                enterprises[data["enterprise_id"]] = domain.Enterprise(
+                    data["enterprise_id"],
+                    data["county_code"],
+                    data["stage"],
+                    tuple(data["founder_ids"]),
+                )
                 assess += [(founder, None, event.event_id) for founder in data["founder_ids"]]
         now = self.clock.now()
         # The projection keeps each veteran's and enterprise's last state in the batch.
@@ -53,10 +73,14 @@ class LoansService(LoanLifecycle, ServiceBase):
         self.store.save_enterprises(enterprises.values(), now)
         # Each veteran event is judged on its own facts, in order; an enterprise's founders
         # on what loans knows of them.
-        known = self.store.get_veterans({veteran_id for veteran_id, facts, _ in assess
-                                         if facts is None})
-        items = [(facts or known[veteran_id], cause) for veteran_id, facts, cause in assess
-                 if facts is not None or veteran_id in known]
+        known = self.store.get_veterans(
+            {veteran_id for veteran_id, facts, _ in assess if facts is None}
+        )
+        items = [
+            (facts or known[veteran_id], cause)
+            for veteran_id, facts, cause in assess
+            if facts is not None or veteran_id in known
+        ]
         if items:
             self._assess_many(items, list(self.products.values()))
 
@@ -65,8 +89,9 @@ class LoansService(LoanLifecycle, ServiceBase):
         assessment and announce those whose answer or amount changed. Returns them.
         ``enterprise_id``: the enterprise a loan application names."""
         veteran_ids = [facts.veteran_id for facts, _ in items]
-        context = self.store.assessment_contexts(veteran_ids,
-                                                 [product.code for product in products])
+        context = self.store.assessment_contexts(
+            veteran_ids, [product.code for product in products]
+        )
         founded = self.store.enterprises_of(veteran_ids)
         now, assessments, changed = self.clock.now(), [], []
         for facts, cause_event_id in items:
@@ -74,16 +99,27 @@ class LoansService(LoanLifecycle, ServiceBase):
                 key = (facts.veteran_id, product.code)
                 active, previous = context[key]
                 assessment = domain.assess(
-                    product, facts, active, now, str(uuid.uuid4()), cause_event_id=cause_event_id,
-                    enterprises=founded.get(facts.veteran_id, ()), enterprise_id=enterprise_id)
+                    product,
+                    facts,
+                    active,
+                    now,
+                    str(uuid.uuid4()),
+                    cause_event_id=cause_event_id,
+                    enterprises=founded.get(facts.veteran_id, ()),
+                    enterprise_id=enterprise_id,
+                )
                 assessments.append(assessment)
                 if domain.outcome_changed(previous, assessment):
                     changed.append(domain.assessed_event(assessment))
                 context[key] = (active, (assessment.eligible, assessment.max_amount))
         self.store.save_assessments(assessments, requested_by=self.auth.operator.id)
         self.store.emit(*changed)
-        log.info("eligibility.assessed", assessments=len(assessments),
-                 eligible=sum(a.eligible for a in assessments), announced=len(changed))
+        log.info(
+            "eligibility.assessed",
+            assessments=len(assessments),
+            eligible=sum(a.eligible for a in assessments),
+            announced=len(changed),
+        )
         return assessments
 
     # -- queries -----------------------------------------------------------------------
@@ -99,8 +135,9 @@ class LoansService(LoanLifecycle, ServiceBase):
         veteran = self._visible_veteran(veteran_id, lock=True)
         if veteran is None:  # nothing to store about someone loans has never heard of
             # (or the caller may not see: answered alike)
-            assessment = domain.assess(product, None, 0, self.clock.now(), str(uuid.uuid4()),
-                                       veteran_id=veteran_id)
+            assessment = domain.assess(
+                product, None, 0, self.clock.now(), str(uuid.uuid4()), veteran_id=veteran_id
+            )
         else:
             [assessment] = self._assess_many([(veteran, None)], [product])
         return {**domain.present_assessment(assessment), **self._limits(product)}
@@ -113,9 +150,11 @@ class LoansService(LoanLifecycle, ServiceBase):
             self._product(product_code)
         if self._visible_veteran(veteran_id) is None:
             return []
-        return [{**domain.present_assessment(a), **self._limits(self.products[a.product_code])}
-                for a in self.store.latest_assessments(veteran_id, product_code)
-                if a.product_code in self.products]
+        return [
+            {**domain.present_assessment(a), **self._limits(self.products[a.product_code])}
+            for a in self.store.latest_assessments(veteran_id, product_code)
+            if a.product_code in self.products
+        ]
 
     def health_details(self):
         return {"products": sorted(self.products)}
@@ -130,8 +169,9 @@ class LoansService(LoanLifecycle, ServiceBase):
 
     def _product(self, product_code):
         if not isinstance(product_code, str) or product_code not in self.products:
-            raise invalid({"product_code": [
-                f"unknown product; known: {', '.join(sorted(self.products))}"]})
+            raise invalid(
+                {"product_code": [f"unknown product; known: {', '.join(sorted(self.products))}"]}
+            )
         return self.products[product_code]
 
     @staticmethod

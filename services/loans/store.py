@@ -1,10 +1,25 @@
-"""loans' SQL: the veteran projection, assessments and loans."""
+"""loans' SQL: the veteran and enterprise projections, assessments, loans, their history,
+schedules and repayments, subsidies and tax relief. Domain records in, domain records out."""
+
 import json
+from dataclasses import astuple, fields
 from decimal import Decimal
+from typing import Any
 
 import psycopg2.extras
 
-from services.loans.domain import ACTIVE_LOAN_STATES, Assessment, Criterion, VeteranFacts
+from services.loans.domain import (
+    ACTIVE_LOAN_STATES,
+    Assessment,
+    Criterion,
+    Enterprise,
+    Loan,
+    LoanHistory,
+    Repayment,
+    Subsidy,
+    TaxRelief,
+    VeteranFacts,
+)
 from services.loans.schedule import Instalment
 from shared.db import Store, in_counties, insert
 
@@ -14,26 +29,42 @@ class LoansStore(Store):
         """Upsert the projection from registry's events: ``items`` of (facts, raw data),
         one per veteran. Rows are written in veteran order, so concurrent batches lock them
         in one order; the upsert holds each row until commit."""
-        rows = [(f.veteran_id, f.county_code, f.birth_year, f.willingness, f.employment_status,
-                 json.dumps(raw, default=str), at)
-                for f, raw in sorted(items, key=lambda item: item[0].veteran_id)]
+        rows = [
+            (
+                f.veteran_id,
+                f.county_code,
+                f.birth_year,
+                f.willingness,
+                f.employment_status,
+                json.dumps(raw, default=str),
+                at,
+            )
+            for f, raw in sorted(items, key=lambda item: item[0].veteran_id)
+        ]
         if rows:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
-                    cur, "INSERT INTO veterans (veteran_id, county_code, birth_year, willingness,"
+                    cur,
+                    "INSERT INTO veterans (veteran_id, county_code, birth_year, willingness,"
                     " employment_status, facts, updated_at) VALUES %s"
                     " ON CONFLICT (veteran_id) DO UPDATE SET county_code = EXCLUDED.county_code,"
                     " birth_year = EXCLUDED.birth_year, willingness = EXCLUDED.willingness,"
                     " employment_status = EXCLUDED.employment_status, facts = EXCLUDED.facts,"
-                    " updated_at = EXCLUDED.updated_at", rows, page_size=len(rows))
+                    " updated_at = EXCLUDED.updated_at",
+                    rows,
+                    page_size=len(rows),
+                )
 
     def get_veteran(self, veteran_id, lock=False):
         """The projected facts; ``lock`` holds the row so assessments of one veteran
         run one at a time (the upsert in ``save_veterans`` holds it the same way)."""
         with self.cursor() as cur:
-            cur.execute("SELECT veteran_id, county_code, birth_year, willingness,"
-                        " employment_status FROM veterans WHERE veteran_id = %s"
-                        + (" FOR UPDATE" if lock else ""), (veteran_id,))
+            cur.execute(
+                "SELECT veteran_id, county_code, birth_year, willingness,"
+                " employment_status FROM veterans WHERE veteran_id = %s"
+                + (" FOR UPDATE" if lock else ""),
+                (veteran_id,),
+            )
             row = cur.fetchone()
         if row is None:
             return None
@@ -52,22 +83,43 @@ class LoansStore(Store):
                 "   WHERE e.veteran_id = v.id AND e.product_code = p.code"
                 "   ORDER BY e.assessed_at DESC, e.seq DESC LIMIT 1)"
                 " FROM unnest(%(v)s::uuid[]) AS v(id) CROSS JOIN unnest(%(p)s::text[]) AS p(code)",
-                {"v": sorted(set(veteran_ids)), "p": sorted(set(product_codes)),
-                 "active": list(ACTIVE_LOAN_STATES)})
-            return {(vid, code): (active, (latest[0] == "true", Decimal(latest[1]))
-                                  if latest else None)
-                    for vid, code, active, latest in cur.fetchall()}
+                {
+                    "v": sorted(set(veteran_ids)),
+                    "p": sorted(set(product_codes)),
+                    "active": list(ACTIVE_LOAN_STATES),
+                },
+            )
+            return {
+                (vid, code): (active, (latest[0] == "true", Decimal(latest[1])) if latest else None)
+                for vid, code, active, latest in cur.fetchall()
+            }
 
     def save_assessments(self, assessments, requested_by):
-        rows = [(a.id, a.veteran_id, a.product_code, a.eligible, a.max_amount,
-                 a.max_term_months, json.dumps([c.__dict__ for c in a.criteria]),
-                 a.assessed_at, a.cause_event_id, requested_by) for a in assessments]
+        rows = [
+            (
+                a.id,
+                a.veteran_id,
+                a.product_code,
+                a.eligible,
+                a.max_amount,
+                a.max_term_months,
+                json.dumps([c.__dict__ for c in a.criteria]),
+                a.assessed_at,
+                a.cause_event_id,
+                requested_by,
+            )
+            for a in assessments
+        ]
         if rows:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
-                    cur, "INSERT INTO eligibility_assessments (id, veteran_id, product_code,"
+                    cur,
+                    "INSERT INTO eligibility_assessments (id, veteran_id, product_code,"
                     " eligible, max_amount, max_term_months, criteria, assessed_at,"
-                    " cause_event_id, requested_by) VALUES %s", rows, page_size=len(rows))
+                    " cause_event_id, requested_by) VALUES %s",
+                    rows,
+                    page_size=len(rows),
+                )
 
     def latest_assessments(self, veteran_id, product_code=None):
         """The newest assessment per product (one product if ``product_code`` is given)."""
@@ -78,136 +130,189 @@ class LoansStore(Store):
                 " FROM eligibility_assessments WHERE veteran_id = %s"
                 " AND (%s::text IS NULL OR product_code = %s)"
                 " ORDER BY product_code, assessed_at DESC, seq DESC",
-                (veteran_id, product_code, product_code))
+                (veteran_id, product_code, product_code),
+            )
             rows = cur.fetchall()
-        return [Assessment(
-            id=str(r[0]), veteran_id=str(r[1]), product_code=r[2], eligible=r[3],
-            max_amount=r[4], max_term_months=r[5],
-            criteria=tuple(Criterion(**c) for c in r[6]), assessed_at=r[7],
-            cause_event_id=str(r[8]) if r[8] else None) for r in rows]
-
+        return [
+            Assessment(
+                id=str(r[0]),
+                veteran_id=str(r[1]),
+                product_code=r[2],
+                eligible=r[3],
+                max_amount=r[4],
+                max_term_months=r[5],
+                criteria=tuple(Criterion(**c) for c in r[6]),
+                assessed_at=r[7],
+                cause_event_id=str(r[8]) if r[8] else None,
+            )
+            for r in rows
+        ]
 
     # -- enterprises (projection) ---------------------------------------------------------
-    def save_enterprises(self, rows, at):
-        """Upsert ``(enterprise_id, county_code, stage, founder_ids)`` rows, one per
-        enterprise, in id order."""
-        values = [(eid, county, stage, list(founders), at)
-                  for eid, county, stage, founders in sorted(rows)]
+    def save_enterprises(self, enterprises, at):
+        """Upsert ``Enterprise`` records, one per enterprise, in id order."""
+        values = [
+            (e.enterprise_id, e.county_code, e.stage, list(e.founder_ids), at)
+            for e in sorted(enterprises, key=lambda e: e.enterprise_id)
+        ]
         if values:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
-                    cur, "INSERT INTO enterprises (enterprise_id, county_code, stage, founder_ids,"
+                    cur,
+                    "INSERT INTO enterprises (enterprise_id, county_code, stage, founder_ids,"
                     " updated_at) VALUES %s ON CONFLICT (enterprise_id) DO UPDATE SET"
                     " county_code = EXCLUDED.county_code, stage = EXCLUDED.stage,"
                     " founder_ids = EXCLUDED.founder_ids, updated_at = EXCLUDED.updated_at",
-                    values, template="(%s, %s, %s, %s::uuid[], %s)", page_size=len(values))
+                    values,
+                    template="(%s, %s, %s, %s::uuid[], %s)",
+                    page_size=len(values),
+                )
 
     def enterprises_of(self, veteran_ids):
         """{veteran_id: ((enterprise_id, stage), ...)} for the enterprises they founded."""
         with self.cursor() as cur:
-            cur.execute("SELECT f.id::text, e.enterprise_id::text, e.stage FROM enterprises e,"
-                        " unnest(e.founder_ids) AS f(id) WHERE e.founder_ids && %s::uuid[]"
-                        " AND f.id = ANY(%s::uuid[]) ORDER BY e.enterprise_id",
-                        (list(veteran_ids), list(veteran_ids)))
-            found = {}
+            cur.execute(
+                "SELECT f.id::text, e.enterprise_id::text, e.stage FROM enterprises e,"
+                " unnest(e.founder_ids) AS f(id) WHERE e.founder_ids && %s::uuid[]"
+                " AND f.id = ANY(%s::uuid[]) ORDER BY e.enterprise_id",
+                (list(veteran_ids), list(veteran_ids)),
+            )
+            found: dict[str, list[tuple[str, str]]] = {}
             for veteran_id, enterprise_id, stage in cur.fetchall():
                 found.setdefault(veteran_id, []).append((enterprise_id, stage))
             return {k: tuple(v) for k, v in found.items()}
 
     def get_veterans(self, veteran_ids):
         with self.cursor() as cur:
-            cur.execute("SELECT veteran_id, county_code, birth_year, willingness,"
-                        " employment_status FROM veterans WHERE veteran_id = ANY(%s::uuid[])",
-                        (list(veteran_ids),))
+            cur.execute(
+                "SELECT veteran_id, county_code, birth_year, willingness,"
+                " employment_status FROM veterans WHERE veteran_id = ANY(%s::uuid[])",
+                (list(veteran_ids),),
+            )
             return {str(row[0]): VeteranFacts(str(row[0]), *row[1:]) for row in cur.fetchall()}
 
     # -- loans ----------------------------------------------------------------------------
-    def add_loan(self, loan):
+    def add_loan(self, loan: Loan) -> None:
         with self.cursor() as cur:
-            insert(cur, "loans", loan)
+            insert(cur, "loans", _row(loan))
 
-    def get_loan(self, loan_id, lock=False):
-        with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans WHERE id = %s"
-                        + (" FOR UPDATE" if lock else ""), (loan_id,))
+    def get_loan(self, loan_id, lock=False) -> Loan | None:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT {LOAN_COLUMNS} FROM loans WHERE id = %s" + (" FOR UPDATE" if lock else ""),
+                (loan_id,),
+            )
             row = cur.fetchone()
             return _loan(row) if row else None
 
-    def loans_of(self, veteran_id):
-        with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans WHERE veteran_id = %s"
-                        " ORDER BY created_at DESC, id", (veteran_id,))
+    def loans_of(self, veteran_id) -> list[Loan]:
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT {LOAN_COLUMNS} FROM loans WHERE veteran_id = %s"
+                " ORDER BY created_at DESC, id",
+                (veteran_id,),
+            )
             return [_loan(row) for row in cur.fetchall()]
 
-    def update_loan(self, loan_id, **changes):
-        sets = ", ".join(f"{column} = %s" for column in changes)
+    def update_loan(self, loan: Loan) -> None:
+        """Writes what the lifecycle changes of a loan (what it was applied with stays)."""
         with self.cursor() as cur:
-            cur.execute(f"UPDATE loans SET {sets} WHERE id = %s", [*changes.values(), loan_id])
+            cur.execute(
+                f"UPDATE loans SET {', '.join(f'{c} = %s' for c in LOAN_CHANGES)} WHERE id = %s",
+                [*(getattr(loan, c) for c in LOAN_CHANGES), loan.id],
+            )
 
-    def add_loan_history(self, loan_id, at, from_status, to_status, note, operator_id):
+    def add_loan_history(self, entry: LoanHistory) -> None:
         with self.cursor() as cur:
-            cur.execute("INSERT INTO loan_history (loan_id, at, from_status, to_status, note,"
-                        " operator_id) VALUES (%s, %s, %s, %s, %s, %s)",
-                        (loan_id, at, from_status, to_status, note, operator_id))
+            insert(cur, "loan_history", _row(entry))
 
-    def loan_history(self, loan_id):
-        with self.dict_cursor() as cur:
-            cur.execute("SELECT at, from_status, to_status, note, operator_id FROM loan_history"
-                        " WHERE loan_id = %s ORDER BY id", (loan_id,))
-            return cur.fetchall()
+    def loan_history(self, loan_id) -> list[LoanHistory]:
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT loan_id::text, at, from_status, to_status, note, operator_id"
+                " FROM loan_history WHERE loan_id = %s ORDER BY id",
+                (loan_id,),
+            )
+            return [LoanHistory(*row) for row in cur.fetchall()]
 
     def save_instalments(self, loan_id, instalments):
         """Write the schedule, or the instalments' paid amounts after a repayment."""
-        rows = [(loan_id, i.number, i.due_on, i.principal, i.interest, i.subsidised_interest,
-                 i.paid_principal, i.paid_interest, i.paid_on) for i in instalments]
+        rows = [
+            (
+                loan_id,
+                i.number,
+                i.due_on,
+                i.principal,
+                i.interest,
+                i.subsidised_interest,
+                i.paid_principal,
+                i.paid_interest,
+                i.paid_on,
+            )
+            for i in instalments
+        ]
         with self.cursor() as cur:
             psycopg2.extras.execute_values(
-                cur, "INSERT INTO instalments (loan_id, number, due_on, principal, interest,"
+                cur,
+                "INSERT INTO instalments (loan_id, number, due_on, principal, interest,"
                 " subsidised_interest, paid_principal, paid_interest, paid_on) VALUES %s"
                 " ON CONFLICT (loan_id, number) DO UPDATE SET"
                 " paid_principal = EXCLUDED.paid_principal,"
                 " paid_interest = EXCLUDED.paid_interest, paid_on = EXCLUDED.paid_on",
-                rows, page_size=max(1, len(rows)))
+                rows,
+                page_size=max(1, len(rows)),
+            )
 
     def instalments(self, loan_id):
         with self.cursor() as cur:
-            cur.execute("SELECT number, due_on, principal, interest, subsidised_interest,"
-                        " paid_principal, paid_interest, paid_on FROM instalments"
-                        " WHERE loan_id = %s ORDER BY number", (loan_id,))
+            cur.execute(
+                "SELECT number, due_on, principal, interest, subsidised_interest,"
+                " paid_principal, paid_interest, paid_on FROM instalments"
+                " WHERE loan_id = %s ORDER BY number",
+                (loan_id,),
+            )
             return [Instalment(*row) for row in cur.fetchall()]
 
-    def add_repayment(self, row):
+    def add_repayment(self, repayment: Repayment) -> None:
         with self.cursor() as cur:
-            cur.execute("INSERT INTO repayments (id, loan_id, amount, paid_on, recorded_at,"
-                        " recorded_by) VALUES (%(id)s, %(loan_id)s, %(amount)s, %(paid_on)s,"
-                        " %(recorded_at)s, %(recorded_by)s)", row)
+            insert(cur, "repayments", _row(repayment))
 
-    def repayments(self, loan_id):
-        with self.dict_cursor() as cur:
-            cur.execute("SELECT id, amount, paid_on, recorded_at FROM repayments"
-                        " WHERE loan_id = %s ORDER BY paid_on, recorded_at", (loan_id,))
-            return cur.fetchall()
+    def repayments(self, loan_id) -> list[Repayment]:
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT id::text, loan_id::text, amount, paid_on, recorded_at,"
+                " recorded_by FROM repayments"
+                " WHERE loan_id = %s ORDER BY paid_on, recorded_at",
+                (loan_id,),
+            )
+            return [Repayment(*row) for row in cur.fetchall()]
 
     def repaying_loans(self, after, limit):
         """The next ``limit`` loans being repaid with an id above ``after`` (None: from the
         first), in id order, locked for this transaction. A loan another transaction holds
         is skipped: a repayment or a move is updating it right now, and follows its
         delinquency itself."""
-        with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {LOAN_COLUMNS} FROM loans"
-                        " WHERE status IN ('active', 'delinquent') AND (%(after)s::uuid IS NULL"
-                        " OR id > %(after)s::uuid) ORDER BY id LIMIT %(limit)s"
-                        " FOR UPDATE SKIP LOCKED", {"after": after, "limit": limit})
+        with self.cursor() as cur:
+            cur.execute(
+                f"SELECT {LOAN_COLUMNS} FROM loans"
+                " WHERE status IN ('active', 'delinquent') AND (%(after)s::uuid IS NULL"
+                " OR id > %(after)s::uuid) ORDER BY id LIMIT %(limit)s"
+                " FOR UPDATE SKIP LOCKED",
+                {"after": after, "limit": limit},
+            )
             return [_loan(row) for row in cur.fetchall()]
 
     def instalments_of(self, loan_ids):
         """``instalments`` of many loans in one query → ``{loan_id: [Instalment]}``."""
-        schedules = {loan_id: [] for loan_id in loan_ids}
+        schedules: dict[str, list[Instalment]] = {loan_id: [] for loan_id in loan_ids}
         with self.cursor() as cur:
-            cur.execute("SELECT loan_id::text, number, due_on, principal, interest,"
-                        " subsidised_interest, paid_principal, paid_interest, paid_on"
-                        " FROM instalments WHERE loan_id = ANY(%s::uuid[])"
-                        " ORDER BY loan_id, number", (list(loan_ids),))
+            cur.execute(
+                "SELECT loan_id::text, number, due_on, principal, interest,"
+                " subsidised_interest, paid_principal, paid_interest, paid_on"
+                " FROM instalments WHERE loan_id = ANY(%s::uuid[])"
+                " ORDER BY loan_id, number",
+                (list(loan_ids),),
+            )
             for loan_id, *row in cur.fetchall():
                 schedules[loan_id].append(Instalment(*row))
         return schedules
@@ -217,31 +322,39 @@ class LoansStore(Store):
         """Grants to one beneficiary for one kind and period, one at a time (the cap is
         checked against what is committed)."""
         with self.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
-                        (f"subsidy:{kind}:{period}:{beneficiary}",))
+            cur.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                (f"subsidy:{kind}:{period}:{beneficiary}",),
+            )
 
     def granted(self, kind, period, veteran_id, enterprise_id):
         with self.cursor() as cur:
-            cur.execute("SELECT coalesce(sum(amount), 0) FROM subsidies WHERE kind = %s"
-                        " AND period = %s AND veteran_id IS NOT DISTINCT FROM %s"
-                        " AND enterprise_id IS NOT DISTINCT FROM %s",
-                        (kind, period, veteran_id, enterprise_id))
+            cur.execute(
+                "SELECT coalesce(sum(amount), 0) FROM subsidies WHERE kind = %s"
+                " AND period = %s AND veteran_id IS NOT DISTINCT FROM %s"
+                " AND enterprise_id IS NOT DISTINCT FROM %s",
+                (kind, period, veteran_id, enterprise_id),
+            )
             return cur.fetchone()[0]
 
-    def add_subsidy(self, row):
+    def add_subsidy(self, subsidy: Subsidy) -> None:
         with self.cursor() as cur:
-            insert(cur, "subsidies", row)
+            insert(cur, "subsidies", _row(subsidy))
 
-    def add_tax_relief(self, row):
+    def add_tax_relief(self, relief: TaxRelief) -> None:
         with self.cursor() as cur:
-            insert(cur, "tax_reliefs", row)
+            insert(cur, "tax_reliefs", _row(relief))
 
-    def get_enterprise(self, enterprise_id):
+    def get_enterprise(self, enterprise_id) -> Enterprise | None:
         with self.cursor() as cur:
-            cur.execute("SELECT enterprise_id::text, county_code, stage,"
-                        " array(SELECT unnest(founder_ids)::text) FROM enterprises"
-                        " WHERE enterprise_id = %s", (enterprise_id,))
-            return cur.fetchone()
+            cur.execute(
+                "SELECT enterprise_id::text, county_code, stage,"
+                " array(SELECT unnest(founder_ids)::text) FROM enterprises"
+                " WHERE enterprise_id = %s",
+                (enterprise_id,),
+            )
+            row = cur.fetchone()
+        return None if row is None else Enterprise(row[0], row[1], row[2], tuple(row[3]))
 
     # -- statistics -----------------------------------------------------------------------
     def stats(self, counties):
@@ -257,36 +370,58 @@ class LoansStore(Store):
                 "   AS eligible_veterans,"
                 f" (SELECT count(*) FROM loans WHERE {scope} AND status IS NOT NULL"
                 "   AND submitted_on IS NOT NULL) AS applications,"
-                f" (SELECT count(*) FROM loans WHERE {scope} AND approved_on IS NOT NULL) AS approvals,"
-                f" (SELECT count(*) FROM loans WHERE {scope} AND disbursed_on IS NOT NULL) AS disbursed,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND approved_on IS NOT NULL)"
+                "   AS approvals,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND disbursed_on IS NOT NULL)"
+                "   AS disbursed,"
                 f" (SELECT coalesce(sum(approved_amount), 0) FROM loans WHERE {scope}"
                 "   AND disbursed_on IS NOT NULL) AS disbursed_amount,"
                 " (SELECT coalesce(sum(i.principal - i.paid_principal), 0) FROM instalments i"
                 "   JOIN loans l ON l.id = i.loan_id WHERE l.status IN ('active', 'delinquent')"
                 f"   AND {in_counties('l.county_code')})"
                 "   AS outstanding_principal,"
-                f" (SELECT count(*) FROM loans WHERE {scope} AND status = 'delinquent') AS delinquent,"
+                f" (SELECT count(*) FROM loans WHERE {scope} AND status = 'delinquent')"
+                "   AS delinquent,"
                 " (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY disbursed_on - submitted_on)"
                 f"   FROM loans WHERE {scope} AND disbursed_on IS NOT NULL)"
                 "   AS median_days_to_disbursement,"
-                f" (SELECT coalesce(sum(amount), 0) FROM tax_reliefs WHERE {scope}) AS tax_relief_total",
-                args)
+                f" (SELECT coalesce(sum(amount), 0) FROM tax_reliefs WHERE {scope})"
+                "   AS tax_relief_total",
+                args,
+            )
             figures = dict(cur.fetchone())
-            cur.execute(f"SELECT kind, count(*) AS n, sum(amount) AS total FROM subsidies"
-                        f" WHERE {scope} GROUP BY kind", args)
+            cur.execute(
+                f"SELECT kind, count(*) AS n, sum(amount) AS total FROM subsidies"
+                f" WHERE {scope} GROUP BY kind",
+                args,
+            )
             by_kind = {row["kind"]: row for row in cur.fetchall()}
         return figures, by_kind
 
 
-LOAN_COLUMNS = ("id, veteran_id, product_code, status, amount, created_at, county_code,"
-                " enterprise_id, term_months, purpose, annual_rate, interest_subsidy_rate,"
-                " repayment_method, approved_amount, reason, submitted_on, approved_on,"
-                " disbursed_on, closed_on, days_overdue, updated_at")
+LOAN_COLUMNS = ", ".join(item.name for item in fields(Loan))
+# What the lifecycle changes of a loan after its application.
+LOAN_CHANGES = (
+    "status",
+    "approved_amount",
+    "reason",
+    "approved_on",
+    "disbursed_on",
+    "closed_on",
+    "days_overdue",
+    "updated_at",
+)
+UUIDS = ("id", "veteran_id", "enterprise_id")
 
 
-def _loan(row):
-    loan = dict(row)
-    for key in ("id", "veteran_id", "enterprise_id"):
-        if loan.get(key) is not None:
-            loan[key] = str(loan[key])
-    return loan
+def _loan(row) -> Loan:
+    values: list[Any] = [
+        str(value) if item.name in UUIDS and value is not None else value
+        for item, value in zip(fields(Loan), row, strict=True)
+    ]
+    return Loan(*values)
+
+
+def _row(record) -> dict:
+    """A record as the row ``insert`` writes: its fields name the columns."""
+    return dict(zip((item.name for item in fields(record)), astuple(record), strict=True))

@@ -1,5 +1,6 @@
 """loans' eligibility: assessed from registry's events, stored with one result per
 criterion, announced only when the answer or the amount changes."""
+
 import uuid
 from pathlib import Path
 
@@ -71,8 +72,11 @@ def test_checking_again_stores_an_assessment_but_announces_only_a_change(loans, 
 
     update = registered_event(veteran_id=veteran_id)
     update["type"] = "veteran_updated"
-    update["data"] = {"veteran_id": veteran_id, "changed": {"willingness": "none"},
-                      "snapshot": {**event["data"], "willingness": "none"}}
+    update["data"] = {
+        "veteran_id": veteran_id,
+        "changed": {"willingness": "none"},
+        "snapshot": {**event["data"], "willingness": "none"},
+    }
     deliver(loans, config, update, handler="on_registry_events")
     assert rpc.loans.get_eligibility(veteran_id)[0]["eligible"] is False
     assert scalar(db, "SELECT count(*) FROM loans.outbox") == 2
@@ -85,11 +89,14 @@ def test_an_unknown_veteran_fails_the_registered_criterion_and_nothing_is_stored
     assert rpc.loans.get_eligibility(result["veteran_id"]) == []
 
 
-@pytest.mark.parametrize("veteran_id,product_code,field", [
-    ("not-a-uuid", "yongjun_chuangye", "veteran_id"),
-    (str(uuid.uuid4()), "gold_loan", "product_code"),
-    (str(uuid.uuid4()), ["yongjun_chuangye"], "product_code"),
-])
+@pytest.mark.parametrize(
+    "veteran_id,product_code,field",
+    [
+        ("not-a-uuid", "yongjun_chuangye", "veteran_id"),
+        (str(uuid.uuid4()), "gold_loan", "product_code"),
+        (str(uuid.uuid4()), ["yongjun_chuangye"], "product_code"),
+    ],
+)
 def test_bad_arguments_are_invalid_input(loans, rpc, veteran_id, product_code, field):
     with pytest.raises(InvalidInput) as caught:
         rpc.loans.check_eligibility(veteran_id, product_code)
@@ -97,29 +104,44 @@ def test_bad_arguments_are_invalid_input(loans, rpc, veteran_id, product_code, f
 
 
 def test_events_waiting_in_the_queue_are_assessed_as_one_batch_in_their_order(
-        start, rpc, config, db):
+    start, rpc, config, db
+):
     # Declared and filled before loans starts, so they arrive together.
     declare_topology(LoansService, config)
     events = [registered_event(willingness="business") for _ in range(30)]
     changed = events[7]["data"]
     update = registered_event(veteran_id=changed["veteran_id"])
     update["type"] = "veteran_updated"
-    update["data"] = {"veteran_id": changed["veteran_id"], "changed": {"willingness": "job"},
-                      "snapshot": {**changed, "willingness": "job"}}
+    update["data"] = {
+        "veteran_id": changed["veteran_id"],
+        "changed": {"willingness": "job"},
+        "snapshot": {**changed, "willingness": "job"},
+    }
     for event in [*events, update]:
         publish(config, event)
 
     start(LoansService)
-    wait_for(lambda: scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 31,
-             message="31 assessments")
+    wait_for(
+        lambda: scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 31,
+        message="31 assessments",
+    )
     # The update came after the registration: the projection and the latest answer follow it.
-    assert scalar(db, "SELECT willingness FROM loans.veterans WHERE veteran_id = %s",
-                  changed["veteran_id"]) == "job"
+    assert (
+        scalar(
+            db,
+            "SELECT willingness FROM loans.veterans WHERE veteran_id = %s",
+            changed["veteran_id"],
+        )
+        == "job"
+    )
     [latest] = rpc.loans.get_eligibility(changed["veteran_id"])
     assert latest["eligible"] is False and failed(latest) == ["business_intent"]
-    announced = scalar(db, "SELECT array_agg(body->'data'->>'eligible' ORDER BY id)"
-                           " FROM loans.outbox WHERE body->'data'->>'veteran_id' = %s",
-                       changed["veteran_id"])
+    announced = scalar(
+        db,
+        "SELECT array_agg(body->'data'->>'eligible' ORDER BY id)"
+        " FROM loans.outbox WHERE body->'data'->>'veteran_id' = %s",
+        changed["veteran_id"],
+    )
     assert announced == ["true", "false"]
     assert scalar(db, "SELECT count(*) FROM loans.outbox") == 31
     assert scalar(db, "SELECT count(*) FROM loans.inbox") == 31

@@ -1,6 +1,7 @@
 """loans: the 拥军创业贷 lifecycle on the real servers: every transition and its event, the
 illegal ones, concurrent approvals and disbursements, schedules, repayments, delinquency,
 subsidies, tax relief and statistics."""
+
 import datetime as dt
 import uuid
 from decimal import Decimal
@@ -17,7 +18,7 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import token
 from tests.helpers import publish, registered_event, scalar
 
-START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Changji
+START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
 
 
 @pytest.fixture
@@ -37,23 +38,33 @@ def clock(loans):
 @pytest.fixture
 def veteran(loans, config):
     """``veteran(**facts)``: a veteran loans knows (delivered as registry would)."""
+
     def make(**facts):
         event = registered_event(**{"willingness": "business", **facts})
         with entrypoint_waiter(loans, "on_registry_events", timeout=15):
             publish(config, event)
         return event["data"]["veteran_id"]
+
     return make
 
 
 def application(veteran_id, **fields):
-    return {"veteran_id": veteran_id, "product_code": "yongjun_chuangye",
-            "amount": "100000.00", "term_months": 24, "purpose": "开办物流公司", **fields}
+    return {
+        "veteran_id": veteran_id,
+        "product_code": "yongjun_chuangye",
+        "amount": "100000.00",
+        "term_months": 24,
+        "purpose": "开办物流公司",
+        **fields,
+    }
 
 
 def loan_events(db):
     with db.cursor() as cur:
-        cur.execute("SELECT routing_key, body->'data' FROM loans.outbox"
-                    " WHERE routing_key <> 'loan_eligibility_assessed' ORDER BY id")
+        cur.execute(
+            "SELECT routing_key, body->'data' FROM loans.outbox"
+            " WHERE routing_key <> 'loan_eligibility_assessed' ORDER BY id"
+        )
         return cur.fetchall()
 
 
@@ -80,11 +91,18 @@ def test_a_loan_from_application_to_repaid(loans, clock, veteran, rpc, db):
     closed = rpc.loans.record_repayment(loan["id"], {"amount": total, "paid_on": "2026-11-16"})
     assert closed["status"] == "closed" and closed["totals"]["outstanding"] == "0.00"
     assert [(h["from_status"], h["to_status"]) for h in closed["history"]] == [
-        (None, "submitted"), ("submitted", "approved"), ("approved", "active"),
-        ("active", "closed")]
+        (None, "submitted"),
+        ("submitted", "approved"),
+        ("approved", "active"),
+        ("active", "closed"),
+    ]
     events = loan_events(db)
-    assert [e[0] for e in events] == ["loan_applied", "loan_approved", "loan_disbursed",
-                                      "loan_closed"]
+    assert [e[0] for e in events] == [
+        "loan_applied",
+        "loan_approved",
+        "loan_disbursed",
+        "loan_closed",
+    ]
     assert events[1][1]["amount"] == "80000.00" and events[3][1]["status"] == "closed"
     assert [loan_["id"] for loan_ in rpc.loans.loans_for(vid)] == [loan["id"]]
 
@@ -104,20 +122,27 @@ def test_an_application_makes_the_veteran_ineligible_for_a_second(loans, veteran
     assert loan_events(db)[1][1]["status"] == "withdrawn"
 
 
-@pytest.mark.parametrize("facts,fields,errors", [
-    ({"willingness": "job"}, {}, {"criteria.business_intent"}),
-    ({}, {"amount": "300000.01"}, {"amount"}),
-    ({}, {"amount": "9999.99"}, {"amount"}),
-    ({}, {"term_months": 37}, {"term_months"}),
-    ({"birth_year": 1950}, {"amount": "500000.00"}, {"criteria.age_within_limits", "amount"}),
-    ({}, {"amount": 100000.5}, {"amount"}),           # a float is never money
-    ({}, {"amount": "100000.001"}, {"amount"}),
-    ({}, {"product_code": "gold_loan"}, {"product_code"}),
-    ({}, {"enterprise_id": "00000000-0000-0000-0000-000000000000"},
-     {"criteria.enterprise_not_closed"}),
-])
-def test_an_application_that_fails_is_invalid_input_naming_why(loans, veteran, rpc, db, facts,
-                                                               fields, errors):
+@pytest.mark.parametrize(
+    "facts,fields,errors",
+    [
+        ({"willingness": "job"}, {}, {"criteria.business_intent"}),
+        ({}, {"amount": "300000.01"}, {"amount"}),
+        ({}, {"amount": "9999.99"}, {"amount"}),
+        ({}, {"term_months": 37}, {"term_months"}),
+        ({"birth_year": 1950}, {"amount": "500000.00"}, {"criteria.age_within_limits", "amount"}),
+        ({}, {"amount": 100000.5}, {"amount"}),  # a float is never money
+        ({}, {"amount": "100000.001"}, {"amount"}),
+        ({}, {"product_code": "gold_loan"}, {"product_code"}),
+        (
+            {},
+            {"enterprise_id": "00000000-0000-0000-0000-000000000000"},
+            {"criteria.enterprise_not_closed"},
+        ),
+    ],
+)
+def test_an_application_that_fails_is_invalid_input_naming_why(
+    loans, veteran, rpc, db, facts, fields, errors
+):
     vid = veteran(**facts)
     with pytest.raises(InvalidInput) as caught:
         rpc.loans.apply_loan(application(vid, **fields))
@@ -133,12 +158,17 @@ def test_an_unknown_veteran_cannot_apply(loans, rpc):
 
 def _to(rpc, loan_id, state):
     """Drive a fresh loan to ``state`` through the RPCs."""
-    steps = {"approved": [("approve_loan", {})],
-             "rejected": [("reject_loan", "资料不全")],
-             "withdrawn": [("withdraw_loan",)],
-             "active": [("approve_loan", {}), ("disburse_loan", {"disbursed_on": "2026-11-02"})],
-             "written_off": [("approve_loan", {}), ("disburse_loan", {"disbursed_on": "2026-11-02"}),
-                             ("write_off_loan", "经营失败，无力偿还")]}
+    steps = {
+        "approved": [("approve_loan", {})],
+        "rejected": [("reject_loan", "资料不全")],
+        "withdrawn": [("withdraw_loan",)],
+        "active": [("approve_loan", {}), ("disburse_loan", {"disbursed_on": "2026-11-02"})],
+        "written_off": [
+            ("approve_loan", {}),
+            ("disburse_loan", {"disbursed_on": "2026-11-02"}),
+            ("write_off_loan", "经营失败，无力偿还"),
+        ],
+    }
     for name, *args in steps.get(state, []):
         getattr(rpc.loans, name)(loan_id, *args)
 
@@ -148,20 +178,25 @@ ACTIONS = {
     "reject": lambda rpc, i: rpc.loans.reject_loan(i, "理由"),
     "withdraw": lambda rpc, i: rpc.loans.withdraw_loan(i),
     "disburse": lambda rpc, i: rpc.loans.disburse_loan(i, {"disbursed_on": "2026-11-02"}),
-    "repay": lambda rpc, i: rpc.loans.record_repayment(i, {"amount": "100.00",
-                                                           "paid_on": "2026-11-02"}),
+    "repay": lambda rpc, i: rpc.loans.record_repayment(
+        i, {"amount": "100.00", "paid_on": "2026-11-02"}
+    ),
     "write_off": lambda rpc, i: rpc.loans.write_off_loan(i, "理由"),
 }
-ILLEGAL = [("submitted", a) for a in ("disburse", "repay", "write_off")] + \
-    [("approved", a) for a in ("approve", "reject", "repay", "write_off")] + \
-    [("rejected", a) for a in ACTIONS] + [("withdrawn", a) for a in ACTIONS] + \
-    [("active", a) for a in ("approve", "reject", "withdraw", "disburse")] + \
-    [("written_off", a) for a in ACTIONS]
+ILLEGAL = (
+    [("submitted", a) for a in ("disburse", "repay", "write_off")]
+    + [("approved", a) for a in ("approve", "reject", "repay", "write_off")]
+    + [("rejected", a) for a in ACTIONS]
+    + [("withdrawn", a) for a in ACTIONS]
+    + [("active", a) for a in ("approve", "reject", "withdraw", "disburse")]
+    + [("written_off", a) for a in ACTIONS]
+)
 
 
 @pytest.mark.parametrize("state,action", ILLEGAL)
-def test_every_move_not_allowed_from_a_state_is_a_conflict(loans, clock, veteran, rpc, db,
-                                                           state, action):
+def test_every_move_not_allowed_from_a_state_is_a_conflict(
+    loans, clock, veteran, rpc, db, state, action
+):
     loan_id = rpc.loans.apply_loan(application(veteran()))["id"]
     _to(rpc, loan_id, state)
     before = scalar(db, "SELECT count(*) FROM loans.loan_history")
@@ -173,8 +208,9 @@ def test_every_move_not_allowed_from_a_state_is_a_conflict(loans, clock, veteran
 
 
 @pytest.mark.parametrize("action", ["approve", "disburse"])
-def test_of_two_concurrent_moves_one_wins_and_history_shows_one(loans, clock, veteran, rpc, db,
-                                                                config, admin_token, action):
+def test_of_two_concurrent_moves_one_wins_and_history_shows_one(
+    loans, clock, veteran, rpc, db, config, admin_token, action
+):
     loan_id = rpc.loans.apply_loan(application(veteran()))["id"]
     if action == "disburse":
         rpc.loans.approve_loan(loan_id, {})
@@ -192,14 +228,20 @@ def test_of_two_concurrent_moves_one_wins_and_history_shows_one(loans, clock, ve
         thread.wait()
     assert sorted(outcomes) == ["conflict", "won"]
     target = {"approve": "approved", "disburse": "active"}[action]
-    assert scalar(db, "SELECT count(*) FROM loans.loan_history WHERE to_status = %s",
-                  target) == 1
-    assert scalar(db, "SELECT count(*) FROM loans.outbox WHERE routing_key = %s",
-                  {"approve": "loan_approved", "disburse": "loan_disbursed"}[action]) == 1
+    assert scalar(db, "SELECT count(*) FROM loans.loan_history WHERE to_status = %s", target) == 1
+    assert (
+        scalar(
+            db,
+            "SELECT count(*) FROM loans.outbox WHERE routing_key = %s",
+            {"approve": "loan_approved", "disburse": "loan_disbursed"}[action],
+        )
+        == 1
+    )
 
 
-def test_an_overdue_instalment_makes_the_loan_delinquent_until_caught_up(loans, clock, veteran,
-                                                                         rpc, db):
+def test_an_overdue_instalment_makes_the_loan_delinquent_until_caught_up(
+    loans, clock, veteran, rpc, db
+):
     loan_id = rpc.loans.apply_loan(application(veteran(), term_months=12))["id"]
     rpc.loans.approve_loan(loan_id, {})
     rpc.loans.disburse_loan(loan_id, {"disbursed_on": "2026-11-02"})
@@ -213,8 +255,9 @@ def test_an_overdue_instalment_makes_the_loan_delinquent_until_caught_up(loans, 
         rpc.loans.record_repayment(loan_id, {"amount": "999999.00", "paid_on": "2026-12-17"})
     assert "amount" in caught.value.errors
 
-    caught_up = rpc.loans.record_repayment(loan_id, {"amount": got["schedule"][0]["due"],
-                                                     "paid_on": "2026-12-17"})
+    caught_up = rpc.loans.record_repayment(
+        loan_id, {"amount": got["schedule"][0]["due"], "paid_on": "2026-12-17"}
+    )
     assert caught_up["status"] == "active" and caught_up["days_overdue"] == 0
     assert caught_up["schedule"][0]["paid_on"] == "2026-12-17"
     assert caught_up["schedule"][1]["paid"] == "0.00"
@@ -224,13 +267,15 @@ def test_an_overdue_instalment_makes_the_loan_delinquent_until_caught_up(loans, 
 def test_events_are_stamped_by_the_services_clock(loans, clock, veteran, rpc, db):
     clock.move(days=3)
     rpc.loans.apply_loan(application(veteran()))
-    stamped = scalar(db, "SELECT body->>'occurred_at' FROM loans.outbox"
-                         " WHERE routing_key = 'loan_applied'")
+    stamped = scalar(
+        db, "SELECT body->>'occurred_at' FROM loans.outbox WHERE routing_key = 'loan_applied'"
+    )
     assert dt.datetime.fromisoformat(stamped) == START + dt.timedelta(days=3)
 
 
-def test_the_sweep_reaches_every_repaying_loan_not_just_the_first_page(loans, clock, veteran,
-                                                                       rpc, db):
+def test_the_sweep_reaches_every_repaying_loan_not_just_the_first_page(
+    loans, clock, veteran, rpc, db
+):
     """1,200 loans being repaid, more than two pages of the sweep; only the last by id
     has an instalment overdue."""
     template = rpc.loans.apply_loan(application(veteran(), term_months=12))["id"]
@@ -238,25 +283,33 @@ def test_the_sweep_reaches_every_repaying_loan_not_just_the_first_page(loans, cl
     rpc.loans.disburse_loan(template, {"disbursed_on": "2026-11-02"})
     ids = sorted(str(uuid.uuid4()) for _ in range(1200))
     with db.cursor() as cur:
-        cur.execute("SELECT string_agg(column_name, ', ') FROM information_schema.columns"
-                    " WHERE table_schema = 'loans' AND table_name = 'loans'"
-                    " AND column_name <> 'id'")
+        cur.execute(
+            "SELECT string_agg(column_name, ', ') FROM information_schema.columns"
+            " WHERE table_schema = 'loans' AND table_name = 'loans'"
+            " AND column_name <> 'id'"
+        )
         columns = cur.fetchone()[0]
-        cur.execute(f"INSERT INTO loans.loans (id, {columns}) SELECT new.id::uuid, {columns}"
-                    " FROM loans.loans, unnest(%s::text[]) AS new(id) WHERE loans.id = %s",
-                    (ids, template))
+        cur.execute(
+            f"INSERT INTO loans.loans (id, {columns}) SELECT new.id::uuid, {columns}"
+            " FROM loans.loans, unnest(%s::text[]) AS new(id) WHERE loans.id = %s",
+            (ids, template),
+        )
         # Every copy's schedule a year later, but the last one's: that one falls due.
-        cur.execute("INSERT INTO loans.instalments (loan_id, number, due_on, principal,"
-                    " interest, subsidised_interest) SELECT new.id::uuid, number,"
-                    " due_on + CASE WHEN new.id = %s THEN 0 ELSE 365 END, principal, interest,"
-                    " subsidised_interest FROM loans.instalments, unnest(%s::text[]) AS new(id)"
-                    " WHERE loan_id = %s", (ids[-1], ids, template))
+        cur.execute(
+            "INSERT INTO loans.instalments (loan_id, number, due_on, principal,"
+            " interest, subsidised_interest) SELECT new.id::uuid, number,"
+            " due_on + CASE WHEN new.id = %s THEN 0 ELSE 365 END, principal, interest,"
+            " subsidised_interest FROM loans.instalments, unnest(%s::text[]) AS new(id)"
+            " WHERE loan_id = %s",
+            (ids[-1], ids, template),
+        )
         cur.execute("UPDATE loans.loans SET status = 'closed' WHERE id = %s", (template,))
     clock.move(days=45)
     with entrypoint_hook(loans, "mark_delinquency") as sweep:
         assert sweep() == 1
-    assert scalar(db, "SELECT array_agg(id::text) FROM loans.loans"
-                      " WHERE status = 'delinquent'") == [ids[-1]]
+    assert scalar(
+        db, "SELECT array_agg(id::text) FROM loans.loans WHERE status = 'delinquent'"
+    ) == [ids[-1]]
     assert scalar(db, "SELECT days_overdue FROM loans.loans WHERE id = %s", ids[-1]) == 15
     assert scalar(db, "SELECT count(*) FROM loans.loans WHERE status = 'active'") == 1199
 
@@ -264,9 +317,15 @@ def test_the_sweep_reaches_every_repaying_loan_not_just_the_first_page(loans, cl
 def test_founding_an_enterprise_makes_a_job_seeker_eligible(loans, veteran, rpc, config):
     vid = veteran(willingness="job")
     assert rpc.loans.get_eligibility(vid)[0]["eligible"] is False
-    enterprise = {"enterprise_id": "5b7f0f43-7a52-4d7e-9f38-3a52a1f0c001", "kind": "enterprise",
-                  "county_code": "652301", "industry": "logistics", "stage": "startup",
-                  "founder_ids": [vid], "founded_on": "2026-10-01"}
+    enterprise = {
+        "enterprise_id": "5b7f0f43-7a52-4d7e-9f38-3a52a1f0c001",
+        "kind": "enterprise",
+        "county_code": "652301",
+        "industry": "logistics",
+        "stage": "startup",
+        "founder_ids": [vid],
+        "founded_on": "2026-10-01",
+    }
     event = registered_event(**enterprise)
     event.update(type="enterprise_registered", data=enterprise)
     with entrypoint_waiter(loans, "on_registry_events", timeout=15):
@@ -276,9 +335,14 @@ def test_founding_an_enterprise_makes_a_job_seeker_eligible(loans, veteran, rpc,
     assert loan["enterprise_id"] == enterprise["enterprise_id"]
 
     closed = registered_event()
-    closed.update(type="enterprise_updated", data={
-        "enterprise_id": enterprise["enterprise_id"], "changed": {"stage": "closed"},
-        "snapshot": {**enterprise, "stage": "closed"}})
+    closed.update(
+        type="enterprise_updated",
+        data={
+            "enterprise_id": enterprise["enterprise_id"],
+            "changed": {"stage": "closed"},
+            "snapshot": {**enterprise, "stage": "closed"},
+        },
+    )
     with entrypoint_waiter(loans, "on_registry_events", timeout=15):
         publish(config, closed)
     [latest] = rpc.loans.get_eligibility(vid)
@@ -288,28 +352,49 @@ def test_founding_an_enterprise_makes_a_job_seeker_eligible(loans, veteran, rpc,
 
 def test_subsidies_are_capped_per_beneficiary_kind_and_year(loans, veteran, rpc, db):
     vid = veteran()
-    granted = rpc.loans.grant_subsidy({"veteran_id": vid, "kind": "startup",
-                                       "amount": "6000.00", "period": "2026"})
+    granted = rpc.loans.grant_subsidy(
+        {"veteran_id": vid, "kind": "startup", "amount": "6000.00", "period": "2026"}
+    )
     assert granted["amount"] == "6000.00"
     with pytest.raises(Conflict) as caught:
-        rpc.loans.grant_subsidy({"veteran_id": vid, "kind": "startup", "amount": "4000.01",
-                                 "period": "2026"})
+        rpc.loans.grant_subsidy(
+            {"veteran_id": vid, "kind": "startup", "amount": "4000.01", "period": "2026"}
+        )
     assert caught.value.details == {"granted": "6000.00", "cap": "10000.00"}
-    rpc.loans.grant_subsidy({"veteran_id": vid, "kind": "startup", "amount": "4000.00",
-                             "period": "2026"})  # exactly the cap
-    rpc.loans.grant_subsidy({"veteran_id": vid, "kind": "startup", "amount": "4000.00",
-                             "period": "2027"})  # a new year
-    assert scalar(db, "SELECT count(*) FROM loans.outbox WHERE routing_key = 'subsidy_granted'") == 3
-    for bad, field in (({"kind": "lottery"}, "kind"), ({"period": "26"}, "period"),
-                       ({"amount": "-1"}, "amount"),
-                       ({"enterprise_id": "5b7f0f43-7a52-4d7e-9f38-3a52a1f0c001"}, "veteran_id")):
+    rpc.loans.grant_subsidy(
+        {"veteran_id": vid, "kind": "startup", "amount": "4000.00", "period": "2026"}
+    )  # exactly the cap
+    rpc.loans.grant_subsidy(
+        {"veteran_id": vid, "kind": "startup", "amount": "4000.00", "period": "2027"}
+    )  # a new year
+    granted = "SELECT count(*) FROM loans.outbox WHERE routing_key = 'subsidy_granted'"
+    assert scalar(db, granted) == 3
+    for bad, field in (
+        ({"kind": "lottery"}, "kind"),
+        ({"period": "26"}, "period"),
+        ({"amount": "-1"}, "amount"),
+        ({"enterprise_id": "5b7f0f43-7a52-4d7e-9f38-3a52a1f0c001"}, "veteran_id"),
+    ):
         with pytest.raises(InvalidInput) as caught:
-            rpc.loans.grant_subsidy({"veteran_id": vid, "kind": "employment",
-                                     "amount": "100.00", "period": "2026", **bad})
+            rpc.loans.grant_subsidy(
+                {
+                    "veteran_id": vid,
+                    "kind": "employment",
+                    "amount": "100.00",
+                    "period": "2026",
+                    **bad,
+                }
+            )
         assert field in caught.value.errors
     with pytest.raises(NotFound):
-        rpc.loans.grant_subsidy({"veteran_id": "00000000-0000-0000-0000-000000000000",
-                                 "kind": "employment", "amount": "100.00", "period": "2026"})
+        rpc.loans.grant_subsidy(
+            {
+                "veteran_id": "00000000-0000-0000-0000-000000000000",
+                "kind": "employment",
+                "amount": "100.00",
+                "period": "2026",
+            }
+        )
 
 
 def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, rpc_as):
@@ -320,17 +405,23 @@ def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, 
     rpc.loans.disburse_loan(disbursed, {"disbursed_on": "2026-11-12"})
     rpc.loans.apply_loan(application(second))
     rpc.loans.apply_loan(application(elsewhere))
-    rpc.loans.grant_subsidy({"veteran_id": first, "kind": "interest", "amount": "1200.50",
-                             "period": "2026"})
-    relief = rpc.loans.record_tax_relief({"veteran_id": first, "tax_year": 2026,
-                                          "amount": "14400.00", "policy": "财税〔2019〕21号"})
+    rpc.loans.grant_subsidy(
+        {"veteran_id": first, "kind": "interest", "amount": "1200.50", "period": "2026"}
+    )
+    relief = rpc.loans.record_tax_relief(
+        {"veteran_id": first, "tax_year": 2026, "amount": "14400.00", "policy": "财税〔2019〕21号"}
+    )
     assert relief["amount"] == "14400.00"
 
     veteran()  # eligible, with no loan yet
     got = rpc.loans.stats("652301")
     assert got["eligible_veterans"] == 1  # the two who applied have an active loan now
-    assert (got["applications"], got["approvals"], got["disbursed"], got["delinquent"]) == \
-        (2, 1, 1, 0)
+    assert (got["applications"], got["approvals"], got["disbursed"], got["delinquent"]) == (
+        2,
+        1,
+        1,
+        0,
+    )
     assert got["disbursed_amount"] == "50000.00" and got["outstanding_principal"] == "50000.00"
     assert got["median_days_to_disbursement"] == 10.0
     assert got["subsidies"]["interest"] == {"count": 1, "amount": "1200.50"}

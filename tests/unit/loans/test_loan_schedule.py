@@ -1,6 +1,7 @@
 """Repayment schedules in exact money, property-based: for any principal, rate, term and
 method the principal sums to the loan exactly and each instalment's interest is what the
 method says; repayments are allocated oldest first, interest before principal."""
+
 import datetime as dt
 from decimal import Decimal
 
@@ -10,19 +11,31 @@ from hypothesis import strategies as st
 from services.loans import schedule
 
 DAY = dt.date(2026, 1, 31)
-principals = st.decimals(min_value=Decimal("100.00"), max_value=Decimal("5000000.00"),
-                         places=2, allow_nan=False, allow_infinity=False)
-rates = st.decimals(min_value=Decimal("0"), max_value=Decimal("0.24"), places=4,
-                    allow_nan=False, allow_infinity=False)
+principals = st.decimals(
+    min_value=Decimal("100.00"),
+    max_value=Decimal("5000000.00"),
+    places=2,
+    allow_nan=False,
+    allow_infinity=False,
+)
+rates = st.decimals(
+    min_value=Decimal("0"),
+    max_value=Decimal("0.24"),
+    places=4,
+    allow_nan=False,
+    allow_infinity=False,
+)
 terms = st.integers(min_value=1, max_value=120)
-subsidies = st.decimals(min_value=Decimal("0"), max_value=Decimal("1"), places=2,
-                        allow_nan=False, allow_infinity=False)
+subsidies = st.decimals(
+    min_value=Decimal("0"), max_value=Decimal("1"), places=2, allow_nan=False, allow_infinity=False
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(principals, rates, terms, subsidies)
 def test_equal_instalments_sum_to_the_principal_with_interest_on_the_balance(
-        principal, rate, term, subsidy):
+    principal, rate, term, subsidy
+):
     rows = schedule.build(principal, rate, term, "equal_instalments", subsidy, DAY)
     assert len(rows) == term
     assert sum(r.principal for r in rows) == principal
@@ -45,7 +58,8 @@ def test_equal_instalments_sum_to_the_principal_with_interest_on_the_balance(
 @settings(max_examples=300, deadline=None)
 @given(principals, rates, terms, subsidies)
 def test_interest_only_charges_interest_on_the_whole_principal_and_repays_it_at_the_end(
-        principal, rate, term, subsidy):
+    principal, rate, term, subsidy
+):
     rows = schedule.build(principal, rate, term, "interest_only", subsidy, DAY)
     assert sum(r.principal for r in rows) == principal
     assert [r.principal for r in rows[:-1]] == [Decimal("0.00")] * (term - 1)
@@ -55,10 +69,17 @@ def test_interest_only_charges_interest_on_the_whole_principal_and_repays_it_at_
 
 def test_a_known_schedule():
     # 100,000 over 12 months at 4.35% (等额本息): the banks' calculators say 8,530.99 a month.
-    rows = schedule.build(Decimal("100000.00"), Decimal("0.0435"), 12, "equal_instalments",
-                          Decimal("0.5"), dt.date(2026, 11, 16))
+    rows = schedule.build(
+        Decimal("100000.00"),
+        Decimal("0.0435"),
+        12,
+        "equal_instalments",
+        Decimal("0.5"),
+        dt.date(2026, 11, 16),
+    )
     assert rows[0].principal + rows[0].interest == Decimal("8530.99")
-    assert rows[0].interest == Decimal("362.50") and rows[0].subsidised_interest == Decimal("181.25")
+    assert rows[0].interest == Decimal("362.50")
+    assert rows[0].subsidised_interest == Decimal("181.25")
     assert rows[0].due_on == dt.date(2026, 12, 16) and rows[-1].due_on == dt.date(2027, 11, 16)
 
 
@@ -69,9 +90,21 @@ def test_due_dates_keep_the_day_or_the_months_last():
 
 
 @settings(max_examples=200, deadline=None)
-@given(principals, rates, st.integers(min_value=1, max_value=36),
-       st.lists(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100000.00"), places=2,
-                            allow_nan=False, allow_infinity=False), max_size=8))
+@given(
+    principals,
+    rates,
+    st.integers(min_value=1, max_value=36),
+    st.lists(
+        st.decimals(
+            min_value=Decimal("0.01"),
+            max_value=Decimal("100000.00"),
+            places=2,
+            allow_nan=False,
+            allow_infinity=False,
+        ),
+        max_size=8,
+    ),
+)
 def test_repayments_never_lose_or_make_money(principal, rate, term, amounts):
     rows = schedule.build(principal, rate, term, "equal_instalments", Decimal("0.5"), DAY)
     owed = schedule.totals(rows)["outstanding"]
@@ -94,8 +127,14 @@ def test_repayments_never_lose_or_make_money(principal, rate, term, amounts):
 
 
 def test_days_overdue_counts_from_the_oldest_unsettled_instalment():
-    rows = schedule.build(Decimal("1200.00"), Decimal("0"), 12, "equal_instalments",
-                          Decimal("0"), dt.date(2026, 1, 10))
+    rows = schedule.build(
+        Decimal("1200.00"),
+        Decimal("0"),
+        12,
+        "equal_instalments",
+        Decimal("0"),
+        dt.date(2026, 1, 10),
+    )
     assert schedule.days_overdue(rows, dt.date(2026, 2, 10)) == 0
     assert schedule.days_overdue(rows, dt.date(2026, 3, 12)) == 30
     paid = schedule.allocate(rows, Decimal("100.00"), dt.date(2026, 3, 12))

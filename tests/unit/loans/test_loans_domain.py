@@ -1,6 +1,7 @@
 """loans' eligibility assessment: each criterion, the unregistered case, what counts as news."""
+
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,27 +11,45 @@ from services.loans.products import load_products
 from shared.contracts import ContractError, dump_data
 from shared.contracts.loans import LOAN_ELIGIBILITY_ASSESSED
 
-AS_OF = datetime(2026, 6, 1, 4, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
 VETERAN_ID = "0b7f3c2e-5d1a-4e8b-9c3f-2a1b0c9d8e7f"
-ALL_CRITERIA = ["registered_veteran", "county_listed", "business_intent", "no_active_loan",
-                "age_within_limits"]
+ALL_CRITERIA = [
+    "registered_veteran",
+    "county_listed",
+    "business_intent",
+    "no_active_loan",
+    "age_within_limits",
+]
 
 PRODUCT = domain.Product(
-    code="test_loan", name="测试创业贷", lender="测试银行",
+    code="test_loan",
+    name="测试创业贷",
+    lender="测试银行",
     counties=("652301", "652302"),
-    min_principal=Decimal("10000.00"), max_principal=Decimal("250000.00"),
-    max_term_months=24, annual_rate=Decimal("0.0435"), interest_subsidy_rate=Decimal("0.5"),
+    min_principal=Decimal("10000.00"),
+    max_principal=Decimal("250000.00"),
+    max_term_months=24,
+    annual_rate=Decimal("0.0435"),
+    interest_subsidy_rate=Decimal("0.5"),
     repayment_method="equal_instalments",
-    criteria={"registered_veteran": {}, "county_listed": {},
-              "business_intent": {"willingness": ["business"]}, "no_active_loan": {},
-              "age_within_limits": {"min_age": 18, "max_age": 60}},
+    criteria={
+        "registered_veteran": {},
+        "county_listed": {},
+        "business_intent": {"willingness": ["business"]},
+        "no_active_loan": {},
+        "age_within_limits": {"min_age": 18, "max_age": 60},
+    },
 )
 
 
 def veteran(**overrides):
-    facts = {"veteran_id": VETERAN_ID, "county_code": "652301",
-             "birth_year": AS_OF.year - 36, "willingness": "business",
-             "employment_status": "unemployed"}
+    facts = {
+        "veteran_id": VETERAN_ID,
+        "county_code": "652301",
+        "birth_year": AS_OF.year - 36,
+        "willingness": "business",
+        "employment_status": "unemployed",
+    }
     facts.update(overrides)
     return domain.VeteranFacts(**facts)
 
@@ -40,6 +59,7 @@ def assess(facts=None, active_loans=0, product=PRODUCT, **kwargs):
 
 
 # -- eligible -----------------------------------------------------------------------------
+
 
 def test_an_eligible_veteran_passes_every_criterion_of_the_product():
     result = assess(veteran())
@@ -58,7 +78,10 @@ def test_an_eligible_veteran_may_borrow_the_products_maximum_for_its_longest_ter
 def test_the_assessment_records_who_what_when_and_why():
     result = assess(veteran(), cause_event_id="evt-1")
     assert (result.id, result.veteran_id, result.product_code) == (
-        "assessment-1", VETERAN_ID, "test_loan")
+        "assessment-1",
+        VETERAN_ID,
+        "test_loan",
+    )
     assert result.assessed_at == AS_OF
     assert result.cause_event_id == "evt-1"
 
@@ -72,19 +95,33 @@ def test_an_eligible_veteran_gets_the_shipped_products_maximum():
 
 # -- one failing criterion at a time ------------------------------------------------------
 
-@pytest.mark.parametrize("facts, active_loans, failing", [
-    ({"county_code": "652399"}, 0, "county_listed"),
-    ({"county_code": "652323"}, 0, "county_listed"),  # in the prefecture, not in the product
-    ({"willingness": "job"}, 0, "business_intent"),
-    ({"willingness": "none"}, 0, "business_intent"),
-    ({"birth_year": AS_OF.year - 17}, 0, "age_within_limits"),
-    ({"birth_year": AS_OF.year - 61}, 0, "age_within_limits"),
-    ({}, 1, "no_active_loan"),
-    ({}, 3, "no_active_loan"),
-], ids=["county-652399", "county-not-covered", "job", "none", "age-17", "age-61",
-        "one-active-loan", "three-active-loans"])
+
+@pytest.mark.parametrize(
+    "facts, active_loans, failing",
+    [
+        ({"county_code": "652399"}, 0, "county_listed"),
+        ({"county_code": "652323"}, 0, "county_listed"),  # in the prefecture, not in the product
+        ({"willingness": "job"}, 0, "business_intent"),
+        ({"willingness": "none"}, 0, "business_intent"),
+        ({"birth_year": AS_OF.year - 17}, 0, "age_within_limits"),
+        ({"birth_year": AS_OF.year - 61}, 0, "age_within_limits"),
+        ({}, 1, "no_active_loan"),
+        ({}, 3, "no_active_loan"),
+    ],
+    ids=[
+        "county-652399",
+        "county-not-covered",
+        "job",
+        "none",
+        "age-17",
+        "age-61",
+        "one-active-loan",
+        "three-active-loans",
+    ],
+)
 def test_a_single_failing_criterion_makes_the_veteran_ineligible_naming_only_it(
-        facts, active_loans, failing):
+    facts, active_loans, failing
+):
     result = assess(veteran(**facts), active_loans)
     assert result.eligible is False
     assert result.failed_criteria == [failing]
@@ -96,19 +133,21 @@ def test_a_single_failing_criterion_makes_the_veteran_ineligible_naming_only_it(
 def test_the_age_limits_are_inclusive(age):
     result = assess(veteran(birth_year=AS_OF.year - age))
     assert result.eligible is True
-    assert f"age {age}" in next(c.detail for c in result.criteria
-                                if c.code == "age_within_limits")
+    assert f"age {age}" in next(c.detail for c in result.criteria if c.code == "age_within_limits")
 
 
 def test_the_age_limits_come_from_the_product():
-    strict = replace(PRODUCT, criteria={**PRODUCT.criteria,
-                                        "age_within_limits": {"min_age": 40, "max_age": 45}})
+    strict = replace(
+        PRODUCT, criteria={**PRODUCT.criteria, "age_within_limits": {"min_age": 40, "max_age": 45}}
+    )
     assert assess(veteran(), product=strict).failed_criteria == ["age_within_limits"]
 
 
 def test_the_accepted_willingness_comes_from_the_product():
-    lenient = replace(PRODUCT, criteria={**PRODUCT.criteria,
-                                         "business_intent": {"willingness": ["business", "job"]}})
+    lenient = replace(
+        PRODUCT,
+        criteria={**PRODUCT.criteria, "business_intent": {"willingness": ["business", "job"]}},
+    )
     assert assess(veteran(willingness="job"), product=lenient).eligible is True
 
 
@@ -125,6 +164,7 @@ def test_several_failing_criteria_are_all_listed():
 
 # -- unknown veteran ----------------------------------------------------------------------
 
+
 def test_an_unknown_veteran_fails_registered_veteran_and_nothing_else_is_assessed():
     result = assess(None, veteran_id=VETERAN_ID)
     assert result.eligible is False
@@ -140,6 +180,7 @@ def test_an_unknown_veteran_fails_registered_veteran_and_nothing_else_is_assesse
 
 # -- outcome_changed ----------------------------------------------------------------------
 # ``previous`` is the last stored outcome as (eligible, max_amount), or None.
+
 
 def outcome(assessment):
     return (assessment.eligible, assessment.max_amount)
@@ -181,6 +222,7 @@ def test_another_failing_reason_with_the_same_answer_is_not_news():
 
 
 # -- the event ----------------------------------------------------------------------------
+
 
 def test_the_assessed_event_of_an_eligible_veteran_passes_its_contract():
     event = domain.assessed_event(assess(veteran(), cause_event_id="evt-9"))

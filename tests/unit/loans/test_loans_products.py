@@ -1,4 +1,5 @@
 """The products file: the shipped one loads; a bad one stops loading with a clear error."""
+
 import copy
 from decimal import Decimal
 
@@ -21,8 +22,7 @@ def product(**changes):
 
 def write(tmp_path, *items):
     path = tmp_path / "products.yaml"
-    path.write_text(yaml.safe_dump({"products": list(items)}, allow_unicode=True),
-                    encoding="utf-8")
+    path.write_text(yaml.safe_dump({"products": list(items)}, allow_unicode=True), encoding="utf-8")
     return path
 
 
@@ -40,8 +40,9 @@ def test_the_shipped_products_file_offers_yongjun_chuangye():
 
 
 def test_products_file_is_read_from_the_path_given(tmp_path):
-    path = write(tmp_path, product(code="other_loan", max_principal="5000.00",
-                                   min_principal="1000.00"))
+    path = write(
+        tmp_path, product(code="other_loan", max_principal="5000.00", min_principal="1000.00")
+    )
     products = load_products(path)
     assert list(products) == ["other_loan"]
     assert products["other_loan"].max_principal == Decimal("5000.00")
@@ -56,8 +57,7 @@ def test_products_file_is_read_from_products_file_env_var(tmp_path, monkeypatch)
 def test_an_empty_criterion_written_as_null_becomes_an_empty_dict(tmp_path):
     item = product()
     item["criteria"]["no_active_loan"] = None
-    assert load_products(write(tmp_path, item))["yongjun_chuangye"].criteria[
-        "no_active_loan"] == {}
+    assert load_products(write(tmp_path, item))["yongjun_chuangye"].criteria["no_active_loan"] == {}
 
 
 def test_min_principal_above_max_principal_is_refused(tmp_path):
@@ -93,17 +93,19 @@ def test_an_unknown_repayment_method_is_refused(tmp_path):
 
 
 def test_two_products_with_the_same_code_are_refused(tmp_path):
-    path = write(tmp_path, product(max_principal="300000.00"),
-                 product(max_principal="50000.00"))
+    path = write(tmp_path, product(max_principal="300000.00"), product(max_principal="50000.00"))
     with pytest.raises(ValueError, match="yongjun_chuangye"):
         load_products(path)
 
 
-@pytest.mark.parametrize("criteria", [
-    {"age_within_limits": {"min_age": 61, "max_age": 60}},
-    {"age_within_limits": {"min_age": "eighteen"}},
-    {"business_intent": {"willingness": ["gambling"]}},
-])
+@pytest.mark.parametrize(
+    "criteria",
+    [
+        {"age_within_limits": {"min_age": 61, "max_age": 60}},
+        {"age_within_limits": {"min_age": "eighteen"}},
+        {"business_intent": {"willingness": ["gambling"]}},
+    ],
+)
 def test_criterion_settings_that_make_no_sense_are_refused(tmp_path, criteria):
     path = write(tmp_path, product(criteria=criteria))
     with pytest.raises(ValueError, match="criteria"):

@@ -1,0 +1,382 @@
+"""The rules of the 拥军创业贷 loan lifecycle and of subsidies: pure functions that take
+loans' records (domain.py) and return the change and the events it causes, or raise
+``InvalidInput`` / ``Conflict``; lifecycle.py loads, calls them, stores and replies.
+
+States follow Apache Fineract: submitted → approved | rejected | withdrawn; approved →
+active (disbursed) | withdrawn; active ⇄ delinquent (an instalment overdue); active |
+delinquent → closed (repaid) | written_off."""
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from services.loans import schedule
+from services.loans.domain import (
+    ACTIVE_LOAN_STATES,
+    Assessment,
+    Loan,
+    LoanHistory,
+    Product,
+    Repayment,
+    Subsidy,
+    VeteranFacts,
+)
+from services.loans.schedule import Instalment
+from shared.contracts import Event
+from shared.contracts.loans import (
+    LOAN_APPLIED,
+    LOAN_APPROVED,
+    LOAN_CLOSED,
+    LOAN_DISBURSED,
+    LOAN_REJECTED,
+    SUBSIDY_GRANTED,
+)
+from shared.errors import Conflict
+from shared.validation import invalid
+
+LOAN_MOVES = {
+    "submitted": {"approved", "rejected", "withdrawn"},
+    "approved": {"active", "withdrawn"},
+    "active": {"delinquent", "closed", "written_off"},
+    "delinquent": {"active", "closed", "written_off"},
+    "rejected": set(),
+    "withdrawn": set(),
+    "closed": set(),
+    "written_off": set(),
+}
+REPAYING = ("active", "delinquent")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """When a change is made (the instant and the bureau's date) and by whom."""
+
+    at: dt.datetime
+    today: dt.date
+    operator_id: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change to one loan: the loan as it is after it, the history line of a move (None
+    for a change that moves nothing: days overdue only) and the events it causes."""
+
+    loan: Loan
+    history: LoanHistory | None = None
+    events: tuple[Event, ...] = ()
+
+    @property
+    def moved(self) -> bool:
+        return self.history is not None
+
+    @property
+    def applied(self) -> bool:
+        """The loan is new: an application."""
+        return self.history is not None and self.history.from_status is None
+
+    @property
+    def changes_eligibility(self) -> bool:
+        """A loan that starts or stops being active changes the ``no_active_loan``
+        answer for its product."""
+        before = self.history.from_status if self.history else self.loan.status
+        return (before in ACTIVE_LOAN_STATES) != (self.loan.status in ACTIVE_LOAN_STATES)
+
+
+@dataclass(frozen=True)
+class Repaid:
+    """A repayment, the instalments as it leaves them, and what it did to the loan."""
+
+    repayment: Repayment
+    instalments: list[Instalment]
+    change: Change | None
+
+
+def illegal_loan_move(current: str, target: str, action: str) -> str:
+    allowed = sorted(LOAN_MOVES.get(current, set()))
+    return f"a {current} loan cannot be {action}" + (
+        f"; from {current} it can become {', '.join(allowed)}"
+        if allowed
+        else f"; {current} is final"
+    )
+
+
+def check_move(loan: Loan, target: str, action: str) -> None:
+    if target not in LOAN_MOVES.get(loan.status, set()):
+        raise Conflict(
+            illegal_loan_move(loan.status, target, action),
+            {"loan_id": loan.id, "status": loan.status},
+        )
+
+
+def loan_event(event_type: str, loan: Loan, amount: Decimal | None = None) -> Event:
+    return Event(
+        event_type,
+        {
+            "loan_id": loan.id,
+            "veteran_id": loan.veteran_id,
+            "enterprise_id": loan.enterprise_id,
+            "product_code": loan.product_code,
+            "amount": amount if amount is not None else loan.amount,
+            "status": loan.status,
+        },
+    )
+
+
+def transition(
+    loan: Loan,
+    target: str,
+    action: str,
+    stamp: Stamp,
+    *,
+    note: str | None = None,
+    event: str | None = None,
+    event_amount: Decimal | None = None,
+    **changes: Any,
+) -> Change:
+    """The one way a loan changes state: allowed from its state (else ``Conflict`` naming
+    the moves it has, ``action`` saying what was tried), stamped, written to its history,
+    and announced as ``event`` (none for active ⇄ delinquent)."""
+    check_move(loan, target, action)
+    moved = replace(loan, status=target, updated_at=stamp.at, **changes)
+    history = LoanHistory(loan.id, stamp.at, loan.status, target, note, stamp.operator_id)
+    events = (loan_event(event, moved, event_amount),) if event else ()
+    return Change(moved, history, events)
+
+
+# -- applying -------------------------------------------------------------------------------
+def registered(veteran: VeteranFacts | None) -> VeteranFacts:
+    """Only a veteran loans knows (and the caller may see) applies."""
+    if veteran is None:
+        raise invalid({"criteria.registered_veteran": ["not found among registered veterans"]})
+    return veteran
+
+
+def apply_for(
+    product: Product,
+    veteran: VeteranFacts,
+    assessment: Assessment,
+    stamp: Stamp,
+    *,
+    loan_id: str,
+    amount: Decimal,
+    term_months: int,
+    purpose: str | None,
+    enterprise_id: str | None,
+) -> Change:
+    """A submitted loan, when the amount and term are within the product's limits and the
+    veteran is eligible as ``assessment`` found; else ``InvalidInput`` naming the fields
+    and the failed criteria (``criteria.<code>``)."""
+    errors = {}
+    if not product.min_principal <= amount <= product.max_principal:
+        errors["amount"] = [
+            f"must be between {product.min_principal} and "
+            f"{product.max_principal} for {product.name}"
+        ]
+    if term_months > product.max_term_months:
+        errors["term_months"] = [
+            f"must be at most {product.max_term_months} months for {product.name}"
+        ]
+    for criterion in assessment.criteria:
+        if not criterion.passed:
+            errors[f"criteria.{criterion.code}"] = [criterion.detail]
+    if errors:
+        raise invalid(errors)
+    loan = Loan(
+        id=loan_id,
+        veteran_id=veteran.veteran_id,
+        product_code=product.code,
+        status="submitted",
+        amount=amount,
+        created_at=stamp.at,
+        county_code=veteran.county_code,
+        enterprise_id=enterprise_id,
+        term_months=term_months,
+        purpose=purpose,
+        annual_rate=product.annual_rate,
+        interest_subsidy_rate=product.interest_subsidy_rate,
+        repayment_method=product.repayment_method,
+        submitted_on=stamp.today,
+        updated_at=stamp.at,
+        created_by=stamp.operator_id,
+    )
+    history = LoanHistory(loan.id, stamp.at, None, "submitted", None, stamp.operator_id)
+    return Change(loan, history, (loan_event(LOAN_APPLIED, loan),))
+
+
+# -- deciding -------------------------------------------------------------------------------
+def approve(
+    loan: Loan,
+    product: Product | None,
+    approved_amount: Decimal | None,
+    note: str | None,
+    stamp: Stamp,
+) -> Change:
+    """Approved for the amount applied for unless a lower one is given, not below the
+    product's minimum."""
+    check_move(loan, "approved", "approved")
+    amount = approved_amount or loan.amount
+    floor = product.min_principal if product else schedule.ZERO
+    if not floor <= amount <= loan.amount:
+        raise invalid(
+            {"approved_amount": [f"must be between {floor} and the {loan.amount} applied for"]}
+        )
+    return transition(
+        loan,
+        "approved",
+        "approved",
+        stamp,
+        note=note,
+        event=LOAN_APPROVED,
+        event_amount=amount,
+        approved_amount=amount,
+        approved_on=stamp.today,
+    )
+
+
+def reject(loan: Loan, reason: str, stamp: Stamp) -> Change:
+    return transition(
+        loan,
+        "rejected",
+        "rejected",
+        stamp,
+        note=reason,
+        event=LOAN_REJECTED,
+        reason=reason,
+        closed_on=stamp.today,
+    )
+
+
+def withdraw(loan: Loan, stamp: Stamp) -> Change:
+    """Before disbursement: announced as ``loan_closed`` with status ``withdrawn`` (the
+    catalogue has no event of its own for it)."""
+    return transition(
+        loan, "withdrawn", "withdrawn", stamp, event=LOAN_CLOSED, closed_on=stamp.today
+    )
+
+
+def write_off(loan: Loan, reason: str, stamp: Stamp) -> Change:
+    return transition(
+        loan,
+        "written_off",
+        "written off",
+        stamp,
+        note=reason,
+        event=LOAN_CLOSED,
+        reason=reason,
+        closed_on=stamp.today,
+    )
+
+
+def disburse(loan: Loan, day: dt.date, stamp: Stamp) -> tuple[Change, list[Instalment]]:
+    """Active from ``day`` (not in the future, not before the approval), with the
+    repayment schedule made from it."""
+    check_move(loan, "active", "disbursed")
+    if day > stamp.today:
+        raise invalid({"disbursed_on": ["is in the future"]})
+    if loan.approved_on is not None and day < loan.approved_on:
+        raise invalid({"disbursed_on": [f"is before the approval on {loan.approved_on}"]})
+    instalments = schedule.build(
+        loan.approved_amount,
+        loan.annual_rate,
+        loan.term_months,
+        loan.repayment_method,
+        loan.interest_subsidy_rate,
+        day,
+    )
+    change = transition(
+        loan,
+        "active",
+        "disbursed",
+        stamp,
+        event=LOAN_DISBURSED,
+        event_amount=loan.approved_amount,
+        disbursed_on=day,
+    )
+    return change, instalments
+
+
+# -- repaying -------------------------------------------------------------------------------
+def repay(
+    loan: Loan,
+    instalments: list[Instalment],
+    amount: Decimal,
+    paid_on: dt.date,
+    repayment_id: str,
+    stamp: Stamp,
+) -> Repaid:
+    """Allocated to the instalments, oldest first, interest before principal; the loan
+    closes when nothing is left, and is delinquent while an instalment is overdue."""
+    if loan.status not in REPAYING:
+        raise Conflict(
+            f"a {loan.status} loan takes no repayment", {"loan_id": loan.id, "status": loan.status}
+        )
+    if paid_on > stamp.today:
+        raise invalid({"paid_on": ["is in the future"]})
+    if loan.disbursed_on is not None and paid_on < loan.disbursed_on:
+        raise invalid({"paid_on": [f"is before the disbursement on {loan.disbursed_on}"]})
+    outstanding = schedule.totals(instalments)["outstanding"]
+    if amount > outstanding:
+        raise invalid({"amount": [f"is more than the {outstanding:.2f} outstanding"]})
+    instalments = schedule.allocate(instalments, amount, paid_on)
+    repayment = Repayment(repayment_id, loan.id, amount, paid_on, stamp.at, stamp.operator_id)
+    change: Change | None
+    if schedule.totals(instalments)["outstanding"] == schedule.ZERO:
+        change = transition(
+            loan,
+            "closed",
+            "closed",
+            stamp,
+            note="repaid",
+            event=LOAN_CLOSED,
+            closed_on=paid_on,
+            days_overdue=0,
+        )
+    else:
+        change = follow_delinquency(loan, instalments, stamp)
+    return Repaid(repayment, instalments, change)
+
+
+def follow_delinquency(loan: Loan, instalments: list[Instalment], stamp: Stamp) -> Change | None:
+    """active ⇄ delinquent as instalments fall overdue or are caught up (a move), or the
+    days overdue alone (no move); None when nothing changes."""
+    overdue = schedule.days_overdue(instalments, stamp.today)
+    target = "delinquent" if overdue else "active"
+    if target != loan.status:
+        return transition(
+            loan,
+            target,
+            target,
+            stamp,
+            note=f"{overdue} days overdue" if overdue else "caught up",
+            days_overdue=overdue,
+        )
+    if overdue != loan.days_overdue:
+        return Change(replace(loan, days_overdue=overdue))
+    return None
+
+
+# -- subsidies ------------------------------------------------------------------------------
+def grant_subsidy(
+    subsidy: Subsidy, granted: Decimal, cap: Decimal | None
+) -> tuple[Subsidy, tuple[Event, ...]]:
+    """Within ``cap`` per beneficiary, kind and period (``granted`` already), else
+    ``Conflict`` with ``details {granted, cap}``; None: the kind has no cap."""
+    if cap is not None and granted + subsidy.amount > cap:
+        raise Conflict(
+            f"a {subsidy.kind} subsidy of {subsidy.amount:.2f} would pass the "
+            f"{cap:.2f} cap for {subsidy.period} ({granted:.2f} granted already)",
+            {"granted": f"{schedule.money(granted):.2f}", "cap": f"{schedule.money(cap):.2f}"},
+        )
+    return subsidy, (
+        Event(
+            SUBSIDY_GRANTED,
+            {
+                "subsidy_id": subsidy.id,
+                "veteran_id": subsidy.veteran_id,
+                "enterprise_id": subsidy.enterprise_id,
+                "kind": subsidy.kind,
+                "amount": subsidy.amount,
+            },
+        ),
+    )
