@@ -1,23 +1,26 @@
-"""followup's rules, free of I/O: the plans file, what each consumed event asks for,
-revisit dates, overdue, outcomes as employment signals, and retention."""
+"""followup's rules, free of I/O: what each consumed event asks for, revisit dates,
+overdue, outcomes as employment signals, and retention. The plans file is read by
+``plans.py``; ids come from the caller."""
 import datetime as dt
-import os
-import uuid
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-
-import yaml
-from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.contracts import Event
-from shared.contracts.followup import (CONTACT_RECORDED, ISSUE_ESCALATED, REVISIT_COMPLETED,
-                                       REVISIT_DUE, REVISIT_SCHEDULED)
+from shared.contracts.followup import (
+    CONTACT_RECORDED,
+    ISSUE_ESCALATED,
+    REVISIT_COMPLETED,
+    REVISIT_DUE,
+    REVISIT_SCHEDULED,
+)
 from shared.contracts.jobs import VETERAN_HIRED
 from shared.contracts.loans import LOAN_DISBURSED
-from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, ENTERPRISE_REGISTERED,
-                                       VETERAN_REGISTERED, VETERAN_UPDATED)
+from shared.contracts.registry import (
+    EMPLOYMENT_STATUS_CHANGED,
+    ENTERPRISE_REGISTERED,
+    VETERAN_REGISTERED,
+    VETERAN_UPDATED,
+)
 
-DEFAULT_PLANS = Path(__file__).resolve().parent / "plans.yaml"
 CATEGORIES = ("wages", "contract", "social_insurance", "skills", "housing", "family", "other")
 OUTCOMES = ("employed_same", "employed_other", "left_job", "business_operating",
             "business_closed", "unreachable")
@@ -28,31 +31,6 @@ TOPICS = ("policy_consultation", "job_referral", "skills_training", "startup_loa
 WORKING_STATUSES = {"employed", "self_employed", "flexible", "public_welfare_post"}
 WORKING_OUTCOMES = {"employed_same", "employed_other", "business_operating"}
 NOT_WORKING_OUTCOMES = {"left_job", "business_closed"}
-
-
-class PlansSchema(Schema):
-    plans = fields.Dict(keys=fields.String(validate=validate.OneOf(["employment", "business"])),
-                        values=fields.List(fields.Integer(strict=True,
-                                                          validate=validate.Range(min=1, max=3650)),
-                                           validate=validate.Length(min=1)), required=True)
-    grace_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=365))
-    departments = fields.Dict(keys=fields.String(validate=validate.OneOf(CATEGORIES)),
-                              values=fields.String(validate=validate.Length(min=1)),
-                              required=True)
-
-
-def load_plans(path=None):
-    path = Path(path or os.environ.get("PLANS_FILE") or DEFAULT_PLANS)
-    with open(path, encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
-    try:
-        plans = PlansSchema().load(raw)
-    except ValidationError as exc:
-        raise ValueError(f"{path}: {exc.messages}") from None
-    missing = set(CATEGORIES) - set(plans["departments"])
-    if missing:
-        raise ValueError(f"{path}: no department for {', '.join(sorted(missing))}")
-    return plans
 
 
 def plan(start, days):
@@ -155,9 +133,10 @@ def place(wanted, veteran_counties, enterprise_counties):
     return ready, waiting
 
 
-def revisit_rows(ready, plans, now):
-    """One row per revisit of each placed plan, on the days its kind's plan lists."""
-    return [{"id": str(uuid.uuid4()), "veteran_id": want.veteran_id,
+def revisit_rows(ready, plans, now, new_id):
+    """One row per revisit of each placed plan, on the days its kind's plan lists;
+    ``new_id()`` gives each row its id."""
+    return [{"id": new_id(), "veteran_id": want.veteran_id,
              "county_code": want.county_code, "kind": want.kind,
              "cause_event_id": want.cause_event_id, "cause_type": want.cause_type,
              "due_on": due_on, "created_at": now}
@@ -183,7 +162,7 @@ def signals(changes, outcomes):
     """Per veteran, the dated ``(day, working?)`` signals from registry's status changes
     ``[(veteran_id, day, status)]`` and revisit outcomes ``[(veteran_id, contacted_on,
     outcome)]``."""
-    out = {}
+    out: dict[str, list[tuple[dt.date, bool]]] = {}
     for veteran_id, day, status in changes:
         out.setdefault(veteran_id, []).append((day, is_working(status=status)))
     for veteran_id, day, outcome in outcomes:

@@ -5,16 +5,20 @@ import datetime as dt
 import uuid
 
 import structlog
-from nameko.extensions import DependencyProvider
 
 from services.followup import domain, schemas
+from services.followup.plans import Plans
 from services.followup.scheduler import SchedulerSettings, scheduler_timer
 from services.followup.store import FollowupStore
 from shared.auth import READ, STATS, WRITE
 from shared.contracts.jobs import VETERAN_HIRED
 from shared.contracts.loans import LOAN_DISBURSED
-from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, ENTERPRISE_REGISTERED,
-                                       VETERAN_REGISTERED, VETERAN_UPDATED)
+from shared.contracts.registry import (
+    EMPLOYMENT_STATUS_CHANGED,
+    ENTERPRISE_REGISTERED,
+    VETERAN_REGISTERED,
+    VETERAN_UPDATED,
+)
 from shared.db import Database
 from shared.errors import Conflict, NotFound
 from shared.messaging import batch_event_handler, rpc
@@ -25,16 +29,6 @@ from shared.validation import invalid, load, load_page, parse_uuid
 log = structlog.get_logger(__name__)
 # The overdue sweep changes at most this many batches' worth of rows per tick.
 OVERDUE_SWEEP_BATCHES = 10
-
-
-class Plans(DependencyProvider):
-    """The plans file (PLANS_FILE), read once; a bad file stops the service."""
-
-    def setup(self):
-        self.plans = domain.load_plans(self.container.config.get("PLANS_FILE") or None)
-
-    def get_dependency(self, worker_ctx):
-        return self.plans
 
 
 class FollowupService(ServiceBase):
@@ -67,7 +61,8 @@ class FollowupService(ServiceBase):
             log.warning("followup.plan_waiting_for_county", veteran_id=want.veteran_id,
                         cause_event_id=want.cause_event_id, type=want.cause_type)
         ready += self.store.unpark(set(facts.counties))
-        planned = self.store.add_revisits(domain.revisit_rows(ready, self.plans["plans"], now))
+        rows = domain.revisit_rows(ready, self.plans["plans"], now, new_id)
+        planned = self.store.add_revisits(rows)
         self.store.emit(*[domain.scheduled_event(row) for row in planned])
         if planned:
             log.info("followup.planned", revisits=len(planned))
@@ -221,3 +216,7 @@ class FollowupService(ServiceBase):
     def health_details(self):
         return {"scheduler_instance": self.scheduler.instance,
                 "plans_waiting_for_county": self.store.waiting()}
+
+
+def new_id():
+    return str(uuid.uuid4())

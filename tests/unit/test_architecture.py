@@ -29,13 +29,6 @@ SQL = re.compile(r"\b(SELECT|INSERT INTO|UPDATE [\w.\"]+ SET|DELETE FROM)\b")
 
 # (rule, module, what): today's violations. Remove an entry when its fix lands.
 KNOWN = {
-    # issue 18: the plans' YAML loader and its marshmallow schema move beside the dependency
-    # that uses them (services/followup/), out of the domain
-    ("domain", "services/followup/domain.py", "yaml"),
-    ("domain", "services/followup/domain.py", "marshmallow"),  # issue 18: as yaml, above
-    ("domain", "services/followup/domain.py", "os"),  # issue 18: PLANS_FILE read by the loader
-    ("domain", "services/followup/domain.py", "pathlib"),  # issue 18: plans.yaml's path, ditto
-    ("domain", "services/followup/domain.py", "open()"),  # issue 18: the loader opens plans.yaml
 }
 
 

@@ -1,5 +1,5 @@
-"""followup's rules without servers: the plans file, what events ask for, dates, overdue,
-outcomes as signals, retention arithmetic."""
+"""followup's rules without servers: what events ask for, dates, overdue, outcomes as
+signals, retention arithmetic."""
 import datetime as dt
 import uuid
 
@@ -11,23 +11,6 @@ from shared.contracts import ReceivedEvent
 
 D = dt.date
 BEIJING = zone("Asia/Shanghai")
-
-
-def test_the_default_plans_file_loads_with_a_department_for_every_category():
-    plans = domain.load_plans()
-    assert plans["plans"] == {"employment": [7, 30, 90, 180], "business": [30, 90, 180]}
-    assert set(plans["departments"]) == set(domain.CATEGORIES)
-
-
-def test_a_plans_file_missing_a_department_is_refused(tmp_path):
-    path = tmp_path / "plans.yaml"
-    path.write_text("plans: {employment: [7]}\ngrace_days: 7\ndepartments: {wages: 劳动监察}\n",
-                    encoding="utf-8")
-    with pytest.raises(ValueError, match="no department for"):
-        domain.load_plans(path)
-    path.write_text("plans: {employment: [0]}\ngrace_days: 7\ndepartments: {}\n", encoding="utf-8")
-    with pytest.raises(ValueError):
-        domain.load_plans(path)
 
 
 def test_plans_are_days_after_the_start_in_order():
@@ -67,7 +50,7 @@ def received(event_type, occurred_at="2026-11-02T02:00:00+00:00", **data):
 def test_an_events_day_is_its_day_in_the_bureaus_zone():
     assert domain.event_day("2026-11-02T15:59:59+00:00", BEIJING) == D(2026, 11, 2)
     assert domain.event_day("2026-11-02T16:00:00+00:00", BEIJING) == D(2026, 11, 3)
-    assert domain.event_day(dt.datetime(2026, 12, 31, 20, tzinfo=dt.timezone.utc),
+    assert domain.event_day(dt.datetime(2026, 12, 31, 20, tzinfo=dt.UTC),
                             BEIJING) == D(2027, 1, 1)
     # a bureau configured for Xinjiang time (UTC+6) turns the day two hours later
     assert domain.event_day("2026-11-02T17:00:00+00:00", zone("Asia/Urumqi")) == D(2026, 11, 2)
@@ -115,10 +98,23 @@ def test_a_plan_takes_its_own_county_then_the_enterprises_then_the_veterans_or_w
     assert [(r.cause_event_id, r.county_code) for r in ready] == [
         ("e1", "652301"), ("e2", "652327"), ("e3", "652323")]
     assert [r.cause_event_id for r in waiting] == ["e4"]
-    rows = domain.revisit_rows(ready[:1], {"employment": [7, 30, 90, 180]}, "now")
+    rows = domain.revisit_rows(ready[:1], {"employment": [7, 30, 90, 180]}, "now",
+                              lambda: str(uuid.uuid4()))
     assert [r["due_on"] for r in rows] == [D(2026, 1, 8), D(2026, 1, 31), D(2026, 4, 1),
                                             D(2026, 6, 30)]
     assert len({r["id"] for r in rows}) == 4
+
+
+def test_revisit_rows_take_their_ids_from_the_caller():
+    ready = [domain.Wanted("e1", "veteran_hired", "v1", "employment", D(2026, 1, 1), "652301")]
+    ids = iter(["r1", "r2"])
+    rows = domain.revisit_rows(ready, {"employment": [30, 7]}, "now", lambda: next(ids))
+    assert [(r["id"], r["due_on"]) for r in rows] == [("r1", D(2026, 1, 8)),
+                                                       ("r2", D(2026, 1, 31))]
+    assert rows[0] == {"id": "r1", "veteran_id": "v1", "county_code": "652301",
+                       "kind": "employment", "cause_event_id": "e1",
+                       "cause_type": "veteran_hired", "due_on": D(2026, 1, 8),
+                       "created_at": "now"}
 
 
 @pytest.mark.parametrize("outcome,working", [
