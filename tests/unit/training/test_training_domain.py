@@ -10,10 +10,18 @@ from services.training.domain import projection
 from shared.contracts import ReceivedEvent
 from shared.errors import Conflict, InvalidInput
 from shared.validation import invalid
-from tests.unit.training.training_records import (NOW, TODAY, make_base, make_cohort,
-                                                  make_competition, make_course,
-                                                  make_enrollment, make_entry, make_veteran,
-                                                  origin)
+from tests.unit.training.training_records import (
+    NOW,
+    TODAY,
+    make_base,
+    make_cohort,
+    make_competition,
+    make_course,
+    make_enrollment,
+    make_entry,
+    make_veteran,
+    origin,
+)
 
 COURSE = make_course(theory_pass=60, practical_pass=70)
 
@@ -123,12 +131,10 @@ def test_a_result_is_recorded_once_for_an_enrolled_veteran():
 
 
 def test_a_certificate_names_the_course_its_skills_and_the_day_of_the_result():
-    completed, _ = domain.record_result(make_enrollment(county_code="652302"),
-                                        make_course(skills_granted=["welder", "cook"]),
-                                        80, 80, TODAY)
-    certificate, events = domain.certify(completed, make_course(skills_granted=["welder",
-                                                                                "cook"]),
-                                         42, "t9")
+    course = make_course(skills_granted=["welder", "cook"])
+    completed, _ = domain.record_result(make_enrollment(county_code="652302"), course, 80, 80,
+                                        TODAY)
+    certificate, events = domain.certify(completed, course, 42, "t9")
     assert asdict(certificate) == {
         "id": "t9", "cert_no": "TR20266523020000042", "enrollment_id": "e1",
         "veteran_id": "v1", "course_id": "c1", "certificate_name": "消防设施操作员证",
