@@ -11,7 +11,7 @@ from services.followup.service import FollowupService
 from shared.clock import Clock, FrozenClock
 from tests.helpers import publish
 
-START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Changji
+START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
 
 
 def envelope(source, event_type, occurred_at=None, **data):

@@ -4,8 +4,7 @@ import datetime as dt
 import uuid
 
 from tests.helpers import scalar
-from tests.integration.followup.conftest import (START, disbursed, envelope, hired,
-                                                 registered)
+from tests.integration.followup.conftest import START, disbursed, envelope, hired, registered
 
 
 def scheduled(db):

@@ -194,7 +194,7 @@ def test_retention_counts_who_stayed_employed(followup, clock, deliver, rpc):
     # left: unemployed after 40 days (registry's event); late_leaver: found gone at 120
     # days, on a visit made ahead of the 180-day revisit.
     deliver(envelope("registry", "employment_status_changed",
-                     occurred_at=dt.datetime(2026, 2, 14, 3, tzinfo=dt.timezone.utc),
+                     occurred_at=dt.datetime(2026, 2, 14, 3, tzinfo=dt.UTC),
                      veteran_id=left, previous="employed", current="unemployed",
                      reason="left_job", cause_event_id=None))
     [revisit] = [r for r in rpc.followup.list_revisits({"veteran_id": late_leaver})["items"]

@@ -5,7 +5,6 @@ import pytest
 from services.training.service import TrainingService
 from tests.helpers import days_from_today, publish, registered_event, scalar, wait_for
 
-
 in_days = days_from_today  # the bureau's today moved by ``days``, as ISO text
 
 
