@@ -1,13 +1,12 @@
 """training's records and rules, free of I/O: bases, courses and cohorts, enrollment, pass
-marks and certificates, mentors and competitions (recommendations and placement are in
-``placement_domain.py``). A rule returns the change and the events it causes, or raises
-``InvalidInput``/``Conflict``; ids, times and certificate numbers come from the caller."""
+marks and certificates, mentors and competitions (what other services' events tell
+training, recommendations and placement: ``placement_domain.py``). A rule returns the
+change and the events it causes, or raises ``InvalidInput``/``Conflict``; ids, times and
+certificate numbers come from the caller."""
 import datetime as dt
 from dataclasses import dataclass, replace
 
 from shared.contracts import Event
-from shared.contracts.jobs import VETERAN_HIRED
-from shared.contracts.registry import VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.contracts.training import CERTIFICATE_ISSUED, ENROLLED, TRAINING_COMPLETED
 from shared.errors import Conflict, InvalidInput
 
@@ -278,37 +277,6 @@ def award(entry: Entry, prize: str, rank: int, now: dt.datetime) -> Entry:
     if entry.awarded_at is not None:
         raise Conflict("the entry has been awarded already", {"entry_id": entry.id})
     return replace(entry, prize=prize, rank=rank, awarded_at=now)
-
-
-# -- what registry and jobs tell training -------------------------------------------------
-def projection(data) -> Veteran:
-    """The facts training keeps of a veteran from registry's snapshot."""
-    intentions = data.get("intentions") or {}
-    return Veteran(veteran_id=data["veteran_id"], county_code=data["county_code"],
-                   skills=list(data.get("skills") or []),
-                   occupations=list(intentions.get("occupations") or []),
-                   service_needs=list(data.get("service_needs") or []),
-                   willingness=data["willingness"],
-                   employment_status=data["employment_status"])
-
-
-def read_events(events) -> tuple[dict[str, Veteran], list[Placement]]:
-    """A batch of received events → the veterans' newest facts (by id) and placements:
-    a hire from ``started_on``, each founder of a new business from ``founded_on``."""
-    veterans: dict[str, Veteran] = {}
-    placements: list[Placement] = []
-    for event in events:
-        data = event.data
-        if event.type in (VETERAN_REGISTERED, VETERAN_UPDATED):
-            facts = data if event.type == VETERAN_REGISTERED else data["snapshot"]
-            veterans[facts["veteran_id"]] = projection(facts)
-        elif event.type == VETERAN_HIRED:
-            placements.append(Placement(data["veteran_id"], event.event_id, "hired",
-                                        data["started_on"]))
-        else:  # enterprise_registered
-            placements += [Placement(founder, event.event_id, "enterprise", data["founded_on"])
-                           for founder in data["founder_ids"]]
-    return veterans, placements
 
 
 # -- events -------------------------------------------------------------------------------

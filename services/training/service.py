@@ -120,7 +120,7 @@ class TrainingService(ServiceBase):
         veteran = self._veteran(veteran_id)
         cohorts = self.store.open_cohorts(self.clock.today())
         ranked = placement_domain.recommend(veteran, cohorts, RECOMMENDATIONS)
-        return [{"cohort": plain(cohort), "score": score, "reasons": reasons}
+        return [{"cohort": reply(cohort), "score": score, "reasons": reasons}
                 for cohort, score, reasons in ranked]
 
     # Facts from registry refresh the projection and the stored recommendations; hires
@@ -129,7 +129,7 @@ class TrainingService(ServiceBase):
         ("registry", VETERAN_UPDATED), ("registry", ENTERPRISE_REGISTERED),
         ("jobs", VETERAN_HIRED)])
     def on_events(self, events):
-        veterans, placements = domain.read_events(events)
+        veterans, placements = placement_domain.read_events(events)
         now = self.clock.now()
         self.store.save_veterans(veterans.values(), now)
         self.store.add_placements(placements)

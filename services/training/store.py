@@ -21,6 +21,7 @@ from services.training.domain import (
     Placement,
     Veteran,
 )
+from services.training.placement_domain import OpenCohort
 from shared.db import Store, in_counties, insert
 from shared.errors import Conflict
 
@@ -29,19 +30,21 @@ VETERAN_COLUMNS = ("veteran_id", "county_code", "skills", "occupations", "servic
 T = TypeVar("T")
 
 
-def _record(make: Callable[..., T], row: dict[str, Any] | None) -> T | None:
+def _record(make: Callable[..., T], row: dict[str, Any]) -> T:
     """A row as a record, its uuids as text (what events and replies carry)."""
-    if row is None:
-        return None
     return make(**{key: str(value) if isinstance(value, uuid.UUID) else value
                    for key, value in row.items()})
+
+
+def _one(make: Callable[..., T], row: dict[str, Any] | None) -> T | None:
+    return None if row is None else _record(make, row)
 
 
 def _entry(row):
     if row is not None:
         row = {("group" if key == "competition_group" else key): value
                for key, value in row.items()}
-    return _record(Entry, row)
+    return _one(Entry, row)
 
 
 class TrainingStore(Store):
@@ -60,19 +63,19 @@ class TrainingStore(Store):
         self._add("bases", base)
 
     def base(self, base_id) -> Base | None:
-        return _record(Base, self._row("bases", base_id))
+        return _one(Base, self._row("bases", base_id))
 
     def add_course(self, course: Course) -> None:
         self._add("courses", course)
 
     def course(self, course_id) -> Course | None:
-        return _record(Course, self._row("courses", course_id))
+        return _one(Course, self._row("courses", course_id))
 
     def add_cohort(self, cohort: Cohort) -> None:
         self._add("cohorts", cohort)
 
     def cohort(self, cohort_id) -> Cohort | None:
-        return _record(Cohort, self._row("cohorts", cohort_id))
+        return _one(Cohort, self._row("cohorts", cohort_id))
 
     # -- enrollment -----------------------------------------------------------------------
     def add_enrollment(self, enrollment: Enrollment) -> None:
@@ -101,7 +104,7 @@ class TrainingStore(Store):
                 raise Conflict("the cohort is full", {"cohort_id": cohort_id})
 
     def enrollment(self, enrollment_id, lock=False) -> Enrollment | None:
-        return _record(Enrollment, self._row("enrollments", enrollment_id, lock))
+        return _one(Enrollment, self._row("enrollments", enrollment_id, lock))
 
     def withdraw(self, enrollment: Enrollment) -> None:
         """Saves a withdrawal and frees its seat."""
@@ -154,7 +157,7 @@ class TrainingStore(Store):
         with self.dict_cursor() as cur:
             cur.execute(f"SELECT {', '.join(VETERAN_COLUMNS)} FROM veterans"
                         " WHERE veteran_id = %s", (veteran_id,))
-            return _record(Veteran, cur.fetchone())
+            return _one(Veteran, cur.fetchone())
 
     def add_placements(self, placements: list[Placement]) -> None:
         """A repeated placement (the same event for the same veteran) changes nothing."""
@@ -165,7 +168,7 @@ class TrainingStore(Store):
                     cur, "INSERT INTO placements (veteran_id, event_id, kind, placed_on)"
                     " VALUES %s ON CONFLICT DO NOTHING", rows, page_size=len(rows))
 
-    def open_cohorts(self, today):
+    def open_cohorts(self, today) -> list[OpenCohort]:
         """Cohorts not started yet with a seat left, with their course's facts."""
         with self.dict_cursor() as cur:
             cur.execute("SELECT h.id, h.course_id, h.starts_on, h.ends_on, h.capacity,"
@@ -174,7 +177,7 @@ class TrainingStore(Store):
                         " JOIN courses c ON c.id = h.course_id"
                         " WHERE h.starts_on >= %s AND h.enrolled < h.capacity"
                         " ORDER BY h.starts_on, h.id", (today,))
-            return cur.fetchall()
+            return [_record(OpenCohort, row) for row in cur.fetchall()]
 
     def save_recommendations(self, veteran_id, scored, now):
         with self.cursor() as cur:
@@ -208,7 +211,7 @@ class TrainingStore(Store):
         self._add("mentors", mentor)
 
     def mentor(self, mentor_id) -> Mentor | None:
-        return _record(Mentor, self._row("mentors", mentor_id))
+        return _one(Mentor, self._row("mentors", mentor_id))
 
     def add_assignment(self, assignment: Assignment) -> bool:
         """False when the mentor was assigned to the veteran already."""
@@ -220,7 +223,7 @@ class TrainingStore(Store):
         self._add("competitions", competition)
 
     def competition(self, competition_id) -> Competition | None:
-        return _record(Competition, self._row("competitions", competition_id))
+        return _one(Competition, self._row("competitions", competition_id))
 
     def add_entry(self, entry: Entry) -> None:
         """``Conflict`` if the veteran has an entry in this competition already."""

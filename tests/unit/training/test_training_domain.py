@@ -1,13 +1,11 @@
 """training's rules without servers: bases, courses and cohorts, enrollment, pass marks,
-results and certificates, competitions, and what registry's and jobs' events tell it."""
+results and certificates, mentors and competitions."""
 import datetime as dt
 from dataclasses import asdict
 
 import pytest
 
 from services.training import domain
-from services.training.domain import projection
-from shared.contracts import ReceivedEvent
 from shared.errors import Conflict, InvalidInput
 from shared.validation import invalid
 from tests.unit.training.training_records import (
@@ -34,16 +32,6 @@ def test_both_pass_marks_must_be_reached(theory, practical, passed):
 
 def test_certificate_numbers_carry_year_county_and_a_running_number():
     assert domain.cert_no(dt.date(2026, 12, 30), "652301", 42) == "TR20266523010000042"
-
-
-def test_the_projection_keeps_facts_only():
-    row = projection({"veteran_id": "v", "county_code": "652301", "skills": ["cook"],
-                      "service_needs": ["skills_training"], "willingness": "job",
-                      "employment_status": "unemployed", "gender": "male",
-                      "intentions": {"occupations": ["cook"], "counties": [], "min_salary": 1}})
-    assert asdict(row) == {"veteran_id": "v", "county_code": "652301", "skills": ["cook"],
-                           "occupations": ["cook"], "service_needs": ["skills_training"],
-                           "willingness": "job", "employment_status": "unemployed"}
 
 
 def test_a_refusal_is_worded_as_the_edge_words_invalid_input():
@@ -182,31 +170,3 @@ def test_an_entry_is_awarded_once():
     with pytest.raises(Conflict, match="awarded already") as refused:
         domain.award(awarded, "二等奖", 2, NOW)
     assert refused.value.details == {"entry_id": "n1"}
-
-
-# -- events from registry and jobs ----------------------------------------------------------
-def received(event_type, **data):
-    return ReceivedEvent(event_id=f"ev-{event_type}", type=event_type, source="x",
-                         occurred_at="2026-11-02T02:00:00+00:00", correlation_id=None,
-                         version=1, data=data)
-
-
-SNAPSHOT = {"veteran_id": "v1", "county_code": "652301", "skills": [], "willingness": "job",
-            "employment_status": "unemployed"}
-
-
-def test_events_become_the_newest_facts_per_veteran_and_placements():
-    veterans, placements = domain.read_events([
-        received("veteran_registered", **SNAPSHOT),
-        received("veteran_updated", snapshot={**SNAPSHOT, "county_code": "652323"}),
-        received("veteran_hired", veteran_id="v2", started_on=TODAY),
-        received("enterprise_registered", founder_ids=["v3", "v4"],
-                 founded_on=dt.date(2026, 10, 1))])
-    assert {v: veteran.county_code for v, veteran in veterans.items()} == {"v1": "652323"}
-    assert [asdict(p) for p in placements] == [
-        {"veteran_id": "v2", "event_id": "ev-veteran_hired", "kind": "hired",
-         "placed_on": TODAY},
-        {"veteran_id": "v3", "event_id": "ev-enterprise_registered", "kind": "enterprise",
-         "placed_on": dt.date(2026, 10, 1)},
-        {"veteran_id": "v4", "event_id": "ev-enterprise_registered", "kind": "enterprise",
-         "placed_on": dt.date(2026, 10, 1)}]

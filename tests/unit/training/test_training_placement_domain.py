@@ -1,14 +1,17 @@
-"""training's rules for what follows a course, without servers: recommendations and
-placement within 90 days."""
+"""training's rules around its courses, without servers: what registry's and jobs' events
+tell it, recommendations and placement within 90 days."""
 import datetime as dt
+from dataclasses import asdict
 
 from services.training import placement_domain as domain
-from tests.unit.training.training_records import make_veteran
+from services.training.placement_domain import projection
+from shared.contracts import ReceivedEvent
+from tests.unit.training.training_records import TODAY, make_open_cohort, make_veteran
 
 
 def cohort(id_, skills, occupation="driver", county="652301", starts=dt.date(2027, 1, 1)):
-    return {"id": id_, "skills_granted": skills, "occupation": occupation,
-            "county_code": county, "starts_on": starts}
+    return make_open_cohort(id=id_, skills_granted=skills, occupation=occupation,
+                            county_code=county, starts_on=starts)
 
 
 def test_recommendations_rank_by_points_and_skip_courses_with_nothing_new():
@@ -21,7 +24,7 @@ def test_recommendations_rank_by_points_and_skip_courses_with_nothing_new():
         cohort("d", ["welder"], starts=dt.date(2026, 12, 1)),          # 30 + 20 + 10, sooner
         cohort("e", ["welder"]),                                      # same, later
     ])
-    assert [(c["id"], score) for c, score, _ in ranked] == [
+    assert [(c.id, score) for c, score, _ in ranked] == [
         ("b", 85), ("d", 60), ("e", 60), ("c", 50)]
     assert ranked[0][2] == {"new_skills": ["drone_pilot"], "occupation_wanted": True,
                             "needs_training": True, "in_county": True}
@@ -62,3 +65,41 @@ def test_the_placement_report_counts_each_cohort_and_the_course():
                      "rate": 1.0}]}
     assert domain.placement_report([], {}) == {"graduates": 0, "placed_within_90_days": 0,
                                                "rate": None, "cohorts": []}
+
+
+def test_the_projection_keeps_facts_only():
+    row = projection({"veteran_id": "v", "county_code": "652301", "skills": ["cook"],
+                      "service_needs": ["skills_training"], "willingness": "job",
+                      "employment_status": "unemployed", "gender": "male",
+                      "intentions": {"occupations": ["cook"], "counties": [], "min_salary": 1}})
+    assert asdict(row) == {"veteran_id": "v", "county_code": "652301", "skills": ["cook"],
+                           "occupations": ["cook"], "service_needs": ["skills_training"],
+                           "willingness": "job", "employment_status": "unemployed"}
+
+
+# -- events from registry and jobs ----------------------------------------------------------
+def received(event_type, **data):
+    return ReceivedEvent(event_id=f"ev-{event_type}", type=event_type, source="x",
+                         occurred_at="2026-11-02T02:00:00+00:00", correlation_id=None,
+                         version=1, data=data)
+
+
+SNAPSHOT = {"veteran_id": "v1", "county_code": "652301", "skills": [], "willingness": "job",
+            "employment_status": "unemployed"}
+
+
+def test_events_become_the_newest_facts_per_veteran_and_placements():
+    veterans, placements = domain.read_events([
+        received("veteran_registered", **SNAPSHOT),
+        received("veteran_updated", snapshot={**SNAPSHOT, "county_code": "652323"}),
+        received("veteran_hired", veteran_id="v2", started_on=TODAY),
+        received("enterprise_registered", founder_ids=["v3", "v4"],
+                 founded_on=dt.date(2026, 10, 1))])
+    assert {v: veteran.county_code for v, veteran in veterans.items()} == {"v1": "652323"}
+    assert [asdict(p) for p in placements] == [
+        {"veteran_id": "v2", "event_id": "ev-veteran_hired", "kind": "hired",
+         "placed_on": TODAY},
+        {"veteran_id": "v3", "event_id": "ev-enterprise_registered", "kind": "enterprise",
+         "placed_on": dt.date(2026, 10, 1)},
+        {"veteran_id": "v4", "event_id": "ev-enterprise_registered", "kind": "enterprise",
+         "placed_on": dt.date(2026, 10, 1)}]

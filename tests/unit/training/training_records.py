@@ -1,7 +1,7 @@
 """Records for training's unit tests: ``make_<record>(**overrides)``."""
 import datetime as dt
 
-from services.training import domain
+from services.training import domain, placement_domain
 
 NOW = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 12, 1)
@@ -58,3 +58,12 @@ def make_entry(**overrides):
     return domain.Entry(**{"id": "n1", "competition_id": "k1", "veteran_id": "v1",
                            "county_code": "652302", "project": "戈壁滩温室大棚",
                            "group": "modern_agriculture", "submitted_at": NOW, **overrides})
+
+
+def make_open_cohort(**overrides):
+    return placement_domain.OpenCohort(**{
+        "id": "h1", "course_id": "c1", "starts_on": TODAY + dt.timedelta(days=3),
+        "ends_on": TODAY + dt.timedelta(days=33), "capacity": 30, "enrolled": 0,
+        "county_code": "652301", "title": "驾驶员", "occupation": "driver",
+        "skills_granted": ["driver_b2"], "certificate_name": "驾驶证", "mode": "offline",
+        **overrides})
