@@ -38,7 +38,8 @@ class TrainingService(ServiceBase):
         self.auth.require_county(command["county_code"])
         base = domain.new_base(command, self._origin())
         self.store.add_base(base)
-        return self._created(base)
+        self._log_created(base)
+        return reply(base)
 
     @rpc(roles=WRITE)
     def open_course(self, data):
@@ -48,7 +49,8 @@ class TrainingService(ServiceBase):
             raise invalid({"base_id": ["no base with this id"]})
         course = domain.open_course(base, command, self._origin())
         self.store.add_course(course)
-        return self._created(course)
+        self._log_created(course)
+        return reply(course)
 
     @rpc(roles=WRITE)
     def open_cohort(self, course_id, data):
@@ -56,8 +58,8 @@ class TrainingService(ServiceBase):
         course = self._course(course_id)
         cohort = domain.open_cohort(course, command, self.clock.today(), self._origin())
         self.store.add_cohort(cohort)
-        self._created(cohort)
-        return reply(self.store.cohort(cohort.id))
+        self._log_created(cohort)
+        return reply(self.store.cohort(cohort.id))  # as stored, with its seats taken
 
     # -- enrollment -----------------------------------------------------------------------
     @rpc(roles=WRITE)
@@ -158,7 +160,8 @@ class TrainingService(ServiceBase):
         self.auth.require_county(command["county_code"])
         mentor = domain.new_mentor(command, self._origin())
         self.store.add_mentor(mentor)
-        return self._created(mentor)
+        self._log_created(mentor)
+        return reply(mentor)
 
     @rpc(roles=WRITE)
     def assign_mentor(self, veteran_id, mentor_id):
@@ -179,7 +182,8 @@ class TrainingService(ServiceBase):
         # domain only for a prefecture operator, who sees every county.
         self.auth.require_county(competition.county_code)
         self.store.add_competition(competition)
-        return self._created(competition)
+        self._log_created(competition)
+        return reply(competition)
 
     @rpc(roles=WRITE)
     def submit_entry(self, competition_id, data):
@@ -219,10 +223,9 @@ class TrainingService(ServiceBase):
     def _origin(self):
         return domain.Origin(new_id(), self.clock.now(), self.auth.operator.id)
 
-    def _created(self, record):
+    def _log_created(self, record):
         log.info("training.created", record=type(record).__name__.lower(), id=record.id,
                  operator_id=self.auth.operator.id)
-        return reply(record)
 
     def _found(self, record, what, row_id, own=False):
         """``record`` or ``NotFound``. ``own``: one of the caller's counties' records (to
