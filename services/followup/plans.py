@@ -1,5 +1,6 @@
 """The revisit plans file (``plans.yaml``, or ``PLANS_FILE``): its schema, its loader and the
 dependency that reads it once when the service starts; a bad file stops the service."""
+
 import os
 from pathlib import Path
 
@@ -13,14 +14,20 @@ DEFAULT_PLANS = Path(__file__).resolve().parent / "plans.yaml"
 
 
 class PlansSchema(Schema):
-    plans = fields.Dict(keys=fields.String(validate=validate.OneOf(["employment", "business"])),
-                        values=fields.List(fields.Integer(strict=True,
-                                                          validate=validate.Range(min=1, max=3650)),
-                                           validate=validate.Length(min=1)), required=True)
+    plans = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(["employment", "business"])),
+        values=fields.List(
+            fields.Integer(strict=True, validate=validate.Range(min=1, max=3650)),
+            validate=validate.Length(min=1),
+        ),
+        required=True,
+    )
     grace_days = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=365))
-    departments = fields.Dict(keys=fields.String(validate=validate.OneOf(CATEGORIES)),
-                              values=fields.String(validate=validate.Length(min=1)),
-                              required=True)
+    departments = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(CATEGORIES)),
+        values=fields.String(validate=validate.Length(min=1)),
+        required=True,
+    )
 
 
 def load_plans(path=None):

@@ -2,6 +2,7 @@
 recommendations, placement of graduates, mentors and the startup competition. Each
 entrypoint loads, asks ``domain`` for the change and its events, and hands them to the
 store."""
+
 import uuid
 from dataclasses import asdict
 
@@ -23,8 +24,16 @@ log = structlog.get_logger(__name__)
 RECOMMENDATIONS = 10
 # What enroll and submit_entry reply: the record as it starts, without the fields a later
 # step fills (a result, a withdrawal, an award).
-LATER = ("withdrawn_at", "theory_score", "practical_score", "passed", "completed_on",
-         "prize", "rank", "awarded_at")
+LATER = (
+    "withdrawn_at",
+    "theory_score",
+    "practical_score",
+    "passed",
+    "completed_on",
+    "prize",
+    "rank",
+    "awarded_at",
+)
 
 
 class TrainingService(ServiceBase):
@@ -67,15 +76,20 @@ class TrainingService(ServiceBase):
         """A seat for a registered veteran (known from registry's events); a cohort never
         takes more than its capacity, also under concurrent enrollments. Emits
         ``enrolled``."""
-        cohort = self._found(self.store.cohort(parse_uuid(cohort_id, "cohort_id")), "cohort",
-                             cohort_id)  # any county's: a public offer
+        cohort = self._found(
+            self.store.cohort(parse_uuid(cohort_id, "cohort_id")), "cohort", cohort_id
+        )  # any county's: a public offer
         veteran = self._veteran(veteran_id)
         enrollment, events = domain.enroll(cohort, veteran, self.clock.today(), self._origin())
         self.store.add_enrollment(enrollment)
         self.store.take_seat(cohort.id)  # a full cohort rolls the enrollment back with it
         self.store.emit(*events)
-        log.info("training.enrolled", enrollment_id=enrollment.id,
-                 cohort_id=enrollment.cohort_id, operator_id=self.auth.operator.id)
+        log.info(
+            "training.enrolled",
+            enrollment_id=enrollment.id,
+            cohort_id=enrollment.cohort_id,
+            operator_id=self.auth.operator.id,
+        )
         return reply(enrollment, drop=LATER)
 
     @rpc(roles=WRITE)
@@ -94,20 +108,32 @@ class TrainingService(ServiceBase):
         enrollment = self._enrollment(enrollment_id, lock=True)
         course = self.store.course(enrollment.course_id)
         assert course is not None  # an enrollment's course is never deleted
-        completed, events = domain.record_result(enrollment, course, command["theory_score"],
-                                                 command["practical_score"], self.clock.today())
+        completed, events = domain.record_result(
+            enrollment,
+            course,
+            command["theory_score"],
+            command["practical_score"],
+            self.clock.today(),
+        )
         self.store.save_result(completed)
         certificate = None
         if completed.passed:
-            certificate, issued = domain.certify(completed, course,
-                                                 self.store.next_certificate_number(), new_id())
+            certificate, issued = domain.certify(
+                completed, course, self.store.next_certificate_number(), new_id()
+            )
             self.store.add_certificate(certificate)
             events += issued
         self.store.emit(*events)
-        log.info("training.result", enrollment_id=completed.id, passed=completed.passed,
-                 operator_id=self.auth.operator.id)
-        return {**reply(self.store.enrollment(completed.id)),
-                "certificate": reply(certificate) if certificate else None}
+        log.info(
+            "training.result",
+            enrollment_id=completed.id,
+            passed=completed.passed,
+            operator_id=self.auth.operator.id,
+        )
+        return {
+            **reply(self.store.enrollment(completed.id)),
+            "certificate": reply(certificate) if certificate else None,
+        }
 
     @rpc(roles=READ)
     def trainings_for(self, veteran_id):
@@ -122,14 +148,22 @@ class TrainingService(ServiceBase):
         veteran = self._veteran(veteran_id)
         cohorts = self.store.open_cohorts(self.clock.today())
         ranked = placement_domain.recommend(veteran, cohorts, RECOMMENDATIONS)
-        return [{"cohort": reply(cohort), "score": score, "reasons": reasons}
-                for cohort, score, reasons in ranked]
+        return [
+            {"cohort": reply(cohort), "score": score, "reasons": reasons}
+            for cohort, score, reasons in ranked
+        ]
 
     # Facts from registry refresh the projection and the stored recommendations; hires
     # and founded businesses are placements of graduates.
-    @batch_event_handler("registry", VETERAN_REGISTERED, also=[
-        ("registry", VETERAN_UPDATED), ("registry", ENTERPRISE_REGISTERED),
-        ("jobs", VETERAN_HIRED)])
+    @batch_event_handler(
+        "registry",
+        VETERAN_REGISTERED,
+        also=[
+            ("registry", VETERAN_UPDATED),
+            ("registry", ENTERPRISE_REGISTERED),
+            ("jobs", VETERAN_HIRED),
+        ],
+    )
     def on_events(self, events):
         veterans, placements = placement_domain.read_events(events)
         now = self.clock.now()
@@ -137,8 +171,9 @@ class TrainingService(ServiceBase):
         self.store.add_placements(placements)
         if veterans:  # no veteran's facts changed, no recommendation to refresh
             cohorts = self.store.open_cohorts(self.clock.today())
-            refreshed = placement_domain.recommendations(veterans.values(), cohorts,
-                                                         RECOMMENDATIONS)
+            refreshed = placement_domain.recommendations(
+                veterans.values(), cohorts, RECOMMENDATIONS
+            )
             for veteran_id, scored in refreshed:
                 self.store.save_recommendations(veteran_id, scored, now)
 
@@ -166,18 +201,24 @@ class TrainingService(ServiceBase):
     @rpc(roles=WRITE)
     def assign_mentor(self, veteran_id, mentor_id):
         veteran = self._veteran(veteran_id)
-        mentor = self._found(self.store.mentor(parse_uuid(mentor_id, "mentor_id")), "mentor",
-                             mentor_id)  # any county's: mentors serve all
+        mentor = self._found(
+            self.store.mentor(parse_uuid(mentor_id, "mentor_id")), "mentor", mentor_id
+        )  # any county's: mentors serve all
         assignment = domain.assign(veteran, mentor, self.clock.now(), self.auth.operator.id)
         added = self.store.add_assignment(assignment)
-        return {"veteran_id": assignment.veteran_id, "mentor_id": assignment.mentor_id,
-                "assigned": True, "already": not added}
+        return {
+            "veteran_id": assignment.veteran_id,
+            "mentor_id": assignment.mentor_id,
+            "assigned": True,
+            "already": not added,
+        }
 
     @rpc(roles=WRITE)
     def create_competition(self, data):
         command = load(schemas.COMPETITION_INPUT, data)
-        competition = domain.new_competition(command, self.auth.operator.all_counties,
-                                             self._origin())
+        competition = domain.new_competition(
+            command, self.auth.operator.all_counties, self._origin()
+        )
         # A county named must be the caller's; no county (prefecture-wide) passed the
         # domain only for a prefecture operator, who sees every county.
         self.auth.require_county(competition.county_code)
@@ -191,19 +232,26 @@ class TrainingService(ServiceBase):
         # Any county's competition (a public offer), for a veteran of the caller's counties.
         competition = self._found(
             self.store.competition(parse_uuid(competition_id, "competition_id")),
-            "competition", competition_id)
+            "competition",
+            competition_id,
+        )
         domain.require_group(competition, command["group"])  # before the veteran is looked up
         veteran = self._veteran(command["veteran_id"])
-        entry = domain.enter(competition, veteran, command["project"], command["group"],
-                             new_id(), self.clock.now())
+        entry = domain.enter(
+            competition, veteran, command["project"], command["group"], new_id(), self.clock.now()
+        )
         self.store.add_entry(entry)
         return reply(entry, drop=LATER)
 
     @rpc(roles=WRITE)
     def award(self, entry_id, data):
         command = load(schemas.AWARD_INPUT, data)
-        entry = self._found(self.store.entry(parse_uuid(entry_id, "entry_id"), lock=True),
-                            "entry", entry_id, own=True)
+        entry = self._found(
+            self.store.entry(parse_uuid(entry_id, "entry_id"), lock=True),
+            "entry",
+            entry_id,
+            own=True,
+        )
         awarded = domain.award(entry, command["prize"], command["rank"], self.clock.now())
         self.store.save_award(awarded)
         return reply(self.store.entry(awarded.id))
@@ -215,17 +263,25 @@ class TrainingService(ServiceBase):
         figures, graduates = self.store.stats(counties)
         placements = self.store.placements_of({veteran_id for veteran_id, _ in graduates})
         placed = placement_domain.placement_figures(graduates, placements)
-        return {"county_code": county_code, "counties": listed, **figures,
-                "placed_within_90_days": placed["placed_within_90_days"],
-                "placement_rate": placed["rate"]}
+        return {
+            "county_code": county_code,
+            "counties": listed,
+            **figures,
+            "placed_within_90_days": placed["placed_within_90_days"],
+            "placement_rate": placed["rate"],
+        }
 
     # -- helpers --------------------------------------------------------------------------
     def _origin(self):
         return domain.Origin(new_id(), self.clock.now(), self.auth.operator.id)
 
     def _log_created(self, record):
-        log.info("training.created", record=type(record).__name__.lower(), id=record.id,
-                 operator_id=self.auth.operator.id)
+        log.info(
+            "training.created",
+            record=type(record).__name__.lower(),
+            id=record.id,
+            operator_id=self.auth.operator.id,
+        )
 
     def _found(self, record, what, row_id, own=False):
         """``record`` or ``NotFound``. ``own``: one of the caller's counties' records (to
@@ -237,19 +293,25 @@ class TrainingService(ServiceBase):
         return record
 
     def _course(self, course_id) -> domain.Course:
-        return self._found(self.store.course(parse_uuid(course_id, "course_id")), "course",
-                           course_id, own=True)
+        return self._found(
+            self.store.course(parse_uuid(course_id, "course_id")), "course", course_id, own=True
+        )
 
     def _enrollment(self, enrollment_id, lock=False) -> domain.Enrollment:
-        return self._found(self.store.enrollment(parse_uuid(enrollment_id, "enrollment_id"),
-                                                 lock=lock), "enrollment", enrollment_id,
-                           own=True)
+        return self._found(
+            self.store.enrollment(parse_uuid(enrollment_id, "enrollment_id"), lock=lock),
+            "enrollment",
+            enrollment_id,
+            own=True,
+        )
 
     def _veteran(self, veteran_id) -> domain.Veteran:
         veteran = self.store.veteran(parse_uuid(veteran_id, "veteran_id"))
         if veteran is None or not self.auth.may_see(veteran.county_code):
-            raise NotFound(f"training has no veteran {veteran_id} (registered veterans reach "
-                           "training through registry's events)")
+            raise NotFound(
+                f"training has no veteran {veteran_id} (registered veterans reach "
+                "training through registry's events)"
+            )
         return veteran
 
 

@@ -1,4 +1,5 @@
 """followup's plans file: the default one loads, a bad one stops the service."""
+
 import pytest
 
 from services.followup.domain import CATEGORIES
@@ -13,8 +14,10 @@ def test_the_default_plans_file_loads_with_a_department_for_every_category():
 
 def test_a_plans_file_missing_a_department_is_refused(tmp_path):
     path = tmp_path / "plans.yaml"
-    path.write_text("plans: {employment: [7]}\ngrace_days: 7\ndepartments: {wages: 劳动监察}\n",
-                    encoding="utf-8")
+    path.write_text(
+        "plans: {employment: [7]}\ngrace_days: 7\ndepartments: {wages: 劳动监察}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="no department for"):
         load_plans(path)
     path.write_text("plans: {employment: [0]}\ngrace_days: 7\ndepartments: {}\n", encoding="utf-8")
@@ -25,8 +28,13 @@ def test_a_plans_file_missing_a_department_is_refused(tmp_path):
 def test_the_plans_file_named_by_plans_file_is_the_one_read(tmp_path, monkeypatch):
     path = tmp_path / "plans.yaml"
     departments = ", ".join(f"{category}: 民政局" for category in CATEGORIES)
-    path.write_text(f"plans: {{business: [10]}}\ngrace_days: 3\ndepartments: {{{departments}}}\n",
-                    encoding="utf-8")
+    path.write_text(
+        f"plans: {{business: [10]}}\ngrace_days: 3\ndepartments: {{{departments}}}\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("PLANS_FILE", str(path))
-    assert load_plans() == {"plans": {"business": [10]}, "grace_days": 3,
-                            "departments": dict.fromkeys(CATEGORIES, "民政局")}
+    assert load_plans() == {
+        "plans": {"business": [10]},
+        "grace_days": 3,
+        "departments": dict.fromkeys(CATEGORIES, "民政局"),
+    }

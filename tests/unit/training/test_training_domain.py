@@ -1,5 +1,6 @@
 """training's rules without servers: bases, courses and cohorts, enrollment, pass marks,
 results and certificates, mentors and competitions."""
+
 import datetime as dt
 from dataclasses import asdict
 
@@ -24,8 +25,10 @@ from tests.unit.training.training_records import (
 COURSE = make_course(theory_pass=60, practical_pass=70)
 
 
-@pytest.mark.parametrize("theory,practical,passed", [
-    (60, 70, True), (100, 100, True), (59, 100, False), (100, 69, False), (0, 0, False)])
+@pytest.mark.parametrize(
+    "theory,practical,passed",
+    [(60, 70, True), (100, 100, True), (59, 100, False), (100, 69, False), (0, 0, False)],
+)
 def test_both_pass_marks_must_be_reached(theory, practical, passed):
     assert domain.passed(COURSE, theory, practical) is passed
 
@@ -42,18 +45,37 @@ def test_a_refusal_is_worded_as_the_edge_words_invalid_input():
 
 
 # -- bases, courses, cohorts ----------------------------------------------------------------
-COURSE_COMMAND = {"title": "消防设施操作员（初级）", "occupation": "fire_facility_operator",
-                  "certificate_name": "消防设施操作员证",
-                  "skills_granted": ["fire_facility_operator"], "theory_hours": 40,
-                  "practical_hours": 60, "mode": "hybrid", "base_id": "b1", "theory_pass": 60,
-                  "practical_pass": 60}
+COURSE_COMMAND = {
+    "title": "消防设施操作员（初级）",
+    "occupation": "fire_facility_operator",
+    "certificate_name": "消防设施操作员证",
+    "skills_granted": ["fire_facility_operator"],
+    "theory_hours": 40,
+    "practical_hours": 60,
+    "mode": "hybrid",
+    "base_id": "b1",
+    "theory_pass": 60,
+    "practical_pass": 60,
+}
 
 
 def test_a_base_is_made_from_the_command_with_who_and_when():
-    base = domain.new_base({"name": "基地", "kind": "incubation", "county_code": "652301",
-                            "capacity": 5, "operator": None}, origin("b9"))
+    base = domain.new_base(
+        {
+            "name": "基地",
+            "kind": "incubation",
+            "county_code": "652301",
+            "capacity": 5,
+            "operator": None,
+        },
+        origin("b9"),
+    )
     assert (base.id, base.kind, base.created_at, base.created_by) == (
-        "b9", "incubation", NOW, "op-1")
+        "b9",
+        "incubation",
+        NOW,
+        "op-1",
+    )
 
 
 def test_a_course_is_taught_at_a_training_base_and_belongs_to_its_county():
@@ -68,27 +90,42 @@ def test_a_cohort_may_start_today_but_not_in_the_past():
     command = {"starts_on": TODAY, "ends_on": TODAY + dt.timedelta(days=30), "capacity": 10}
     cohort = domain.open_cohort(make_course(county_code="652323"), command, TODAY, origin("h9"))
     assert (cohort.id, cohort.course_id, cohort.county_code, cohort.enrolled) == (
-        "h9", "c1", "652323", 0)
+        "h9",
+        "c1",
+        "652323",
+        0,
+    )
     with pytest.raises(InvalidInput) as refused:
-        domain.open_cohort(make_course(), {**command, "starts_on": TODAY - dt.timedelta(days=1)},
-                           TODAY, origin())
+        domain.open_cohort(
+            make_course(), {**command, "starts_on": TODAY - dt.timedelta(days=1)}, TODAY, origin()
+        )
     assert list(refused.value.errors) == ["starts_on"]
 
 
 # -- enrollment and results -----------------------------------------------------------------
 def test_an_enrollment_is_the_veterans_countys_and_announced_as_enrolled():
-    enrollment, events = domain.enroll(make_cohort(county_code="652301"),
-                                       make_veteran(county_code="652302"), TODAY, origin("e9"))
-    assert (enrollment.id, enrollment.county_code, enrollment.status,
-            enrollment.enrolled_at) == ("e9", "652302", "enrolled", NOW)
-    assert [(e.type, e.data) for e in events] == [("enrolled", {
-        "enrollment_id": "e9", "veteran_id": "v1", "cohort_id": "h1", "course_id": "c1"})]
+    enrollment, events = domain.enroll(
+        make_cohort(county_code="652301"), make_veteran(county_code="652302"), TODAY, origin("e9")
+    )
+    assert (enrollment.id, enrollment.county_code, enrollment.status, enrollment.enrolled_at) == (
+        "e9",
+        "652302",
+        "enrolled",
+        NOW,
+    )
+    assert [(e.type, e.data) for e in events] == [
+        (
+            "enrolled",
+            {"enrollment_id": "e9", "veteran_id": "v1", "cohort_id": "h1", "course_id": "c1"},
+        )
+    ]
 
 
 def test_a_cohort_that_has_started_takes_no_enrollment_but_one_starting_today_does():
     with pytest.raises(Conflict, match="the cohort has started") as refused:
-        domain.enroll(make_cohort(starts_on=TODAY - dt.timedelta(days=1)), make_veteran(),
-                      TODAY, origin())
+        domain.enroll(
+            make_cohort(starts_on=TODAY - dt.timedelta(days=1)), make_veteran(), TODAY, origin()
+        )
     assert refused.value.details == {"cohort_id": "h1"}
     assert domain.enroll(make_cohort(starts_on=TODAY), make_veteran(), TODAY, origin())[0]
 
@@ -103,11 +140,19 @@ def test_only_an_enrolled_veteran_withdraws():
 
 def test_a_result_completes_the_enrollment_and_announces_whether_it_passed():
     completed, events = domain.record_result(make_enrollment(), COURSE, 60, 70, TODAY)
-    assert (completed.status, completed.passed, completed.completed_on,
-            completed.theory_score, completed.practical_score) == (
-        "completed", True, TODAY, 60, 70)
-    assert [(e.type, e.data) for e in events] == [("training_completed", {
-        "enrollment_id": "e1", "veteran_id": "v1", "course_id": "c1", "passed": True})]
+    assert (
+        completed.status,
+        completed.passed,
+        completed.completed_on,
+        completed.theory_score,
+        completed.practical_score,
+    ) == ("completed", True, TODAY, 60, 70)
+    assert [(e.type, e.data) for e in events] == [
+        (
+            "training_completed",
+            {"enrollment_id": "e1", "veteran_id": "v1", "course_id": "c1", "passed": True},
+        )
+    ]
     failed, events = domain.record_result(make_enrollment(), COURSE, 60, 69, TODAY)
     assert failed.passed is False and events[0].data["passed"] is False
 
@@ -120,27 +165,47 @@ def test_a_result_is_recorded_once_for_an_enrolled_veteran():
 
 def test_a_certificate_names_the_course_its_skills_and_the_day_of_the_result():
     course = make_course(skills_granted=["welder", "cook"])
-    completed, _ = domain.record_result(make_enrollment(county_code="652302"), course, 80, 80,
-                                        TODAY)
+    completed, _ = domain.record_result(
+        make_enrollment(county_code="652302"), course, 80, 80, TODAY
+    )
     certificate, events = domain.certify(completed, course, 42, "t9")
     assert asdict(certificate) == {
-        "id": "t9", "cert_no": "TR20266523020000042", "enrollment_id": "e1",
-        "veteran_id": "v1", "course_id": "c1", "certificate_name": "消防设施操作员证",
-        "skills": ["welder", "cook"], "issued_on": TODAY}
-    assert [(e.type, e.data) for e in events] == [("certificate_issued", {
-        "veteran_id": "v1", "certificate_name": "消防设施操作员证",
-        "cert_no": "TR20266523020000042", "skills_granted": ["welder", "cook"],
-        "issued_on": TODAY})]
+        "id": "t9",
+        "cert_no": "TR20266523020000042",
+        "enrollment_id": "e1",
+        "veteran_id": "v1",
+        "course_id": "c1",
+        "certificate_name": "消防设施操作员证",
+        "skills": ["welder", "cook"],
+        "issued_on": TODAY,
+    }
+    assert [(e.type, e.data) for e in events] == [
+        (
+            "certificate_issued",
+            {
+                "veteran_id": "v1",
+                "certificate_name": "消防设施操作员证",
+                "cert_no": "TR20266523020000042",
+                "skills_granted": ["welder", "cook"],
+                "issued_on": TODAY,
+            },
+        )
+    ]
 
 
 # -- mentors and competitions ---------------------------------------------------------------
 def test_a_mentor_of_any_county_is_assigned_in_the_veterans_county():
-    mentor = domain.new_mentor({"name": "王师傅", "field": "农业", "county_code": "652301"},
-                               origin("m1"))
+    mentor = domain.new_mentor(
+        {"name": "王师傅", "field": "农业", "county_code": "652301"}, origin("m1")
+    )
     assignment = domain.assign(make_veteran(county_code="652302"), mentor, NOW, "op-2")
-    assert asdict(assignment) == {"veteran_id": "v1", "mentor_id": "m1",
-                                  "county_code": "652302", "assigned_at": NOW,
-                                  "assigned_by": "op-2"}
+    assert asdict(assignment) == {
+        "veteran_id": "v1",
+        "mentor_id": "m1",
+        "county_code": "652302",
+        "assigned_at": NOW,
+        "assigned_by": "op-2",
+    }
 
 
 def test_a_prefecture_wide_competition_needs_a_prefecture_operator():
@@ -155,10 +220,15 @@ def test_a_prefecture_wide_competition_needs_a_prefecture_operator():
 
 def test_an_entry_names_one_of_the_competitions_groups():
     competition = make_competition(county_code="652301")
-    entry = domain.enter(competition, make_veteran(county_code="652302"), "大棚",
-                         "services", "n9", NOW)
+    entry = domain.enter(
+        competition, make_veteran(county_code="652302"), "大棚", "services", "n9", NOW
+    )
     assert (entry.id, entry.county_code, entry.group, entry.awarded_at) == (
-        "n9", "652302", "services", None)
+        "n9",
+        "652302",
+        "services",
+        None,
+    )
     with pytest.raises(InvalidInput) as refused:
         domain.enter(competition, make_veteran(), "大棚", "sports", "n8", NOW)
     assert refused.value.errors == {"group": ["must be one of modern_agriculture, services"]}

@@ -1,5 +1,6 @@
 """training's entrypoints without servers (``worker_factory``, a mocked store): the domain
 decides, the store keeps, the outbox hears of it last, and a refusal stores nothing."""
+
 import pytest
 from nameko.testing.services import worker_factory
 
@@ -38,11 +39,24 @@ def test_an_enrollment_is_stored_then_its_seat_taken_then_announced():
     service = enrolling()
     reply = service.enroll(ID, ID)
     assert [name for name, _, _ in service.store.method_calls] == [
-        "cohort", "veteran", "add_enrollment", "take_seat", "emit"]
+        "cohort",
+        "veteran",
+        "add_enrollment",
+        "take_seat",
+        "emit",
+    ]
     assert [(e.type, e.data["enrollment_id"]) for e in emitted(service)] == [
-        ("enrolled", reply["id"])]
-    assert set(reply) == {"id", "cohort_id", "course_id", "veteran_id", "county_code",
-                          "status", "enrolled_at"}
+        ("enrolled", reply["id"])
+    ]
+    assert set(reply) == {
+        "id",
+        "cohort_id",
+        "course_id",
+        "veteran_id",
+        "county_code",
+        "status",
+        "enrolled_at",
+    }
 
 
 def test_a_full_cohort_announces_nothing():
@@ -58,8 +72,9 @@ def recording(theory_pass=60):
     enrolled = make_enrollment(county_code="652301")
     saved = service.store.save_result
     # the enrollment is read, then read back as the result saved it
-    service.store.enrollment.side_effect = (
-        lambda *_, **__: saved.call_args.args[0] if saved.called else enrolled)
+    service.store.enrollment.side_effect = lambda *_, **__: (
+        saved.call_args.args[0] if saved.called else enrolled
+    )
     service.store.course.return_value = make_course(theory_pass=theory_pass)
     service.store.next_certificate_number.return_value = 7
     return service
@@ -71,8 +86,7 @@ def test_a_failed_result_draws_no_certificate_number():
     assert not service.store.next_certificate_number.called
     assert not service.store.add_certificate.called
     assert (reply["passed"], reply["certificate"]) == (False, None)
-    assert [(e.type, e.data["passed"]) for e in emitted(service)] == [
-        ("training_completed", False)]
+    assert [(e.type, e.data["passed"]) for e in emitted(service)] == [("training_completed", False)]
 
 
 def test_a_pass_issues_a_numbered_certificate_announced_after_the_completion():
