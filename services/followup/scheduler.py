@@ -1,5 +1,6 @@
 """The durable scheduler's nameko parts: its settings (batch, lease, this instance's name)
 and the timer that drives it. The SQL is in ``store.py``, the tick in ``service.py``."""
+
 import os
 import socket
 import uuid
@@ -11,9 +12,9 @@ from nameko.timer import Timer
 
 from shared.db import finish_unit_of_work
 
-DEFAULT_INTERVAL = 5.0    # seconds between ticks when there is no backlog
-DEFAULT_BATCH = 1000      # revisits claimed (and announced) per tick
-DEFAULT_LEASE = 60.0      # seconds a claim holds if its instance dies before finishing
+DEFAULT_INTERVAL = 5.0  # seconds between ticks when there is no backlog
+DEFAULT_BATCH = 1000  # revisits claimed (and announced) per tick
+DEFAULT_LEASE = 60.0  # seconds a claim holds if its instance dies before finishing
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class SchedulerSettings(DependencyProvider):
         self.settings = Settings(
             batch=int(config.get("SCHEDULER_BATCH") or DEFAULT_BATCH),
             lease_seconds=float(config.get("SCHEDULER_LEASE_SECONDS") or DEFAULT_LEASE),
-            instance=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}")
+            instance=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+        )
 
     def get_dependency(self, worker_ctx):
         return self.settings

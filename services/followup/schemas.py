@@ -1,4 +1,5 @@
 """RPC input schemas of followup."""
+
 from marshmallow import Schema, fields, validate
 
 from services.followup.domain import CATEGORIES, CHANNELS, OUTCOMES, TOPICS
@@ -12,8 +13,9 @@ class ProblemSchema(Schema):
 
 
 def _score():
-    return fields.Integer(strict=True, allow_none=True, load_default=None,
-                          validate=validate.Range(min=1, max=5))
+    return fields.Integer(
+        strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=5)
+    )
 
 
 class CompleteSchema(Schema):
@@ -21,8 +23,9 @@ class CompleteSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     veteran_satisfaction = _score()
     employer_rating = _score()
-    problems = fields.List(fields.Nested(ProblemSchema), load_default=list,
-                           validate=validate.Length(max=20))
+    problems = fields.List(
+        fields.Nested(ProblemSchema), load_default=list, validate=validate.Length(max=20)
+    )
 
 
 class ResolveSchema(Schema):
@@ -39,8 +42,9 @@ class ContactSchema(Schema):
 
 class RevisitFilters(Schema):
     veteran_id = fields.UUID(load_default=None)
-    status = fields.String(load_default=None, validate=validate.OneOf(
-        ["scheduled", "due", "overdue", "done"]))
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(["scheduled", "due", "overdue", "done"])
+    )
     county_code = fields.String(load_default=None, validate=county_validator())
     due_before = fields.Date(load_default=None, validate=QUERY)
 
@@ -48,7 +52,6 @@ class RevisitFilters(Schema):
 class WorklistSchema(Schema):
     county_code = fields.String(required=True, validate=county_validator())
     as_of = fields.Date(allow_none=True, load_default=None, validate=QUERY)
-
 
 
 COMPLETE_INPUT = CompleteSchema()

@@ -1,20 +1,25 @@
 """followup: revisit plans after a hire, a loan or a new business (扶人上马，再送一程), the
 durable scheduler that makes them due, the revisits themselves with the problems they
 escalate, contacts, and retention."""
+
 import datetime as dt
 import uuid
 
 import structlog
-from nameko.extensions import DependencyProvider
 
 from services.followup import domain, schemas
+from services.followup.plans import Plans
 from services.followup.scheduler import SchedulerSettings, scheduler_timer
 from services.followup.store import FollowupStore
 from shared.auth import READ, STATS, WRITE
 from shared.contracts.jobs import VETERAN_HIRED
 from shared.contracts.loans import LOAN_DISBURSED
-from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, ENTERPRISE_REGISTERED,
-                                       VETERAN_REGISTERED, VETERAN_UPDATED)
+from shared.contracts.registry import (
+    EMPLOYMENT_STATUS_CHANGED,
+    ENTERPRISE_REGISTERED,
+    VETERAN_REGISTERED,
+    VETERAN_UPDATED,
+)
 from shared.db import Database
 from shared.errors import Conflict, NotFound
 from shared.messaging import batch_event_handler, rpc
@@ -25,16 +30,6 @@ from shared.validation import invalid, load, load_page, parse_uuid
 log = structlog.get_logger(__name__)
 # The overdue sweep changes at most this many batches' worth of rows per tick.
 OVERDUE_SWEEP_BATCHES = 10
-
-
-class Plans(DependencyProvider):
-    """The plans file (PLANS_FILE), read once; a bad file stops the service."""
-
-    def setup(self):
-        self.plans = domain.load_plans(self.container.config.get("PLANS_FILE") or None)
-
-    def get_dependency(self, worker_ctx):
-        return self.plans
 
 
 class FollowupService(ServiceBase):
@@ -48,10 +43,17 @@ class FollowupService(ServiceBase):
     # ahead of a loan that follows it; plans are inserted in the same transaction as the
     # inbox rows of the events that cause them, so a redelivered event never plans twice
     # (the table's unique key is a second guard).
-    @batch_event_handler("jobs", VETERAN_HIRED, also=[
-        ("loans", LOAN_DISBURSED), ("registry", ENTERPRISE_REGISTERED),
-        ("registry", VETERAN_REGISTERED), ("registry", VETERAN_UPDATED),
-        ("registry", EMPLOYMENT_STATUS_CHANGED)])
+    @batch_event_handler(
+        "jobs",
+        VETERAN_HIRED,
+        also=[
+            ("loans", LOAN_DISBURSED),
+            ("registry", ENTERPRISE_REGISTERED),
+            ("registry", VETERAN_REGISTERED),
+            ("registry", VETERAN_UPDATED),
+            ("registry", EMPLOYMENT_STATUS_CHANGED),
+        ],
+    )
     def on_events(self, events):
         now, facts = self.clock.now(), domain.read_events(events, self.clock.tz)
         self.store.save_veterans(facts.counties, now)
@@ -60,14 +62,21 @@ class FollowupService(ServiceBase):
         self.store.add_status_changes(facts.changes)
         unplaced = [w for w in facts.wanted if w.county_code is None]
         ready, waiting = domain.place(
-            facts.wanted, self.store.counties_of({w.veteran_id for w in unplaced}),
-            self.store.enterprise_counties({w.enterprise_id for w in unplaced}))
+            facts.wanted,
+            self.store.counties_of({w.veteran_id for w in unplaced}),
+            self.store.enterprise_counties({w.enterprise_id for w in unplaced}),
+        )
         self.store.park(waiting, now)
         for want in waiting:
-            log.warning("followup.plan_waiting_for_county", veteran_id=want.veteran_id,
-                        cause_event_id=want.cause_event_id, type=want.cause_type)
+            log.warning(
+                "followup.plan_waiting_for_county",
+                veteran_id=want.veteran_id,
+                cause_event_id=want.cause_event_id,
+                type=want.cause_type,
+            )
         ready += self.store.unpark(set(facts.counties))
-        planned = self.store.add_revisits(domain.revisit_rows(ready, self.plans["plans"], now))
+        rows = domain.revisit_rows(ready, self.plans["plans"], now, new_id)
+        planned = self.store.add_revisits(rows)
         self.store.emit(*[domain.scheduled_event(row) for row in planned])
         if planned:
             log.info("followup.planned", revisits=len(planned))
@@ -82,15 +91,17 @@ class FollowupService(ServiceBase):
         once)."""
         settings = self.scheduler
         today, now = self.clock.today(), self.clock.now()
-        ids = self.store.claim_due(settings.instance, today, now, settings.lease_seconds,
-                                   settings.batch)
+        ids = self.store.claim_due(
+            settings.instance, today, now, settings.lease_seconds, settings.batch
+        )
         became_due = self.store.mark_due(settings.instance, ids, now) if ids else []
         self.store.emit(*[domain.due_event(row) for row in became_due])
-        overdue = self.store.mark_overdue(today - dt.timedelta(days=self.plans["grace_days"]),
-                                          settings.batch * OVERDUE_SWEEP_BATCHES)
+        overdue = self.store.mark_overdue(
+            today - dt.timedelta(days=self.plans["grace_days"]),
+            settings.batch * OVERDUE_SWEEP_BATCHES,
+        )
         if became_due or overdue:
-            log.info("followup.scheduler", due=len(became_due), overdue=overdue,
-                     claimed=len(ids))
+            log.info("followup.scheduler", due=len(became_due), overdue=overdue, claimed=len(ids))
         return len(became_due)
 
     # -- doing revisits -------------------------------------------------------------------
@@ -101,9 +112,13 @@ class FollowupService(ServiceBase):
         query = load(schemas.WORKLIST_INPUT, {"county_code": county_code, "as_of": as_of})
         self.auth.require_county(query["county_code"])
         as_of = query["as_of"] or self.clock.today()
-        return [{**plain(row), "overdue": domain.is_overdue(row["due_on"], as_of,
-                                                             self.plans["grace_days"])}
-                for row in self.store.worklist(query["county_code"], as_of)]
+        return [
+            {
+                **plain(row),
+                "overdue": domain.is_overdue(row["due_on"], as_of, self.plans["grace_days"]),
+            }
+            for row in self.store.worklist(query["county_code"], as_of)
+        ]
 
     @rpc(roles=READ, sensitive_arguments=("filters",))
     def list_revisits(self, filters=None, page=1, page_size=50):
@@ -112,8 +127,12 @@ class FollowupService(ServiceBase):
         if query["county_code"] is not None:
             self.auth.require_county(query["county_code"])
         total, rows = self.store.revisits(query, self.auth.scope(), size, (page - 1) * size)
-        return {"items": [plain(row) for row in rows], "total": total, "page": page,
-                "page_size": size}
+        return {
+            "items": [plain(row) for row in rows],
+            "total": total,
+            "page": page,
+            "page_size": size,
+        }
 
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def complete_revisit(self, revisit_id, data):
@@ -129,20 +148,31 @@ class FollowupService(ServiceBase):
             raise invalid({"contacted_on": ["is in the future"]})
         now, operator = self.clock.now(), self.auth.operator
         self.store.complete(revisit["id"], command, now, operator.id)
-        self.store.emit(domain.completed_event(revisit, command["outcome"],
-                                               command["veteran_satisfaction"]))
+        self.store.emit(
+            domain.completed_event(revisit, command["outcome"], command["veteran_satisfaction"])
+        )
         issues = []
         for problem in command["problems"]:
-            issue = {"id": str(uuid.uuid4()), "revisit_id": str(revisit["id"]),
-                     "veteran_id": str(revisit["veteran_id"]),
-                     "county_code": revisit["county_code"], "category": problem["category"],
-                     "department": self.plans["departments"][problem["category"]],
-                     "description": problem["description"], "raised_at": now}
+            issue = {
+                "id": str(uuid.uuid4()),
+                "revisit_id": str(revisit["id"]),
+                "veteran_id": str(revisit["veteran_id"]),
+                "county_code": revisit["county_code"],
+                "category": problem["category"],
+                "department": self.plans["departments"][problem["category"]],
+                "description": problem["description"],
+                "raised_at": now,
+            }
             self.store.add_issue(issue)
             self.store.emit(domain.escalated_event(issue))
             issues.append({k: issue[k] for k in ("id", "category", "department")})
-        log.info("followup.revisit_done", revisit_id=str(revisit["id"]),
-                 outcome=command["outcome"], issues=len(issues), operator_id=operator.id)
+        log.info(
+            "followup.revisit_done",
+            revisit_id=str(revisit["id"]),
+            outcome=command["outcome"],
+            issues=len(issues),
+            operator_id=operator.id,
+        )
         return {**plain(self.store.get_revisit(revisit["id"])), "issues": issues}
 
     @rpc(roles=WRITE, sensitive_arguments=("data",))
@@ -153,8 +183,9 @@ class FollowupService(ServiceBase):
             raise NotFound(f"no issue {issue_id}")
         if issue["status"] == "resolved":
             raise Conflict("the issue is resolved already", {"issue_id": str(issue["id"])})
-        self.store.resolve(issue["id"], command["resolution"], self.clock.now(),
-                           self.auth.operator.id)
+        self.store.resolve(
+            issue["id"], command["resolution"], self.clock.now(), self.auth.operator.id
+        )
         return plain(self.store.get_issue(issue["id"]))
 
     # -- contacts -------------------------------------------------------------------------
@@ -172,17 +203,25 @@ class FollowupService(ServiceBase):
             # the caller's counties is answered alike.
             county = self.store.counties_of([veteran_id]).get(veteran_id)
             if county is None or not self.auth.may_see(county):
-                raise NotFound(f"followup has no veteran {veteran_id} (registered veterans "
-                               "reach followup through registry's events)")
+                raise NotFound(
+                    f"followup has no veteran {veteran_id} (registered veterans "
+                    "reach followup through registry's events)"
+                )
         else:
             county = command["county_code"]
             if county is None:
                 raise invalid({"county_code": ["is required when no veteran_id is given"]})
             self.auth.require_county(county)
-        contact = {"id": str(uuid.uuid4()), "veteran_id": veteran_id, "county_code": county,
-                   "channel": command["channel"], "topic": command["topic"],
-                   "notes": command["notes"], "recorded_at": self.clock.now(),
-                   "recorded_by": self.auth.operator.id}
+        contact = {
+            "id": str(uuid.uuid4()),
+            "veteran_id": veteran_id,
+            "county_code": county,
+            "channel": command["channel"],
+            "topic": command["topic"],
+            "notes": command["notes"],
+            "recorded_at": self.clock.now(),
+            "recorded_by": self.auth.operator.id,
+        }
         self.store.add_contact(contact)
         self.store.emit(domain.contact_event(contact))
         return plain(contact, drop=("recorded_by", "notes"))
@@ -204,20 +243,30 @@ class FollowupService(ServiceBase):
         county_code, counties, listed = self.stats_scope(county_code)
         today = self.clock.today()
         revisits, issues, contacts = self.store.stats(
-            counties, today, today - dt.timedelta(days=self.plans["grace_days"]))
+            counties, today, today - dt.timedelta(days=self.plans["grace_days"])
+        )
         satisfaction = revisits.pop("satisfaction")
         rating = revisits.pop("employer_rating")
         return {
-            "county_code": county_code, "counties": listed,
+            "county_code": county_code,
+            "counties": listed,
             "revisits": {k: int(v) for k, v in revisits.items()},
             "average_satisfaction": None if satisfaction is None else round(float(satisfaction), 2),
             "average_employer_rating": None if rating is None else round(float(rating), 2),
             "issues": {c: issues.get(c, {"open": 0, "resolved": 0}) for c in domain.CATEGORIES},
-            "contacts": {"total": sum(contacts.values()),
-                         "by_channel": {c: contacts.get(c, 0) for c in domain.CHANNELS}},
+            "contacts": {
+                "total": sum(contacts.values()),
+                "by_channel": {c: contacts.get(c, 0) for c in domain.CHANNELS},
+            },
             "retention": self._retention(counties),
         }
 
     def health_details(self):
-        return {"scheduler_instance": self.scheduler.instance,
-                "plans_waiting_for_county": self.store.waiting()}
+        return {
+            "scheduler_instance": self.scheduler.instance,
+            "plans_waiting_for_county": self.store.waiting(),
+        }
+
+
+def new_id():
+    return str(uuid.uuid4())

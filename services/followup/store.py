@@ -1,13 +1,26 @@
 """followup's SQL, including the scheduler's claim (its own short transaction, so the
 lease is visible to other instances before the work is done)."""
+
 import psycopg2.extras
 
 from services.followup.domain import Wanted
 from shared.db import Store, in_counties, insert
 
-REVISIT_COLUMNS = ("id", "veteran_id", "county_code", "kind", "cause_type", "due_on", "status",
-                   "due_at", "contacted_on", "outcome", "veteran_satisfaction",
-                   "employer_rating", "completed_at")
+REVISIT_COLUMNS = (
+    "id",
+    "veteran_id",
+    "county_code",
+    "kind",
+    "cause_type",
+    "due_on",
+    "status",
+    "due_at",
+    "contacted_on",
+    "outcome",
+    "veteran_satisfaction",
+    "employer_rating",
+    "completed_at",
+)
 SCOPE = in_counties()
 
 
@@ -18,30 +31,37 @@ class FollowupStore(Store):
         if counties:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
-                    cur, "INSERT INTO veterans (veteran_id, county_code, as_of, updated_at)"
+                    cur,
+                    "INSERT INTO veterans (veteran_id, county_code, as_of, updated_at)"
                     " VALUES %s ON CONFLICT (veteran_id) DO UPDATE SET"
                     " county_code = EXCLUDED.county_code, as_of = EXCLUDED.as_of,"
                     " updated_at = EXCLUDED.updated_at"
                     " WHERE veterans.as_of IS NULL OR veterans.as_of <= EXCLUDED.as_of",
                     [(v, county, at, now) for v, (county, at) in sorted(counties.items())],
-                    page_size=len(counties))
+                    page_size=len(counties),
+                )
 
     def save_enterprises(self, counties, now):
         if counties:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
-                    cur, "INSERT INTO enterprises (enterprise_id, county_code, as_of) VALUES %s"
+                    cur,
+                    "INSERT INTO enterprises (enterprise_id, county_code, as_of) VALUES %s"
                     " ON CONFLICT (enterprise_id) DO UPDATE SET county_code ="
                     " EXCLUDED.county_code, as_of = EXCLUDED.as_of",
                     [(e, county, now) for e, county in sorted(counties.items())],
-                    page_size=len(counties))
+                    page_size=len(counties),
+                )
 
     def counties_of(self, veteran_ids):
         if not veteran_ids:
             return {}
         with self.cursor() as cur:
-            cur.execute("SELECT veteran_id::text, county_code FROM veterans"
-                        " WHERE veteran_id = ANY(%s::uuid[])", (list(veteran_ids),))
+            cur.execute(
+                "SELECT veteran_id::text, county_code FROM veterans"
+                " WHERE veteran_id = ANY(%s::uuid[])",
+                (list(veteran_ids),),
+            )
             return dict(cur.fetchall())
 
     def enterprise_counties(self, enterprise_ids):
@@ -49,38 +69,54 @@ class FollowupStore(Store):
         if not ids:
             return {}
         with self.cursor() as cur:
-            cur.execute("SELECT enterprise_id, county_code FROM enterprises"
-                        " WHERE enterprise_id = ANY(%s)", (ids,))
+            cur.execute(
+                "SELECT enterprise_id, county_code FROM enterprises WHERE enterprise_id = ANY(%s)",
+                (ids,),
+            )
             return dict(cur.fetchall())
 
     def add_hires(self, rows):
         """(veteran_id, event_id, county_code, started_on) rows; a repeated one changes
         nothing."""
-        self._add_rows("hires", ("veteran_id", "event_id", "county_code", "started_on"),
-                       rows)
+        self._add_rows("hires", ("veteran_id", "event_id", "county_code", "started_on"), rows)
 
     def add_status_changes(self, rows):
         """(veteran_id, event_id, on_day, current) rows; a repeated one changes nothing."""
-        self._add_rows("status_changes", ("veteran_id", "event_id", "on_day", "current"),
-                       rows)
+        self._add_rows("status_changes", ("veteran_id", "event_id", "on_day", "current"), rows)
 
     def _add_rows(self, table, columns, rows):
         if rows:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
-                    cur, f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s"
-                    " ON CONFLICT DO NOTHING", rows, page_size=len(rows))
+                    cur,
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s ON CONFLICT DO NOTHING",
+                    rows,
+                    page_size=len(rows),
+                )
 
     # -- plans waiting for a county -------------------------------------------------------
     def park(self, wanted, now):
         if wanted:
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
-                    cur, "INSERT INTO waiting_plans (cause_event_id, veteran_id, kind,"
+                    cur,
+                    "INSERT INTO waiting_plans (cause_event_id, veteran_id, kind,"
                     " cause_type, starts_on, enterprise_id, created_at) VALUES %s"
                     " ON CONFLICT DO NOTHING",
-                    [(w.cause_event_id, w.veteran_id, w.kind, w.cause_type, w.starts_on,
-                      w.enterprise_id, now) for w in wanted], page_size=len(wanted))
+                    [
+                        (
+                            w.cause_event_id,
+                            w.veteran_id,
+                            w.kind,
+                            w.cause_type,
+                            w.starts_on,
+                            w.enterprise_id,
+                            now,
+                        )
+                        for w in wanted
+                    ],
+                    page_size=len(wanted),
+                )
 
     def unpark(self, veteran_ids):
         """Takes the waiting plans of these veterans whose county followup now knows.
@@ -88,11 +124,13 @@ class FollowupStore(Store):
         if not veteran_ids:
             return []
         with self.cursor() as cur:
-            cur.execute("DELETE FROM waiting_plans w USING veterans v"
-                        " WHERE w.veteran_id = v.veteran_id AND w.veteran_id = ANY(%s::uuid[])"
-                        " RETURNING w.cause_event_id::text, w.cause_type, w.veteran_id::text,"
-                        " w.kind, w.starts_on, v.county_code, w.enterprise_id",
-                        (sorted(veteran_ids),))
+            cur.execute(
+                "DELETE FROM waiting_plans w USING veterans v"
+                " WHERE w.veteran_id = v.veteran_id AND w.veteran_id = ANY(%s::uuid[])"
+                " RETURNING w.cause_event_id::text, w.cause_type, w.veteran_id::text,"
+                " w.kind, w.starts_on, v.county_code, w.enterprise_id",
+                (sorted(veteran_ids),),
+            )
             return [Wanted(*row) for row in cur.fetchall()]
 
     def waiting(self):
@@ -107,12 +145,26 @@ class FollowupStore(Store):
             return []
         with self.dict_cursor() as cur:
             result = psycopg2.extras.execute_values(
-                cur, "INSERT INTO revisits (id, veteran_id, county_code, kind, cause_event_id,"
+                cur,
+                "INSERT INTO revisits (id, veteran_id, county_code, kind, cause_event_id,"
                 " cause_type, due_on, created_at) VALUES %s ON CONFLICT DO NOTHING"
                 " RETURNING id::text, veteran_id::text, kind, due_on",
-                [(r["id"], r["veteran_id"], r["county_code"], r["kind"], r["cause_event_id"],
-                  r["cause_type"], r["due_on"], r["created_at"]) for r in rows],
-                page_size=len(rows), fetch=True)
+                [
+                    (
+                        r["id"],
+                        r["veteran_id"],
+                        r["county_code"],
+                        r["kind"],
+                        r["cause_event_id"],
+                        r["cause_type"],
+                        r["due_on"],
+                        r["created_at"],
+                    )
+                    for r in rows
+                ],
+                page_size=len(rows),
+                fetch=True,
+            )
             return result
 
     # -- the scheduler --------------------------------------------------------------------
@@ -128,8 +180,15 @@ class FollowupStore(Store):
                     " WHERE id IN (SELECT id FROM revisits WHERE status = 'scheduled'"
                     "   AND due_on <= %(today)s AND (lease_until IS NULL OR lease_until < %(now)s)"
                     "   ORDER BY due_on, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
-                    " RETURNING id", {"me": instance, "now": now, "lease": lease_seconds,
-                                      "today": today, "limit": limit})
+                    " RETURNING id",
+                    {
+                        "me": instance,
+                        "now": now,
+                        "lease": lease_seconds,
+                        "today": today,
+                        "limit": limit,
+                    },
+                )
                 ids = [row[0] for row in cur.fetchall()]
             conn.commit()
         except BaseException:
@@ -142,45 +201,63 @@ class FollowupStore(Store):
         """The claimed revisits become due, if this instance still holds them (a lease
         that ran out may have passed them to another). → the rows changed."""
         with self.dict_cursor() as cur:
-            cur.execute("UPDATE revisits SET status = 'due', due_at = %s, claimed_by = NULL,"
-                        " lease_until = NULL WHERE id = ANY(%s::uuid[]) AND claimed_by = %s"
-                        " AND status = 'scheduled'"
-                        " RETURNING id, veteran_id, county_code, due_on", (now, ids, instance))
+            cur.execute(
+                "UPDATE revisits SET status = 'due', due_at = %s, claimed_by = NULL,"
+                " lease_until = NULL WHERE id = ANY(%s::uuid[]) AND claimed_by = %s"
+                " AND status = 'scheduled'"
+                " RETURNING id, veteran_id, county_code, due_on",
+                (now, ids, instance),
+            )
             return cur.fetchall()
 
     def mark_overdue(self, cutoff, limit):
         """Due revisits whose day is before ``cutoff`` become overdue; rows another
         instance is changing are left to it (SKIP LOCKED: no waits, no deadlocks)."""
         with self.cursor() as cur:
-            cur.execute("UPDATE revisits SET status = 'overdue' WHERE id IN ("
-                        " SELECT id FROM revisits WHERE status = 'due' AND due_on < %s"
-                        " ORDER BY due_on, id LIMIT %s FOR UPDATE SKIP LOCKED)",
-                        (cutoff, limit))
+            cur.execute(
+                "UPDATE revisits SET status = 'overdue' WHERE id IN ("
+                " SELECT id FROM revisits WHERE status = 'due' AND due_on < %s"
+                " ORDER BY due_on, id LIMIT %s FOR UPDATE SKIP LOCKED)",
+                (cutoff, limit),
+            )
             return cur.rowcount
 
     # -- revisits -------------------------------------------------------------------------
     def get_revisit(self, revisit_id, lock=False):
         with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits WHERE id = %s"
-                        + (" FOR UPDATE" if lock else ""), (revisit_id,))
+            cur.execute(
+                f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits WHERE id = %s"
+                + (" FOR UPDATE" if lock else ""),
+                (revisit_id,),
+            )
             return cur.fetchone()
 
     def complete(self, revisit_id, command, now, operator_id):
         with self.cursor() as cur:
-            cur.execute("UPDATE revisits SET status = 'done', contacted_on = %s, outcome = %s,"
-                        " veteran_satisfaction = %s, employer_rating = %s, completed_at = %s,"
-                        " completed_by = %s, claimed_by = NULL, lease_until = NULL WHERE id = %s",
-                        (command["contacted_on"], command["outcome"],
-                         command["veteran_satisfaction"], command["employer_rating"], now,
-                         operator_id, revisit_id))
+            cur.execute(
+                "UPDATE revisits SET status = 'done', contacted_on = %s, outcome = %s,"
+                " veteran_satisfaction = %s, employer_rating = %s, completed_at = %s,"
+                " completed_by = %s, claimed_by = NULL, lease_until = NULL WHERE id = %s",
+                (
+                    command["contacted_on"],
+                    command["outcome"],
+                    command["veteran_satisfaction"],
+                    command["employer_rating"],
+                    now,
+                    operator_id,
+                    revisit_id,
+                ),
+            )
 
     def revisits(self, filters, counties, limit, offset):
         where = [SCOPE]
         args = {"c": counties, "limit": limit, "offset": offset}
-        for key, clause in (("veteran_id", "veteran_id = %(veteran_id)s"),
-                            ("status", "status = %(status)s"),
-                            ("county_code", "county_code = %(county_code)s"),
-                            ("due_before", "due_on < %(due_before)s")):
+        for key, clause in (
+            ("veteran_id", "veteran_id = %(veteran_id)s"),
+            ("status", "status = %(status)s"),
+            ("county_code", "county_code = %(county_code)s"),
+            ("due_before", "due_on < %(due_before)s"),
+        ):
             if filters.get(key) is not None:
                 where.append(clause)
                 args[key] = filters[key]
@@ -188,15 +265,21 @@ class FollowupStore(Store):
         with self.dict_cursor() as cur:
             cur.execute(f"SELECT count(*) AS n FROM revisits{clause}", args)
             total = cur.fetchone()["n"]
-            cur.execute(f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits{clause}"
-                        " ORDER BY due_on, id LIMIT %(limit)s OFFSET %(offset)s", args)
+            cur.execute(
+                f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits{clause}"
+                " ORDER BY due_on, id LIMIT %(limit)s OFFSET %(offset)s",
+                args,
+            )
             return total, cur.fetchall()
 
     def worklist(self, county_code, as_of):
         with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits"
-                        " WHERE county_code = %s AND status <> 'done' AND due_on <= %s"
-                        " ORDER BY due_on, id LIMIT 500", (county_code, as_of))
+            cur.execute(
+                f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits"
+                " WHERE county_code = %s AND status <> 'done' AND due_on <= %s"
+                " ORDER BY due_on, id LIMIT 500",
+                (county_code, as_of),
+            )
             return cur.fetchall()
 
     # -- issues and contacts --------------------------------------------------------------
@@ -210,16 +293,21 @@ class FollowupStore(Store):
 
     def get_issue(self, issue_id, lock=False):
         with self.dict_cursor() as cur:
-            cur.execute("SELECT id, revisit_id, veteran_id, county_code, category, department,"
-                        " status, resolution, raised_at, resolved_at FROM issues WHERE id = %s"
-                        + (" FOR UPDATE" if lock else ""), (issue_id,))
+            cur.execute(
+                "SELECT id, revisit_id, veteran_id, county_code, category, department,"
+                " status, resolution, raised_at, resolved_at FROM issues WHERE id = %s"
+                + (" FOR UPDATE" if lock else ""),
+                (issue_id,),
+            )
             return cur.fetchone()
 
     def resolve(self, issue_id, resolution, now, operator_id):
         with self.cursor() as cur:
-            cur.execute("UPDATE issues SET status = 'resolved', resolution = %s,"
-                        " resolved_at = %s, resolved_by = %s WHERE id = %s",
-                        (resolution, now, operator_id, issue_id))
+            cur.execute(
+                "UPDATE issues SET status = 'resolved', resolution = %s,"
+                " resolved_at = %s, resolved_by = %s WHERE id = %s",
+                (resolution, now, operator_id, issue_id),
+            )
 
     # -- retention and statistics ---------------------------------------------------------
     def retention_inputs(self, counties):
@@ -230,11 +318,17 @@ class FollowupStore(Store):
             cur.execute(f"SELECT veteran_id::text, started_on FROM hires WHERE {SCOPE}", args)
             hires = cur.fetchall()
             ids = sorted({v for v, _ in hires})
-            cur.execute("SELECT veteran_id::text, on_day, current FROM status_changes"
-                        " WHERE veteran_id = ANY(%s::uuid[])", (ids,))
+            cur.execute(
+                "SELECT veteran_id::text, on_day, current FROM status_changes"
+                " WHERE veteran_id = ANY(%s::uuid[])",
+                (ids,),
+            )
             changes = cur.fetchall()
-            cur.execute("SELECT veteran_id::text, contacted_on, outcome FROM revisits"
-                        " WHERE status = 'done' AND veteran_id = ANY(%s::uuid[])", (ids,))
+            cur.execute(
+                "SELECT veteran_id::text, contacted_on, outcome FROM revisits"
+                " WHERE status = 'done' AND veteran_id = ANY(%s::uuid[])",
+                (ids,),
+            )
             outcomes = cur.fetchall()
         return hires, changes, outcomes
 
@@ -248,14 +342,22 @@ class FollowupStore(Store):
                 "   AND due_on >= %(cutoff)s) AS due,"
                 " count(*) FILTER (WHERE status <> 'done' AND due_on < %(cutoff)s) AS overdue,"
                 " avg(veteran_satisfaction) AS satisfaction,"
-                f" avg(employer_rating) AS employer_rating FROM revisits WHERE {SCOPE}", args)
+                f" avg(employer_rating) AS employer_rating FROM revisits WHERE {SCOPE}",
+                args,
+            )
             revisits = cur.fetchone()
-            cur.execute(f"SELECT category, count(*) FILTER (WHERE status = 'open') AS open,"
-                        f" count(*) FILTER (WHERE status = 'resolved') AS resolved"
-                        f" FROM issues WHERE {SCOPE} GROUP BY category", args)
-            issues = {row["category"]: {"open": row["open"], "resolved": row["resolved"]}
-                      for row in cur.fetchall()}
-            cur.execute(f"SELECT channel, count(*) AS n FROM contacts WHERE {SCOPE}"
-                        " GROUP BY channel", args)
+            cur.execute(
+                f"SELECT category, count(*) FILTER (WHERE status = 'open') AS open,"
+                f" count(*) FILTER (WHERE status = 'resolved') AS resolved"
+                f" FROM issues WHERE {SCOPE} GROUP BY category",
+                args,
+            )
+            issues = {
+                row["category"]: {"open": row["open"], "resolved": row["resolved"]}
+                for row in cur.fetchall()
+            }
+            cur.execute(
+                f"SELECT channel, count(*) AS n FROM contacts WHERE {SCOPE} GROUP BY channel", args
+            )
             contacts = {row["channel"]: row["n"] for row in cur.fetchall()}
         return revisits, issues, contacts

@@ -1,5 +1,6 @@
 """RPC input schemas of training: codes from the taxonomy, counties from the jurisdiction,
 limits on every string, list and number."""
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.jurisdiction import county_validator
@@ -30,8 +31,11 @@ class CourseSchema(Schema):
     title = _text(100, required=True)
     occupation = fields.String(required=True, validate=code_of("occupations"))
     certificate_name = _text(100, required=True)
-    skills_granted = fields.List(fields.String(validate=code_of("skills")), required=True,
-                                 validate=validate.Length(min=1, max=10))
+    skills_granted = fields.List(
+        fields.String(validate=code_of("skills")),
+        required=True,
+        validate=validate.Length(min=1, max=10),
+    )
     theory_hours = _count(0, 2000, required=True)
     practical_hours = _count(0, 2000, required=True)
     mode = fields.String(required=True, validate=validate.OneOf(MODES))
@@ -83,7 +87,6 @@ class EntrySchema(Schema):
 class AwardSchema(Schema):
     prize = _text(50, required=True)
     rank = _count(1, 1000, required=True)
-
 
 
 BASE_INPUT = BaseSchema()

@@ -756,7 +756,7 @@ def check_orphans(report, snap, claimed, expected_revisits):
 
 def configured():
     """The loan products and revisit plans as the services read them."""
-    from services.followup.domain import load_plans
+    from services.followup.plans import load_plans
     from services.loans.products import load_products
 
     return sorted(load_products()), load_plans()["plans"]

@@ -13,6 +13,7 @@ fails, and so does an entry that no longer occurs: delete it in the change that 
 so the list only shrinks. Dynamic imports (``importlib.import_module(f"services.{name}...")``,
 how vetctl finds each service's class for ``migrate``) are not imports here.
 """
+
 import ast
 import re
 from pathlib import Path
@@ -21,22 +22,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-DOMAIN_FORBIDDEN = ("nameko", "psycopg2", "marshmallow", "yaml",
-                    # the file system
-                    "os", "pathlib", "io", "shutil", "glob", "tempfile")
+DOMAIN_FORBIDDEN = (
+    "nameko",
+    "psycopg2",
+    "marshmallow",
+    "yaml",
+    # the file system
+    "os",
+    "pathlib",
+    "io",
+    "shutil",
+    "glob",
+    "tempfile",
+)
 FILE_METHODS = ("read_text", "read_bytes", "write_text", "write_bytes")
 SQL = re.compile(r"\b(SELECT|INSERT INTO|UPDATE [\w.\"]+ SET|DELETE FROM)\b")
 
 # (rule, module, what): today's violations. Remove an entry when its fix lands.
-KNOWN = {
-    # issue 18: the plans' YAML loader and its marshmallow schema move beside the dependency
-    # that uses them (services/followup/), out of the domain
-    ("domain", "services/followup/domain.py", "yaml"),
-    ("domain", "services/followup/domain.py", "marshmallow"),  # issue 18: as yaml, above
-    ("domain", "services/followup/domain.py", "os"),  # issue 18: PLANS_FILE read by the loader
-    ("domain", "services/followup/domain.py", "pathlib"),  # issue 18: plans.yaml's path, ditto
-    ("domain", "services/followup/domain.py", "open()"),  # issue 18: the loader opens plans.yaml
-}
+KNOWN: set[tuple[str, str, str]] = set()  # none left (issue 18); a new one needs a reason
 
 
 def imported_modules(source, package=""):
@@ -50,7 +53,7 @@ def imported_modules(source, package=""):
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(part for part in [*parent, base] if part)
             found += [(node.lineno, f"{base}.{alias.name}".strip(".")) for alias in node.names]
     return sorted(found)
@@ -59,8 +62,11 @@ def imported_modules(source, package=""):
 def domain_impurities(source):
     """``[(line, what)]``: imports of the frameworks and the file system, ``open()`` and
     pathlib's reads and writes."""
-    found = [(line, module.split(".")[0]) for line, module in imported_modules(source)
-             if module.split(".")[0] in DOMAIN_FORBIDDEN]
+    found = [
+        (line, module.split(".")[0])
+        for line, module in imported_modules(source)
+        if module.split(".")[0] in DOMAIN_FORBIDDEN
+    ]
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Name) and node.func.id == "open":
@@ -74,14 +80,22 @@ def sql_texts(source):
     """``[(line, text)]``: string constants (f-string parts too) that read as SQL;
     docstrings are prose and are skipped."""
     tree = ast.parse(source)
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
-                                       ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)
-                  and isinstance(node.body[0].value, ast.Constant)}
-    return sorted((node.lineno, SQL.search(node.value).group(0)) for node in ast.walk(tree)
-                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
-                  and id(node) not in docstrings and SQL.search(node.value))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return sorted(
+        (node.lineno, SQL.search(node.value).group(0))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+        and SQL.search(node.value)
+    )
 
 
 def modules(*trees):
@@ -95,13 +109,11 @@ def package_of(name):
 
 
 def is_domain(name):
-    return name.startswith("services/") and (name.endswith("/domain.py")
-                                             or name.endswith("_domain.py"))
+    return name.startswith("services/") and (name.endswith(("/domain.py", "_domain.py")))
 
 
 def is_store(name):
-    return name.startswith("services/") and (name.endswith("/store.py")
-                                             or name.endswith("_store.py"))
+    return name.startswith("services/") and (name.endswith(("/store.py", "_store.py")))
 
 
 def violations():
@@ -128,52 +140,81 @@ def violations():
     return found
 
 
-@pytest.mark.parametrize("snippet,expected", [
-    ("import yaml\nfrom marshmallow import Schema", [(1, "yaml"), (2, "marshmallow")]),
-    ("from nameko.rpc import rpc\nimport psycopg2.extras", [(1, "nameko"), (2, "psycopg2")]),
-    ("import os\nfrom pathlib import Path", [(1, "os"), (2, "pathlib")]),
-    ("def plans():\n    import yaml\n    return open('p.yaml').read()",
-     [(2, "yaml"), (3, "open()")]),
-    ("PLANS.read_text(encoding='utf-8')", [(1, ".read_text()")]),
-    ("from dataclasses import dataclass\nfrom shared.contracts import Event\n"
-     "import datetime as dt\nfrom decimal import Decimal", []),
-])
+@pytest.mark.parametrize(
+    "snippet,expected",
+    [
+        ("import yaml\nfrom marshmallow import Schema", [(1, "yaml"), (2, "marshmallow")]),
+        ("from nameko.rpc import rpc\nimport psycopg2.extras", [(1, "nameko"), (2, "psycopg2")]),
+        ("import os\nfrom pathlib import Path", [(1, "os"), (2, "pathlib")]),
+        (
+            "def plans():\n    import yaml\n    return open('p.yaml').read()",
+            [(2, "yaml"), (3, "open()")],
+        ),
+        ("PLANS.read_text(encoding='utf-8')", [(1, ".read_text()")]),
+        (
+            "from dataclasses import dataclass\nfrom shared.contracts import Event\n"
+            "import datetime as dt\nfrom decimal import Decimal",
+            [],
+        ),
+    ],
+)
 def test_the_checker_finds_what_a_domain_module_must_not_do(snippet, expected):
     assert domain_impurities(snippet) == expected
 
 
-@pytest.mark.parametrize("snippet,expected", [
-    ("cur.execute('SELECT id FROM jobs.postings WHERE id = %s', (i,))", [(1, "SELECT")]),
-    ("sql = (\"INSERT INTO loans.loans (id) \"\n       \"VALUES (%s)\")", [(1, "INSERT INTO")]),
-    ("cur.execute(f'UPDATE {table} SET x = 1')", []),  # the table is a parameter: unseen
-    ("cur.execute('UPDATE jobs.postings SET hired = hired + 1')",
-     [(1, "UPDATE jobs.postings SET")]),
-    ("cur.execute(f'DELETE FROM registry.cards WHERE id = {i}')", [(1, "DELETE FROM")]),
-    ("def f():\n    '''SELECT the best match, then INSERT INTO the list.'''", []),
-    ("log.info('select from the list'); STATUS = 'delete from queue'", []),
-])
+@pytest.mark.parametrize(
+    "snippet,expected",
+    [
+        ("cur.execute('SELECT id FROM jobs.postings WHERE id = %s', (i,))", [(1, "SELECT")]),
+        ('sql = ("INSERT INTO loans.loans (id) "\n       "VALUES (%s)")', [(1, "INSERT INTO")]),
+        ("cur.execute(f'UPDATE {table} SET x = 1')", []),  # the table is a parameter: unseen
+        (
+            "cur.execute('UPDATE jobs.postings SET hired = hired + 1')",
+            [(1, "UPDATE jobs.postings SET")],
+        ),
+        ("cur.execute(f'DELETE FROM registry.cards WHERE id = {i}')", [(1, "DELETE FROM")]),
+        ("def f():\n    '''SELECT the best match, then INSERT INTO the list.'''", []),
+        ("log.info('select from the list'); STATUS = 'delete from queue'", []),
+    ],
+)
 def test_the_checker_finds_sql_text(snippet, expected):
     assert sql_texts(snippet) == expected
 
 
-@pytest.mark.parametrize("snippet,package,expected", [
-    ("from services.registry.timeline import SUMMARIES", "vetctl",
-     [(1, "services.registry.timeline.SUMMARIES")]),
-    ("def f():\n    import services.loans.domain as d", "services.jobs",
-     [(2, "services.loans.domain")]),
-    ("from .store import Store\nfrom .. import loans", "services.jobs",
-     [(1, "services.jobs.store.Store"), (2, "services.loans")]),
-    ("from shared.db import Database", "services.jobs", [(1, "shared.db.Database")]),
-])
+@pytest.mark.parametrize(
+    "snippet,package,expected",
+    [
+        (
+            "from services.registry.timeline import SUMMARIES",
+            "vetctl",
+            [(1, "services.registry.timeline.SUMMARIES")],
+        ),
+        (
+            "def f():\n    import services.loans.domain as d",
+            "services.jobs",
+            [(2, "services.loans.domain")],
+        ),
+        (
+            "from .store import Store\nfrom .. import loans",
+            "services.jobs",
+            [(1, "services.jobs.store.Store"), (2, "services.loans")],
+        ),
+        ("from shared.db import Database", "services.jobs", [(1, "shared.db.Database")]),
+    ],
+)
 def test_the_checker_resolves_every_kind_of_import(snippet, package, expected):
     assert imported_modules(snippet, package) == expected
 
 
 def test_the_checker_sees_the_sql_in_every_services_store():
-    services = {path.name for path in (ROOT / "services").iterdir()
-                if (path / "service.py").is_file()}
-    with_sql = {name.split("/")[1] for name, source in modules("services")
-                if is_store(name) and sql_texts(source)}
+    services = {
+        path.name for path in (ROOT / "services").iterdir() if (path / "service.py").is_file()
+    }
+    with_sql = {
+        name.split("/")[1]
+        for name, source in modules("services")
+        if is_store(name) and sql_texts(source)
+    }
     assert services and with_sql == services
 
 
@@ -182,22 +223,33 @@ def found():
     return violations()
 
 
-@pytest.mark.parametrize("rule,fix", [
-    ("domain", "keep it pure: frameworks and files belong beside the dependency that uses it"),
-    ("sql", "move the SQL into the service's store module"),
-    ("service", "services talk over events and RPC, never by import; shared/ holds the rest"),
-    ("vetctl", "vetctl talks to the services over RPC and events; shared code goes in shared/"),
-    ("shared", "shared/ is below the services: move what it needs into shared/"),
-], ids=lambda value: value if " " not in value else "")
+@pytest.mark.parametrize(
+    "rule,fix",
+    [
+        ("domain", "keep it pure: frameworks and files belong beside the dependency that uses it"),
+        ("sql", "move the SQL into the service's store module"),
+        ("service", "services talk over events and RPC, never by import; shared/ holds the rest"),
+        ("vetctl", "vetctl talks to the services over RPC and events; shared code goes in shared/"),
+        ("shared", "shared/ is below the services: move what it needs into shared/"),
+    ],
+    ids=lambda value: value if " " not in value else "",
+)
 def test_no_new_violation_and_no_stale_allowance(found, rule, fix):
-    new = sorted(f"{name}:{','.join(map(str, found[key]))}: {what}"
-                 for key in found if key[0] == rule and key not in KNOWN
-                 for _, name, what in [key])
-    stale = sorted(f"{name}: {what}" for rule_, name, what in KNOWN
-                   if rule_ == rule and (rule_, name, what) not in found)
+    new = sorted(
+        f"{name}:{','.join(map(str, found[key]))}: {what}"
+        for key in found
+        if key[0] == rule and key not in KNOWN
+        for _, name, what in [key]
+    )
+    stale = sorted(
+        f"{name}: {what}"
+        for rule_, name, what in KNOWN
+        if rule_ == rule and (rule_, name, what) not in found
+    )
     assert new == [], f"new {rule} violations ({fix}):\n" + "\n".join(new)
-    assert stale == [], f"fixed, so delete from KNOWN in {Path(__file__).name}:\n" + \
-        "\n".join(stale)
+    assert stale == [], f"fixed, so delete from KNOWN in {Path(__file__).name}:\n" + "\n".join(
+        stale
+    )
 
 
 def test_every_known_entry_names_a_rule_this_file_checks():

@@ -118,7 +118,9 @@ def test_a_posting_may_close_on_the_bureaus_today_but_not_the_day_before(moment)
 def test_a_cohort_may_start_on_the_bureaus_today_but_not_the_day_before(moment):
     clock, day = moment
     service = worker_factory(TrainingService, clock=clock, auth=CLERK)
-    service.store.get.return_value = {"id": "c1", "county_code": "652301"}
+    service.store.course.return_value = MagicMock(id="c1", county_code="652301")
+    # the cohort is read back as it was added
+    service.store.cohort.side_effect = lambda _: service.store.add_cohort.call_args.args[0]
     cohort = {"ends_on": day_after(day), "capacity": 10}
     with pytest.raises(InvalidInput) as caught:
         service.open_cohort(
@@ -129,4 +131,4 @@ def test_a_cohort_may_start_on_the_bureaus_today_but_not_the_day_before(moment):
     service.open_cohort(
         "5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa", {**cohort, "starts_on": day.isoformat()}
     )
-    assert service.store.add.call_count == 1
+    assert service.store.add_cohort.call_count == 1

@@ -1,5 +1,6 @@
 """Fixtures for followup: the service with a frozen clock, and events delivered as the
 other services publish them."""
+
 import datetime as dt
 import uuid
 
@@ -11,20 +12,35 @@ from services.followup.service import FollowupService
 from shared.clock import Clock, FrozenClock
 from tests.helpers import publish
 
-START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Changji
+START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
 
 
 def envelope(source, event_type, occurred_at=None, **data):
-    return {"event_id": str(uuid.uuid4()), "type": event_type, "version": 1,
-            "occurred_at": (occurred_at or START).isoformat(), "source": source,
-            "correlation_id": uuid.uuid4().hex, "data": data}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "occurred_at": (occurred_at or START).isoformat(),
+        "source": source,
+        "correlation_id": uuid.uuid4().hex,
+        "data": data,
+    }
 
 
 def hired(veteran_id, started_on="2026-11-02", county="652301"):
-    return envelope("jobs", "veteran_hired", application_id=str(uuid.uuid4()),
-                    veteran_id=veteran_id, posting_id=str(uuid.uuid4()),
-                    employer_id=str(uuid.uuid4()), employer_name="昌吉市顺达物流有限公司",
-                    county_code=county, started_on=started_on, salary=5000, channel="referral")
+    return envelope(
+        "jobs",
+        "veteran_hired",
+        application_id=str(uuid.uuid4()),
+        veteran_id=veteran_id,
+        posting_id=str(uuid.uuid4()),
+        employer_id=str(uuid.uuid4()),
+        employer_name="昌吉市顺达物流有限公司",
+        county_code=county,
+        started_on=started_on,
+        salary=5000,
+        channel="referral",
+    )
 
 
 def freeze(container, at=START):
@@ -40,18 +56,37 @@ QUIET = {"SCHEDULER_INTERVAL": 3600}
 
 
 def registered(veteran_id, county="652301", occurred_at=None):
-    return envelope("registry", "veteran_registered", occurred_at, veteran_id=veteran_id,
-                    county_code=county, gender="male", birth_year=1990,
-                    discharge_type="self_employment", discharged_on="2016-12-01", skills=[],
-                    certificates=[], willingness="business", service_needs=[],
-                    employment_status="unemployed",
-                    intentions={"occupations": [], "counties": [], "min_salary": None})
+    return envelope(
+        "registry",
+        "veteran_registered",
+        occurred_at,
+        veteran_id=veteran_id,
+        county_code=county,
+        gender="male",
+        birth_year=1990,
+        discharge_type="self_employment",
+        discharged_on="2016-12-01",
+        skills=[],
+        certificates=[],
+        willingness="business",
+        service_needs=[],
+        employment_status="unemployed",
+        intentions={"occupations": [], "counties": [], "min_salary": None},
+    )
 
 
 def disbursed(veteran_id, enterprise_id=None, occurred_at=None):
-    return envelope("loans", "loan_disbursed", occurred_at, loan_id=str(uuid.uuid4()),
-                    veteran_id=veteran_id, enterprise_id=enterprise_id,
-                    product_code="yongjun_chuangye", amount="100000.00", status="active")
+    return envelope(
+        "loans",
+        "loan_disbursed",
+        occurred_at,
+        loan_id=str(uuid.uuid4()),
+        veteran_id=veteran_id,
+        enterprise_id=enterprise_id,
+        product_code="yongjun_chuangye",
+        amount="100000.00",
+        status="active",
+    )
 
 
 def tick_once(container):
@@ -79,12 +114,15 @@ def deliver(followup, config):
         with entrypoint_waiter(container or followup, "on_events", timeout=15):
             publish(config, event, source=event["source"])
         return event
+
     return send
 
 
 @pytest.fixture
 def tick(followup):
     """Run the scheduler once (as its timer would); → how many became due."""
+
     def run(container=None):
         return tick_once(container or followup)
+
     return run

@@ -1,5 +1,6 @@
 """training: course recommendations, placement of graduates from jobs' and registry's
 events, mentors, the startup competition and statistics."""
+
 import uuid
 from datetime import timedelta
 
@@ -15,31 +16,54 @@ from tests.integration.training.conftest import in_days
 
 
 def envelope(source, event_type, **data):
-    return {"event_id": str(uuid.uuid4()), "type": event_type, "version": 1,
-            "occurred_at": bureau_now().isoformat(), "source": source,
-            "correlation_id": uuid.uuid4().hex, "data": data}
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "occurred_at": bureau_now().isoformat(),
+        "source": source,
+        "correlation_id": uuid.uuid4().hex,
+        "data": data,
+    }
 
 
 def test_courses_are_recommended_by_wanted_occupation_missing_skills_need_and_county(
-        training, rpc, base, course, cohort, trained_veteran, db):
-    drones = rpc.training.open_course({
-        "title": "植保无人机驾驶", "occupation": "drone_pilot", "certificate_name": "无人机驾驶证",
-        "skills_granted": ["drone_pilot", "agriculture"], "theory_hours": 20,
-        "practical_hours": 40, "mode": "offline", "base_id": base["id"]})
-    drone_cohort = rpc.training.open_cohort(drones["id"], {"starts_on": in_days(10),
-                                                           "ends_on": in_days(20), "capacity": 10})
-    veteran = trained_veteran(skills=["agriculture"], service_needs=["skills_training"],
-                              intentions={"occupations": ["drone_pilot"], "counties": [],
-                                          "min_salary": None})
+    training, rpc, base, course, cohort, trained_veteran, db
+):
+    drones = rpc.training.open_course(
+        {
+            "title": "植保无人机驾驶",
+            "occupation": "drone_pilot",
+            "certificate_name": "无人机驾驶证",
+            "skills_granted": ["drone_pilot", "agriculture"],
+            "theory_hours": 20,
+            "practical_hours": 40,
+            "mode": "offline",
+            "base_id": base["id"],
+        }
+    )
+    drone_cohort = rpc.training.open_cohort(
+        drones["id"], {"starts_on": in_days(10), "ends_on": in_days(20), "capacity": 10}
+    )
+    veteran = trained_veteran(
+        skills=["agriculture"],
+        service_needs=["skills_training"],
+        intentions={"occupations": ["drone_pilot"], "counties": [], "min_salary": None},
+    )
     ranked = rpc.training.recommend_courses(veteran["veteran_id"])
     assert [(r["cohort"]["id"], r["score"]) for r in ranked] == [
-        (drone_cohort["id"], 15 + 40 + 20 + 10), (cohort["id"], 30 + 20 + 10)]
+        (drone_cohort["id"], 15 + 40 + 20 + 10),
+        (cohort["id"], 30 + 20 + 10),
+    ]
     assert ranked[0]["reasons"]["new_skills"] == ["drone_pilot"]
     # The projection's refresh (the cohorts were open before the veteran's event came)
     # stored the same list.
-    stored = scalar(db, "SELECT array_agg(cohort_id::text ORDER BY rank)"
-                        " FROM training.recommendations WHERE veteran_id = %s",
-                    veteran["veteran_id"])
+    stored = scalar(
+        db,
+        "SELECT array_agg(cohort_id::text ORDER BY rank)"
+        " FROM training.recommendations WHERE veteran_id = %s",
+        veteran["veteran_id"],
+    )
     assert stored == [drone_cohort["id"], cohort["id"]]
     # Someone who holds every skill a course grants is not offered it.
     expert = trained_veteran(skills=["fire_facility_operator", "drone_pilot", "agriculture"])
@@ -47,7 +71,8 @@ def test_courses_are_recommended_by_wanted_occupation_missing_skills_need_and_co
 
 
 def test_placement_counts_graduates_hired_or_founding_within_90_days(
-        training, rpc, rpc_as, cohort, course, trained_veteran, config, db):
+    training, rpc, rpc_as, cohort, course, trained_veteran, config, db
+):
     container = get_container(training, TrainingService)
     graduates = [trained_veteran()["veteran_id"] for _ in range(3)]
     for vid in graduates:
@@ -56,24 +81,49 @@ def test_placement_counts_graduates_hired_or_founding_within_90_days(
     hired, founder, late = graduates
     soon, too_late = bureau_today() + timedelta(days=20), bureau_today() + timedelta(days=120)
     for event in (
-        envelope("jobs", "veteran_hired", application_id=str(uuid.uuid4()), veteran_id=hired,
-                 posting_id=str(uuid.uuid4()), employer_id=str(uuid.uuid4()),
-                 county_code="652301", started_on=soon.isoformat(), salary=5000,
-                 channel="referral"),
-        envelope("registry", "enterprise_registered", enterprise_id=str(uuid.uuid4()),
-                 kind="individual_business", county_code="652301", industry="logistics",
-                 stage="startup", founder_ids=[founder], founded_on=soon.isoformat()),
-        envelope("jobs", "veteran_hired", application_id=str(uuid.uuid4()), veteran_id=late,
-                 posting_id=str(uuid.uuid4()), employer_id=str(uuid.uuid4()),
-                 county_code="652301", started_on=too_late.isoformat(), salary=5000,
-                 channel="self"),
+        envelope(
+            "jobs",
+            "veteran_hired",
+            application_id=str(uuid.uuid4()),
+            veteran_id=hired,
+            posting_id=str(uuid.uuid4()),
+            employer_id=str(uuid.uuid4()),
+            county_code="652301",
+            started_on=soon.isoformat(),
+            salary=5000,
+            channel="referral",
+        ),
+        envelope(
+            "registry",
+            "enterprise_registered",
+            enterprise_id=str(uuid.uuid4()),
+            kind="individual_business",
+            county_code="652301",
+            industry="logistics",
+            stage="startup",
+            founder_ids=[founder],
+            founded_on=soon.isoformat(),
+        ),
+        envelope(
+            "jobs",
+            "veteran_hired",
+            application_id=str(uuid.uuid4()),
+            veteran_id=late,
+            posting_id=str(uuid.uuid4()),
+            employer_id=str(uuid.uuid4()),
+            county_code="652301",
+            started_on=too_late.isoformat(),
+            salary=5000,
+            channel="self",
+        ),
     ):
         with entrypoint_waiter(container, "on_events", timeout=15):
             publish(config, event, source=event["source"])
     rate = rpc.training.placement_rate(course["id"])
     assert (rate["graduates"], rate["placed_within_90_days"], rate["rate"]) == (3, 2, 0.6667)
-    assert rate["cohorts"] == [{"cohort_id": cohort["id"], "graduates": 3,
-                                "placed_within_90_days": 2, "rate": 0.6667}]
+    assert rate["cohorts"] == [
+        {"cohort_id": cohort["id"], "graduates": 3, "placed_within_90_days": 2, "rate": 0.6667}
+    ]
     # A redelivered hire is one placement.
     assert scalar(db, "SELECT count(*) FROM training.placements") == 3
     # Another county's course figures are not shown: answered as a missing course.
@@ -91,22 +141,32 @@ def test_placement_counts_graduates_hired_or_founding_within_90_days(
 
 def test_mentors_competitions_and_awards(training, rpc, rpc_as, trained_veteran, db):
     vid = trained_veteran()["veteran_id"]
-    mentor = rpc.training.register_mentor({"name": "刘创业", "field": "电子商务",
-                                           "county_code": "652301"})
+    mentor = rpc.training.register_mentor(
+        {"name": "刘创业", "field": "电子商务", "county_code": "652301"}
+    )
     assert rpc.training.assign_mentor(vid, mentor["id"])["already"] is False
     assert rpc.training.assign_mentor(vid, mentor["id"])["already"] is True
-    competition = rpc.training.create_competition({
-        "year": 2026, "title": "退役军人创业创新大赛",
-        "groups": ["emerging_industries", "modern_agriculture", "services"]})
-    entry = rpc.training.submit_entry(competition["id"], {
-        "veteran_id": vid, "project": "戈壁滩设施农业", "group": "modern_agriculture"})
+    competition = rpc.training.create_competition(
+        {
+            "year": 2026,
+            "title": "退役军人创业创新大赛",
+            "groups": ["emerging_industries", "modern_agriculture", "services"],
+        }
+    )
+    entry = rpc.training.submit_entry(
+        competition["id"],
+        {"veteran_id": vid, "project": "戈壁滩设施农业", "group": "modern_agriculture"},
+    )
     assert entry["group"] == "modern_agriculture"
     with pytest.raises(Conflict):
-        rpc.training.submit_entry(competition["id"], {"veteran_id": vid, "project": "再来一个",
-                                                      "group": "services"})
+        rpc.training.submit_entry(
+            competition["id"], {"veteran_id": vid, "project": "再来一个", "group": "services"}
+        )
     with pytest.raises(InvalidInput) as caught:
-        rpc.training.submit_entry(competition["id"], {
-            "veteran_id": trained_veteran()["veteran_id"], "project": "x", "group": "poetry"})
+        rpc.training.submit_entry(
+            competition["id"],
+            {"veteran_id": trained_veteran()["veteran_id"], "project": "x", "group": "poetry"},
+        )
     assert "group" in caught.value.errors
     awarded = rpc.training.award(entry["id"], {"prize": "一等奖", "rank": 1})
     assert awarded["prize"] == "一等奖" and awarded["rank"] == 1
@@ -123,19 +183,41 @@ def test_mentors_competitions_and_awards(training, rpc, rpc_as, trained_veteran,
 
 
 def test_stats_count_training_by_county(training, rpc, rpc_as, base, cohort, trained_veteran):
-    rpc.training.register_base({"name": "孵化园", "kind": "incubation", "county_code": "652302",
-                                "capacity": 30})
-    enrollments = [rpc.training.enroll(cohort["id"], trained_veteran()["veteran_id"])
-                   for _ in range(3)]
+    rpc.training.register_base(
+        {"name": "孵化园", "kind": "incubation", "county_code": "652302", "capacity": 30}
+    )
+    enrollments = [
+        rpc.training.enroll(cohort["id"], trained_veteran()["veteran_id"]) for _ in range(3)
+    ]
     rpc.training.record_result(enrollments[0]["id"], {"theory_score": 90, "practical_score": 90})
     rpc.training.record_result(enrollments[1]["id"], {"theory_score": 10, "practical_score": 90})
     rpc.training.register_mentor({"name": "张导师", "field": "物流", "county_code": "652301"})
 
     got = rpc.training.stats("652301")
-    assert {k: got[k] for k in ("training_bases", "incubation_bases", "courses", "cohorts",
-                                "enrolled", "completed", "passed", "certificates", "mentors")} == {
-        "training_bases": 1, "incubation_bases": 0, "courses": 1, "cohorts": 1, "enrolled": 3,
-        "completed": 2, "passed": 1, "certificates": 1, "mentors": 1}
+    assert {
+        k: got[k]
+        for k in (
+            "training_bases",
+            "incubation_bases",
+            "courses",
+            "cohorts",
+            "enrolled",
+            "completed",
+            "passed",
+            "certificates",
+            "mentors",
+        )
+    } == {
+        "training_bases": 1,
+        "incubation_bases": 0,
+        "courses": 1,
+        "cohorts": 1,
+        "enrolled": 3,
+        "completed": 2,
+        "passed": 1,
+        "certificates": 1,
+        "mentors": 1,
+    }
     assert got["placement_rate"] == 0.0 and got["placed_within_90_days"] == 0
     assert rpc.training.stats()["incubation_bases"] == 1
     with rpc_as(token("viewer", ["652302"])) as viewer:
