@@ -8,6 +8,7 @@ the tail of every service's log in its report.
 
 The processes import this checkout's code: they run from it with it first on PYTHONPATH (a
 second worktree sharing another checkout's editable .venv would otherwise run that one's)."""
+
 import json
 import os
 import socket
@@ -34,10 +35,24 @@ RABBIT_API = os.environ.get("RABBIT_API", "http://127.0.0.1:15672/api")
 GUEST = ("guest", "guest")
 BUREAU_SECRET = "e2e-bureau-shared-secret-0123456789abcdef"
 # What would point the script or vetctl at another system (a developer's own settings).
-FOREIGN = {"AMQP_URI", "BROKER_ADMIN_URI", "OPERATIONS_AMQP_URI", "DATABASE_URL",
-           "HEALTH_ADDRESS", "WEB_SERVER_ADDRESS", "VET_AUTH_SECRET", "VET_AUTH_DENY_LIST",
-           "VETCTL_TOKEN", "BROKER_USER_PREFIX", "SERVICES", "REPLICAS", "LOCAL_DIR",
-           "BUREAU_HMAC_SECRET", "PLANS_FILE", "PRODUCTS_FILE"}
+FOREIGN = {
+    "AMQP_URI",
+    "BROKER_ADMIN_URI",
+    "OPERATIONS_AMQP_URI",
+    "DATABASE_URL",
+    "HEALTH_ADDRESS",
+    "WEB_SERVER_ADDRESS",
+    "VET_AUTH_SECRET",
+    "VET_AUTH_DENY_LIST",
+    "VETCTL_TOKEN",
+    "BROKER_USER_PREFIX",
+    "SERVICES",
+    "REPLICAS",
+    "LOCAL_DIR",
+    "BUREAU_HMAC_SECRET",
+    "PLANS_FILE",
+    "PRODUCTS_FILE",
+}
 FOREIGN_PREFIXES = ("HEALTH_ADDRESS_", "BROKER_PASSWORD_")
 
 
@@ -65,8 +80,14 @@ class System:
         self._signed = set()
 
     def run(self, *args, timeout=120):
-        return subprocess.run([str(a) for a in args], env=self.env, cwd=ROOT, timeout=timeout,
-                              capture_output=True, text=True)
+        return subprocess.run(
+            [str(a) for a in args],
+            env=self.env,
+            cwd=ROOT,
+            timeout=timeout,
+            capture_output=True,
+            text=True,
+        )
 
     def vetctl(self, *args, expect=0):
         """Standard output of ``vetctl ARGS`` (an operator's shell: the admin token from
@@ -74,7 +95,8 @@ class System:
         done = self.run(BIN / "vetctl", *args)
         assert done.returncode == expect, (
             f"vetctl {' '.join(map(str, args))}: exit {done.returncode}\n{done.stderr}"
-            f"{done.stdout[-2000:]}\n{self.tail()}")
+            f"{done.stdout[-2000:]}\n{self.tail()}"
+        )
         return done.stdout if expect == 0 else done.stderr
 
     def vetctl_json(self, *args):
@@ -88,11 +110,18 @@ class System:
         self._signed.add((stamp, method, path, query, body))
         signed = SIGNING.headers(BUREAU_SECRET, stamp, method, path, query, body)
         url = f"http://{self.web}{path}" + (f"?{query}" if query else "")
-        return requests.request(method, url, data=body, timeout=30, headers={
-            "Content-Type": "application/json", **signed, **(headers or {})})
+        return requests.request(
+            method,
+            url,
+            data=body,
+            timeout=30,
+            headers={"Content-Type": "application/json", **signed, **(headers or {})},
+        )
 
     def log_text(self):
-        return "".join(path.read_text(errors="replace") for path in sorted(self.logs.glob("*.log*")))
+        return "".join(
+            path.read_text(errors="replace") for path in sorted(self.logs.glob("*.log*"))
+        )
 
     def tail(self, lines=15):
         out = []
@@ -136,36 +165,53 @@ def system(tmp_path_factory):
     name = f"veteran_e2e_{uuid.uuid4().hex[:8]}"
     local = tmp_path_factory.mktemp("e2e-local")
     web = f"127.0.0.1:{free_port()}"
-    env = {key: value for key, value in os.environ.items()
-           if key not in FOREIGN and not key.startswith(FOREIGN_PREFIXES)}
-    env.update({
-        "LOCAL_DIR": str(local),
-        # `up` runs check, broker init and migrate as the administrator on the run's vhost;
-        # each service then runs as its own login (prefixed: logins are the broker's, not
-        # the vhost's, and a developer's own must not be touched).
-        "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{name}",
-        "BROKER_USER_PREFIX": f"{name}-",
-        "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + name,
-        "WEB_SERVER_ADDRESS": web,
-        "BUREAU_HMAC_SECRET": BUREAU_SECRET,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning",
-        "EVENTLET_TESTS": "1", "UP_TIMEOUT": "90", "STOP_TIMEOUT": "30",
-        "COLUMNS": "200",
-        **{f"HEALTH_ADDRESS_{service.upper()}": f"127.0.0.1:{free_port()}" for service in SERVICES},
-    })
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in FOREIGN and not key.startswith(FOREIGN_PREFIXES)
+    }
+    env.update(
+        {
+            "LOCAL_DIR": str(local),
+            # `up` runs check, broker init and migrate as the administrator on the run's vhost;
+            # each service then runs as its own login (prefixed: logins are the broker's, not
+            # the vhost's, and a developer's own must not be touched).
+            "AMQP_URI": f"pyamqp://guest:guest@127.0.0.1:5672/{name}",
+            "BROKER_USER_PREFIX": f"{name}-",
+            "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + name,
+            "WEB_SERVER_ADDRESS": web,
+            "BUREAU_HMAC_SECRET": BUREAU_SECRET,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning",
+            "EVENTLET_TESTS": "1",
+            "UP_TIMEOUT": "90",
+            "STOP_TIMEOUT": "30",
+            "COLUMNS": "200",
+            **{
+                f"HEALTH_ADDRESS_{service.upper()}": f"127.0.0.1:{free_port()}"
+                for service in SERVICES
+            },
+        }
+    )
     broker = Broker(name, env["BROKER_USER_PREFIX"])
     _admin(f'CREATE DATABASE "{name}"')
     system = System(local, env, web)
     try:
         broker.create()
         up = system.run("bash", SCRIPT, "up", *SERVICES, timeout=240)
-        assert up.returncode == 0, f"services.sh up: exit {up.returncode}\n{up.stderr}\n{system.tail()}"
+        assert up.returncode == 0, (
+            f"services.sh up: exit {up.returncode}\n{up.stderr}\n{system.tail()}"
+        )
         # The operator's shell from here on: vetctl's own login on the run's vhost.
-        operator = {user: system.run(BIN / "vetctl", "broker", "uri", user).stdout.strip()
-                    for user in ("vetctl", "operations")}
-        system.env = {**env, "AMQP_URI": operator["vetctl"],
-                      "OPERATIONS_AMQP_URI": operator["operations"]}
+        operator = {
+            user: system.run(BIN / "vetctl", "broker", "uri", user).stdout.strip()
+            for user in ("vetctl", "operations")
+        }
+        system.env = {
+            **env,
+            "AMQP_URI": operator["vetctl"],
+            "OPERATIONS_AMQP_URI": operator["operations"],
+        }
         system.up = up
         yield system
     finally:
