@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 import requests
 
+from tests.e2e.conftest import SERVICES
 from tests.factories import id_number
 from tests.helpers import bureau_today, wait_for
 
@@ -347,6 +348,37 @@ def test_the_report_counts_the_veterans_the_posting_the_hire_and_the_revisit(
     assert whole["prefecture"]["veterans"] == 2 and whole[COUNTY]["veterans"] == 2
     table = system.vetctl("report", "--county", COUNTY)
     assert "登记退役军人" in table and "50.0%" in table
+
+
+def test_after_the_journey_every_event_is_handled_and_none_is_dead_lettered(system, revisit):
+    def settled():
+        status = system.vetctl_json("status")
+        return (
+            all(
+                s["status"] == "ok"
+                and s["outbox_backlog"] == 0
+                and all(
+                    q["messages"] == 0 for n, q in s["queues"].items() if not n.endswith(".dlq")
+                )
+                for s in status.values()
+            )
+            and status
+        )
+
+    status = wait_for(settled, timeout=30, interval=1, message="every queue and outbox empty")
+    assert set(status) == set(SERVICES)
+    dead = {
+        n: q["messages"]
+        for s in status.values()
+        for n, q in s["queues"].items()
+        if n.endswith(".dlq")
+    }
+    assert dead == {f"{service}.dlq": 0 for service in SERVICES}
+    for service, figures in status.items():
+        idle = [
+            n for n, q in figures["queues"].items() if not n.endswith(".dlq") and not q["consumers"]
+        ]
+        assert not idle, f"{service}: queues without a consumer {idle}"
 
 
 def test_no_id_number_phone_or_name_reaches_the_service_logs(system, roster, revisit):
