@@ -12,6 +12,10 @@
 # service's queues (competing consumers) and its database; replica k listens for probes
 # and metrics on the configured HEALTH_ADDRESS port + 100·(k-1) (registry: 9101, 9201 …)
 # and, for jobs, for the bureau's HTTP on WEB_SERVER_ADDRESS's port + (k-1) (8000, 8001 …).
+# HEALTH_ADDRESS_<SERVICE> (HEALTH_ADDRESS_REGISTRY=127.0.0.1:19101 …) moves one service's
+# probe port, so a second system (tests/e2e) can run beside `make up`; HEALTH_ADDRESS
+# alone would give every service the same port. LOCAL_DIR (default .local) holds the pid
+# files, logs, secrets and broker passwords.
 #
 # Each service runs under a supervisor (this script's `supervise`): when nameko exits on
 # its own it is restarted with backoff (1, 2, 4 … 30 s; back to 1 s after a minute up),
@@ -86,12 +90,14 @@ config_default() {
     sed -n "s/^$2: \\\${$2:\\(.*\\)}\$/\\1/p" "services/$1/config.yaml"
 }
 
-# health_address INSTANCE: host:port of its /healthz, /readyz and /metrics ($HEALTH_ADDRESS,
-# else the default in its service's config.yaml; moved per replica).
+# health_address INSTANCE: host:port of its /healthz, /readyz and /metrics
+# ($HEALTH_ADDRESS_<SERVICE>, else $HEALTH_ADDRESS, else the default in its service's
+# config.yaml; moved per replica).
 health_address() {
-    local svc base
+    local svc base own
     svc=$(service_of "$1")
-    base=${HEALTH_ADDRESS:-$(config_default "$svc" HEALTH_ADDRESS)}
+    own=HEALTH_ADDRESS_${svc^^}
+    base=${!own:-${HEALTH_ADDRESS:-$(config_default "$svc" HEALTH_ADDRESS)}}
     with_port "$base" $((($(replica_of "$1") - 1) * HEALTH_PORT_STEP))
 }
 
