@@ -7,6 +7,7 @@ file against this output.
 Topic permissions and exchanges are not here: the operator CRDs this project targets
 (../shared/crds) have no TopicPermission or Exchange, so the migrate Job's ``vetctl broker
 init`` applies them (docs/deploy.md, "Kubernetes")."""
+
 import argparse
 import sys
 from pathlib import Path
@@ -41,8 +42,10 @@ def credentials_secret(user):
 
 
 def _metadata(name, user=None):
-    labels = {"app.kubernetes.io/part-of": "veteran-services",
-              "app.kubernetes.io/component": "broker-access"}
+    labels = {
+        "app.kubernetes.io/part-of": "veteran-services",
+        "app.kubernetes.io/component": "broker-access",
+    }
     if user:
         labels["veteran-services/broker-user"] = user
     return {"name": name, "labels": labels}
@@ -65,28 +68,49 @@ def manifests(table=None):
     for user, access in broker_access.accesses(table).items():
         name = object_name(user)
         apply_to, definition = _policy_definition(user, services)
-        objects += [{
-            "apiVersion": "rabbitmq.com/v1beta1", "kind": "User",
-            "metadata": _metadata(name, user),
-            "spec": {"tags": list(access.tags),
-                     "importCredentialsSecret": {"name": credentials_secret(user)},
-                     "rabbitmqClusterReference": reference},
-        }, {
-            "apiVersion": "rabbitmq.com/v1beta1", "kind": "Permission",
-            "metadata": _metadata(name, user),
-            "spec": {"vhost": VHOST, "userReference": {"name": name},
-                     "permissions": {"configure": access.configure, "write": access.write,
-                                     "read": access.read},
-                     "rabbitmqClusterReference": reference},
-        }, {
-            "apiVersion": "rabbitmq.com/v1beta1", "kind": "Policy",
-            "metadata": _metadata(name, user),
-            # The pattern is the identity's configure right: exactly the queues (and, for
-            # applyTo's sake ignored, exchanges) that it alone may declare.
-            "spec": {"name": f"{user}-queues", "vhost": VHOST, "pattern": access.configure,
-                     "applyTo": apply_to, "priority": 0, "definition": definition,
-                     "rabbitmqClusterReference": reference},
-        }]
+        objects += [
+            {
+                "apiVersion": "rabbitmq.com/v1beta1",
+                "kind": "User",
+                "metadata": _metadata(name, user),
+                "spec": {
+                    "tags": list(access.tags),
+                    "importCredentialsSecret": {"name": credentials_secret(user)},
+                    "rabbitmqClusterReference": reference,
+                },
+            },
+            {
+                "apiVersion": "rabbitmq.com/v1beta1",
+                "kind": "Permission",
+                "metadata": _metadata(name, user),
+                "spec": {
+                    "vhost": VHOST,
+                    "userReference": {"name": name},
+                    "permissions": {
+                        "configure": access.configure,
+                        "write": access.write,
+                        "read": access.read,
+                    },
+                    "rabbitmqClusterReference": reference,
+                },
+            },
+            {
+                "apiVersion": "rabbitmq.com/v1beta1",
+                "kind": "Policy",
+                "metadata": _metadata(name, user),
+                # The pattern is the identity's configure right: exactly the queues (and, for
+                # applyTo's sake ignored, exchanges) that it alone may declare.
+                "spec": {
+                    "name": f"{user}-queues",
+                    "vhost": VHOST,
+                    "pattern": access.configure,
+                    "applyTo": apply_to,
+                    "priority": 0,
+                    "definition": definition,
+                    "rabbitmqClusterReference": reference,
+                },
+            },
+        ]
     return objects
 
 
@@ -98,19 +122,28 @@ def _exchanges_comment(table=None):
             line = "#  "
         line += f" {name},"
     lines.append(line.rstrip(","))
-    return ("# Exchanges, durable topic, declared by that `broker init` (no Exchange CRD either):\n"
-            + "\n".join(lines) + "\n")
+    return (
+        "# Exchanges, durable topic, declared by that `broker init` (no Exchange CRD either):\n"
+        + "\n".join(lines)
+        + "\n"
+    )
 
 
 def render(table=None):
-    return HEADER + _exchanges_comment(table) + yaml.safe_dump_all(manifests(table), sort_keys=False, explicit_start=True,
-                                       allow_unicode=True, width=100)
+    return (
+        HEADER
+        + _exchanges_comment(table)
+        + yaml.safe_dump_all(
+            manifests(table), sort_keys=False, explicit_start=True, allow_unicode=True, width=100
+        )
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="exit 1 if the committed file differs, write nothing")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the committed file differs, write nothing"
+    )
     args = parser.parse_args(argv)
     text = render()
     if args.check:
