@@ -18,7 +18,11 @@ after such a loss, asks the database on a new connection what became of it
 success, aborted a failure that changed nothing; only an answer that never came leaves it
 ``outcome_unknown``. Workers of entrypoints whose caller waits for the answer do this
 (``resolves_lost_commits``: RPC, HTTP); an event handler's message is simply delivered
-again, and its inbox makes that harmless, so it spares the round trip (bench ``commit``)."""
+again, and its inbox makes that harmless, so it spares the round trip (bench ``commit``).
+
+Over 400 lines: the pool, the session and the provider share one transaction's life (its
+connection, its commit, the lost-COMMIT lookup), which a reader follows here top to bottom;
+the statement builders every store uses (``insert``, ``in_counties``, ``like_*``) sit below."""
 
 import inspect
 import queue

@@ -30,7 +30,10 @@ A request is checked in this order, all before a worker (and so any database wor
 the secret is configured, the two headers are there and the timestamp is fresh (401), the
 declared length (413, nothing read), the body read up to MAX_BODY + 1 bytes (413; 408 when
 it does not arrive within HTTP_BODY_TIMEOUT, shared/webserver.py), the signature over it
-(401), then the JSON (400)."""
+(401), then the JSON (400).
+
+Over 400 lines: that order is one pipeline (scheme, signature, body limits, the JSON error
+answers, the entrypoint that commits before it answers), kept in one module to read it in."""
 
 import hashlib
 import hmac

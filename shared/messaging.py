@@ -12,6 +12,10 @@
   ``ReceivedEvent`` loaded through the contract, runs at most once per ``event_id`` (the
   inbox row is written in the same transaction as its effects) and the transaction is
   committed before the message is acked.
+
+Over 400 lines: the RPC and event entrypoints share one consumer (the bus boundary's checks),
+one commit-before-reply-or-ack rule and one retry policy; split, each half would be read
+with the other open beside it.
 """
 
 import functools
