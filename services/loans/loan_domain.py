@@ -272,6 +272,11 @@ def disburse(loan: Loan, day: dt.date, stamp: Stamp) -> tuple[Change, list[Insta
     """Active from ``day`` (not in the future, not before the approval), with the
     repayment schedule made from it."""
     check_move(loan, "active", "disbursed")
+    if loan.status != "approved":  # delinquent -> active is catching up, not a disbursement
+        raise Conflict(
+            f"a {loan.status} loan cannot be disbursed; it was disbursed on {loan.disbursed_on}",
+            {"loan_id": loan.id, "status": loan.status},
+        )
     if day > stamp.today:
         raise invalid({"disbursed_on": ["is in the future"]})
     if loan.approved_on is not None and day < loan.approved_on:

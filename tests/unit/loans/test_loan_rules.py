@@ -91,25 +91,11 @@ def loan_in(state):
     return repaying_loan(status=state) if state != "submitted" else make_loan()
 
 
-# Found while moving the rules here, left as it was (behaviour unchanged): disbursing checks
-# the move to "active", which LOAN_MOVES allows a delinquent loan (catching up), so a
-# delinquent loan can be disbursed again. Strict: the day it is fixed this test says so.
-DISBURSING_A_DELINQUENT_LOAN = pytest.param(
-    "disburse",
-    "delinquent",
-    marks=pytest.mark.xfail(
-        strict=True, reason="a delinquent loan may be disbursed again (delinquent -> active)"
-    ),
-)
-
-
+# A delinquent loan may become active again (caught up) but is never disbursed again: that
+# would build a second schedule and announce loan_disbursed twice (found in issue 18).
 @pytest.mark.parametrize(
     "move,state",
-    [
-        DISBURSING_A_DELINQUENT_LOAN if (m, s) == ("disburse", "delinquent") else (m, s)
-        for m in MOVES
-        for s in STATES
-    ],
+    [(m, s) for m in MOVES for s in STATES],
 )
 def test_each_move_is_allowed_from_its_states_only_and_refused_as_conflict_elsewhere(move, state):
     allowed, run = MOVES[move]
