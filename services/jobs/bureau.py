@@ -15,6 +15,7 @@ is recorded in ``bureau_signatures`` in the worker's transaction, so a replay, o
 replica or another, is 409 ``replayed``. The worker acts as operator ``bureau``."""
 import inspect
 import json
+import uuid
 
 import structlog
 from apispec import APISpec
@@ -24,6 +25,8 @@ from nameko.timer import timer
 from stdnum.cn import uscc as uscc_number
 
 from services.jobs import domain, schemas
+from services.jobs.store import JobsStore
+from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, flatten_errors
 from shared.http import MAX_BODY, MAX_SKEW, Replayed, SigningScheme, forget_before
 from shared.jurisdiction import Jurisdiction
@@ -40,13 +43,6 @@ SIGNING = SigningScheme(partner="bureau", timestamp_header="X-Bureau-Timestamp",
 TIMESTAMP, SIGNATURE = SIGNING.timestamp_header, SIGNING.signature_header
 BUREAU = "bureau"  # the operator (created_by, logs) of everything the bureau sends
 STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
-# What the bureau may change on a posting it sent before (not its employer).
-UPDATABLE = ("title", "occupation", "skills_required", "certificates_preferred", "county_code",
-             "salary_min", "salary_max", "openings", "closes_on", "dedicated", "description")
-
-
-class Stale(Exception):
-    """An item whose version is not newer than the stored posting's: it changes nothing."""
 
 
 class BatchSchema(Schema):
@@ -111,6 +107,10 @@ PLACEMENTS_OUTPUT = PlacementsSchema()
 
 
 class BureauHttp:
+    """The bureau's endpoints, a mixin of JobsService: what it uses of the service."""
+    store: JobsStore
+    clock: Clock
+
     @SIGNING.signed_json("POST", "/bureau/postings")
     def bureau_postings(self, request, payload):
         batch = _load_batch(payload)
@@ -124,6 +124,7 @@ class BureauHttp:
     def _bureau_item(self, index, item):
         result = {"index": index, "bureau_posting_id": _reference(item), "posting_id": None,
                   "errors": {}}
+        existing = None
         try:
             command = load(schemas.BUREAU_POSTING_INPUT, item)
             named = command.pop("employer")
@@ -132,73 +133,54 @@ class BureauHttp:
             reference, version = command.pop("bureau_posting_id"), command.pop("version")
             existing = self.store.bureau_posting(reference, lock=True)
             if existing is None:
-                status, posting_id = "created", self._bureau_create(command, named, reference,
-                                                                    version)
+                status = "created"
+                posting_id = self._bureau_create(command, named, reference, version)
             else:
-                status = self._bureau_update(existing, command, named, version)
-                posting_id = existing["id"]
+                status = self._bureau_update(*existing, command, named["uscc"], version)
+                posting_id = existing[0].id
         except InvalidInput as exc:
             return {**result, "status": "invalid", "errors": exc.errors}
-        except Stale as exc:
-            return {**result, "status": "stale", "posting_id": str(existing["id"]),
+        except domain.Stale as exc:
+            return {**result, "status": "stale", "posting_id": existing[0].id if existing else None,
                     "errors": {"version": [str(exc)]}}
-        return {**result, "status": status, "posting_id": str(posting_id)}
+        return {**result, "status": status, "posting_id": posting_id}
 
     def _bureau_create(self, command, named, reference, version):
-        if command["closes_on"] < self.clock.today():  # before anything is written
-            raise invalid({"closes_on": ["is in the past"]})
-        employer = self.store.employer_by_uscc(named["uscc"])
-        if employer is None:
-            try:
-                employer = self._new_employer(named, operator_id=BUREAU)
-            except Conflict:  # registered meanwhile (a clerk, another batch): take theirs
-                employer = self.store.employer_by_uscc(named["uscc"])
-        posting = self._new_posting({**command, "bureau_version": version}, employer,
-                                    "bureau", operator_id=BUREAU, bureau_id=reference)
-        return posting["id"]
+        domain.require_future_close(command["closes_on"], self.clock.today())  # before writing
+        employer = self.store.employer_by_uscc(named["uscc"]) or self._bureau_employer(named)
+        posting, events = domain.post(command, employer, "bureau", str(uuid.uuid4()),
+                                      self.clock.now(), self.clock.today(), BUREAU,
+                                      bureau_posting_id=reference, bureau_version=version)
+        self.store.add_posting(posting)
+        self.store.emit(*events)
+        return posting.id
 
-    def _bureau_update(self, existing, command, named, version):
-        """Changes what the bureau changed, when its version is newer than the stored one
-        (``Stale`` otherwise: an older item arriving late never undoes a newer one). Emits
-        nothing (there is no posting-changed event) unless the change leaves no opening:
-        then the posting closes as filled and ``job_closed`` goes out, as after the last
-        hire. A closed posting stays closed."""
-        changes = {key: command[key] for key in UPDATABLE
-                   if _comparable(command[key]) != _comparable(existing[key])}
-        stored = existing["bureau_version"] or 0  # none: sent before versions, any is newer
-        if version < stored:
-            raise Stale(f"{version} is older than {stored}, the version stored")
-        if version == stored and changes:
-            raise Stale(f"{version} is the version stored, with other fields: a change "
-                        "needs a greater version")
-        if named["uscc"] != existing["employer_uscc"]:
-            raise invalid({"employer.uscc": ["differs from the employer this posting was "
-                                             "sent with; a posting keeps its employer"]})
-        if not changes:
-            if version > stored:
-                self.store.update_bureau_posting(existing["id"], version, {}, None)
-            return "unchanged"
-        errors = {}
-        if command["closes_on"] < self.clock.today():
-            errors["closes_on"] = ["is in the past"]
-        if command["openings"] < existing["hired"]:
-            errors["openings"] = [f"is below the {existing['hired']} already hired"]
-        if errors:
-            raise invalid(errors)
-        now = self.clock.now()
-        self.store.update_bureau_posting(existing["id"], version, changes, now)
-        if (existing["status"] == "open" and command["openings"] == existing["hired"]
-                and self.store.close_posting(existing["id"], domain.FILLED, now)):
-            self.store.emit(domain.closed_event(str(existing["id"]), domain.FILLED))
-        return "updated"
+    def _bureau_employer(self, named):
+        """A new employer the bureau names by its credit code; one registered meanwhile (a
+        clerk, another batch) is taken as it is."""
+        employer = domain.new_employer(named, str(uuid.uuid4()), self.clock.now(), BUREAU)
+        try:
+            self.store.add_employer(employer)
+        except Conflict:
+            return self.store.employer_by_uscc(named["uscc"])
+        return employer
+
+    def _bureau_update(self, existing, employer_uscc, command, uscc, version):
+        """What the bureau changed, when its version is newer (domain.revise)."""
+        revision = domain.revise(existing, employer_uscc, command, uscc, version,
+                                 self.clock.today())
+        self.store.save_revision(existing, revision, self.clock.now())
+        self.store.emit(*revision.events)
+        return revision.status
 
     @SIGNING.signed_json("GET", "/bureau/placements")
     def bureau_placements(self, request, payload):
         query = load(schemas.PLACEMENTS_INPUT, dict(request.args.items()))
         self._claim(request)
-        rows = self.store.placements(query["since"], query["limit"])
-        return 200, PLACEMENTS_OUTPUT.dump(
-            {"items": rows, "next_cursor": rows[-1]["cursor"] if rows else query["since"]})
+        placements = self.store.placements(query["since"], query["limit"])
+        return 200, PLACEMENTS_OUTPUT.dump({
+            "items": placements,
+            "next_cursor": placements[-1].cursor if placements else query["since"]})
 
     def _claim(self, request):
         """A signature is taken once. Claimed in the worker's transaction: a request that
@@ -235,10 +217,6 @@ def _reference(item):
     return None
 
 
-def _comparable(value):
-    return sorted(value) if isinstance(value, (list, tuple)) else value
-
-
 def _known_codes(converter, field, **kwargs):
     """apispec attribute function: the codes a jurisdiction or taxonomy validator accepts,
     as an ``enum``, so the document says what the validators say."""
@@ -248,7 +226,7 @@ def _known_codes(converter, field, **kwargs):
             return {"enum": Jurisdiction.load().codes()}
         if names.startswith("code_of."):
             category = inspect.getclosurevars(validator).nonlocals.get("category")
-            return {"enum": sorted(Taxonomy.load().codes(category))}
+            return {"enum": sorted(Taxonomy.load().codes(str(category)))}
     return {}
 
 
@@ -270,6 +248,8 @@ def openapi():
             "e.g. limit=100&since=0); the lowercase hex SHA-256 of the raw body (of no "
             f"bytes for a GET). Bodies are at most {MAX_BODY} bytes. Refusals are "
             '{"error", "message", "errors": {field: [messages]}}.')})
+    if plugin.converter is None:  # APISpec(plugins=[plugin]) above sets it
+        raise RuntimeError("apispec did not initialise its marshmallow plugin")
     plugin.converter.add_attribute_function(_known_codes)
     for name, schema in (("BureauPosting", schemas.BureauPostingSchema),
                          ("BureauBatch", BatchDocSchema), ("BatchResult", BatchResultSchema),

@@ -175,7 +175,8 @@ def test_ranking_tier_by_tier_gives_what_scoring_every_candidate_gives(jobs, pos
     from datetime import date
 
     from services.jobs.matching import wanted_counties
-    from services.jobs.store import _SCORE_FOR_VETERAN
+    from services.jobs.matching_store import _SCORE_FOR_VETERAN
+    from services.jobs.records_store import VETERAN_COLUMNS, veteran_from
     rng = random.Random(3)
     for _ in range(60):
         post(occupation=rng.choice(["driver", "cook", "security_guard"]),
@@ -194,7 +195,8 @@ def test_ranking_tier_by_tier_gives_what_scoring_every_candidate_gives(jobs, pos
         row = scalar(db, "SELECT row_to_json(v) FROM jobs.veterans v WHERE veteran_id = %s",
                      veteran["veteran_id"])
         args = {"skills": row["skills"], "certificates": row["certificates"],
-                "occupations": row["occupations"], "counties": wanted_counties(row),
+                "occupations": row["occupations"],
+                "counties": wanted_counties(veteran_from({c: row[c] for c in VETERAN_COLUMNS})),
                 "min_salary": row["min_salary"]}
         with db.cursor() as cur:
             cur.execute(f"SELECT p.id::text, {_SCORE_FOR_VETERAN} AS score FROM jobs.postings p"

@@ -1,11 +1,12 @@
 """jobs' rules without servers: the pipeline, the reasons beside a score, the projection."""
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
 from services.jobs import domain
+from services.jobs.domain import Employer, Posting, VeteranFacts, union
 from services.jobs.matching import reasons, wanted_counties
-from services.jobs.service import projection, union
 
 
 @pytest.mark.parametrize("current,target,allowed", [
@@ -26,16 +27,23 @@ def test_an_illegal_move_says_what_is_possible():
     assert domain.illegal_move("hired", "rejected").endswith("it is final")
 
 
+NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.timezone.utc)
+
+
 def veteran(**facts):
-    return {"veteran_id": "v", "county_code": "652301", "skills": ["driver_b2"],
-            "certificates": [], "occupations": ["driver"], "counties": [], "min_salary": 4000,
-            "willingness": "job", "employment_status": "unemployed", **facts}
+    return VeteranFacts(**{
+        "veteran_id": "v", "county_code": "652301", "skills": ["driver_b2"],
+        "certificates": [], "occupations": ["driver"], "counties": [], "min_salary": 4000,
+        "willingness": "job", "employment_status": "unemployed", **facts})
 
 
 def posting(**fields):
-    return {"skills_required": ["driver_b2", "logistics"], "certificates_preferred": ["B2证"],
-            "occupation": "driver", "county_code": "652301", "salary_max": 3500,
-            "dedicated": True, **fields}
+    return Posting(**{
+        "id": "p", "employer_id": "e", "title": "驾驶员", "salary_min": 3000,
+        "openings": 3, "closes_on": dt.date(2026, 12, 31), "created_at": NOW, "updated_at": NOW,
+        "skills_required": ["driver_b2", "logistics"], "certificates_preferred": ["B2证"],
+        "occupation": "driver", "county_code": "652301", "salary_max": 3500,
+        "dedicated": True, **fields})
 
 
 def test_reasons_name_matched_and_missing_skills_county_and_salary():
@@ -59,11 +67,11 @@ def test_the_projection_takes_facts_and_no_identifiers():
             "intentions": {"occupations": ["cook"], "counties": ["652302"], "min_salary": 3000},
             "willingness": "job", "employment_status": "unemployed", "gender": "male",
             "birth_year": 1990}
-    assert projection(data) == {
-        "veteran_id": "v1", "county_code": "652301", "skills": ["cook"], "certificates": [],
-        "occupations": ["cook"], "counties": ["652302"], "min_salary": 3000,
-        "willingness": "job", "employment_status": "unemployed"}
-    assert projection({**data, "intentions": None})["occupations"] == []
+    assert domain.facts_of(data) == VeteranFacts(
+        veteran_id="v1", county_code="652301", skills=["cook"], certificates=[],
+        occupations=["cook"], counties=["652302"], min_salary=3000,
+        willingness="job", employment_status="unemployed")
+    assert domain.facts_of({**data, "intentions": None}).occupations == []
 
 
 def test_union_keeps_order_and_adds_only_new_items():
@@ -71,8 +79,8 @@ def test_union_keeps_order_and_adds_only_new_items():
 
 
 def test_a_posting_past_its_date_is_presented_closed():
-    row = {"id": "p", "openings": 3, "hired": 1, "status": "open", "closed_reason": None,
-           "closes_on": dt.date(2026, 11, 27), "created_by": "op"}
+    row = posting(openings=3, hired=1, status="open", closed_reason=None,
+                  closes_on=dt.date(2026, 11, 27), created_by="op")
     shown = domain.present_posting(row, dt.date(2026, 11, 28))
     assert shown["status"] == "closed" and shown["closed_reason"] == "expired"
     assert shown["remaining"] == 2 and "created_by" not in shown
@@ -80,9 +88,10 @@ def test_a_posting_past_its_date_is_presented_closed():
 
 
 def test_an_employer_is_presented_with_its_contact_phone_masked():
-    row = {"id": "e-1", "name": "昌吉市顺达物流有限公司", "contact_name": "司马光明",
-           "contact_phone": "13655554444", "created_by": "op-1"}
+    row = Employer(id="e-1", name="昌吉市顺达物流有限公司", uscc=None, county_code="652301",
+                   industry="logistics", created_at=NOW, contact_name="司马光明",
+                   contact_phone="13655554444", created_by="op-1")
     reply = domain.present_employer(row)
     assert reply["contact_phone"] == "136****4444"
-    assert "created_by" not in reply and row["contact_phone"] == "13655554444"
-    assert domain.present_employer({**row, "contact_phone": None})["contact_phone"] is None
+    assert "created_by" not in reply and row.contact_phone == "13655554444"
+    assert domain.present_employer(replace(row, contact_phone=None))["contact_phone"] is None
