@@ -24,7 +24,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from nameko.timer import timer
 from stdnum.cn import uscc as uscc_number
 
-from services.jobs import domain, schemas
+from services.jobs import bureau_domain, domain, schemas
 from services.jobs.store import JobsStore
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, flatten_errors
@@ -140,7 +140,7 @@ class BureauHttp:
                 posting_id = existing[0].id
         except InvalidInput as exc:
             return {**result, "status": "invalid", "errors": exc.errors}
-        except domain.Stale as exc:
+        except bureau_domain.Stale as exc:
             return {**result, "status": "stale", "posting_id": existing[0].id if existing else None,
                     "errors": {"version": [str(exc)]}}
         return {**result, "status": status, "posting_id": posting_id}
@@ -166,8 +166,8 @@ class BureauHttp:
         return employer
 
     def _bureau_update(self, existing, employer_uscc, command, uscc, version):
-        """What the bureau changed, when its version is newer (domain.revise)."""
-        revision = domain.revise(existing, employer_uscc, command, uscc, version,
+        """What the bureau changed, when its version is newer (bureau_domain.revise)."""
+        revision = bureau_domain.revise(existing, employer_uscc, command, uscc, version,
                                  self.clock.today())
         self.store.save_revision(existing, revision, self.clock.now())
         self.store.emit(*revision.events)

@@ -2,7 +2,8 @@
 signatures taken once, the bureau's postings by its own id, and placements."""
 from psycopg2 import errors as pg_errors
 
-from services.jobs.domain import Placement, Posting, Revision
+from services.jobs.bureau_domain import Placement, Revision
+from services.jobs.domain import Posting
 from services.jobs.records_store import POSTING_COLUMNS, posting_from, select
 from shared.db import DatabaseUnavailable, Store
 

@@ -1,14 +1,15 @@
-"""jobs' rules, free of I/O: its records (employers, postings, fairs, applications, hires,
-the veterans projection), what each command changes and the events it causes, and what
-replies look like. Functions return the change and its events; they never write or publish."""
+"""jobs' rules, free of I/O: its records (employers, postings, fairs, applications, hires),
+what each command changes and the events it causes, and what replies look like. Functions
+return the change and its events; they never write or publish. The veterans projection is in
+projection_domain.py, the bureau's revisions in bureau_domain.py."""
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
+from services.jobs.projection_domain import VeteranFacts
 from shared.contracts import Event
 from shared.contracts.jobs import APPLICATION_SUBMITTED, JOB_CLOSED, JOB_POSTED, VETERAN_HIRED
-from shared.contracts.registry import EMPLOYMENT_STATUS_CHANGED, VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.errors import Conflict, InvalidInput
 from shared.masks import mask_phone
 from shared.replies import plain
@@ -19,15 +20,8 @@ CHANNELS = ("self", "referral", "fair")
 # Why a posting closes: a clerk's reasons, and the two it closes itself for.
 CLOSE_REASONS_BY_CLERK = ("withdrawn", "filled_elsewhere", "cancelled")
 FILLED, EXPIRED = "filled", "expired"
-# Veterans matching offers postings to: they want a job and are not working already.
-SEEKING_STATUSES = ("unemployed", "flexible", "public_welfare_post", "in_training")
 # A hire's start date is a real date near today, not a typo a decade away.
 START_WINDOW = dt.timedelta(days=366)
-# What the bureau may change on a posting it sent before (not its employer).
-BUREAU_UPDATABLE = ("title", "occupation", "skills_required", "certificates_preferred",
-                    "county_code", "salary_min", "salary_max", "openings", "closes_on",
-                    "dedicated", "description")
-
 # The hiring pipeline: submitted → interviewing → offered → hired | rejected | withdrawn.
 MOVES = {
     "submitted": {"interviewing", "offered", "rejected", "withdrawn"},
@@ -158,38 +152,6 @@ class Hire:
     hired_by: str
 
 
-@dataclass
-class Placement:
-    """A hire as the bureau pulls it (no names, phones or ID numbers)."""
-    cursor: int
-    application_id: str
-    veteran_id: str
-    posting_id: str
-    bureau_posting_id: str | None
-    employer_uscc: str | None
-    employer_name: str
-    county_code: str
-    started_on: dt.date
-    salary: int
-    channel: str
-    dedicated: bool
-
-
-@dataclass
-class VeteranFacts:
-    """What jobs keeps of a veteran (from registry's and training's events) for matching:
-    no names or ID numbers."""
-    veteran_id: str
-    county_code: str
-    willingness: str
-    employment_status: str
-    skills: list[str] = field(default_factory=list)
-    certificates: list[str] = field(default_factory=list)
-    occupations: list[str] = field(default_factory=list)
-    counties: list[str] = field(default_factory=list)
-    min_salary: int | None = None
-
-
 # -- employers and postings ---------------------------------------------------------------
 def new_employer(command: Mapping[str, Any], employer_id: str, now: dt.datetime,
                  operator_id: str) -> Employer:
@@ -236,59 +198,6 @@ def require_open(posting: Posting, today: dt.date) -> None:
 def filled(posting: Posting, hired: int, openings: int) -> list[Event]:
     """After an opening was taken: the last one closes the posting as filled."""
     return [closed_event(posting.id, FILLED)] if hired == openings else []
-
-
-# -- the bureau's postings ----------------------------------------------------------------
-class Stale(Exception):
-    """An item whose version is not newer than the stored posting's: it changes nothing."""
-
-
-@dataclass
-class Revision:
-    """What an item the bureau sent again does to its stored posting."""
-    status: str  # "updated" or "unchanged"
-    version: int | None  # the version to record; None: nothing to write
-    changes: dict[str, Any]
-    closes: bool  # the change leaves no opening: the posting closes as filled
-    events: list[Event]
-
-
-def comparable(value: Any) -> Any:
-    """Lists compared as sets (the bureau may send them in another order)."""
-    return sorted(value) if isinstance(value, (list, tuple)) else value
-
-
-def revise(existing: Posting, employer_uscc: str | None, command: Mapping[str, Any], uscc: str,
-           version: int, today: dt.date) -> Revision:
-    """An item for a posting the bureau sent before. Its version orders the bureau's changes
-    (``Stale`` when not newer: an older item arriving late never undoes a newer one); the
-    same version with equal fields, or a newer one with equal fields, is unchanged (a newer
-    version is recorded). A change emits nothing (there is no posting-changed event) unless
-    it leaves no opening: then the posting closes as filled, as after the last hire. A
-    closed posting stays closed."""
-    changes = {key: command[key] for key in BUREAU_UPDATABLE
-               if comparable(command[key]) != comparable(getattr(existing, key))}
-    stored = existing.bureau_version or 0  # none: sent before versions, any is newer
-    if version < stored:
-        raise Stale(f"{version} is older than {stored}, the version stored")
-    if version == stored and changes:
-        raise Stale(f"{version} is the version stored, with other fields: a change "
-                    "needs a greater version")
-    if uscc != employer_uscc:
-        raise invalid({"employer.uscc": ["differs from the employer this posting was sent "
-                                         "with; a posting keeps its employer"]})
-    if not changes:
-        return Revision("unchanged", version if version > stored else None, {}, False, [])
-    errors = {}
-    if command["closes_on"] < today:
-        errors["closes_on"] = ["is in the past"]
-    if command["openings"] < existing.hired:
-        errors["openings"] = [f"is below the {existing.hired} already hired"]
-    if errors:
-        raise invalid(errors)
-    closes = existing.status == "open" and command["openings"] == existing.hired
-    return Revision("updated", version, changes, closes,
-                    [closed_event(existing.id, FILLED)] if closes else [])
 
 
 # -- fairs --------------------------------------------------------------------------------
@@ -365,75 +274,6 @@ def hire(application: Application, posting: Posting, terms: Mapping[str, Any],
                 county_code=application.county_code, started_on=terms["started_on"],
                 salary=terms["salary"], channel=application.channel,
                 dedicated=posting.dedicated, hired_at=now, hired_by=operator_id)
-
-
-# -- the veterans projection --------------------------------------------------------------
-class Received(Protocol):
-    """An event as a handler receives it (shared.contracts.ReceivedEvent)."""
-    type: str
-    data: dict
-
-
-@dataclass
-class Projected:
-    changed: dict[str, VeteranFacts]  # veteran_id → their facts now: to save
-    refresh: set[str]  # veterans whose recommendations are computed afresh
-    unknown: list[tuple[str, str]]  # (veteran_id, event type): news of an unknown veteran
-
-
-def facts_of(data: Mapping[str, Any]) -> VeteranFacts:
-    """The facts jobs keeps of a veteran, from ``veteran_registered`` data or a snapshot."""
-    intentions = data.get("intentions") or {}
-    return VeteranFacts(
-        veteran_id=data["veteran_id"], county_code=data["county_code"],
-        skills=list(data.get("skills") or []),
-        certificates=list(data.get("certificates") or []),
-        occupations=list(intentions.get("occupations") or []),
-        counties=list(intentions.get("counties") or []),
-        min_salary=intentions.get("min_salary"), willingness=data["willingness"],
-        employment_status=data["employment_status"])
-
-
-def union(current, more):
-    return list(current) + [item for item in more if item not in set(current)]
-
-
-def project(known: Mapping[str, VeteranFacts], events: Iterable[Received]) -> Projected:
-    """A batch of registry's and training's events applied to the facts known
-    (``known``: by veteran id), in order. A registration or an update replaces a veteran's
-    facts; a status change and a certificate change the facts of a veteran known already
-    (else they are ``unknown``). Each change refreshes the veteran's recommendations, except
-    a status change to anything but unemployed."""
-    changed: dict[str, VeteranFacts] = {}
-    refresh: set[str] = set()
-    unknown: list[tuple[str, str]] = []
-    for event in events:
-        data, veteran_id = event.data, event.data["veteran_id"]
-        current = changed.get(veteran_id) or known.get(veteran_id)
-        if event.type == VETERAN_REGISTERED:
-            facts = facts_of(data)
-        elif event.type == VETERAN_UPDATED:
-            facts = facts_of(data["snapshot"])
-        elif current is None:  # news of a veteran jobs has not heard of yet
-            unknown.append((veteran_id, event.type))
-            continue
-        elif event.type == EMPLOYMENT_STATUS_CHANGED:
-            facts = replace(current, employment_status=data["current"])
-            if data["current"] != "unemployed":
-                changed[veteran_id] = facts
-                continue
-        else:  # certificate_issued
-            facts = replace(current,
-                            certificates=union(current.certificates, [data["certificate_name"]]),
-                            skills=union(current.skills, data["skills_granted"]))
-        changed[veteran_id] = facts
-        refresh.add(veteran_id)
-    return Projected(changed, refresh, unknown)
-
-
-def seeks_work(veteran: VeteranFacts) -> bool:
-    """Matching offers postings to veterans who want a job and are not working."""
-    return veteran.willingness == "job" and veteran.employment_status in SEEKING_STATUSES
 
 
 # -- events -------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ few rows returned.
     dedicated     5 for a post reserved for veterans (专岗)
 
 The SQL (the scores, the candidate tiers) is in services/jobs/matching_store.py."""
-from services.jobs.domain import Posting, VeteranFacts
+from services.jobs.domain import Posting
+from services.jobs.projection_domain import VeteranFacts
 
 WEIGHTS = {"skills": 40, "skills_none_required": 20, "certificate": 10, "occupation": 20,
            "county": 15, "salary": 10, "dedicated": 5}

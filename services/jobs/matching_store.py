@@ -5,8 +5,9 @@ import uuid
 
 import psycopg2.extras
 
-from services.jobs.domain import SEEKING_STATUSES, Posting, VeteranFacts
+from services.jobs.domain import Posting
 from services.jobs.matching import WEIGHTS, wanted_counties
+from services.jobs.projection_domain import SEEKING_STATUSES, VeteranFacts
 from services.jobs.records_store import (
     POSTING_COLUMNS,
     VETERAN_COLUMNS,

@@ -5,7 +5,8 @@ import uuid
 from dataclasses import asdict, fields
 from typing import Any
 
-from services.jobs.domain import Application, Employer, Fair, Move, Posting, VeteranFacts
+from services.jobs.domain import Application, Employer, Fair, Move, Posting
+from services.jobs.projection_domain import VeteranFacts
 
 # The columns read back; ``created_by`` is written but only the audit of a row needs it.
 POSTING_COLUMNS = tuple(f.name for f in fields(Posting) if f.name != "created_by")

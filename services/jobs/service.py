@@ -6,7 +6,7 @@ import uuid
 import structlog
 from nameko.timer import timer
 
-from services.jobs import domain, schemas
+from services.jobs import domain, projection_domain, schemas
 from services.jobs.bureau import BureauHttp
 from services.jobs.matching import reasons
 from services.jobs.store import JobsStore
@@ -141,7 +141,7 @@ class JobsService(BureauHttp, ServiceBase):
     def on_veteran_events(self, events):
         known = self.store.get_veterans({event.data["veteran_id"] for event in events},
                                         lock=True)
-        projected = domain.project(known, events)
+        projected = projection_domain.project(known, events)
         for veteran_id, event_type in projected.unknown:
             log.warning("jobs.unknown_veteran", veteran_id=veteran_id, type=event_type)
         self.store.save_veterans(list(projected.changed.values()), self.clock.now())
@@ -151,7 +151,7 @@ class JobsService(BureauHttp, ServiceBase):
     def _refresh_recommendations(self, veteran):
         """The top postings stored for a veteran who seeks work; none for anyone else."""
         scored = (self.store.ranked_posting_ids(veteran, self.clock.today(), RECOMMENDATIONS)
-                  if domain.seeks_work(veteran) else [])
+                  if projection_domain.seeks_work(veteran) else [])
         self.store.save_recommendations(veteran.veteran_id, scored, self.clock.now())
 
     # -- fairs ----------------------------------------------------------------------------

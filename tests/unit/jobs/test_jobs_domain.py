@@ -5,8 +5,9 @@ from dataclasses import replace
 import pytest
 
 from services.jobs import domain
-from services.jobs.domain import Employer, Posting, VeteranFacts, union
+from services.jobs.domain import Employer, Posting
 from services.jobs.matching import reasons, wanted_counties
+from services.jobs.projection_domain import VeteranFacts, facts_of, union
 
 
 @pytest.mark.parametrize("current,target,allowed", [
@@ -27,7 +28,7 @@ def test_an_illegal_move_says_what_is_possible():
     assert domain.illegal_move("hired", "rejected").endswith("it is final")
 
 
-NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 
 
 def veteran(**facts):
@@ -67,11 +68,11 @@ def test_the_projection_takes_facts_and_no_identifiers():
             "intentions": {"occupations": ["cook"], "counties": ["652302"], "min_salary": 3000},
             "willingness": "job", "employment_status": "unemployed", "gender": "male",
             "birth_year": 1990}
-    assert domain.facts_of(data) == VeteranFacts(
+    assert facts_of(data) == VeteranFacts(
         veteran_id="v1", county_code="652301", skills=["cook"], certificates=[],
         occupations=["cook"], counties=["652302"], min_salary=3000,
         willingness="job", employment_status="unemployed")
-    assert domain.facts_of({**data, "intentions": None}).occupations == []
+    assert facts_of({**data, "intentions": None}).occupations == []
 
 
 def test_union_keeps_order_and_adds_only_new_items():
