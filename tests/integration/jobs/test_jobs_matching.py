@@ -9,8 +9,7 @@ from nameko.testing.utils import get_container
 from services.jobs.service import JobsService
 from shared.errors import InvalidInput, NotFound
 from tests.conftest import token
-from tests.helpers import (bureau_now, bureau_today, publish, registered_event, scalar,
-                           wait_for)
+from tests.helpers import bureau_now, bureau_today, publish, registered_event, scalar, wait_for
 
 
 def envelope(source, event_type, **data):
@@ -185,7 +184,8 @@ def test_ranking_tier_by_tier_gives_what_scoring_every_candidate_gives(jobs, pos
              county_code=rng.choice(["652301", "652302", "652323"]),
              salary_min=3000, salary_max=rng.choice([3500, 6000]),
              dedicated=rng.random() < 0.3, openings=rng.randint(1, 3),
-             closes_on=date.fromordinal(bureau_today().toordinal() + rng.randint(1, 60)).isoformat())
+             closes_on=date.fromordinal(
+                 bureau_today().toordinal() + rng.randint(1, 60)).isoformat())
     for facts in ({"skills": ["driver_b2"]},
                   {"skills": ["cook", "logistics"], "intentions": {
                       "occupations": ["cook"], "counties": ["652302"], "min_salary": 5000}},
