@@ -27,7 +27,7 @@ from services.jobs.records_store import (
     select,
     uuids,
 )
-from shared.db import Store, in_counties, insert, like_containing
+from shared.db import Store, in_counties, insert, like_containing, where
 from shared.errors import Conflict
 
 
@@ -103,27 +103,15 @@ class OfferStore(Store):
         return taken[0], taken[1]
 
     def search_postings(self, query, today, limit, offset) -> tuple[int, list[Posting]]:
-        where: list[str] = []
-        args: list = []
-
-        def add(clause, *values):
-            where.append(clause)
-            args.extend(values)
-
-        if query["status"] == "open":
-            add("status = 'open' AND closes_on >= %s", today)
-        elif query["status"] == "closed":
-            add("(status = 'closed' OR closes_on < %s)", today)
-        for column in ("county_code", "occupation", "employer_id", "source", "dedicated"):
-            if query.get(column) is not None:
-                add(f"{column} = %s", query[column])
-        if query.get("skill"):
-            add("skills_required @> %s::text[]", [query["skill"]])
-        if query.get("min_salary") is not None:
-            add("salary_max >= %s", query["min_salary"])
-        if query.get("title"):
-            add("title ILIKE %s", like_containing(query["title"]))
-        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        status, skill, title = query["status"], query.get("skill"), query.get("title")
+        clause, args = where(
+            ("status = 'open' AND closes_on >= %s", today if status == "open" else None),
+            ("(status = 'closed' OR closes_on < %s)", today if status == "closed" else None),
+            *((f"{column} = %s", query.get(column))
+              for column in ("county_code", "occupation", "employer_id", "source", "dedicated")),
+            ("skills_required @> %s::text[]", [skill] if skill else None),
+            ("salary_max >= %s", query.get("min_salary")),
+            ("title ILIKE %s", like_containing(title) if title else None))
         with self.dict_cursor() as cur:
             cur.execute(f"SELECT count(*) AS n FROM postings{clause}", args)
             total = cur.fetchone()["n"]
