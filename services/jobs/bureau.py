@@ -7,7 +7,7 @@
 - ``GET /bureau/placements?since=&limit=``: hires after a cursor, oldest first, and the
   cursor to ask from next.
 - ``GET /bureau/openapi.json``: the OpenAPI 3 document, generated from the schemas the
-  endpoints load with.
+  endpoints load with and dump through (schemas.py).
 
 Every request but the document is signed (shared/http.py, with the bureau's header names
 and secrets' config key: ``SIGNING``) and taken once: its signature
@@ -20,7 +20,7 @@ import uuid
 import structlog
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 from nameko.timer import timer
 from stdnum.cn import uscc as uscc_number
 
@@ -34,7 +34,6 @@ from shared.taxonomy import Taxonomy
 from shared.validation import invalid, load, unstorable_strings
 
 log = structlog.get_logger(__name__)
-MAX_ITEMS = 500
 # How the bureau signs its requests: its headers, and the secrets it shares with jobs
 # (config BUREAU_HMAC_SECRETS, from the environment's BUREAU_HMAC_SECRET).
 SIGNING = SigningScheme(partner="bureau", timestamp_header="X-Bureau-Timestamp",
@@ -42,68 +41,6 @@ SIGNING = SigningScheme(partner="bureau", timestamp_header="X-Bureau-Timestamp",
                         secrets_key="BUREAU_HMAC_SECRETS", secrets_env="BUREAU_HMAC_SECRET")
 TIMESTAMP, SIGNATURE = SIGNING.timestamp_header, SIGNING.signature_header
 BUREAU = "bureau"  # the operator (created_by, logs) of everything the bureau sends
-STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
-
-
-class BatchSchema(Schema):
-    """The envelope only: each item is loaded on its own, so that a bad one (even one
-    that is not an object) is reported without blocking the others."""
-    postings = fields.List(fields.Raw(allow_none=True), required=True, validate=validate.Length(
-        min=1, max=MAX_ITEMS, error=f"a batch holds 1 to {MAX_ITEMS} postings"))
-
-
-class BatchDocSchema(Schema):
-    """The envelope as the document shows it: what a valid batch looks like."""
-    postings = fields.List(fields.Nested(schemas.BureauPostingSchema), required=True,
-                           validate=validate.Length(min=1, max=MAX_ITEMS))
-
-
-class ItemResultSchema(Schema):
-    index = fields.Integer(required=True)
-    bureau_posting_id = fields.String(required=True, allow_none=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES), metadata={
-        "description": "created; updated; unchanged; stale (a version not greater than the "
-                       "stored one: nothing changed, errors.version says which is stored); "
-                       "invalid (nothing changed, errors holds the field messages)"})
-    posting_id = fields.UUID(required=True, allow_none=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         required=True)
-
-
-class BatchResultSchema(Schema):
-    results = fields.List(fields.Nested(ItemResultSchema), required=True)
-
-
-class PlacementSchema(Schema):
-    cursor = fields.Integer(required=True)
-    application_id = fields.UUID(required=True)
-    veteran_id = fields.UUID(required=True)
-    posting_id = fields.UUID(required=True)
-    bureau_posting_id = fields.String(required=True, allow_none=True)
-    employer_uscc = fields.String(required=True, allow_none=True)
-    employer_name = fields.String(required=True)
-    county_code = fields.String(required=True)
-    started_on = fields.Date(required=True)
-    salary = fields.Integer(required=True)
-    channel = fields.String(required=True)
-    dedicated = fields.Boolean(required=True)
-
-
-class PlacementsSchema(Schema):
-    items = fields.List(fields.Nested(PlacementSchema), required=True)
-    next_cursor = fields.Integer(required=True)
-
-
-class ErrorSchema(Schema):
-    error = fields.String(required=True)
-    message = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         required=True)
-
-
-BATCH_INPUT = BatchSchema()
-BATCH_OUTPUT = BatchResultSchema()
-PLACEMENTS_OUTPUT = PlacementsSchema()
 
 
 class BureauHttp:
@@ -117,9 +54,10 @@ class BureauHttp:
         self._claim(request)
         self.store.lock_bureau_batches()
         results = [self._bureau_item(index, item) for index, item in enumerate(batch)]
-        counts = {status: sum(r["status"] == status for r in results) for status in STATUSES}
+        counts = {status: sum(r["status"] == status for r in results)
+                  for status in schemas.ITEM_STATUSES}
         log.info("bureau.postings", items=len(batch), operator_id=BUREAU, **counts)
-        return 200, BATCH_OUTPUT.dump({"results": results})
+        return 200, schemas.BATCH_OUTPUT.dump({"results": results})
 
     def _bureau_item(self, index, item):
         result = {"index": index, "bureau_posting_id": _reference(item), "posting_id": None,
@@ -178,7 +116,7 @@ class BureauHttp:
         query = load(schemas.PLACEMENTS_INPUT, dict(request.args.items()))
         self._claim(request)
         placements = self.store.placements(query["since"], query["limit"])
-        return 200, PLACEMENTS_OUTPUT.dump({
+        return 200, schemas.PLACEMENTS_OUTPUT.dump({
             "items": placements,
             "next_cursor": placements[-1].cursor if placements else query["since"]})
 
@@ -204,7 +142,7 @@ class BureauHttp:
 def _load_batch(payload):
     # Not shared.validation.load: it refuses the whole payload for one item's NUL.
     try:
-        return BATCH_INPUT.load(payload)["postings"]
+        return schemas.BATCH_INPUT.load(payload)["postings"]
     except ValidationError as exc:
         raise invalid(flatten_errors(exc.messages)) from None
 
@@ -252,8 +190,10 @@ def openapi():
         raise RuntimeError("apispec did not initialise its marshmallow plugin")
     plugin.converter.add_attribute_function(_known_codes)
     for name, schema in (("BureauPosting", schemas.BureauPostingSchema),
-                         ("BureauBatch", BatchDocSchema), ("BatchResult", BatchResultSchema),
-                         ("Placements", PlacementsSchema), ("Error", ErrorSchema)):
+                         ("BureauBatch", schemas.BatchDocSchema),
+                         ("BatchResult", schemas.BatchResultSchema),
+                         ("Placements", schemas.PlacementsSchema),
+                         ("Error", schemas.ErrorSchema)):
         spec.components.schema(name, schema=schema)
     signed = [{"in": "header", "name": TIMESTAMP, "required": True,
                "description": "unix seconds, within 5 minutes of now",

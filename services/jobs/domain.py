@@ -1,11 +1,12 @@
-"""jobs' rules, free of I/O: its records (employers, postings, fairs, applications, hires),
+"""jobs' rules, free of I/O: its records (employers, postings, applications, hires),
 what each command changes and the events it causes, and what replies look like. Functions
 return the change and its events; they never write or publish. The veterans projection is in
-projection_domain.py, the bureau's revisions in bureau_domain.py."""
+projection_domain.py, fairs in fair_domain.py, the bureau's revisions in
+bureau_domain.py."""
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.jobs.projection_domain import VeteranFacts
 from shared.contracts import Event
@@ -14,8 +15,10 @@ from shared.errors import Conflict, InvalidInput
 from shared.masks import mask_phone
 from shared.replies import plain
 
+if TYPE_CHECKING:  # fair_domain imports this module
+    from services.jobs.fair_domain import Fair
+
 SOURCES = ("local", "fair", "bureau")
-FAIR_MODES = ("online_live", "offline", "hybrid")
 CHANNELS = ("self", "referral", "fair")
 # Why a posting closes: a clerk's reasons, and the two it closes itself for.
 CLOSE_REASONS_BY_CLERK = ("withdrawn", "filled_elsewhere", "cancelled")
@@ -82,21 +85,6 @@ class Posting:
     closed_reason: str | None = None
     closed_at: dt.datetime | None = None
     bureau_version: int | None = None  # the bureau's revision (its postings only)
-    created_by: str | None = None
-
-
-@dataclass
-class Fair:
-    id: str
-    title: str
-    county_code: str
-    starts_at: dt.datetime
-    mode: str
-    created_at: dt.datetime
-    stream_url: str | None = None
-    venue: str | None = None
-    employer_ids: list[str] = field(default_factory=list)
-    posting_ids: list[str] = field(default_factory=list)
     created_by: str | None = None
 
 
@@ -200,25 +188,6 @@ def filled(posting: Posting, hired: int, openings: int) -> list[Event]:
     return [closed_event(posting.id, FILLED)] if hired == openings else []
 
 
-# -- fairs --------------------------------------------------------------------------------
-def schedule_fair(command: Mapping[str, Any], fair_id: str, now: dt.datetime, operator_id: str,
-                  known_employers: set[str], known_postings: set[str]) -> Fair:
-    """A fair whose participating employers and postings all exist (``known_*``: those of
-    the ids that do, for the caller); each listed once, in the order first given."""
-    errors = {}
-    lists = {}
-    for name, noun, known in (("employer_ids", "employer", known_employers),
-                              ("posting_ids", "posting", known_postings)):
-        wanted = [str(i) for i in command[name]]
-        for index, value in enumerate(wanted):
-            if value not in known:
-                errors[f"{name}.{index}"] = [f"no {noun} with this id"]
-        lists[name] = list(dict.fromkeys(wanted))
-    if errors:
-        raise invalid(errors)
-    return Fair(id=fair_id, created_at=now, created_by=operator_id, **{**command, **lists})
-
-
 # -- applications and hires ---------------------------------------------------------------
 def may_move(current, target):
     return target in MOVES.get(current, set())
@@ -230,7 +199,7 @@ def illegal_move(current, target):
             + (f"; it can become {', '.join(allowed)}" if allowed else "; it is final"))
 
 
-def submit(veteran: VeteranFacts, posting: Posting, fair: Fair | None, channel: str,
+def submit(veteran: VeteranFacts, posting: Posting, fair: "Fair | None", channel: str,
            application_id: str, now: dt.datetime, operator_id: str,
            ) -> tuple[Application, Move, list[Event]]:
     """An application to an open posting (``require_open`` first); through a fair that
@@ -319,10 +288,6 @@ def present_employer(employer: Employer) -> dict:
     reply = plain(asdict(employer))
     reply["contact_phone"] = mask_phone(reply.get("contact_phone"))
     return reply
-
-
-def present_fair(fair: Fair, figures: Mapping[str, int]) -> dict:
-    return {**plain(asdict(fair)), **figures}
 
 
 def present_application(application: Application) -> dict:

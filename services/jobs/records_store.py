@@ -5,7 +5,8 @@ import uuid
 from dataclasses import asdict, fields
 from typing import Any
 
-from services.jobs.domain import Application, Employer, Fair, Move, Posting
+from services.jobs.domain import Application, Employer, Move, Posting
+from services.jobs.fair_domain import Fair
 from services.jobs.projection_domain import VeteranFacts
 
 # The columns read back; ``created_by`` is written but only the audit of a row needs it.

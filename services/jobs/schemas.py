@@ -3,7 +3,7 @@ county against the jurisdiction, every string and list has a limit. The bureau's
 schemas are these too, so the OpenAPI document describes exactly what is accepted."""
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from services.jobs import domain
+from services.jobs import domain, fair_domain
 from shared.jurisdiction import county_validator
 from shared.taxonomy import code_of
 from shared.validation import FAIR, HISTORY, MOBILE, PLANNED, QueryInteger, check_uscc
@@ -117,7 +117,7 @@ class FairSchema(Schema):
     title = _text(100, required=True)
     county_code = fields.String(required=True, validate=county_validator())
     starts_at = fields.AwareDateTime(required=True, validate=FAIR)
-    mode = fields.String(required=True, validate=validate.OneOf(domain.FAIR_MODES))
+    mode = fields.String(required=True, validate=validate.OneOf(fair_domain.FAIR_MODES))
     stream_url = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"},
                             validate=validate.Length(max=500))
     venue = _text(200, allow_none=True, load_default=None)
@@ -170,6 +170,73 @@ class MatchLimitSchema(Schema):
 class PlacementsQuerySchema(Schema):
     since = QueryInteger(load_default=0, validate=validate.Range(min=0, max=2**62))
     limit = QueryInteger(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+
+# -- the bureau's HTTP endpoints: batch envelope and replies (services/jobs/bureau.py) -----
+MAX_ITEMS = 500
+ITEM_STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
+
+
+class BatchSchema(Schema):
+    """The envelope only: each item is loaded on its own, so that a bad one (even one
+    that is not an object) is reported without blocking the others."""
+    postings = fields.List(fields.Raw(allow_none=True), required=True, validate=validate.Length(
+        min=1, max=MAX_ITEMS, error=f"a batch holds 1 to {MAX_ITEMS} postings"))
+
+
+class BatchDocSchema(Schema):
+    """The envelope as the document shows it: what a valid batch looks like."""
+    postings = fields.List(fields.Nested(BureauPostingSchema), required=True,
+                           validate=validate.Length(min=1, max=MAX_ITEMS))
+
+
+class ItemResultSchema(Schema):
+    index = fields.Integer(required=True)
+    bureau_posting_id = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(ITEM_STATUSES), metadata={
+        "description": "created; updated; unchanged; stale (a version not greater than the "
+                       "stored one: nothing changed, errors.version says which is stored); "
+                       "invalid (nothing changed, errors holds the field messages)"})
+    posting_id = fields.UUID(required=True, allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         required=True)
+
+
+class BatchResultSchema(Schema):
+    results = fields.List(fields.Nested(ItemResultSchema), required=True)
+
+
+class PlacementSchema(Schema):
+    cursor = fields.Integer(required=True)
+    application_id = fields.UUID(required=True)
+    veteran_id = fields.UUID(required=True)
+    posting_id = fields.UUID(required=True)
+    bureau_posting_id = fields.String(required=True, allow_none=True)
+    employer_uscc = fields.String(required=True, allow_none=True)
+    employer_name = fields.String(required=True)
+    county_code = fields.String(required=True)
+    started_on = fields.Date(required=True)
+    salary = fields.Integer(required=True)
+    channel = fields.String(required=True)
+    dedicated = fields.Boolean(required=True)
+
+
+class PlacementsSchema(Schema):
+    items = fields.List(fields.Nested(PlacementSchema), required=True)
+    next_cursor = fields.Integer(required=True)
+
+
+class ErrorSchema(Schema):
+    error = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         required=True)
+
+
+BATCH_INPUT = BatchSchema()
+BATCH_OUTPUT = BatchResultSchema()
+PLACEMENTS_OUTPUT = PlacementsSchema()
 
 
 EMPLOYER_INPUT = EmployerSchema()

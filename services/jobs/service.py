@@ -6,7 +6,7 @@ import uuid
 import structlog
 from nameko.timer import timer
 
-from services.jobs import domain, projection_domain, schemas
+from services.jobs import domain, fair_domain, projection_domain, schemas
 from services.jobs.bureau import BureauHttp
 from services.jobs.matching import reasons
 from services.jobs.store import JobsStore
@@ -162,7 +162,7 @@ class JobsService(BureauHttp, ServiceBase):
         # Postings are public offers, any county's; employers the caller's counties'.
         employers = self.store.existing_employers(command["employer_ids"], self.auth.scope())
         postings = self.store.existing_postings(command["posting_ids"])
-        fair = domain.schedule_fair(command, str(uuid.uuid4()), self.clock.now(),
+        fair = fair_domain.schedule_fair(command, str(uuid.uuid4()), self.clock.now(),
                                     self.auth.operator.id, employers, postings)
         self.store.add_fair(fair)
         log.info("fair.scheduled", fair_id=fair.id, county_code=fair.county_code,
@@ -186,7 +186,7 @@ class JobsService(BureauHttp, ServiceBase):
         return self._present_fair(self._own(self._fair(fair_id), "fair", fair_id))
 
     def _present_fair(self, fair):
-        return domain.present_fair(fair, self.store.fair_figures(fair.id))
+        return fair_domain.present_fair(fair, self.store.fair_figures(fair.id))
 
     # -- applications and hires -----------------------------------------------------------
     @rpc(roles=WRITE)

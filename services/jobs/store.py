@@ -3,15 +3,8 @@ records in and out. Matching and the veterans projection are in matching_store.p
 employment bureau's tables in bureau_store.py; ``JobsStore`` joins them. Every value a
 client sent goes in as a parameter; only fixed clause text is formatted into statements."""
 from services.jobs.bureau_store import BureauStore
-from services.jobs.domain import (
-    Application,
-    ApplicationListing,
-    Employer,
-    Fair,
-    Hire,
-    Move,
-    Posting,
-)
+from services.jobs.domain import Application, ApplicationListing, Employer, Hire, Move, Posting
+from services.jobs.fair_domain import Fair
 from services.jobs.matching_store import MatchingStore
 from services.jobs.records_store import (
     APPLICATION_COLUMNS,

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.jobs import bureau_domain, domain
+from services.jobs import bureau_domain, domain, fair_domain
 from services.jobs.domain import Application, Employer, Posting
 from services.jobs.matching import reasons, wanted_counties
 from services.jobs.projection_domain import VeteranFacts, facts_of, project, seeks_work, union
@@ -220,18 +220,19 @@ FAIR = {"title": "春风行动", "county_code": "652301", "starts_at": NOW, "mod
 
 def test_a_fair_names_every_unknown_employer_and_posting_by_its_place():
     with pytest.raises(InvalidInput) as caught:
-        domain.schedule_fair({**FAIR, "employer_ids": ["e1", "e2"], "posting_ids": ["p1", "p2"]},
-                             "f", NOW, "op", known_employers={"e1"}, known_postings={"p2"})
+        fair_domain.schedule_fair(
+            {**FAIR, "employer_ids": ["e1", "e2"], "posting_ids": ["p1", "p2"]},
+            "f", NOW, "op", known_employers={"e1"}, known_postings={"p2"})
     assert caught.value.errors == {"employer_ids.1": ["no employer with this id"],
                                    "posting_ids.0": ["no posting with this id"]}
 
 
 def test_a_fair_lists_each_employer_and_posting_once_in_the_order_given():
-    fair = domain.schedule_fair({**FAIR, "employer_ids": ["e2", "e1", "e2"],
-                                 "posting_ids": ["p1", "p1"]}, "f", NOW, "op",
-                                known_employers={"e1", "e2"}, known_postings={"p1"})
+    fair = fair_domain.schedule_fair({**FAIR, "employer_ids": ["e2", "e1", "e2"],
+                                      "posting_ids": ["p1", "p1"]}, "f", NOW, "op",
+                                     known_employers={"e1", "e2"}, known_postings={"p1"})
     assert fair.employer_ids == ["e2", "e1"] and fair.posting_ids == ["p1"]
-    assert fair.created_by == "op" and "created_by" not in domain.present_fair(fair, {})
+    assert fair.created_by == "op" and "created_by" not in fair_domain.present_fair(fair, {})
 
 
 # -- applications and hires -----------------------------------------------------------------
@@ -242,7 +243,7 @@ def application(**fields):
 
 
 def fair(**fields):
-    return domain.Fair(**{**FAIR, "id": "f", "created_at": NOW, **fields})
+    return fair_domain.Fair(**{**FAIR, "id": "f", "created_at": NOW, **fields})
 
 
 def test_an_application_through_a_fair_must_be_to_one_of_its_postings():
