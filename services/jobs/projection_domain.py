@@ -26,9 +26,12 @@ class VeteranFacts:
 
 
 class Received(Protocol):
-    """An event as a handler receives it (shared.contracts.ReceivedEvent)."""
-    type: str
-    data: dict
+    """An event as a handler receives it (shared.contracts.ReceivedEvent, frozen)."""
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def data(self) -> dict: ...
 
 
 @dataclass
