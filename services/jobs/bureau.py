@@ -13,6 +13,7 @@ Every request but the document is signed (shared/http.py, with the bureau's head
 and secrets' config key: ``SIGNING``) and taken once: its signature
 is recorded in ``bureau_signatures`` in the worker's transaction, so a replay, on this
 replica or another, is 409 ``replayed``. The worker acts as operator ``bureau``."""
+
 import inspect
 import json
 import uuid
@@ -36,15 +37,20 @@ from shared.validation import invalid, load, unstorable_strings
 log = structlog.get_logger(__name__)
 # How the bureau signs its requests: its headers, and the secrets it shares with jobs
 # (config BUREAU_HMAC_SECRETS, from the environment's BUREAU_HMAC_SECRET).
-SIGNING = SigningScheme(partner="bureau", timestamp_header="X-Bureau-Timestamp",
-                        signature_header="X-Bureau-Signature",
-                        secrets_key="BUREAU_HMAC_SECRETS", secrets_env="BUREAU_HMAC_SECRET")
+SIGNING = SigningScheme(
+    partner="bureau",
+    timestamp_header="X-Bureau-Timestamp",
+    signature_header="X-Bureau-Signature",
+    secrets_key="BUREAU_HMAC_SECRETS",
+    secrets_env="BUREAU_HMAC_SECRET",
+)
 TIMESTAMP, SIGNATURE = SIGNING.timestamp_header, SIGNING.signature_header
 BUREAU = "bureau"  # the operator (created_by, logs) of everything the bureau sends
 
 
 class BureauHttp:
     """The bureau's endpoints, a mixin of JobsService: what it uses of the service."""
+
     store: JobsStore
     clock: Clock
 
@@ -54,14 +60,19 @@ class BureauHttp:
         self._claim(request)
         self.store.lock_bureau_batches()
         results = [self._bureau_item(index, item) for index, item in enumerate(batch)]
-        counts = {status: sum(r["status"] == status for r in results)
-                  for status in schemas.ITEM_STATUSES}
+        counts = {
+            status: sum(r["status"] == status for r in results) for status in schemas.ITEM_STATUSES
+        }
         log.info("bureau.postings", items=len(batch), operator_id=BUREAU, **counts)
         return 200, schemas.BATCH_OUTPUT.dump({"results": results})
 
     def _bureau_item(self, index, item):
-        result = {"index": index, "bureau_posting_id": _reference(item), "posting_id": None,
-                  "errors": {}}
+        result = {
+            "index": index,
+            "bureau_posting_id": _reference(item),
+            "posting_id": None,
+            "errors": {},
+        }
         existing = None
         try:
             command = load(schemas.BUREAU_POSTING_INPUT, item)
@@ -79,16 +90,28 @@ class BureauHttp:
         except InvalidInput as exc:
             return {**result, "status": "invalid", "errors": exc.errors}
         except bureau_domain.Stale as exc:
-            return {**result, "status": "stale", "posting_id": existing[0].id if existing else None,
-                    "errors": {"version": [str(exc)]}}
+            return {
+                **result,
+                "status": "stale",
+                "posting_id": existing[0].id if existing else None,
+                "errors": {"version": [str(exc)]},
+            }
         return {**result, "status": status, "posting_id": posting_id}
 
     def _bureau_create(self, command, named, reference, version):
         domain.require_future_close(command["closes_on"], self.clock.today())  # before writing
         employer = self.store.employer_by_uscc(named["uscc"]) or self._bureau_employer(named)
-        posting, events = domain.post(command, employer, "bureau", str(uuid.uuid4()),
-                                      self.clock.now(), self.clock.today(), BUREAU,
-                                      bureau_posting_id=reference, bureau_version=version)
+        posting, events = domain.post(
+            command,
+            employer,
+            "bureau",
+            str(uuid.uuid4()),
+            self.clock.now(),
+            self.clock.today(),
+            BUREAU,
+            bureau_posting_id=reference,
+            bureau_version=version,
+        )
         self.store.add_posting(posting)
         self.store.emit(*events)
         return posting.id
@@ -105,8 +128,9 @@ class BureauHttp:
 
     def _bureau_update(self, existing, employer_uscc, command, uscc, version):
         """What the bureau changed, when its version is newer (bureau_domain.revise)."""
-        revision = bureau_domain.revise(existing, employer_uscc, command, uscc, version,
-                                 self.clock.today())
+        revision = bureau_domain.revise(
+            existing, employer_uscc, command, uscc, version, self.clock.today()
+        )
         self.store.save_revision(existing, revision, self.clock.now())
         self.store.emit(*revision.events)
         return revision.status
@@ -116,9 +140,12 @@ class BureauHttp:
         query = load(schemas.PLACEMENTS_INPUT, dict(request.args.items()))
         self._claim(request)
         placements = self.store.placements(query["since"], query["limit"])
-        return 200, schemas.PLACEMENTS_OUTPUT.dump({
-            "items": placements,
-            "next_cursor": placements[-1].cursor if placements else query["since"]})
+        return 200, schemas.PLACEMENTS_OUTPUT.dump(
+            {
+                "items": placements,
+                "next_cursor": placements[-1].cursor if placements else query["since"],
+            }
+        )
 
     def _claim(self, request):
         """A signature is taken once. Claimed in the worker's transaction: a request that
@@ -172,79 +199,137 @@ def openapi():
     """The bureau's OpenAPI 3 document, from the schemas the endpoints load with."""
     plugin = MarshmallowPlugin()
     spec = APISpec(
-        title="veteran-services jobs: employment bureau integration", version="1",
-        openapi_version="3.0.3", plugins=[plugin],
-        info={"description": (
-            f"Every request but this document carries {TIMESTAMP} (unix seconds, within "
-            f"{MAX_SKEW} s of the server's clock) and {SIGNATURE}: sha256=<hex of "
-            "HMAC-SHA256 with the shared secret over the string to sign>. The string to "
-            "sign is five lines joined by LF, none after the last: the timestamp as sent; "
-            "the method (POST, GET); the path without the query; the canonical query (each "
-            "name and value decoded, '+' a space, then percent-encoded from its UTF-8 bytes "
-            "leaving only A-Z a-z 0-9 - . _ ~, upper-case hex; pairs sorted by name, a "
-            "repeated name keeping its order; joined name=value with '&'; empty for none, "
-            "e.g. limit=100&since=0); the lowercase hex SHA-256 of the raw body (of no "
-            f"bytes for a GET). Bodies are at most {MAX_BODY} bytes. Refusals are "
-            '{"error", "message", "errors": {field: [messages]}}.')})
+        title="veteran-services jobs: employment bureau integration",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[plugin],
+        info={
+            "description": (
+                f"Every request but this document carries {TIMESTAMP} (unix seconds, within "
+                f"{MAX_SKEW} s of the server's clock) and {SIGNATURE}: sha256=<hex of "
+                "HMAC-SHA256 with the shared secret over the string to sign>. The string to "
+                "sign is five lines joined by LF, none after the last: the timestamp as sent; "
+                "the method (POST, GET); the path without the query; the canonical query (each "
+                "name and value decoded, '+' a space, then percent-encoded from its UTF-8 bytes "
+                "leaving only A-Z a-z 0-9 - . _ ~, upper-case hex; pairs sorted by name, a "
+                "repeated name keeping its order; joined name=value with '&'; empty for none, "
+                "e.g. limit=100&since=0); the lowercase hex SHA-256 of the raw body (of no "
+                f"bytes for a GET). Bodies are at most {MAX_BODY} bytes. Refusals are "
+                '{"error", "message", "errors": {field: [messages]}}.'
+            )
+        },
+    )
     if plugin.converter is None:  # APISpec(plugins=[plugin]) above sets it
         raise RuntimeError("apispec did not initialise its marshmallow plugin")
     plugin.converter.add_attribute_function(_known_codes)
-    for name, schema in (("BureauPosting", schemas.BureauPostingSchema),
-                         ("BureauBatch", schemas.BatchDocSchema),
-                         ("BatchResult", schemas.BatchResultSchema),
-                         ("Placements", schemas.PlacementsSchema),
-                         ("Error", schemas.ErrorSchema)):
+    for name, schema in (
+        ("BureauPosting", schemas.BureauPostingSchema),
+        ("BureauBatch", schemas.BatchDocSchema),
+        ("BatchResult", schemas.BatchResultSchema),
+        ("Placements", schemas.PlacementsSchema),
+        ("Error", schemas.ErrorSchema),
+    ):
         spec.components.schema(name, schema=schema)
-    signed = [{"in": "header", "name": TIMESTAMP, "required": True,
-               "description": "unix seconds, within 5 minutes of now",
-               "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
-              {"in": "header", "name": SIGNATURE, "required": True,
-               "description": "sha256=<hex HMAC-SHA256(secret, timestamp LF method LF "
-                              "path LF canonical query LF hex SHA-256 of the body)>",
-               "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}}]
+    signed = [
+        {
+            "in": "header",
+            "name": TIMESTAMP,
+            "required": True,
+            "description": "unix seconds, within 5 minutes of now",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        },
+        {
+            "in": "header",
+            "name": SIGNATURE,
+            "required": True,
+            "description": "sha256=<hex HMAC-SHA256(secret, timestamp LF method LF "
+            "path LF canonical query LF hex SHA-256 of the body)>",
+            "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
+        },
+    ]
 
     def error(description):
-        return {"description": description,
-                "content": {"application/json": {"schema": "Error"}}}
+        return {"description": description, "content": {"application/json": {"schema": "Error"}}}
 
-    refused = {"400": error("malformed JSON, a body that is not an object, or invalid "
-                            "parameters (field messages in errors)"),
-               "401": error("no secret configured, or a missing, wrong or stale signature"),
-               "408": error("the body did not arrive within the server's body timeout "
-                            "(HTTP_BODY_TIMEOUT); the connection is closed"),
-               "409": error("replayed: a request with this signature has been taken "
-                            "already (a signature is good once; sign again to resend)"),
-               "413": error(f"a body over {MAX_BODY} bytes")}
-    spec.path(path="/bureau/postings", operations={"post": {
-        "summary": "Upsert postings by the bureau's own posting id",
-        "description": (
-            "One transaction per batch, 200 with a result per item. Items are validated one "
-            "by one, by design: an item that does not match BureauPosting (or breaks a rule "
-            "of the stored posting: its employer, hires already made, a past closes_on) is "
-            "answered with status invalid and its field messages while the others go in, "
-            "so a 200 does not mean every item was taken: read each result's status. Only a "
-            "bad envelope (not 1 to 500 postings, an unknown key) refuses the whole batch "
-            "(400). A new bureau_posting_id is created (a new employer, by uscc, "
-            "registered). For a known one, version decides: not greater than the stored "
-            "version is stale and changes nothing (the stored version with equal fields: "
-            "unchanged); greater, with fields equal to the stored posting, is unchanged "
-            "(the version is recorded); greater and changed updates it. version is "
-            "required: an item without it is invalid."),
-        "parameters": signed,
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": "BureauBatch"}}},
-        "responses": {"200": {"description": "a result per item, in order",
-                              "content": {"application/json": {"schema": "BatchResult"}}},
-                      **refused}}})
-    spec.path(path="/bureau/placements", operations={"get": {
-        "summary": "Hires after a cursor, oldest first",
-        "description": "Ask again with since=next_cursor; an empty page keeps the cursor.",
-        "parameters": signed + [{"in": "query", "schema": schemas.PlacementsQuerySchema}],
-        "responses": {"200": {"description": "placements and the next cursor",
-                              "content": {"application/json": {"schema": "Placements"}}},
-                      **refused}}})
-    spec.path(path="/bureau/openapi.json", operations={"get": {
-        "summary": "This document (unsigned)",
-        "responses": {"200": {"description": "OpenAPI 3.0",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}}}})
+    refused = {
+        "400": error(
+            "malformed JSON, a body that is not an object, or invalid "
+            "parameters (field messages in errors)"
+        ),
+        "401": error("no secret configured, or a missing, wrong or stale signature"),
+        "408": error(
+            "the body did not arrive within the server's body timeout "
+            "(HTTP_BODY_TIMEOUT); the connection is closed"
+        ),
+        "409": error(
+            "replayed: a request with this signature has been taken "
+            "already (a signature is good once; sign again to resend)"
+        ),
+        "413": error(f"a body over {MAX_BODY} bytes"),
+    }
+    spec.path(
+        path="/bureau/postings",
+        operations={
+            "post": {
+                "summary": "Upsert postings by the bureau's own posting id",
+                "description": (
+                    "One transaction per batch, 200 with a result per item. Items are validated "
+                    "one by one, by design: an item that does not match BureauPosting (or breaks a "
+                    "rule of the stored posting: its employer, hires already made, a past "
+                    "closes_on) is answered with status invalid and its field messages while the "
+                    "others go in, so a 200 does not mean every item was taken: read each result's "
+                    "status. Only a bad envelope (not 1 to 500 postings, an unknown key) refuses "
+                    "the whole batch (400). A new bureau_posting_id is created (a new employer, by "
+                    "uscc, registered). For a known one, version decides: not greater than the "
+                    "stored version is stale and changes nothing (the stored version with equal "
+                    "fields: unchanged); greater, with fields equal to the stored posting, is "
+                    "unchanged (the version is recorded); greater and changed updates it. version "
+                    "is required: an item without it is invalid."
+                ),
+                "parameters": signed,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "BureauBatch"}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "a result per item, in order",
+                        "content": {"application/json": {"schema": "BatchResult"}},
+                    },
+                    **refused,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/bureau/placements",
+        operations={
+            "get": {
+                "summary": "Hires after a cursor, oldest first",
+                "description": "Ask again with since=next_cursor; an empty page keeps the cursor.",
+                "parameters": signed + [{"in": "query", "schema": schemas.PlacementsQuerySchema}],
+                "responses": {
+                    "200": {
+                        "description": "placements and the next cursor",
+                        "content": {"application/json": {"schema": "Placements"}},
+                    },
+                    **refused,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/bureau/openapi.json",
+        operations={
+            "get": {
+                "summary": "This document (unsigned)",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.0",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    )
     return json.loads(json.dumps(spec.to_dict()))

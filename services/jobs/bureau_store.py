@@ -1,5 +1,6 @@
 """jobs' SQL for the employment bureau's HTTP integration (services/jobs/bureau.py): the
 signatures taken once, the bureau's postings by its own id, and placements."""
+
 from psycopg2 import errors as pg_errors
 
 from services.jobs.bureau_domain import Placement, Revision
@@ -22,27 +23,32 @@ class BureauStore(Store):
         request with it while the first's transaction is open waits for that to end: then
         it finds the row (409), or none if the first rolled back."""
         with self.cursor() as cur:
-            cur.execute("INSERT INTO bureau_signatures (digest, signed_at)"
-                        " VALUES (%s, to_timestamp(%s)) ON CONFLICT DO NOTHING",
-                        (digest, signed_at))
+            cur.execute(
+                "INSERT INTO bureau_signatures (digest, signed_at)"
+                " VALUES (%s, to_timestamp(%s)) ON CONFLICT DO NOTHING",
+                (digest, signed_at),
+            )
             return cur.rowcount == 1
 
     def forget_signatures(self, before) -> int:
         """Deletes signatures signed before unix time ``before`` (by the index on
         signed_at); returns how many."""
         with self.cursor() as cur:
-            cur.execute("DELETE FROM bureau_signatures WHERE signed_at < to_timestamp(%s)",
-                        (before,))
+            cur.execute(
+                "DELETE FROM bureau_signatures WHERE signed_at < to_timestamp(%s)", (before,)
+            )
             return cur.rowcount
 
     def bureau_posting(self, bureau_posting_id, lock=False) -> tuple[Posting, str | None] | None:
         """The posting the bureau sent under this id, with its employer's credit code;
         ``lock`` holds the row against concurrent hires until the transaction ends."""
         with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {select(POSTING_COLUMNS, 'p.')}, e.uscc AS employer_uscc"
-                        " FROM postings p JOIN employers e ON e.id = p.employer_id"
-                        " WHERE p.bureau_posting_id = %s" + (" FOR UPDATE OF p" if lock else ""),
-                        (bureau_posting_id,))
+            cur.execute(
+                f"SELECT {select(POSTING_COLUMNS, 'p.')}, e.uscc AS employer_uscc"
+                " FROM postings p JOIN employers e ON e.id = p.employer_id"
+                " WHERE p.bureau_posting_id = %s" + (" FOR UPDATE OF p" if lock else ""),
+                (bureau_posting_id,),
+            )
             row = cur.fetchone()
         return (posting_from(row), row["employer_uscc"]) if row else None
 
@@ -57,12 +63,15 @@ class BureauStore(Store):
             columns["updated_at"] = now
         sets = ", ".join(f"{column} = %s" for column in columns)
         with self.cursor() as cur:
-            cur.execute(f"UPDATE postings SET {sets} WHERE id = %s",
-                        [*columns.values(), posting.id])
+            cur.execute(
+                f"UPDATE postings SET {sets} WHERE id = %s", [*columns.values(), posting.id]
+            )
             if revision.closes:  # open when read, and locked since: this closes it
-                cur.execute("UPDATE postings SET status = 'closed', closed_reason = 'filled',"
-                            " closed_at = %s, updated_at = %s WHERE id = %s AND status = 'open'",
-                            (now, now, posting.id))
+                cur.execute(
+                    "UPDATE postings SET status = 'closed', closed_reason = 'filled',"
+                    " closed_at = %s, updated_at = %s WHERE id = %s AND status = 'open'",
+                    (now, now, posting.id),
+                )
 
     def placements(self, since, limit) -> list[Placement]:
         """Hires with ``seq > since``, oldest first. Sequence numbers are taken when a hire
@@ -79,10 +88,20 @@ class BureauStore(Store):
                     " h.county_code, h.started_on, h.salary, h.channel, h.dedicated"
                     " FROM hires h JOIN postings p ON p.id = h.posting_id"
                     " JOIN employers e ON e.id = h.employer_id WHERE h.seq > %s"
-                    " ORDER BY h.seq LIMIT %s", (since, limit))
+                    " ORDER BY h.seq LIMIT %s",
+                    (since, limit),
+                )
                 rows = cur.fetchall()
         except pg_errors.LockNotAvailable:
             raise DatabaseUnavailable("hires are being written; ask again") from None
-        return [Placement(**{**row, "application_id": str(row["application_id"]),
-                             "veteran_id": str(row["veteran_id"]),
-                             "posting_id": str(row["posting_id"])}) for row in rows]
+        return [
+            Placement(
+                **{
+                    **row,
+                    "application_id": str(row["application_id"]),
+                    "veteran_id": str(row["veteran_id"]),
+                    "posting_id": str(row["posting_id"]),
+                }
+            )
+            for row in rows
+        ]

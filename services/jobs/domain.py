@@ -3,6 +3,7 @@ what each command changes and the events it causes, and what replies look like. 
 return the change and its events; they never write or publish. The veterans projection is in
 projection_domain.py, fairs in fair_domain.py, the bureau's revisions in
 bureau_domain.py."""
+
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -42,8 +43,11 @@ INTENTION_REACHED = ("offered", "hired")
 
 def invalid(errors: dict[str, list[str]]) -> InvalidInput:
     """``InvalidInput`` naming every bad field, worded as shared.validation words it."""
-    return InvalidInput("invalid input: " + "; ".join(
-        f"{name}: {' '.join(messages)}" for name, messages in sorted(errors.items())), errors)
+    return InvalidInput(
+        "invalid input: "
+        + "; ".join(f"{name}: {' '.join(messages)}" for name, messages in sorted(errors.items())),
+        errors,
+    )
 
 
 # -- records ------------------------------------------------------------------------------
@@ -105,6 +109,7 @@ class Application:
 @dataclass(frozen=True)
 class Move:
     """One step of an application along the pipeline, kept as its history."""
+
     application_id: str
     at: dt.datetime
     from_status: str | None
@@ -116,6 +121,7 @@ class Move:
 @dataclass
 class ApplicationListing:
     """An application as a veteran's list shows it: its posting, employer and hire terms."""
+
     application: Application
     title: str
     occupation: str
@@ -141,8 +147,9 @@ class Hire:
 
 
 # -- employers and postings ---------------------------------------------------------------
-def new_employer(command: Mapping[str, Any], employer_id: str, now: dt.datetime,
-                 operator_id: str) -> Employer:
+def new_employer(
+    command: Mapping[str, Any], employer_id: str, now: dt.datetime, operator_id: str
+) -> Employer:
     return Employer(id=employer_id, created_at=now, created_by=operator_id, **command)
 
 
@@ -151,22 +158,39 @@ def require_future_close(closes_on: dt.date, today: dt.date) -> None:
         raise invalid({"closes_on": ["is in the past"]})
 
 
-def post(command: Mapping[str, Any], employer: Employer, source: str, posting_id: str,
-         now: dt.datetime, today: dt.date, operator_id: str, bureau_posting_id: str | None = None,
-         bureau_version: int | None = None) -> tuple[Posting, list[Event]]:
+def post(
+    command: Mapping[str, Any],
+    employer: Employer,
+    source: str,
+    posting_id: str,
+    now: dt.datetime,
+    today: dt.date,
+    operator_id: str,
+    bureau_posting_id: str | None = None,
+    bureau_version: int | None = None,
+) -> tuple[Posting, list[Event]]:
     """A new open posting of ``employer``; its closing date may be today, not before."""
     require_future_close(command["closes_on"], today)
-    posting = Posting(id=posting_id, employer_id=employer.id, source=source,
-                      bureau_posting_id=bureau_posting_id, bureau_version=bureau_version,
-                      created_at=now, updated_at=now, created_by=operator_id, **command)
+    posting = Posting(
+        id=posting_id,
+        employer_id=employer.id,
+        source=source,
+        bureau_posting_id=bureau_posting_id,
+        bureau_version=bureau_version,
+        created_at=now,
+        updated_at=now,
+        created_by=operator_id,
+        **command,
+    )
     return posting, [posted_event(posting)]
 
 
 def close(posting: Posting, reason: str) -> list[Event]:
     """A clerk closes an open posting; a closed one is a Conflict."""
     if posting.status != "open":
-        raise Conflict(f"the posting is closed already ({posting.closed_reason})",
-                       {"posting_id": posting.id})
+        raise Conflict(
+            f"the posting is closed already ({posting.closed_reason})", {"posting_id": posting.id}
+        )
     return [closed_event(posting.id, reason)]
 
 
@@ -195,33 +219,47 @@ def may_move(current, target):
 
 def illegal_move(current, target):
     allowed = sorted(MOVES.get(current, set()))
-    return (f"an application that is {current} cannot become {target}"
-            + (f"; it can become {', '.join(allowed)}" if allowed else "; it is final"))
+    return f"an application that is {current} cannot become {target}" + (
+        f"; it can become {', '.join(allowed)}" if allowed else "; it is final"
+    )
 
 
-def submit(veteran: VeteranFacts, posting: Posting, fair: "Fair | None", channel: str,
-           application_id: str, now: dt.datetime, operator_id: str,
-           ) -> tuple[Application, Move, list[Event]]:
+def submit(
+    veteran: VeteranFacts,
+    posting: Posting,
+    fair: "Fair | None",
+    channel: str,
+    application_id: str,
+    now: dt.datetime,
+    operator_id: str,
+) -> tuple[Application, Move, list[Event]]:
     """An application to an open posting (``require_open`` first); through a fair that
     lists postings, the posting must be one of them."""
     if fair is not None and fair.posting_ids and posting.id not in fair.posting_ids:
         raise invalid({"posting_id": ["is not one of the fair's postings"]})
     application = Application(
-        id=application_id, veteran_id=veteran.veteran_id, posting_id=posting.id,
-        county_code=veteran.county_code, channel=channel,
-        fair_id=fair.id if fair is not None else None, status="submitted", submitted_at=now,
-        updated_at=now, created_by=operator_id)
+        id=application_id,
+        veteran_id=veteran.veteran_id,
+        posting_id=posting.id,
+        county_code=veteran.county_code,
+        channel=channel,
+        fair_id=fair.id if fair is not None else None,
+        status="submitted",
+        submitted_at=now,
+        updated_at=now,
+        created_by=operator_id,
+    )
     entry = Move(application_id, now, None, "submitted", None, operator_id)
     return application, entry, [submitted_event(application)]
 
 
-def move(application: Application, target: str, note: str | None, now: dt.datetime,
-         operator_id: str) -> tuple[Application, Move]:
+def move(
+    application: Application, target: str, note: str | None, now: dt.datetime, operator_id: str
+) -> tuple[Application, Move]:
     """The application moved along the pipeline; an illegal move is a Conflict naming the
     possible ones."""
     if not may_move(application.status, target):
-        raise Conflict(illegal_move(application.status, target),
-                       {"application_id": application.id})
+        raise Conflict(illegal_move(application.status, target), {"application_id": application.id})
     moved = replace(application, status=target, updated_at=now)
     return moved, Move(application.id, now, application.status, target, note, operator_id)
 
@@ -232,26 +270,48 @@ def check_start(started_on: dt.date, today: dt.date) -> None:
         raise invalid({"started_on": ["must be within a year of today"]})
 
 
-def hire(application: Application, posting: Posting, terms: Mapping[str, Any],
-         now: dt.datetime, operator_id: str) -> Hire:
+def hire(
+    application: Application,
+    posting: Posting,
+    terms: Mapping[str, Any],
+    now: dt.datetime,
+    operator_id: str,
+) -> Hire:
     """The hire on an offered application (``hired`` must be a legal move)."""
     if not may_move(application.status, "hired"):
-        raise Conflict(illegal_move(application.status, "hired"),
-                       {"application_id": application.id})
-    return Hire(application_id=application.id, veteran_id=application.veteran_id,
-                posting_id=posting.id, employer_id=posting.employer_id,
-                county_code=application.county_code, started_on=terms["started_on"],
-                salary=terms["salary"], channel=application.channel,
-                dedicated=posting.dedicated, hired_at=now, hired_by=operator_id)
+        raise Conflict(
+            illegal_move(application.status, "hired"), {"application_id": application.id}
+        )
+    return Hire(
+        application_id=application.id,
+        veteran_id=application.veteran_id,
+        posting_id=posting.id,
+        employer_id=posting.employer_id,
+        county_code=application.county_code,
+        started_on=terms["started_on"],
+        salary=terms["salary"],
+        channel=application.channel,
+        dedicated=posting.dedicated,
+        hired_at=now,
+        hired_by=operator_id,
+    )
 
 
 # -- events -------------------------------------------------------------------------------
 def posted_event(posting: Posting) -> Event:
-    return Event(JOB_POSTED, {
-        "posting_id": posting.id, "employer_id": posting.employer_id,
-        "county_code": posting.county_code, "occupation": posting.occupation,
-        "skills_required": list(posting.skills_required), "openings": posting.openings,
-        "dedicated": posting.dedicated, "source": posting.source})
+    return Event(
+        JOB_POSTED,
+        {
+            "posting_id": posting.id,
+            "employer_id": posting.employer_id,
+            "county_code": posting.county_code,
+            "occupation": posting.occupation,
+            "skills_required": list(posting.skills_required),
+            "openings": posting.openings,
+            "dedicated": posting.dedicated,
+            "source": posting.source,
+        },
+    )
 
 
 def closed_event(posting_id: str, reason: str) -> Event:
@@ -259,17 +319,32 @@ def closed_event(posting_id: str, reason: str) -> Event:
 
 
 def submitted_event(application: Application) -> Event:
-    return Event(APPLICATION_SUBMITTED, {
-        "application_id": application.id, "veteran_id": application.veteran_id,
-        "posting_id": application.posting_id, "channel": application.channel})
+    return Event(
+        APPLICATION_SUBMITTED,
+        {
+            "application_id": application.id,
+            "veteran_id": application.veteran_id,
+            "posting_id": application.posting_id,
+            "channel": application.channel,
+        },
+    )
 
 
 def hired_event(hire: Hire, employer_name: str) -> Event:
-    return Event(VETERAN_HIRED, {
-        "application_id": hire.application_id, "veteran_id": hire.veteran_id,
-        "posting_id": hire.posting_id, "employer_id": hire.employer_id,
-        "employer_name": employer_name, "county_code": hire.county_code,
-        "started_on": hire.started_on, "salary": hire.salary, "channel": hire.channel})
+    return Event(
+        VETERAN_HIRED,
+        {
+            "application_id": hire.application_id,
+            "veteran_id": hire.veteran_id,
+            "posting_id": hire.posting_id,
+            "employer_id": hire.employer_id,
+            "employer_name": employer_name,
+            "county_code": hire.county_code,
+            "started_on": hire.started_on,
+            "salary": hire.salary,
+            "channel": hire.channel,
+        },
+    )
 
 
 # -- replies ------------------------------------------------------------------------------
@@ -311,5 +386,8 @@ def present_listings(listings: Iterable[ApplicationListing], moves: Iterable[Mov
 def open_recommendations(recommended: Iterable[tuple[Posting, int]], today: dt.date) -> list[dict]:
     """Stored recommendations still worth showing: the postings open today."""
     shown = [(present_posting(posting, today), score) for posting, score in recommended]
-    return [{"posting": posting, "score": score} for posting, score in shown
-            if posting["status"] == "open"]
+    return [
+        {"posting": posting, "score": score}
+        for posting, score in shown
+        if posting["status"] == "open"
+    ]

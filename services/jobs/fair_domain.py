@@ -1,5 +1,6 @@
 """Recruitment fairs (专场招聘会): what one is, the rules for scheduling one, and its reply.
 Pure functions, no I/O."""
+
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -26,14 +27,22 @@ class Fair:
     created_by: str | None = None
 
 
-def schedule_fair(command: Mapping[str, Any], fair_id: str, now: dt.datetime, operator_id: str,
-                  known_employers: set[str], known_postings: set[str]) -> Fair:
+def schedule_fair(
+    command: Mapping[str, Any],
+    fair_id: str,
+    now: dt.datetime,
+    operator_id: str,
+    known_employers: set[str],
+    known_postings: set[str],
+) -> Fair:
     """A fair whose participating employers and postings all exist (``known_*``: those of
     the ids that do, for the caller); each listed once, in the order first given."""
     errors = {}
     lists = {}
-    for name, noun, known in (("employer_ids", "employer", known_employers),
-                              ("posting_ids", "posting", known_postings)):
+    for name, noun, known in (
+        ("employer_ids", "employer", known_employers),
+        ("posting_ids", "posting", known_postings),
+    ):
         wanted = [str(i) for i in command[name]]
         for index, value in enumerate(wanted):
             if value not in known:

@@ -11,11 +11,19 @@ few rows returned.
     dedicated     5 for a post reserved for veterans (专岗)
 
 The SQL (the scores, the candidate tiers) is in services/jobs/matching_store.py."""
+
 from services.jobs.domain import Posting
 from services.jobs.projection_domain import VeteranFacts
 
-WEIGHTS = {"skills": 40, "skills_none_required": 20, "certificate": 10, "occupation": 20,
-           "county": 15, "salary": 10, "dedicated": 5}
+WEIGHTS = {
+    "skills": 40,
+    "skills_none_required": 20,
+    "certificate": 10,
+    "occupation": 20,
+    "county": 15,
+    "salary": 10,
+    "dedicated": 5,
+}
 
 
 def wanted_counties(veteran: VeteranFacts) -> list[str]:
@@ -30,12 +38,18 @@ def reasons(veteran: VeteranFacts, posting: Posting) -> dict:
     return {
         "matched_skills": [s for s in required if s in held],
         "missing_skills": [s for s in required if s not in held],
-        "certificates": [c for c in posting.certificates_preferred
-                         if c in set(veteran.certificates)],
+        "certificates": [
+            c for c in posting.certificates_preferred if c in set(veteran.certificates)
+        ],
         "occupation_wanted": posting.occupation in set(veteran.occupations),
-        "county": {"posting": posting.county_code,
-                   "wanted": posting.county_code in wanted_counties(veteran)},
-        "salary": {"max": posting.salary_max, "floor": floor,
-                   "meets_floor": floor is None or posting.salary_max >= floor},
+        "county": {
+            "posting": posting.county_code,
+            "wanted": posting.county_code in wanted_counties(veteran),
+        },
+        "salary": {
+            "max": posting.salary_max,
+            "floor": floor,
+            "meets_floor": floor is None or posting.salary_max >= floor,
+        },
         "dedicated": posting.dedicated,
     }

@@ -1,5 +1,6 @@
 """jobs' projection of veterans: the facts matching needs, kept from registry's and
 training's events, and who is offered postings. Pure functions, no I/O."""
+
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -14,6 +15,7 @@ SEEKING_STATUSES = ("unemployed", "flexible", "public_welfare_post", "in_trainin
 class VeteranFacts:
     """What jobs keeps of a veteran (from registry's and training's events) for matching:
     no names or ID numbers."""
+
     veteran_id: str
     county_code: str
     willingness: str
@@ -27,6 +29,7 @@ class VeteranFacts:
 
 class Received(Protocol):
     """An event as a handler receives it (shared.contracts.ReceivedEvent, frozen)."""
+
     @property
     def type(self) -> str: ...
 
@@ -45,13 +48,16 @@ def facts_of(data: Mapping[str, Any]) -> VeteranFacts:
     """The facts jobs keeps of a veteran, from ``veteran_registered`` data or a snapshot."""
     intentions = data.get("intentions") or {}
     return VeteranFacts(
-        veteran_id=data["veteran_id"], county_code=data["county_code"],
+        veteran_id=data["veteran_id"],
+        county_code=data["county_code"],
         skills=list(data.get("skills") or []),
         certificates=list(data.get("certificates") or []),
         occupations=list(intentions.get("occupations") or []),
         counties=list(intentions.get("counties") or []),
-        min_salary=intentions.get("min_salary"), willingness=data["willingness"],
-        employment_status=data["employment_status"])
+        min_salary=intentions.get("min_salary"),
+        willingness=data["willingness"],
+        employment_status=data["employment_status"],
+    )
 
 
 def union(current, more):
@@ -83,9 +89,11 @@ def project(known: Mapping[str, VeteranFacts], events: Iterable[Received]) -> Pr
                 changed[veteran_id] = facts
                 continue
         else:  # certificate_issued
-            facts = replace(current,
-                            certificates=union(current.certificates, [data["certificate_name"]]),
-                            skills=union(current.skills, data["skills_granted"]))
+            facts = replace(
+                current,
+                certificates=union(current.certificates, [data["certificate_name"]]),
+                skills=union(current.skills, data["skills_granted"]),
+            )
         changed[veteran_id] = facts
         refresh.add(veteran_id)
     return Projected(changed, refresh, unknown)

@@ -1,6 +1,7 @@
 """The columns of jobs' tables and the rows read from them as domain records, for the
 store modules (store.py, matching_store.py, bureau_store.py). Ids leave the store as
 strings, as the domain makes them."""
+
 import uuid
 from dataclasses import asdict, fields
 from typing import Any
@@ -14,8 +15,17 @@ POSTING_COLUMNS = tuple(f.name for f in fields(Posting) if f.name != "created_by
 EMPLOYER_COLUMNS = tuple(f.name for f in fields(Employer) if f.name != "created_by")
 APPLICATION_COLUMNS = tuple(f.name for f in fields(Application) if f.name != "created_by")
 FAIR_COLUMNS = tuple(f.name for f in fields(Fair) if f.name != "created_by")
-VETERAN_COLUMNS = ("veteran_id", "county_code", "skills", "certificates", "occupations",
-                   "counties", "min_salary", "willingness", "employment_status")
+VETERAN_COLUMNS = (
+    "veteran_id",
+    "county_code",
+    "skills",
+    "certificates",
+    "occupations",
+    "counties",
+    "min_salary",
+    "willingness",
+    "employment_status",
+)
 ID_COLUMNS = ("id", "employer_id", "veteran_id", "posting_id", "application_id", "fair_id")
 
 
@@ -36,8 +46,7 @@ def _strings(row) -> dict[str, Any]:
 
 
 def posting_from(row) -> Posting:
-    return Posting(**{key: value for key, value in _strings(row).items()
-                      if key in POSTING_COLUMNS})
+    return Posting(**{key: value for key, value in _strings(row).items() if key in POSTING_COLUMNS})
 
 
 def employer_from(row) -> Employer:
@@ -45,8 +54,9 @@ def employer_from(row) -> Employer:
 
 
 def application_from(row) -> Application:
-    return Application(**{key: value for key, value in _strings(row).items()
-                          if key in APPLICATION_COLUMNS})
+    return Application(
+        **{key: value for key, value in _strings(row).items() if key in APPLICATION_COLUMNS}
+    )
 
 
 def fair_from(row) -> Fair:

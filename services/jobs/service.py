@@ -1,6 +1,7 @@
 """jobs: employers, postings, recruitment fairs, matching, applications and hires (the
 employment bureau's HTTP integration is in bureau.py). Each entrypoint loads, asks
 domain.py what changes and what it causes, stores that and its events, and replies."""
+
 import uuid
 
 import structlog
@@ -32,18 +33,25 @@ class JobsService(BureauHttp, ServiceBase):
     def register_employer(self, data):
         command = load(schemas.EMPLOYER_INPUT, data)
         self.auth.require_county(command["county_code"])
-        employer = domain.new_employer(command, str(uuid.uuid4()), self.clock.now(),
-                                       self.auth.operator.id)
+        employer = domain.new_employer(
+            command, str(uuid.uuid4()), self.clock.now(), self.auth.operator.id
+        )
         try:
             self.store.add_employer(employer)
         except Conflict as clash:  # name the holder only to a caller who may see it
             holder = self.store.get_employer(clash.details["employer_id"])
             if holder is not None and self.auth.may_see(holder.county_code):
                 raise
-            raise Conflict("this unified social credit code is already registered; ask the "
-                           "prefecture office", {}) from None
-        log.info("employer.registered", employer_id=employer.id,
-                 county_code=employer.county_code, operator_id=self.auth.operator.id)
+            raise Conflict(
+                "this unified social credit code is already registered; ask the prefecture office",
+                {},
+            ) from None
+        log.info(
+            "employer.registered",
+            employer_id=employer.id,
+            county_code=employer.county_code,
+            operator_id=self.auth.operator.id,
+        )
         return domain.present_employer(employer)
 
     @rpc(roles=READ)
@@ -58,13 +66,23 @@ class JobsService(BureauHttp, ServiceBase):
         if employer is None or not self.auth.may_see(employer.county_code):
             raise invalid({"employer_id": ["no employer with this id"]})
         self.auth.require_county(command["county_code"])
-        posting, events = domain.post(command, employer, command.pop("source"),
-                                      str(uuid.uuid4()), self.clock.now(), self.clock.today(),
-                                      self.auth.operator.id)
+        posting, events = domain.post(
+            command,
+            employer,
+            command.pop("source"),
+            str(uuid.uuid4()),
+            self.clock.now(),
+            self.clock.today(),
+            self.auth.operator.id,
+        )
         self.store.add_posting(posting)
         self.store.emit(*events)
-        log.info("job.posted", posting_id=posting.id, county_code=posting.county_code,
-                 operator_id=self.auth.operator.id)
+        log.info(
+            "job.posted",
+            posting_id=posting.id,
+            county_code=posting.county_code,
+            operator_id=self.auth.operator.id,
+        )
         return self._present(posting)
 
     @rpc(roles=WRITE)
@@ -74,8 +92,9 @@ class JobsService(BureauHttp, ServiceBase):
         events = domain.close(posting, reason)
         self.store.close_posting(posting.id, reason, self.clock.now())
         self.store.emit(*events)
-        log.info("job.closed", posting_id=posting.id, reason=reason,
-                 operator_id=self.auth.operator.id)
+        log.info(
+            "job.closed", posting_id=posting.id, reason=reason, operator_id=self.auth.operator.id
+        )
         return self._present(self._posting(posting.id))
 
     @rpc(roles=READ)
@@ -89,10 +108,15 @@ class JobsService(BureauHttp, ServiceBase):
         ``{items, total, page, page_size}``."""
         query = load(schemas.SEARCH_INPUT, {} if filters is None else filters)
         page, size = load_page(page, page_size)
-        total, postings = self.store.search_postings(query, self.clock.today(), size,
-                                                     (page - 1) * size)
-        return {"items": [self._present(posting) for posting in postings], "total": total,
-                "page": page, "page_size": size}
+        total, postings = self.store.search_postings(
+            query, self.clock.today(), size, (page - 1) * size
+        )
+        return {
+            "items": [self._present(posting) for posting in postings],
+            "total": total,
+            "page": page,
+            "page_size": size,
+        }
 
     @timer(interval=300)
     def close_expired_postings(self):
@@ -111,8 +135,14 @@ class JobsService(BureauHttp, ServiceBase):
         limit = load(schemas.LIMIT_INPUT, {"limit": limit})["limit"]
         veteran = self._veteran(veteran_id)
         ranked = self.store.match_postings(veteran, self.clock.today(), limit)
-        return [{"posting": self._present(posting), "score": score,
-                 "reasons": reasons(veteran, posting)} for posting, score in ranked]
+        return [
+            {
+                "posting": self._present(posting),
+                "score": score,
+                "reasons": reasons(veteran, posting),
+            }
+            for posting, score in ranked
+        ]
 
     @rpc(roles=READ)
     def match_candidates(self, posting_id, limit=20):
@@ -121,26 +151,39 @@ class JobsService(BureauHttp, ServiceBase):
         limit = load(schemas.LIMIT_INPUT, {"limit": limit})["limit"]
         posting = self._posting(posting_id)
         ranked = self.store.match_veterans(posting, limit, self.auth.scope())
-        return [{"veteran_id": v.veteran_id, "county_code": v.county_code,
-                 "employment_status": v.employment_status, "score": score,
-                 "reasons": reasons(v, posting)} for v, score in ranked]
+        return [
+            {
+                "veteran_id": v.veteran_id,
+                "county_code": v.county_code,
+                "employment_status": v.employment_status,
+                "score": score,
+                "reasons": reasons(v, posting),
+            }
+            for v, score in ranked
+        ]
 
     @rpc(roles=READ)
     def recommendations_for(self, veteran_id):
         """The postings stored for a veteran when their facts last changed (a clerk's
         worklist), still open ones only: ``[{posting, score}]``."""
         veteran = self._veteran(veteran_id)
-        return domain.open_recommendations(self.store.recommended(veteran.veteran_id),
-                                           self.clock.today())
+        return domain.open_recommendations(
+            self.store.recommended(veteran.veteran_id), self.clock.today()
+        )
 
     # The facts matching needs, from registry's and training's events, one batch per
     # transaction; each veteran whose facts changed gets fresh recommendations.
-    @batch_event_handler("registry", VETERAN_REGISTERED, also=[
-        ("registry", VETERAN_UPDATED), ("registry", EMPLOYMENT_STATUS_CHANGED),
-        ("training", CERTIFICATE_ISSUED)])
+    @batch_event_handler(
+        "registry",
+        VETERAN_REGISTERED,
+        also=[
+            ("registry", VETERAN_UPDATED),
+            ("registry", EMPLOYMENT_STATUS_CHANGED),
+            ("training", CERTIFICATE_ISSUED),
+        ],
+    )
     def on_veteran_events(self, events):
-        known = self.store.get_veterans({event.data["veteran_id"] for event in events},
-                                        lock=True)
+        known = self.store.get_veterans({event.data["veteran_id"] for event in events}, lock=True)
         projected = projection_domain.project(known, events)
         for veteran_id, event_type in projected.unknown:
             log.warning("jobs.unknown_veteran", veteran_id=veteran_id, type=event_type)
@@ -150,8 +193,11 @@ class JobsService(BureauHttp, ServiceBase):
 
     def _refresh_recommendations(self, veteran):
         """The top postings stored for a veteran who seeks work; none for anyone else."""
-        scored = (self.store.ranked_posting_ids(veteran, self.clock.today(), RECOMMENDATIONS)
-                  if projection_domain.seeks_work(veteran) else [])
+        scored = (
+            self.store.ranked_posting_ids(veteran, self.clock.today(), RECOMMENDATIONS)
+            if projection_domain.seeks_work(veteran)
+            else []
+        )
         self.store.save_recommendations(veteran.veteran_id, scored, self.clock.now())
 
     # -- fairs ----------------------------------------------------------------------------
@@ -162,21 +208,32 @@ class JobsService(BureauHttp, ServiceBase):
         # Postings are public offers, any county's; employers the caller's counties'.
         employers = self.store.existing_employers(command["employer_ids"], self.auth.scope())
         postings = self.store.existing_postings(command["posting_ids"])
-        fair = fair_domain.schedule_fair(command, str(uuid.uuid4()), self.clock.now(),
-                                    self.auth.operator.id, employers, postings)
+        fair = fair_domain.schedule_fair(
+            command, str(uuid.uuid4()), self.clock.now(), self.auth.operator.id, employers, postings
+        )
         self.store.add_fair(fair)
-        log.info("fair.scheduled", fair_id=fair.id, county_code=fair.county_code,
-                 mode=fair.mode, operator_id=self.auth.operator.id)
+        log.info(
+            "fair.scheduled",
+            fair_id=fair.id,
+            county_code=fair.county_code,
+            mode=fair.mode,
+            operator_id=self.auth.operator.id,
+        )
         return self._present_fair(fair)
 
     @rpc(roles=WRITE)
     def register_for_fair(self, fair_id, veteran_id):
         fair = self._fair(fair_id)  # any county's: a fair is a public offer
         veteran = self._veteran(veteran_id)
-        added = self.store.register_for_fair(fair.id, veteran.veteran_id, self.clock.now(),
-                                             self.auth.operator.id)
-        return {"fair_id": fair.id, "veteran_id": veteran.veteran_id, "registered": True,
-                "already": not added}
+        added = self.store.register_for_fair(
+            fair.id, veteran.veteran_id, self.clock.now(), self.auth.operator.id
+        )
+        return {
+            "fair_id": fair.id,
+            "veteran_id": veteran.veteran_id,
+            "registered": True,
+            "already": not added,
+        }
 
     @rpc(roles=READ)
     def get_fair(self, fair_id):
@@ -198,13 +255,23 @@ class JobsService(BureauHttp, ServiceBase):
         fair = self._fair(command["fair_id"]) if command["fair_id"] is not None else None
         operator = self.auth.operator
         application, submitted, events = domain.submit(
-            veteran, posting, fair, command["channel"], str(uuid.uuid4()), self.clock.now(),
-            operator.id)
+            veteran,
+            posting,
+            fair,
+            command["channel"],
+            str(uuid.uuid4()),
+            self.clock.now(),
+            operator.id,
+        )
         self.store.add_application(application, submitted)
         self.store.emit(*events)
-        log.info("application.submitted", application_id=application.id,
-                 posting_id=application.posting_id, channel=application.channel,
-                 operator_id=operator.id)
+        log.info(
+            "application.submitted",
+            application_id=application.id,
+            posting_id=application.posting_id,
+            channel=application.channel,
+            operator_id=operator.id,
+        )
         return domain.present_application(application)
 
     @rpc(roles=WRITE, sensitive_arguments=("note",))
@@ -234,12 +301,19 @@ class JobsService(BureauHttp, ServiceBase):
         if filled:
             self.store.close_posting(posting.id, domain.FILLED, now)
         self.store.emit(domain.hired_event(hire, employer.name), *filled)
-        log.info("veteran.hired", application_id=hire.application_id,
-                 posting_id=hire.posting_id, county_code=hire.county_code,
-                 operator_id=operator_id)
-        return {**domain.present_application(self._application(application.id)),
-                "started_on": hire.started_on.isoformat(), "salary": hire.salary,
-                "posting_remaining": openings - hired}
+        log.info(
+            "veteran.hired",
+            application_id=hire.application_id,
+            posting_id=hire.posting_id,
+            county_code=hire.county_code,
+            operator_id=operator_id,
+        )
+        return {
+            **domain.present_application(self._application(application.id)),
+            "started_on": hire.started_on.isoformat(),
+            "salary": hire.salary,
+            "posting_remaining": openings - hired,
+        }
 
     @rpc(roles=READ)
     def applications_for(self, veteran_id):
@@ -250,11 +324,16 @@ class JobsService(BureauHttp, ServiceBase):
         return domain.present_listings(listings, moves)
 
     def _move(self, application, target, note):
-        moved, entry = domain.move(application, target, note, self.clock.now(),
-                                   self.auth.operator.id)
+        moved, entry = domain.move(
+            application, target, note, self.clock.now(), self.auth.operator.id
+        )
         self.store.save_move(moved, entry)
-        log.info("application.moved", application_id=application.id, status=target,
-                 operator_id=self.auth.operator.id)
+        log.info(
+            "application.moved",
+            application_id=application.id,
+            status=target,
+            operator_id=self.auth.operator.id,
+        )
 
     # -- statistics -----------------------------------------------------------------------
     @rpc(roles=STATS)
@@ -304,13 +383,16 @@ class JobsService(BureauHttp, ServiceBase):
         counties."""
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"))
         if veteran is None or not self.auth.may_see(veteran.county_code):
-            raise NotFound(f"jobs has no veteran {veteran_id} (registered veterans reach "
-                           "jobs through registry's events)")
+            raise NotFound(
+                f"jobs has no veteran {veteran_id} (registered veterans reach "
+                "jobs through registry's events)"
+            )
         return veteran
 
     def _application(self, application_id, lock=False):
-        application = self.store.get_application(parse_uuid(application_id, "application_id"),
-                                                 lock=lock)
+        application = self.store.get_application(
+            parse_uuid(application_id, "application_id"), lock=lock
+        )
         if application is None or not self.auth.may_see(application.county_code):
             raise NotFound(f"no application {application_id}")
         return application

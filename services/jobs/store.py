@@ -2,6 +2,7 @@
 records in and out. Matching and the veterans projection are in matching_store.py, the
 employment bureau's tables in bureau_store.py; ``JobsStore`` joins them. Every value a
 client sent goes in as a parameter; only fixed clause text is formatted into statements."""
+
 from services.jobs.bureau_store import BureauStore
 from services.jobs.domain import Application, ApplicationListing, Employer, Hire, Move, Posting
 from services.jobs.fair_domain import Fair
@@ -30,14 +31,17 @@ class OfferStore(Store):
         """Inserts the employer; ``Conflict`` naming the employer already holding its
         credit code."""
         with self.cursor() as cur:
-            insert(cur, "employers", row_of(employer),
-                   " ON CONFLICT (uscc) DO NOTHING RETURNING id")
+            insert(
+                cur, "employers", row_of(employer), " ON CONFLICT (uscc) DO NOTHING RETURNING id"
+            )
             if cur.fetchone():
                 return
             cur.execute("SELECT id FROM employers WHERE uscc = %s", (employer.uscc,))
             found = cur.fetchone()
-        raise Conflict("an employer with this unified social credit code is registered",
-                       {"employer_id": str(found[0]) if found else None})
+        raise Conflict(
+            "an employer with this unified social credit code is registered",
+            {"employer_id": str(found[0]) if found else None},
+        )
 
     def get_employer(self, employer_id) -> Employer | None:
         return self._employer("id", employer_id)
@@ -47,8 +51,9 @@ class OfferStore(Store):
 
     def _employer(self, column, value):
         with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {select(EMPLOYER_COLUMNS)} FROM employers WHERE {column} = %s",
-                        (value,))
+            cur.execute(
+                f"SELECT {select(EMPLOYER_COLUMNS)} FROM employers WHERE {column} = %s", (value,)
+            )
             row = cur.fetchone()
         return employer_from(row) if row else None
 
@@ -59,27 +64,34 @@ class OfferStore(Store):
 
     def get_posting(self, posting_id, lock=False) -> Posting | None:
         with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {select(POSTING_COLUMNS)} FROM postings WHERE id = %s"
-                        + (" FOR UPDATE" if lock else ""), (posting_id,))
+            cur.execute(
+                f"SELECT {select(POSTING_COLUMNS)} FROM postings WHERE id = %s"
+                + (" FOR UPDATE" if lock else ""),
+                (posting_id,),
+            )
             row = cur.fetchone()
         return posting_from(row) if row else None
 
     def close_posting(self, posting_id, reason, now) -> bool:
         """Closes an open posting; False if it was closed already."""
         with self.cursor() as cur:
-            cur.execute("UPDATE postings SET status = 'closed', closed_reason = %s,"
-                        " closed_at = %s, updated_at = %s WHERE id = %s AND status = 'open'",
-                        (reason, now, now, posting_id))
+            cur.execute(
+                "UPDATE postings SET status = 'closed', closed_reason = %s,"
+                " closed_at = %s, updated_at = %s WHERE id = %s AND status = 'open'",
+                (reason, now, now, posting_id),
+            )
             return cur.rowcount == 1
 
     def expire_postings(self, today, now, limit=500) -> list[str]:
         """Closes open postings whose date has passed; returns their ids."""
         with self.cursor() as cur:
-            cur.execute("UPDATE postings SET status = 'closed', closed_reason = 'expired',"
-                        " closed_at = %s, updated_at = %s WHERE id IN (SELECT id FROM postings"
-                        "  WHERE status = 'open' AND closes_on < %s ORDER BY closes_on, id"
-                        "  LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
-                        (now, now, today, limit))
+            cur.execute(
+                "UPDATE postings SET status = 'closed', closed_reason = 'expired',"
+                " closed_at = %s, updated_at = %s WHERE id IN (SELECT id FROM postings"
+                "  WHERE status = 'open' AND closes_on < %s ORDER BY closes_on, id"
+                "  LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                (now, now, today, limit),
+            )
             return [str(row[0]) for row in cur.fetchall()]
 
     def take_opening(self, posting_id, now) -> tuple[int, int]:
@@ -87,9 +99,12 @@ class OfferStore(Store):
         hires queue on the row and see each other's count) → (hired, openings); Conflict
         when none is left."""
         with self.cursor() as cur:
-            cur.execute("UPDATE postings SET hired = hired + 1, updated_at = %s"
-                        " WHERE id = %s AND status = 'open' AND hired < openings"
-                        " RETURNING hired, openings", (now, posting_id))
+            cur.execute(
+                "UPDATE postings SET hired = hired + 1, updated_at = %s"
+                " WHERE id = %s AND status = 'open' AND hired < openings"
+                " RETURNING hired, openings",
+                (now, posting_id),
+            )
             taken = cur.fetchone()
         if taken is None:
             raise Conflict("the posting has no opening left", {"posting_id": str(posting_id)})
@@ -100,16 +115,22 @@ class OfferStore(Store):
         clause, args = where(
             ("status = 'open' AND closes_on >= %s", today if status == "open" else None),
             ("(status = 'closed' OR closes_on < %s)", today if status == "closed" else None),
-            *((f"{column} = %s", query.get(column))
-              for column in ("county_code", "occupation", "employer_id", "source", "dedicated")),
+            *(
+                (f"{column} = %s", query.get(column))
+                for column in ("county_code", "occupation", "employer_id", "source", "dedicated")
+            ),
             ("skills_required @> %s::text[]", [skill] if skill else None),
             ("salary_max >= %s", query.get("min_salary")),
-            ("title ILIKE %s", like_containing(title) if title else None))
+            ("title ILIKE %s", like_containing(title) if title else None),
+        )
         with self.dict_cursor() as cur:
             cur.execute(f"SELECT count(*) AS n FROM postings{clause}", args)
             total = cur.fetchone()["n"]
-            cur.execute(f"SELECT {select(POSTING_COLUMNS)} FROM postings{clause}"
-                        " ORDER BY created_at DESC, id LIMIT %s OFFSET %s", args + [limit, offset])
+            cur.execute(
+                f"SELECT {select(POSTING_COLUMNS)} FROM postings{clause}"
+                " ORDER BY created_at DESC, id LIMIT %s OFFSET %s",
+                args + [limit, offset],
+            )
             return total, [posting_from(row) for row in cur.fetchall()]
 
     # -- fairs ----------------------------------------------------------------------------
@@ -137,16 +158,20 @@ class OfferStore(Store):
         if not ids:
             return set()
         with self.cursor() as cur:
-            cur.execute(f"SELECT id FROM {table} WHERE id = ANY(%(ids)s::uuid[])"
-                        f" AND {in_counties()}", {"ids": [str(i) for i in ids], "c": counties})
+            cur.execute(
+                f"SELECT id FROM {table} WHERE id = ANY(%(ids)s::uuid[]) AND {in_counties()}",
+                {"ids": [str(i) for i in ids], "c": counties},
+            )
             return {str(row[0]) for row in cur.fetchall()}
 
     def register_for_fair(self, fair_id, veteran_id, now, operator_id) -> bool:
         """False if the veteran was registered already."""
         with self.cursor() as cur:
-            cur.execute("INSERT INTO fair_registrations (fair_id, veteran_id, registered_at,"
-                        " registered_by) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                        (fair_id, veteran_id, now, operator_id))
+            cur.execute(
+                "INSERT INTO fair_registrations (fair_id, veteran_id, registered_at,"
+                " registered_by) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (fair_id, veteran_id, now, operator_id),
+            )
             return cur.rowcount == 1
 
     def fair_figures(self, fair_id) -> dict[str, int]:
@@ -160,7 +185,9 @@ class OfferStore(Store):
                 " (SELECT count(*) FROM applications WHERE fair_id = %(f)s"
                 "   AND status IN ('offered', 'hired')) AS intentions_reached,"
                 " (SELECT count(*) FROM applications WHERE fair_id = %(f)s"
-                "   AND status = 'hired') AS hires", {"f": fair_id})
+                "   AND status = 'hired') AS hires",
+                {"f": fair_id},
+            )
             return dict(cur.fetchone())
 
     # -- applications and hires -----------------------------------------------------------
@@ -168,29 +195,41 @@ class OfferStore(Store):
         """Inserts the application and its first move; ``Conflict`` naming the application
         when the veteran has applied for this posting already."""
         with self.cursor() as cur:
-            insert(cur, "applications", row_of(application),
-                   " ON CONFLICT (veteran_id, posting_id) DO NOTHING")
+            insert(
+                cur,
+                "applications",
+                row_of(application),
+                " ON CONFLICT (veteran_id, posting_id) DO NOTHING",
+            )
             if cur.rowcount != 1:
-                cur.execute("SELECT id FROM applications WHERE veteran_id = %s"
-                            " AND posting_id = %s",
-                            (application.veteran_id, application.posting_id))
+                cur.execute(
+                    "SELECT id FROM applications WHERE veteran_id = %s AND posting_id = %s",
+                    (application.veteran_id, application.posting_id),
+                )
                 row = cur.fetchone()
-                raise Conflict("this veteran has applied for this posting already",
-                               {"application_id": str(row[0]) if row else None})
+                raise Conflict(
+                    "this veteran has applied for this posting already",
+                    {"application_id": str(row[0]) if row else None},
+                )
         self.add_move(submitted)
 
     def get_application(self, application_id, lock=False) -> Application | None:
         with self.dict_cursor() as cur:
-            cur.execute(f"SELECT {select(APPLICATION_COLUMNS)} FROM applications WHERE id = %s"
-                        + (" FOR UPDATE" if lock else ""), (application_id,))
+            cur.execute(
+                f"SELECT {select(APPLICATION_COLUMNS)} FROM applications WHERE id = %s"
+                + (" FOR UPDATE" if lock else ""),
+                (application_id,),
+            )
             row = cur.fetchone()
         return application_from(row) if row else None
 
     def save_move(self, application: Application, move: Move) -> None:
         """The application's new status, and the move kept as its history."""
         with self.cursor() as cur:
-            cur.execute("UPDATE applications SET status = %s, updated_at = %s WHERE id = %s",
-                        (application.status, application.updated_at, application.id))
+            cur.execute(
+                "UPDATE applications SET status = %s, updated_at = %s WHERE id = %s",
+                (application.status, application.updated_at, application.id),
+            )
         self.add_move(move)
 
     def add_move(self, move: Move) -> None:
@@ -199,9 +238,12 @@ class OfferStore(Store):
 
     def history(self, application_ids) -> list[Move]:
         with self.dict_cursor() as cur:
-            cur.execute("SELECT application_id, at, from_status, to_status, note, operator_id"
-                        " FROM application_history WHERE application_id = ANY(%s::uuid[])"
-                        " ORDER BY id", (list(application_ids),))
+            cur.execute(
+                "SELECT application_id, at, from_status, to_status, note, operator_id"
+                " FROM application_history WHERE application_id = ANY(%s::uuid[])"
+                " ORDER BY id",
+                (list(application_ids),),
+            )
             return [move_from(row) for row in cur.fetchall()]
 
     def applications_of(self, veteran_id) -> list[ApplicationListing]:
@@ -213,13 +255,22 @@ class OfferStore(Store):
                 " FROM applications a JOIN postings p ON p.id = a.posting_id"
                 " JOIN employers e ON e.id = p.employer_id"
                 " LEFT JOIN hires h ON h.application_id = a.id"
-                " WHERE a.veteran_id = %s ORDER BY a.submitted_at DESC, a.id", (veteran_id,))
+                " WHERE a.veteran_id = %s ORDER BY a.submitted_at DESC, a.id",
+                (veteran_id,),
+            )
             rows = cur.fetchall()
-        return [ApplicationListing(
-            application=application_from(row), title=row["title"],
-            occupation=row["occupation"], employer_id=str(row["employer_id"]),
-            employer_name=row["employer_name"], started_on=row["started_on"],
-            salary=row["salary"]) for row in rows]
+        return [
+            ApplicationListing(
+                application=application_from(row),
+                title=row["title"],
+                occupation=row["occupation"],
+                employer_id=str(row["employer_id"]),
+                employer_name=row["employer_name"],
+                started_on=row["started_on"],
+                salary=row["salary"],
+            )
+            for row in rows
+        ]
 
     def add_hire(self, hire: Hire) -> None:
         with self.cursor() as cur:
@@ -250,7 +301,9 @@ class OfferStore(Store):
                 f"   AND status IN ('offered', 'hired')) AS intentions_reached,"
                 f" (SELECT count(*) FROM hires WHERE {scope}) AS hires,"
                 f" (SELECT count(*) FROM hires WHERE {scope} AND dedicated"
-                f"   AND channel = 'referral') AS dedicated_referrals_placed", args)
+                f"   AND channel = 'referral') AS dedicated_referrals_placed",
+                args,
+            )
             return {key: int(value) for key, value in cur.fetchone().items()}
 
 
