@@ -7,23 +7,27 @@
 - ``GET /bureau/placements?since=&limit=``: hires after a cursor, oldest first, and the
   cursor to ask from next.
 - ``GET /bureau/openapi.json``: the OpenAPI 3 document, generated from the schemas the
-  endpoints load with.
+  endpoints load with and dump through (schemas.py).
 
 Every request but the document is signed (shared/http.py, with the bureau's header names
 and secrets' config key: ``SIGNING``) and taken once: its signature
 is recorded in ``bureau_signatures`` in the worker's transaction, so a replay, on this
 replica or another, is 409 ``replayed``. The worker acts as operator ``bureau``."""
+
 import inspect
 import json
+import uuid
 
 import structlog
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 from nameko.timer import timer
 from stdnum.cn import uscc as uscc_number
 
-from services.jobs import domain, schemas
+from services.jobs import bureau_domain, domain, schemas
+from services.jobs.store import JobsStore
+from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, flatten_errors
 from shared.http import MAX_BODY, MAX_SKEW, Replayed, SigningScheme, forget_before
 from shared.jurisdiction import Jurisdiction
@@ -31,99 +35,45 @@ from shared.taxonomy import Taxonomy
 from shared.validation import invalid, load, unstorable_strings
 
 log = structlog.get_logger(__name__)
-MAX_ITEMS = 500
 # How the bureau signs its requests: its headers, and the secrets it shares with jobs
 # (config BUREAU_HMAC_SECRETS, from the environment's BUREAU_HMAC_SECRET).
-SIGNING = SigningScheme(partner="bureau", timestamp_header="X-Bureau-Timestamp",
-                        signature_header="X-Bureau-Signature",
-                        secrets_key="BUREAU_HMAC_SECRETS", secrets_env="BUREAU_HMAC_SECRET")
+SIGNING = SigningScheme(
+    partner="bureau",
+    timestamp_header="X-Bureau-Timestamp",
+    signature_header="X-Bureau-Signature",
+    secrets_key="BUREAU_HMAC_SECRETS",
+    secrets_env="BUREAU_HMAC_SECRET",
+)
 TIMESTAMP, SIGNATURE = SIGNING.timestamp_header, SIGNING.signature_header
 BUREAU = "bureau"  # the operator (created_by, logs) of everything the bureau sends
-STATUSES = ("created", "updated", "unchanged", "stale", "invalid")
-# What the bureau may change on a posting it sent before (not its employer).
-UPDATABLE = ("title", "occupation", "skills_required", "certificates_preferred", "county_code",
-             "salary_min", "salary_max", "openings", "closes_on", "dedicated", "description")
-
-
-class Stale(Exception):
-    """An item whose version is not newer than the stored posting's: it changes nothing."""
-
-
-class BatchSchema(Schema):
-    """The envelope only: each item is loaded on its own, so that a bad one (even one
-    that is not an object) is reported without blocking the others."""
-    postings = fields.List(fields.Raw(allow_none=True), required=True, validate=validate.Length(
-        min=1, max=MAX_ITEMS, error=f"a batch holds 1 to {MAX_ITEMS} postings"))
-
-
-class BatchDocSchema(Schema):
-    """The envelope as the document shows it: what a valid batch looks like."""
-    postings = fields.List(fields.Nested(schemas.BureauPostingSchema), required=True,
-                           validate=validate.Length(min=1, max=MAX_ITEMS))
-
-
-class ItemResultSchema(Schema):
-    index = fields.Integer(required=True)
-    bureau_posting_id = fields.String(required=True, allow_none=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES), metadata={
-        "description": "created; updated; unchanged; stale (a version not greater than the "
-                       "stored one: nothing changed, errors.version says which is stored); "
-                       "invalid (nothing changed, errors holds the field messages)"})
-    posting_id = fields.UUID(required=True, allow_none=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         required=True)
-
-
-class BatchResultSchema(Schema):
-    results = fields.List(fields.Nested(ItemResultSchema), required=True)
-
-
-class PlacementSchema(Schema):
-    cursor = fields.Integer(required=True)
-    application_id = fields.UUID(required=True)
-    veteran_id = fields.UUID(required=True)
-    posting_id = fields.UUID(required=True)
-    bureau_posting_id = fields.String(required=True, allow_none=True)
-    employer_uscc = fields.String(required=True, allow_none=True)
-    employer_name = fields.String(required=True)
-    county_code = fields.String(required=True)
-    started_on = fields.Date(required=True)
-    salary = fields.Integer(required=True)
-    channel = fields.String(required=True)
-    dedicated = fields.Boolean(required=True)
-
-
-class PlacementsSchema(Schema):
-    items = fields.List(fields.Nested(PlacementSchema), required=True)
-    next_cursor = fields.Integer(required=True)
-
-
-class ErrorSchema(Schema):
-    error = fields.String(required=True)
-    message = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
-                         required=True)
-
-
-BATCH_INPUT = BatchSchema()
-BATCH_OUTPUT = BatchResultSchema()
-PLACEMENTS_OUTPUT = PlacementsSchema()
 
 
 class BureauHttp:
+    """The bureau's endpoints, a mixin of JobsService: what it uses of the service."""
+
+    store: JobsStore
+    clock: Clock
+
     @SIGNING.signed_json("POST", "/bureau/postings")
     def bureau_postings(self, request, payload):
         batch = _load_batch(payload)
         self._claim(request)
         self.store.lock_bureau_batches()
         results = [self._bureau_item(index, item) for index, item in enumerate(batch)]
-        counts = {status: sum(r["status"] == status for r in results) for status in STATUSES}
+        counts = {
+            status: sum(r["status"] == status for r in results) for status in schemas.ITEM_STATUSES
+        }
         log.info("bureau.postings", items=len(batch), operator_id=BUREAU, **counts)
-        return 200, BATCH_OUTPUT.dump({"results": results})
+        return 200, schemas.BATCH_OUTPUT.dump({"results": results})
 
     def _bureau_item(self, index, item):
-        result = {"index": index, "bureau_posting_id": _reference(item), "posting_id": None,
-                  "errors": {}}
+        result = {
+            "index": index,
+            "bureau_posting_id": _reference(item),
+            "posting_id": None,
+            "errors": {},
+        }
+        existing = None
         try:
             command = load(schemas.BUREAU_POSTING_INPUT, item)
             named = command.pop("employer")
@@ -132,73 +82,70 @@ class BureauHttp:
             reference, version = command.pop("bureau_posting_id"), command.pop("version")
             existing = self.store.bureau_posting(reference, lock=True)
             if existing is None:
-                status, posting_id = "created", self._bureau_create(command, named, reference,
-                                                                    version)
+                status = "created"
+                posting_id = self._bureau_create(command, named, reference, version)
             else:
-                status = self._bureau_update(existing, command, named, version)
-                posting_id = existing["id"]
+                status = self._bureau_update(*existing, command, named["uscc"], version)
+                posting_id = existing[0].id
         except InvalidInput as exc:
             return {**result, "status": "invalid", "errors": exc.errors}
-        except Stale as exc:
-            return {**result, "status": "stale", "posting_id": str(existing["id"]),
-                    "errors": {"version": [str(exc)]}}
-        return {**result, "status": status, "posting_id": str(posting_id)}
+        except bureau_domain.Stale as exc:
+            return {
+                **result,
+                "status": "stale",
+                "posting_id": existing[0].id if existing else None,
+                "errors": {"version": [str(exc)]},
+            }
+        return {**result, "status": status, "posting_id": posting_id}
 
     def _bureau_create(self, command, named, reference, version):
-        if command["closes_on"] < self.clock.today():  # before anything is written
-            raise invalid({"closes_on": ["is in the past"]})
-        employer = self.store.employer_by_uscc(named["uscc"])
-        if employer is None:
-            try:
-                employer = self._new_employer(named, operator_id=BUREAU)
-            except Conflict:  # registered meanwhile (a clerk, another batch): take theirs
-                employer = self.store.employer_by_uscc(named["uscc"])
-        posting = self._new_posting({**command, "bureau_version": version}, employer,
-                                    "bureau", operator_id=BUREAU, bureau_id=reference)
-        return posting["id"]
+        domain.require_future_close(command["closes_on"], self.clock.today())  # before writing
+        employer = self.store.employer_by_uscc(named["uscc"]) or self._bureau_employer(named)
+        posting, events = domain.post(
+            command,
+            employer,
+            "bureau",
+            str(uuid.uuid4()),
+            self.clock.now(),
+            self.clock.today(),
+            BUREAU,
+            bureau_posting_id=reference,
+            bureau_version=version,
+        )
+        self.store.add_posting(posting)
+        self.store.emit(*events)
+        return posting.id
 
-    def _bureau_update(self, existing, command, named, version):
-        """Changes what the bureau changed, when its version is newer than the stored one
-        (``Stale`` otherwise: an older item arriving late never undoes a newer one). Emits
-        nothing (there is no posting-changed event) unless the change leaves no opening:
-        then the posting closes as filled and ``job_closed`` goes out, as after the last
-        hire. A closed posting stays closed."""
-        changes = {key: command[key] for key in UPDATABLE
-                   if _comparable(command[key]) != _comparable(existing[key])}
-        stored = existing["bureau_version"] or 0  # none: sent before versions, any is newer
-        if version < stored:
-            raise Stale(f"{version} is older than {stored}, the version stored")
-        if version == stored and changes:
-            raise Stale(f"{version} is the version stored, with other fields: a change "
-                        "needs a greater version")
-        if named["uscc"] != existing["employer_uscc"]:
-            raise invalid({"employer.uscc": ["differs from the employer this posting was "
-                                             "sent with; a posting keeps its employer"]})
-        if not changes:
-            if version > stored:
-                self.store.update_bureau_posting(existing["id"], version, {}, None)
-            return "unchanged"
-        errors = {}
-        if command["closes_on"] < self.clock.today():
-            errors["closes_on"] = ["is in the past"]
-        if command["openings"] < existing["hired"]:
-            errors["openings"] = [f"is below the {existing['hired']} already hired"]
-        if errors:
-            raise invalid(errors)
-        now = self.clock.now()
-        self.store.update_bureau_posting(existing["id"], version, changes, now)
-        if (existing["status"] == "open" and command["openings"] == existing["hired"]
-                and self.store.close_posting(existing["id"], domain.FILLED, now)):
-            self.store.emit(domain.closed_event(str(existing["id"]), domain.FILLED))
-        return "updated"
+    def _bureau_employer(self, named):
+        """A new employer the bureau names by its credit code; one registered meanwhile (a
+        clerk, another batch) is taken as it is."""
+        employer = domain.new_employer(named, str(uuid.uuid4()), self.clock.now(), BUREAU)
+        try:
+            self.store.add_employer(employer)
+        except Conflict:
+            return self.store.employer_by_uscc(named["uscc"])
+        return employer
+
+    def _bureau_update(self, existing, employer_uscc, command, uscc, version):
+        """What the bureau changed, when its version is newer (bureau_domain.revise)."""
+        revision = bureau_domain.revise(
+            existing, employer_uscc, command, uscc, version, self.clock.today()
+        )
+        self.store.save_revision(existing, revision, self.clock.now())
+        self.store.emit(*revision.events)
+        return revision.status
 
     @SIGNING.signed_json("GET", "/bureau/placements")
     def bureau_placements(self, request, payload):
         query = load(schemas.PLACEMENTS_INPUT, dict(request.args.items()))
         self._claim(request)
-        rows = self.store.placements(query["since"], query["limit"])
-        return 200, PLACEMENTS_OUTPUT.dump(
-            {"items": rows, "next_cursor": rows[-1]["cursor"] if rows else query["since"]})
+        placements = self.store.placements(query["since"], query["limit"])
+        return 200, schemas.PLACEMENTS_OUTPUT.dump(
+            {
+                "items": placements,
+                "next_cursor": placements[-1].cursor if placements else query["since"],
+            }
+        )
 
     def _claim(self, request):
         """A signature is taken once. Claimed in the worker's transaction: a request that
@@ -222,7 +169,7 @@ class BureauHttp:
 def _load_batch(payload):
     # Not shared.validation.load: it refuses the whole payload for one item's NUL.
     try:
-        return BATCH_INPUT.load(payload)["postings"]
+        return schemas.BATCH_INPUT.load(payload)["postings"]
     except ValidationError as exc:
         raise invalid(flatten_errors(exc.messages)) from None
 
@@ -235,10 +182,6 @@ def _reference(item):
     return None
 
 
-def _comparable(value):
-    return sorted(value) if isinstance(value, (list, tuple)) else value
-
-
 def _known_codes(converter, field, **kwargs):
     """apispec attribute function: the codes a jurisdiction or taxonomy validator accepts,
     as an ``enum``, so the document says what the validators say."""
@@ -248,7 +191,7 @@ def _known_codes(converter, field, **kwargs):
             return {"enum": Jurisdiction.load().codes()}
         if names.startswith("code_of."):
             category = inspect.getclosurevars(validator).nonlocals.get("category")
-            return {"enum": sorted(Taxonomy.load().codes(category))}
+            return {"enum": sorted(Taxonomy.load().codes(str(category)))}
     return {}
 
 
@@ -256,75 +199,137 @@ def openapi():
     """The bureau's OpenAPI 3 document, from the schemas the endpoints load with."""
     plugin = MarshmallowPlugin()
     spec = APISpec(
-        title="veteran-services jobs: employment bureau integration", version="1",
-        openapi_version="3.0.3", plugins=[plugin],
-        info={"description": (
-            f"Every request but this document carries {TIMESTAMP} (unix seconds, within "
-            f"{MAX_SKEW} s of the server's clock) and {SIGNATURE}: sha256=<hex of "
-            "HMAC-SHA256 with the shared secret over the string to sign>. The string to "
-            "sign is five lines joined by LF, none after the last: the timestamp as sent; "
-            "the method (POST, GET); the path without the query; the canonical query (each "
-            "name and value decoded, '+' a space, then percent-encoded from its UTF-8 bytes "
-            "leaving only A-Z a-z 0-9 - . _ ~, upper-case hex; pairs sorted by name, a "
-            "repeated name keeping its order; joined name=value with '&'; empty for none, "
-            "e.g. limit=100&since=0); the lowercase hex SHA-256 of the raw body (of no "
-            f"bytes for a GET). Bodies are at most {MAX_BODY} bytes. Refusals are "
-            '{"error", "message", "errors": {field: [messages]}}.')})
+        title="veteran-services jobs: employment bureau integration",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[plugin],
+        info={
+            "description": (
+                f"Every request but this document carries {TIMESTAMP} (unix seconds, within "
+                f"{MAX_SKEW} s of the server's clock) and {SIGNATURE}: sha256=<hex of "
+                "HMAC-SHA256 with the shared secret over the string to sign>. The string to "
+                "sign is five lines joined by LF, none after the last: the timestamp as sent; "
+                "the method (POST, GET); the path without the query; the canonical query (each "
+                "name and value decoded, '+' a space, then percent-encoded from its UTF-8 bytes "
+                "leaving only A-Z a-z 0-9 - . _ ~, upper-case hex; pairs sorted by name, a "
+                "repeated name keeping its order; joined name=value with '&'; empty for none, "
+                "e.g. limit=100&since=0); the lowercase hex SHA-256 of the raw body (of no "
+                f"bytes for a GET). Bodies are at most {MAX_BODY} bytes. Refusals are "
+                '{"error", "message", "errors": {field: [messages]}}.'
+            )
+        },
+    )
+    if plugin.converter is None:  # APISpec(plugins=[plugin]) above sets it
+        raise RuntimeError("apispec did not initialise its marshmallow plugin")
     plugin.converter.add_attribute_function(_known_codes)
-    for name, schema in (("BureauPosting", schemas.BureauPostingSchema),
-                         ("BureauBatch", BatchDocSchema), ("BatchResult", BatchResultSchema),
-                         ("Placements", PlacementsSchema), ("Error", ErrorSchema)):
+    for name, schema in (
+        ("BureauPosting", schemas.BureauPostingSchema),
+        ("BureauBatch", schemas.BatchDocSchema),
+        ("BatchResult", schemas.BatchResultSchema),
+        ("Placements", schemas.PlacementsSchema),
+        ("Error", schemas.ErrorSchema),
+    ):
         spec.components.schema(name, schema=schema)
-    signed = [{"in": "header", "name": TIMESTAMP, "required": True,
-               "description": "unix seconds, within 5 minutes of now",
-               "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"}},
-              {"in": "header", "name": SIGNATURE, "required": True,
-               "description": "sha256=<hex HMAC-SHA256(secret, timestamp LF method LF "
-                              "path LF canonical query LF hex SHA-256 of the body)>",
-               "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"}}]
+    signed = [
+        {
+            "in": "header",
+            "name": TIMESTAMP,
+            "required": True,
+            "description": "unix seconds, within 5 minutes of now",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        },
+        {
+            "in": "header",
+            "name": SIGNATURE,
+            "required": True,
+            "description": "sha256=<hex HMAC-SHA256(secret, timestamp LF method LF "
+            "path LF canonical query LF hex SHA-256 of the body)>",
+            "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
+        },
+    ]
 
     def error(description):
-        return {"description": description,
-                "content": {"application/json": {"schema": "Error"}}}
+        return {"description": description, "content": {"application/json": {"schema": "Error"}}}
 
-    refused = {"400": error("malformed JSON, a body that is not an object, or invalid "
-                            "parameters (field messages in errors)"),
-               "401": error("no secret configured, or a missing, wrong or stale signature"),
-               "408": error("the body did not arrive within the server's body timeout "
-                            "(HTTP_BODY_TIMEOUT); the connection is closed"),
-               "409": error("replayed: a request with this signature has been taken "
-                            "already (a signature is good once; sign again to resend)"),
-               "413": error(f"a body over {MAX_BODY} bytes")}
-    spec.path(path="/bureau/postings", operations={"post": {
-        "summary": "Upsert postings by the bureau's own posting id",
-        "description": (
-            "One transaction per batch, 200 with a result per item. Items are validated one "
-            "by one, by design: an item that does not match BureauPosting (or breaks a rule "
-            "of the stored posting: its employer, hires already made, a past closes_on) is "
-            "answered with status invalid and its field messages while the others go in, "
-            "so a 200 does not mean every item was taken: read each result's status. Only a "
-            "bad envelope (not 1 to 500 postings, an unknown key) refuses the whole batch "
-            "(400). A new bureau_posting_id is created (a new employer, by uscc, "
-            "registered). For a known one, version decides: not greater than the stored "
-            "version is stale and changes nothing (the stored version with equal fields: "
-            "unchanged); greater, with fields equal to the stored posting, is unchanged "
-            "(the version is recorded); greater and changed updates it. version is "
-            "required: an item without it is invalid."),
-        "parameters": signed,
-        "requestBody": {"required": True,
-                        "content": {"application/json": {"schema": "BureauBatch"}}},
-        "responses": {"200": {"description": "a result per item, in order",
-                              "content": {"application/json": {"schema": "BatchResult"}}},
-                      **refused}}})
-    spec.path(path="/bureau/placements", operations={"get": {
-        "summary": "Hires after a cursor, oldest first",
-        "description": "Ask again with since=next_cursor; an empty page keeps the cursor.",
-        "parameters": signed + [{"in": "query", "schema": schemas.PlacementsQuerySchema}],
-        "responses": {"200": {"description": "placements and the next cursor",
-                              "content": {"application/json": {"schema": "Placements"}}},
-                      **refused}}})
-    spec.path(path="/bureau/openapi.json", operations={"get": {
-        "summary": "This document (unsigned)",
-        "responses": {"200": {"description": "OpenAPI 3.0",
-                              "content": {"application/json": {"schema": {"type": "object"}}}}}}})
+    refused = {
+        "400": error(
+            "malformed JSON, a body that is not an object, or invalid "
+            "parameters (field messages in errors)"
+        ),
+        "401": error("no secret configured, or a missing, wrong or stale signature"),
+        "408": error(
+            "the body did not arrive within the server's body timeout "
+            "(HTTP_BODY_TIMEOUT); the connection is closed"
+        ),
+        "409": error(
+            "replayed: a request with this signature has been taken "
+            "already (a signature is good once; sign again to resend)"
+        ),
+        "413": error(f"a body over {MAX_BODY} bytes"),
+    }
+    spec.path(
+        path="/bureau/postings",
+        operations={
+            "post": {
+                "summary": "Upsert postings by the bureau's own posting id",
+                "description": (
+                    "One transaction per batch, 200 with a result per item. Items are validated "
+                    "one by one, by design: an item that does not match BureauPosting (or breaks a "
+                    "rule of the stored posting: its employer, hires already made, a past "
+                    "closes_on) is answered with status invalid and its field messages while the "
+                    "others go in, so a 200 does not mean every item was taken: read each result's "
+                    "status. Only a bad envelope (not 1 to 500 postings, an unknown key) refuses "
+                    "the whole batch (400). A new bureau_posting_id is created (a new employer, by "
+                    "uscc, registered). For a known one, version decides: not greater than the "
+                    "stored version is stale and changes nothing (the stored version with equal "
+                    "fields: unchanged); greater, with fields equal to the stored posting, is "
+                    "unchanged (the version is recorded); greater and changed updates it. version "
+                    "is required: an item without it is invalid."
+                ),
+                "parameters": signed,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "BureauBatch"}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "a result per item, in order",
+                        "content": {"application/json": {"schema": "BatchResult"}},
+                    },
+                    **refused,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/bureau/placements",
+        operations={
+            "get": {
+                "summary": "Hires after a cursor, oldest first",
+                "description": "Ask again with since=next_cursor; an empty page keeps the cursor.",
+                "parameters": signed + [{"in": "query", "schema": schemas.PlacementsQuerySchema}],
+                "responses": {
+                    "200": {
+                        "description": "placements and the next cursor",
+                        "content": {"application/json": {"schema": "Placements"}},
+                    },
+                    **refused,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/bureau/openapi.json",
+        operations={
+            "get": {
+                "summary": "This document (unsigned)",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.0",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    )
     return json.loads(json.dumps(spec.to_dict()))

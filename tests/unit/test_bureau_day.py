@@ -9,6 +9,7 @@ from unittest.mock import MagicMock
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.jobs.domain import Employer
 from services.jobs.service import JobsService
 from services.loans import schemas as loan_schemas
 from services.registry.service import RegistryService
@@ -97,7 +98,14 @@ def test_the_tax_year_may_be_next_year_of_the_bureaus_calendar(moment):
 def test_a_posting_may_close_on_the_bureaus_today_but_not_the_day_before(moment):
     clock, day = moment
     service = worker_factory(JobsService, clock=clock, auth=CLERK)
-    service.store.get_employer.return_value = {"id": "e1", "county_code": "652301"}
+    service.store.get_employer.return_value = Employer(
+        id="e1",
+        name="昌吉市顺达物流有限公司",
+        uscc=None,
+        county_code="652301",
+        industry="logistics",
+        created_at=clock.now(),
+    )
     posting = {
         "employer_id": "5b0c5d0e-1d2b-4f7e-9a51-3c8a43c7e0aa",
         "title": "驾驶员",

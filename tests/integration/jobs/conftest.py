@@ -1,6 +1,7 @@
 """Fixtures for jobs: the service on the real servers, veterans it knows (through
 registry's events, as in production), an employer and postings; the bureau's signed
 headers."""
+
 import urllib.parse
 
 import pytest
@@ -27,8 +28,10 @@ def bureau_headers(method, url, body=b"", secret=BUREAU_SECRET, skew=0):
     while (secret, string_to_sign(str(stamp), method, parts.path, parts.query, body)) in _signed:
         stamp -= 1
     _signed.add((secret, string_to_sign(str(stamp), method, parts.path, parts.query, body)))
-    return {TIMESTAMP: str(stamp),
-            SIGNATURE: signature(secret, str(stamp), method, parts.path, parts.query, body)}
+    return {
+        TIMESTAMP: str(stamp),
+        SIGNATURE: signature(secret, str(stamp), method, parts.path, parts.query, body),
+    }
 
 
 in_days = days_from_today  # the bureau's today moved by ``days``, as ISO text
@@ -43,28 +46,52 @@ def jobs(start):
 def known_veteran(config, db):
     """``known_veteran(**data)``: publishes ``veteran_registered`` and waits until jobs'
     projection holds the veteran; returns the event's data."""
+
     def make(**data):
         event = registered_event(willingness=data.pop("willingness", "job"), **data)
         publish(config, event)
-        wait_for(lambda: scalar(db, "SELECT count(*) FROM jobs.veterans WHERE veteran_id = %s",
-                                event["data"]["veteran_id"]), message="jobs' projection")
+        wait_for(
+            lambda: scalar(
+                db,
+                "SELECT count(*) FROM jobs.veterans WHERE veteran_id = %s",
+                event["data"]["veteran_id"],
+            ),
+            message="jobs' projection",
+        )
         return event["data"]
+
     return make
 
 
 @pytest.fixture
 def employer(jobs, rpc):
-    return rpc.jobs.register_employer({"name": "昌吉市顺达物流有限公司", "uscc": USCC,
-                                       "county_code": "652301", "industry": "logistics"})
+    return rpc.jobs.register_employer(
+        {
+            "name": "昌吉市顺达物流有限公司",
+            "uscc": USCC,
+            "county_code": "652301",
+            "industry": "logistics",
+        }
+    )
 
 
 @pytest.fixture
 def post(rpc, employer):
     """``post(**fields)``: a posting by the fixture's employer, driver in 652301 unless told."""
+
     def make(**fields):
-        data = {"employer_id": employer["id"], "title": "货车司机", "occupation": "driver",
-                "skills_required": ["driver_b2"], "county_code": "652301",
-                "salary_min": 5000, "salary_max": 7000, "openings": 2, "closes_on": in_days(30)}
+        data = {
+            "employer_id": employer["id"],
+            "title": "货车司机",
+            "occupation": "driver",
+            "skills_required": ["driver_b2"],
+            "county_code": "652301",
+            "salary_min": 5000,
+            "salary_max": 7000,
+            "openings": 2,
+            "closes_on": in_days(30),
+        }
         data.update(fields)
         return rpc.jobs.post_job(data)
+
     return make

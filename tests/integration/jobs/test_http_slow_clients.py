@@ -3,6 +3,7 @@ half-open connections are cut at the head deadline while RPCs and the bureau's s
 requests are answered, a body that never finishes is answered 408 and cut at the body
 deadline, the connection cap holds, and an accept error (EMFILE) is a warning and a
 backoff, never a dead service."""
+
 import contextlib
 import json
 import math
@@ -25,8 +26,11 @@ from tests.integration.jobs.conftest import bureau_headers
 HALF_OPEN = 500
 # What a half-open client sends before it stops: nothing, part of a request line, a request
 # line and part of the headers.
-PARTIAL = (b"", b"GET /bureau/plac",
-           b"POST /bureau/postings HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bureau-Time")
+PARTIAL = (
+    b"",
+    b"GET /bureau/plac",
+    b"POST /bureau/postings HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Bureau-Time",
+)
 PACE = 0.1  # seconds between the bytes of a trickling client: how it behaves, not a wait
 
 
@@ -106,7 +110,8 @@ def timed(call, *args, **kwargs):
 
 
 def test_500_half_open_connections_are_cut_at_the_deadline_and_sink_neither_rpc_nor_bureau(
-        start, rpc):
+    start, rpc
+):
     timeout = 2.0
     port, server, container = serve(start, HTTP_HEADER_TIMEOUT=timeout)
     cap = server.limits.max_connections  # the default, 200: most of the 500 wait their turn
@@ -124,9 +129,13 @@ def test_500_half_open_connections_are_cut_at_the_deadline_and_sink_neither_rpc_
             assert not any(closed_by_server(s) for s in sockets)  # all open meanwhile
             # Connection: close, so that its connection is not one more left idle to time out.
             signed = bureau_headers("GET", "/bureau/placements?since=0")
-            bureau = eventlet.spawn(timed, requests.get, f"{base}/bureau/placements?since=0",
-                                    headers={**signed, "Connection": "close"},
-                                    timeout=30)
+            bureau = eventlet.spawn(
+                timed,
+                requests.get,
+                f"{base}/bureau/placements?since=0",
+                headers={**signed, "Connection": "close"},
+                timeout=30,
+            )
 
             def all_closed():
                 for sock in sockets:
@@ -135,18 +144,24 @@ def test_500_half_open_connections_are_cut_at_the_deadline_and_sink_neither_rpc_
                 return len(closed) == HALF_OPEN
 
             rounds = math.ceil((HALF_OPEN + 1) / cap)
-            wait_for(all_closed, timeout=rounds * timeout + 15, interval=0.02,
-                     message="the server to close every half-open connection")
+            wait_for(
+                all_closed,
+                timeout=rounds * timeout + 15,
+                interval=0.02,
+                message="the server to close every half-open connection",
+            )
             reply, bureau_s = bureau.wait()
         finally:
             for sock in sockets:
                 sock.close()
     held = [closed[s] - opened[s] for s in sockets]
-    print(f"\n500 half-open: opened in {opening:.2f} s; health() {health_s * 1000:.1f} ms, "
-          f"search_jobs {search_s * 1000:.1f} ms while open; signed placements answered in "
-          f"{bureau_s:.2f} s; held {min(held):.2f}–{max(held):.2f} s; all closed "
-          f"{max(closed.values()) - started:.2f} s after the first; peak "
-          f"{server.peak_connections}; timeouts {dict(server.timeouts)}")
+    print(
+        f"\n500 half-open: opened in {opening:.2f} s; health() {health_s * 1000:.1f} ms, "
+        f"search_jobs {search_s * 1000:.1f} ms while open; signed placements answered in "
+        f"{bureau_s:.2f} s; held {min(held):.2f}–{max(held):.2f} s; all closed "
+        f"{max(closed.values()) - started:.2f} s after the first; peak "
+        f"{server.peak_connections}; timeouts {dict(server.timeouts)}"
+    )
     assert health["service"] == "jobs" and page["total"] == 0
     assert health_s < 2 and search_s < 2
     assert reply.status_code == 200 and reply.json() == {"items": [], "next_cursor": 0}
@@ -177,18 +192,20 @@ def test_a_body_that_never_finishes_is_answered_408_and_cut_at_the_deadline(star
     port, server, _ = serve(start, HTTP_BODY_TIMEOUT=1)
     body = json.dumps({"postings": [{"bureau_posting_id": "JOB-1", "title": "x" * 100}]})
     body = body.encode()
-    head = ("POST /bureau/postings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            "Content-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n"
-            + "".join(f"{k}: {v}\r\n"
-                      for k, v in bureau_headers("POST", "/bureau/postings", body).items())
-            + "\r\n")
+    head = (
+        "POST /bureau/postings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        + "".join(
+            f"{k}: {v}\r\n" for k, v in bureau_headers("POST", "/bureau/postings", body).items()
+        )
+        + "\r\n"
+    )
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
         sock.sendall(head.encode() + body[:10])
         # Never the last byte: the body never finishes.
-        received, took = read_until_closed(sock, timeout=10,
-                                           feed=body[10:-1] if trickles else b"")
+        received, took = read_until_closed(sock, timeout=10, feed=body[10:-1] if trickles else b"")
     finally:
         sock.close()
     status, _, rest = received.partition(b"\r\n")
@@ -205,8 +222,10 @@ def test_a_refused_requests_unsent_body_is_not_waited_for_past_the_deadline(star
     port, server, _ = serve(start, HTTP_BODY_TIMEOUT=1)
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:  # unsigned, so 401 before the body is read; the body never comes
-        sock.sendall(b"POST /bureau/postings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+        sock.sendall(
+            b"POST /bureau/postings HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
         first = sock.recv(65536)
         received, took = read_until_closed(sock, timeout=10)
     finally:
@@ -220,10 +239,14 @@ def test_connections_over_the_cap_wait_in_the_backlog_and_are_served_in_turn(sta
     port, server, _ = serve(start, HTTP_HEADER_TIMEOUT=1, HTTP_MAX_CONNECTIONS=20)
     sockets = [half_open(port, PARTIAL[2]) for _ in range(50)]
     try:
-        reply, took = timed(requests.get, f"http://127.0.0.1:{port}/bureau/openapi.json",
-                            timeout=30)
-        wait_for(lambda: all(closed_by_server(s) for s in sockets), timeout=20,
-                 message="every half-open connection closed")
+        reply, took = timed(
+            requests.get, f"http://127.0.0.1:{port}/bureau/openapi.json", timeout=30
+        )
+        wait_for(
+            lambda: all(closed_by_server(s) for s in sockets),
+            timeout=20,
+            message="every half-open connection closed",
+        )
     finally:
         for sock in sockets:
             sock.close()
@@ -247,10 +270,14 @@ def test_an_accept_error_is_a_warning_and_a_backoff_not_a_dead_service(start, rp
         # No descriptor left for the server: its accept() fails with EMFILE until restored.
         resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free_descriptor(), hard))
         client.connect(("127.0.0.1", port))
-        client.sendall(b"GET /bureau/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                       b"Connection: close\r\n\r\n")
-        wait_for(lambda: server.accept_errors["EMFILE"] >= 2, timeout=10,
-                 message="the server to fail to accept, back off and fail again")
+        client.sendall(
+            b"GET /bureau/openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )
+        wait_for(
+            lambda: server.accept_errors["EMFILE"] >= 2,
+            timeout=10,
+            message="the server to fail to accept, back off and fail again",
+        )
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     try:

@@ -1,5 +1,6 @@
 """jobs: applications through the pipeline, hires (never past the openings, also at once),
 fairs and statistics."""
+
 import datetime as dt
 
 import eventlet
@@ -15,23 +16,28 @@ from tests.integration.jobs.conftest import in_days
 @pytest.fixture
 def offered(rpc, post, known_veteran):
     """``offered(posting)``: a new veteran's application to ``posting``, at offered."""
+
     def make(posting, channel="referral", **veteran):
         vid = known_veteran(**veteran)["veteran_id"]
-        application = rpc.jobs.apply({"veteran_id": vid, "posting_id": posting["id"],
-                                      "channel": channel})
+        application = rpc.jobs.apply(
+            {"veteran_id": vid, "posting_id": posting["id"], "channel": channel}
+        )
         rpc.jobs.advance_application(application["id"], "offered")
         return application
+
     return make
 
 
 def test_an_application_goes_through_the_pipeline_to_a_hire(jobs, post, known_veteran, rpc, db):
     posting = post(dedicated=True)
     vid = known_veteran()["veteran_id"]
-    application = rpc.jobs.apply({"veteran_id": vid, "posting_id": posting["id"],
-                                  "channel": "referral"})
+    application = rpc.jobs.apply(
+        {"veteran_id": vid, "posting_id": posting["id"], "channel": "referral"}
+    )
     assert application["status"] == "submitted"
-    assert rpc.jobs.advance_application(application["id"], "interviewing")["status"] == \
-        "interviewing"
+    assert (
+        rpc.jobs.advance_application(application["id"], "interviewing")["status"] == "interviewing"
+    )
     rpc.jobs.advance_application(application["id"], "offered", note="面试通过")
     hired = rpc.jobs.hire(application["id"], {"started_on": in_days(3), "salary": 5500})
     assert hired["status"] == "hired" and hired["posting_remaining"] == 1
@@ -40,18 +46,31 @@ def test_an_application_goes_through_the_pipeline_to_a_hire(jobs, post, known_ve
     assert mine["status"] == "hired" and mine["salary"] == 5500
     assert mine["employer_name"] == "昌吉市顺达物流有限公司"
     assert [(h["from_status"], h["to_status"]) for h in mine["history"]] == [
-        (None, "submitted"), ("submitted", "interviewing"), ("interviewing", "offered"),
-        ("offered", "hired")]
+        (None, "submitted"),
+        ("submitted", "interviewing"),
+        ("interviewing", "offered"),
+        ("offered", "hired"),
+    ]
     assert mine["history"][2]["note"] == "面试通过"
 
     events = {row[0]: row[1] for row in _outbox(db)}
     assert events["application_submitted"]["data"] == {
-        "application_id": application["id"], "veteran_id": vid, "posting_id": posting["id"],
-        "channel": "referral"}
+        "application_id": application["id"],
+        "veteran_id": vid,
+        "posting_id": posting["id"],
+        "channel": "referral",
+    }
     assert events["veteran_hired"]["data"] == {
-        "application_id": application["id"], "veteran_id": vid, "posting_id": posting["id"],
-        "employer_id": posting["employer_id"], "employer_name": "昌吉市顺达物流有限公司",
-        "county_code": "652301", "started_on": in_days(3), "salary": 5500, "channel": "referral"}
+        "application_id": application["id"],
+        "veteran_id": vid,
+        "posting_id": posting["id"],
+        "employer_id": posting["employer_id"],
+        "employer_name": "昌吉市顺达物流有限公司",
+        "county_code": "652301",
+        "started_on": in_days(3),
+        "salary": 5500,
+        "channel": "referral",
+    }
 
 
 def _outbox(db):
@@ -60,17 +79,20 @@ def _outbox(db):
         return cur.fetchall()
 
 
-@pytest.mark.parametrize("moves,illegal", [
-    ([], "hired"),                                   # hire needs an offer first
-    (["rejected"], "interviewing"),                  # final
-    (["offered", "withdrawn"], "offered"),
-    (["interviewing"], "submitted"),                 # not a target at all → InvalidInput
-])
-def test_an_illegal_move_is_a_conflict_and_changes_nothing(jobs, post, known_veteran, rpc, db,
-                                                           moves, illegal):
+@pytest.mark.parametrize(
+    "moves,illegal",
+    [
+        ([], "hired"),  # hire needs an offer first
+        (["rejected"], "interviewing"),  # final
+        (["offered", "withdrawn"], "offered"),
+        (["interviewing"], "submitted"),  # not a target at all → InvalidInput
+    ],
+)
+def test_an_illegal_move_is_a_conflict_and_changes_nothing(
+    jobs, post, known_veteran, rpc, db, moves, illegal
+):
     vid = known_veteran()["veteran_id"]
-    application = rpc.jobs.apply({"veteran_id": vid, "posting_id": post()["id"],
-                                  "channel": "self"})
+    application = rpc.jobs.apply({"veteran_id": vid, "posting_id": post()["id"], "channel": "self"})
     for move in moves:
         rpc.jobs.advance_application(application["id"], move)
     before = scalar(db, "SELECT count(*) FROM jobs.application_history")
@@ -84,8 +106,9 @@ def test_an_illegal_move_is_a_conflict_and_changes_nothing(jobs, post, known_vet
     assert scalar(db, "SELECT count(*) FROM jobs.hires") == 0
 
 
-def test_the_last_opening_goes_to_one_of_two_concurrent_hires(jobs, post, offered, config,
-                                                              admin_token, db):
+def test_the_last_opening_goes_to_one_of_two_concurrent_hires(
+    jobs, post, offered, config, admin_token, db
+):
     posting = post(openings=1)
     first, second = offered(posting), offered(posting)
     outcomes = []
@@ -112,40 +135,56 @@ def test_the_last_opening_goes_to_one_of_two_concurrent_hires(jobs, post, offere
 def test_no_application_to_a_closed_posting_and_none_twice(jobs, post, known_veteran, rpc):
     vid = known_veteran()["veteran_id"]
     posting = post()
-    application = rpc.jobs.apply({"veteran_id": vid, "posting_id": posting["id"],
-                                  "channel": "self"})
+    application = rpc.jobs.apply(
+        {"veteran_id": vid, "posting_id": posting["id"], "channel": "self"}
+    )
     with pytest.raises(Conflict) as caught:
         rpc.jobs.apply({"veteran_id": vid, "posting_id": posting["id"], "channel": "self"})
     assert caught.value.details["application_id"] == application["id"]
     rpc.jobs.close_job(posting["id"], "withdrawn")
     with pytest.raises(Conflict):
-        rpc.jobs.apply({"veteran_id": known_veteran()["veteran_id"], "posting_id": posting["id"],
-                        "channel": "self"})
+        rpc.jobs.apply(
+            {
+                "veteran_id": known_veteran()["veteran_id"],
+                "posting_id": posting["id"],
+                "channel": "self",
+            }
+        )
 
 
-@pytest.mark.parametrize("data,field", [
-    ({"channel": "carrier_pigeon"}, "channel"),
-    ({"channel": "fair"}, "fair_id"),
-    ({"veteran_id": "x"}, "veteran_id"),
-    ({"salary": 5000}, "salary"),
-])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"channel": "carrier_pigeon"}, "channel"),
+        ({"channel": "fair"}, "fair_id"),
+        ({"veteran_id": "x"}, "veteran_id"),
+        ({"salary": 5000}, "salary"),
+    ],
+)
 def test_a_bad_application_is_invalid_input(jobs, post, known_veteran, rpc, db, data, field):
-    good = {"veteran_id": known_veteran()["veteran_id"], "posting_id": post()["id"],
-            "channel": "self"}
+    good = {
+        "veteran_id": known_veteran()["veteran_id"],
+        "posting_id": post()["id"],
+        "channel": "self",
+    }
     with pytest.raises(InvalidInput) as caught:
         rpc.jobs.apply({**good, **data})
     assert field in caught.value.errors
     assert scalar(db, "SELECT count(*) FROM jobs.applications") == 0
 
 
-@pytest.mark.parametrize("data,field", [
-    ({"started_on": in_days(1), "salary": 0}, "salary"),
-    ({"started_on": in_days(1), "salary": "5000"}, "salary"),
-    ({"started_on": "2001-01-01", "salary": 5000}, "started_on"),
-    ({"salary": 5000}, "started_on"),
-])
-def test_a_bad_hire_is_invalid_input_and_takes_no_opening(jobs, post, offered, rpc, db, data,
-                                                          field):
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"started_on": in_days(1), "salary": 0}, "salary"),
+        ({"started_on": in_days(1), "salary": "5000"}, "salary"),
+        ({"started_on": "2001-01-01", "salary": 5000}, "started_on"),
+        ({"salary": 5000}, "started_on"),
+    ],
+)
+def test_a_bad_hire_is_invalid_input_and_takes_no_opening(
+    jobs, post, offered, rpc, db, data, field
+):
     application = offered(post())
     with pytest.raises(InvalidInput) as caught:
         rpc.jobs.hire(application["id"], data)
@@ -153,8 +192,7 @@ def test_a_bad_hire_is_invalid_input_and_takes_no_opening(jobs, post, offered, r
     assert scalar(db, "SELECT hired FROM jobs.postings") == 0
 
 
-def test_another_countys_veteran_is_unknown_to_a_county_clerk(jobs, post, known_veteran,
-                                                              rpc_as):
+def test_another_countys_veteran_is_unknown_to_a_county_clerk(jobs, post, known_veteran, rpc_as):
     vid = known_veteran(county_code="652302")["veteran_id"]
     posting = post()
     with rpc_as(token("county", ["652301"])) as clerk:
@@ -166,46 +204,81 @@ def test_another_countys_veteran_is_unknown_to_a_county_clerk(jobs, post, known_
         assert str(caught.value).startswith(f"jobs has no veteran {vid}")
 
 
-def test_a_fair_counts_registrations_interviews_intentions_and_hires(jobs, employer, post,
-                                                                     known_veteran, rpc):
+def test_a_fair_counts_registrations_interviews_intentions_and_hires(
+    jobs, employer, post, known_veteran, rpc
+):
     posting, outside = post(source="fair"), post()
-    fair = rpc.jobs.schedule_fair({
-        "title": "退役军人专场招聘会", "county_code": "652301", "mode": "hybrid",
-        "starts_at": (bureau_now() - dt.timedelta(hours=1)).isoformat(),
-        "stream_url": "https://live.example.cn/fair/1", "venue": "昌吉市人力资源市场",
-        "employer_ids": [employer["id"]], "posting_ids": [posting["id"]]})
+    fair = rpc.jobs.schedule_fair(
+        {
+            "title": "退役军人专场招聘会",
+            "county_code": "652301",
+            "mode": "hybrid",
+            "starts_at": (bureau_now() - dt.timedelta(hours=1)).isoformat(),
+            "stream_url": "https://live.example.cn/fair/1",
+            "venue": "昌吉市人力资源市场",
+            "employer_ids": [employer["id"]],
+            "posting_ids": [posting["id"]],
+        }
+    )
     veterans = [known_veteran()["veteran_id"] for _ in range(3)]
     for vid in veterans:
         assert rpc.jobs.register_for_fair(fair["id"], vid)["already"] is False
     assert rpc.jobs.register_for_fair(fair["id"], veterans[0])["already"] is True
-    applications = [rpc.jobs.apply({"veteran_id": vid, "posting_id": posting["id"],
-                                    "channel": "fair", "fair_id": fair["id"]})
-                    for vid in veterans[:2]]
+    applications = [
+        rpc.jobs.apply(
+            {
+                "veteran_id": vid,
+                "posting_id": posting["id"],
+                "channel": "fair",
+                "fair_id": fair["id"],
+            }
+        )
+        for vid in veterans[:2]
+    ]
     with pytest.raises(InvalidInput) as caught:
-        rpc.jobs.apply({"veteran_id": veterans[2], "posting_id": outside["id"],
-                        "channel": "fair", "fair_id": fair["id"]})
+        rpc.jobs.apply(
+            {
+                "veteran_id": veterans[2],
+                "posting_id": outside["id"],
+                "channel": "fair",
+                "fair_id": fair["id"],
+            }
+        )
     assert "posting_id" in caught.value.errors
     rpc.jobs.advance_application(applications[0]["id"], "interviewing")
     rpc.jobs.advance_application(applications[1]["id"], "offered")
     rpc.jobs.hire(applications[1]["id"], {"started_on": in_days(1), "salary": 6000})
 
     got = rpc.jobs.get_fair(fair["id"])
-    assert (got["registrations"], got["applications"], got["interviews"],
-            got["intentions_reached"], got["hires"]) == (3, 2, 2, 1, 1)
+    assert (
+        got["registrations"],
+        got["applications"],
+        got["interviews"],
+        got["intentions_reached"],
+        got["hires"],
+    ) == (3, 2, 2, 1, 1)
     assert got["mode"] == "hybrid" and got["posting_ids"] == [posting["id"]]
 
 
-@pytest.mark.parametrize("data,field", [
-    ({"mode": "online_live", "stream_url": None}, "stream_url"),
-    ({"mode": "offline", "venue": None}, "venue"),
-    ({"mode": "carnival"}, "mode"),
-    ({"starts_at": "2026-12-01T09:00:00"}, "starts_at"),  # no time zone
-    ({"posting_ids": ["00000000-0000-0000-0000-000000000000"]}, "posting_ids.0"),
-])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"mode": "online_live", "stream_url": None}, "stream_url"),
+        ({"mode": "offline", "venue": None}, "venue"),
+        ({"mode": "carnival"}, "mode"),
+        ({"starts_at": "2026-12-01T09:00:00"}, "starts_at"),  # no time zone
+        ({"posting_ids": ["00000000-0000-0000-0000-000000000000"]}, "posting_ids.0"),
+    ],
+)
 def test_a_bad_fair_is_invalid_input(jobs, rpc, db, data, field):
-    good = {"title": "招聘会", "county_code": "652301", "mode": "hybrid",
-            "starts_at": "2026-12-01T09:00:00+08:00", "stream_url": "https://live.example.cn/1",
-            "venue": "会展中心"}
+    good = {
+        "title": "招聘会",
+        "county_code": "652301",
+        "mode": "hybrid",
+        "starts_at": "2026-12-01T09:00:00+08:00",
+        "stream_url": "https://live.example.cn/1",
+        "venue": "会展中心",
+    }
     with pytest.raises(InvalidInput) as caught:
         rpc.jobs.schedule_fair({**good, **data})
     assert field in caught.value.errors
@@ -214,8 +287,7 @@ def test_a_bad_fair_is_invalid_input(jobs, rpc, db, data, field):
         rpc.jobs.get_fair("00000000-0000-0000-0000-000000000000")
 
 
-def test_stats_count_the_bureaus_job_figures_by_county(jobs, employer, post, offered, rpc,
-                                                       rpc_as):
+def test_stats_count_the_bureaus_job_figures_by_county(jobs, employer, post, offered, rpc, rpc_as):
     dedicated = post(dedicated=True, openings=3)
     post(county_code="652302")
     hired = offered(dedicated)
@@ -224,12 +296,30 @@ def test_stats_count_the_bureaus_job_figures_by_county(jobs, employer, post, off
     offered(dedicated, channel="self", county_code="652302")
 
     everywhere = rpc.jobs.stats()
-    assert {k: everywhere[k] for k in (
-        "employers", "postings_published", "postings_open", "openings", "openings_unfilled",
-        "applications", "intentions_reached", "hires", "dedicated_referrals_placed")} == {
-        "employers": 1, "postings_published": 2, "postings_open": 2, "openings": 5,
-        "openings_unfilled": 4, "applications": 3, "intentions_reached": 3, "hires": 1,
-        "dedicated_referrals_placed": 1}
+    assert {
+        k: everywhere[k]
+        for k in (
+            "employers",
+            "postings_published",
+            "postings_open",
+            "openings",
+            "openings_unfilled",
+            "applications",
+            "intentions_reached",
+            "hires",
+            "dedicated_referrals_placed",
+        )
+    } == {
+        "employers": 1,
+        "postings_published": 2,
+        "postings_open": 2,
+        "openings": 5,
+        "openings_unfilled": 4,
+        "applications": 3,
+        "intentions_reached": 3,
+        "hires": 1,
+        "dedicated_referrals_placed": 1,
+    }
     county = rpc.jobs.stats("652302")
     assert (county["postings_published"], county["applications"], county["hires"]) == (1, 1, 0)
     with rpc_as(token("viewer", ["652302"])) as viewer:

@@ -1,4 +1,5 @@
 """jobs: employers and postings, their events, search and closing."""
+
 import datetime as dt
 
 import pytest
@@ -16,20 +17,24 @@ def test_an_employer_is_registered_once_per_credit_code(jobs, rpc, employer, db)
     assert employer["uscc"] == USCC and employer["county_code"] == "652301"
     assert rpc.jobs.get_employer(employer["id"])["name"] == "昌吉市顺达物流有限公司"
     with pytest.raises(Conflict) as caught:
-        rpc.jobs.register_employer({"name": "另一家", "uscc": USCC, "county_code": "652302",
-                                    "industry": "retail"})
+        rpc.jobs.register_employer(
+            {"name": "另一家", "uscc": USCC, "county_code": "652302", "industry": "retail"}
+        )
     assert caught.value.details["employer_id"] == employer["id"]
     assert scalar(db, "SELECT count(*) FROM jobs.employers") == 1
 
 
-@pytest.mark.parametrize("data,field", [
-    ({"uscc": "91652301MA78K2Q5X4"}, "uscc"),          # wrong check character
-    ({"county_code": "110101"}, "county_code"),         # outside the jurisdiction
-    ({"industry": "piracy"}, "industry"),
-    ({"contact_phone": "12345"}, "contact_phone"),
-    ({"name": ""}, "name"),
-    ({"federation_member": "yes"}, "federation_member"),
-])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({"uscc": "91652301MA78K2Q5X4"}, "uscc"),  # wrong check character
+        ({"county_code": "110101"}, "county_code"),  # outside the jurisdiction
+        ({"industry": "piracy"}, "industry"),
+        ({"contact_phone": "12345"}, "contact_phone"),
+        ({"name": ""}, "name"),
+        ({"federation_member": "yes"}, "federation_member"),
+    ],
+)
 def test_a_bad_employer_is_invalid_input_naming_the_field(jobs, rpc, db, data, field):
     good = {"name": "某公司", "uscc": USCC, "county_code": "652301", "industry": "logistics"}
     with pytest.raises(InvalidInput) as caught:
@@ -45,24 +50,33 @@ def test_posting_a_job_stores_it_and_emits_job_posted(post, rpc, db):
     assert rpc.jobs.get_job(posting["id"])["title"] == "货车司机"
     body = scalar(db, "SELECT body FROM jobs.outbox")
     assert body["type"] == "job_posted"
-    assert body["data"] == {"posting_id": posting["id"], "employer_id": posting["employer_id"],
-                            "county_code": "652301", "occupation": "driver",
-                            "skills_required": ["driver_b2"], "openings": 2,
-                            "dedicated": True, "source": "local"}
+    assert body["data"] == {
+        "posting_id": posting["id"],
+        "employer_id": posting["employer_id"],
+        "county_code": "652301",
+        "occupation": "driver",
+        "skills_required": ["driver_b2"],
+        "openings": 2,
+        "dedicated": True,
+        "source": "local",
+    }
 
 
-@pytest.mark.parametrize("fields,field", [
-    ({"salary_min": 8000, "salary_max": 7000}, "salary_max"),
-    ({"openings": 0}, "openings"),
-    ({"openings": "2"}, "openings"),
-    ({"occupation": "astronaut"}, "occupation"),
-    ({"skills_required": ["juggling"]}, "skills_required.0"),
-    ({"closes_on": "2020-01-01"}, "closes_on"),
-    ({"closes_on": "soon"}, "closes_on"),
-    ({"employer_id": "00000000-0000-0000-0000-000000000000"}, "employer_id"),
-    ({"source": "bureau"}, "source"),  # only the bureau's HTTP integration posts as bureau
-    ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "fields,field",
+    [
+        ({"salary_min": 8000, "salary_max": 7000}, "salary_max"),
+        ({"openings": 0}, "openings"),
+        ({"openings": "2"}, "openings"),
+        ({"occupation": "astronaut"}, "occupation"),
+        ({"skills_required": ["juggling"]}, "skills_required.0"),
+        ({"closes_on": "2020-01-01"}, "closes_on"),
+        ({"closes_on": "soon"}, "closes_on"),
+        ({"employer_id": "00000000-0000-0000-0000-000000000000"}, "employer_id"),
+        ({"source": "bureau"}, "source"),  # only the bureau's HTTP integration posts as bureau
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_a_bad_posting_is_invalid_input_and_nothing_is_written(post, db, fields, field):
     with pytest.raises(InvalidInput) as caught:
         post(**fields)
@@ -72,9 +86,16 @@ def test_a_bad_posting_is_invalid_input_and_nothing_is_written(post, db, fields,
 
 
 def test_a_county_clerk_posts_only_in_their_counties(jobs, employer, config, rpc_as, db):
-    data = {"employer_id": employer["id"], "title": "保安", "occupation": "security_guard",
-            "county_code": "652301", "salary_min": 3000, "salary_max": 4000, "openings": 1,
-            "closes_on": in_days(10)}
+    data = {
+        "employer_id": employer["id"],
+        "title": "保安",
+        "occupation": "security_guard",
+        "county_code": "652301",
+        "salary_min": 3000,
+        "salary_max": 4000,
+        "openings": 1,
+        "closes_on": in_days(10),
+    }
     with rpc_as(token("county", ["652301"])) as clerk:
         with pytest.raises(Forbidden) as refused:
             clerk.jobs.post_job({**data, "county_code": "652302"})
@@ -84,10 +105,18 @@ def test_a_county_clerk_posts_only_in_their_counties(jobs, employer, config, rpc
         with pytest.raises(InvalidInput) as outside:
             clerk.jobs.post_job({**data, "county_code": "652302"})
         with pytest.raises(InvalidInput) as unknown:
-            clerk.jobs.post_job({**data, "county_code": "652302",
-                                 "employer_id": "00000000-0000-0000-0000-000000000000"})
-    assert outside.value.errors == unknown.value.errors == {
-        "employer_id": ["no employer with this id"]}
+            clerk.jobs.post_job(
+                {
+                    **data,
+                    "county_code": "652302",
+                    "employer_id": "00000000-0000-0000-0000-000000000000",
+                }
+            )
+    assert (
+        outside.value.errors
+        == unknown.value.errors
+        == {"employer_id": ["no employer with this id"]}
+    )
     assert scalar(db, "SELECT count(*) FROM jobs.postings") == 0
 
 
@@ -114,8 +143,13 @@ def test_unknown_ids_are_not_found_and_bad_ids_invalid(jobs, rpc):
 def test_search_filters_pages_and_totals(post, rpc):
     for _ in range(3):
         post()
-    post(occupation="security_guard", skills_required=["security_guard"], county_code="652302",
-         salary_min=3000, salary_max=4000)
+    post(
+        occupation="security_guard",
+        skills_required=["security_guard"],
+        county_code="652302",
+        salary_min=3000,
+        salary_max=4000,
+    )
     closed = post()
     rpc.jobs.close_job(closed["id"], "cancelled")
 
@@ -140,8 +174,10 @@ def test_search_filters_pages_and_totals(post, rpc):
 def test_a_posting_whose_date_passed_is_closed_by_the_sweep_and_announced(jobs, post, rpc, db):
     posting, current = post(), post()
     with db.cursor() as cur:  # time passes: its date is yesterday
-        cur.execute("UPDATE jobs.postings SET closes_on = %s WHERE id = %s",
-                    (bureau_today() - dt.timedelta(days=1), posting["id"]))
+        cur.execute(
+            "UPDATE jobs.postings SET closes_on = %s WHERE id = %s",
+            (bureau_today() - dt.timedelta(days=1), posting["id"]),
+        )
     assert rpc.jobs.get_job(posting["id"])["status"] == "closed"  # shown closed at once
     assert [p["id"] for p in rpc.jobs.search_jobs()["items"]] == [current["id"]]
 
@@ -150,8 +186,10 @@ def test_a_posting_whose_date_passed_is_closed_by_the_sweep_and_announced(jobs, 
         assert sweep() == 1
     with entrypoint_hook(container, "close_expired_postings") as sweep:
         assert sweep() == 0  # nothing twice
-    assert scalar(db, "SELECT closed_reason FROM jobs.postings WHERE id = %s",
-                  posting["id"]) == "expired"
+    assert (
+        scalar(db, "SELECT closed_reason FROM jobs.postings WHERE id = %s", posting["id"])
+        == "expired"
+    )
     assert scalar(db, "SELECT status FROM jobs.postings WHERE id = %s", current["id"]) == "open"
     closed = scalar(db, "SELECT body FROM jobs.outbox WHERE routing_key = 'job_closed'")
     assert closed["data"] == {"posting_id": posting["id"], "reason": "expired"}
