@@ -1,9 +1,13 @@
-"""followup's rules, free of I/O: what each consumed event asks for, revisit dates,
-overdue, outcomes as employment signals, and retention. The plans file is read by
-``plans.py``; ids come from the caller."""
+"""followup's records and rules, free of I/O: revisits, the issues they escalate and
+contacts; overdue; outcomes as employment signals and retention; the events followup
+publishes (what consumed events ask for: ``planning_domain.py``). A rule returns the change
+and the events it causes, or raises ``InvalidInput``/``NotFound``/``Conflict``; ids and
+times come from the caller."""
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from shared.contracts import Event
 from shared.contracts.followup import (
@@ -13,14 +17,7 @@ from shared.contracts.followup import (
     REVISIT_DUE,
     REVISIT_SCHEDULED,
 )
-from shared.contracts.jobs import VETERAN_HIRED
-from shared.contracts.loans import LOAN_DISBURSED
-from shared.contracts.registry import (
-    EMPLOYMENT_STATUS_CHANGED,
-    ENTERPRISE_REGISTERED,
-    VETERAN_REGISTERED,
-    VETERAN_UPDATED,
-)
+from shared.errors import Conflict, InvalidInput, NotFound
 
 CATEGORIES = ("wages", "contract", "social_insurance", "skills", "housing", "family", "other")
 OUTCOMES = (
@@ -49,159 +46,185 @@ WORKING_OUTCOMES = {"employed_same", "employed_other", "business_operating"}
 NOT_WORKING_OUTCOMES = {"left_job", "business_closed"}
 
 
-def plan(start, days):
-    return [start + dt.timedelta(days=d) for d in sorted(set(days))]
+# -- records ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Origin:
+    """Who makes a record and when, with the id it gets."""
+
+    id: str
+    at: dt.datetime
+    by: str
 
 
-def event_day(occurred_at, tz):
-    """The day an event happened on the bureau's calendar (``tz``: the clock's zone)."""
-    if not isinstance(occurred_at, dt.datetime):
-        occurred_at = dt.datetime.fromisoformat(str(occurred_at))
-    return occurred_at.astimezone(tz).date()
+@dataclass(frozen=True, kw_only=True)
+class Revisit:
+    id: str
+    veteran_id: str
+    county_code: str
+    kind: str  # employment | business
+    cause_event_id: str
+    cause_type: str
+    due_on: dt.date
+    status: str = "scheduled"  # scheduled | due | overdue | done
+    due_at: dt.datetime | None = None
+    contacted_on: dt.date | None = None
+    outcome: str | None = None
+    veteran_satisfaction: int | None = None
+    employer_rating: int | None = None
+    completed_at: dt.datetime | None = None
+    completed_by: str | None = None
+    created_at: dt.datetime
 
 
-def event_time(occurred_at):
-    if isinstance(occurred_at, dt.datetime):
-        return occurred_at
-    return dt.datetime.fromisoformat(str(occurred_at))
+@dataclass(frozen=True, kw_only=True)
+class Issue:
+    """A problem raised at a revisit, escalated to the department for its category."""
+
+    id: str
+    revisit_id: str
+    veteran_id: str
+    county_code: str
+    category: str
+    department: str
+    description: str
+    status: str = "open"  # open | resolved
+    resolution: str | None = None
+    raised_at: dt.datetime
+    resolved_at: dt.datetime | None = None
+    resolved_by: str | None = None
 
 
 @dataclass(frozen=True)
-class Wanted:
-    """A plan an event asks for: revisits of ``kind`` counted from ``starts_on``.
-    ``county_code`` is None until followup knows where the revisits belong."""
+class Contact:
+    id: str
+    veteran_id: str | None
+    county_code: str
+    channel: str
+    topic: str
+    notes: str | None
+    recorded_at: dt.datetime
+    recorded_by: str
 
-    cause_event_id: str
-    cause_type: str
+
+@dataclass(frozen=True)
+class Hire:
+    """jobs' ``veteran_hired``, kept for retention."""
+
     veteran_id: str
-    kind: str
-    starts_on: dt.date
-    county_code: str | None = None
-    enterprise_id: str | None = None
+    event_id: str
+    county_code: str
+    started_on: dt.date
 
 
-@dataclass
-class Facts:
-    """What a batch of consumed events tells followup."""
+@dataclass(frozen=True)
+class StatusChange:
+    """registry's ``employment_status_changed``, kept for retention."""
 
-    counties: dict = field(default_factory=dict)  # veteran_id → (county_code, as of)
-    enterprises: dict = field(default_factory=dict)  # enterprise_id → county_code
-    hires: list = field(default_factory=list)  # (veteran_id, event_id, county, started_on)
-    changes: list = field(default_factory=list)  # (veteran_id, event_id, day, current)
-    wanted: list = field(default_factory=list)  # [Wanted]
-
-
-def _newer(counties, veteran_id, county_code, at):
-    if county_code and (veteran_id not in counties or counties[veteran_id][1] <= at):
-        counties[veteran_id] = (county_code, at)
+    veteran_id: str
+    event_id: str
+    on_day: dt.date
+    current: str
 
 
-def read_events(events, tz):
-    """Sorts a batch of received events into the projections and the plans they ask for.
-
-    - ``veteran_hired``: employment revisits from ``started_on``, in the hire's county.
-    - ``enterprise_registered``: business revisits for each founder from the day it was
-      registered, in the enterprise's county (not from ``founded_on``: the ledger also
-      takes businesses founded years ago, whose every revisit would be overdue at once).
-    - ``loan_disbursed``: business revisits from ``disbursed_on`` when the event carries
-      it, else the day it happened; the county is found later (``place``).
-    - registry's veteran events (and a status change naming a county) keep the
-      veteran's county; status changes feed retention.
-
-    "The day it happened" is the bureau's day, in ``tz`` (the clock's zone)."""
-    facts = Facts()
-    for event in events:
-        data, at = event.data, event_time(event.occurred_at)
-        if event.type in (VETERAN_REGISTERED, VETERAN_UPDATED):
-            snapshot = data if event.type == VETERAN_REGISTERED else data["snapshot"]
-            _newer(facts.counties, snapshot["veteran_id"], snapshot["county_code"], at)
-        elif event.type == EMPLOYMENT_STATUS_CHANGED:
-            _newer(facts.counties, data["veteran_id"], data.get("county_code"), at)
-            facts.changes.append(
-                (data["veteran_id"], event.event_id, event_day(at, tz), data["current"])
-            )
-        elif event.type == VETERAN_HIRED:
-            facts.hires.append(
-                (data["veteran_id"], event.event_id, data["county_code"], data["started_on"])
-            )
-            facts.wanted.append(
-                Wanted(
-                    event.event_id,
-                    event.type,
-                    data["veteran_id"],
-                    "employment",
-                    data["started_on"],
-                    data["county_code"],
-                )
-            )
-        elif event.type == LOAN_DISBURSED:
-            facts.wanted.append(
-                Wanted(
-                    event.event_id,
-                    event.type,
-                    data["veteran_id"],
-                    "business",
-                    data.get("disbursed_on") or event_day(at, tz),
-                    enterprise_id=data.get("enterprise_id"),
-                )
-            )
-        elif event.type == ENTERPRISE_REGISTERED:
-            facts.enterprises[data["enterprise_id"]] = data["county_code"]
-            facts.wanted += [
-                Wanted(
-                    event.event_id,
-                    event.type,
-                    founder,
-                    "business",
-                    event_day(at, tz),
-                    data["county_code"],
-                )
-                for founder in dict.fromkeys(data["founder_ids"])
-            ]
-    return facts
+def refused(field: str, message: str) -> InvalidInput:
+    """``InvalidInput`` for one field, worded as ``shared.validation.invalid`` words it."""
+    return InvalidInput(f"invalid input: {field}: {message}", {field: [message]})
 
 
-def place(wanted, veteran_counties, enterprise_counties):
-    """Gives each plan its county: its own (a hire's, an enterprise's), else for a loan
-    the county of the enterprise it names, else the veteran's. → (ready, waiting): plans
-    whose veteran followup has not heard of wait for registry's event about them."""
-    ready, waiting = [], []
-    for want in wanted:
-        county = (
-            want.county_code
-            or enterprise_counties.get(want.enterprise_id)
-            or veteran_counties.get(want.veteran_id)
+# -- revisits and issues ------------------------------------------------------------------
+def overdue_before(today: dt.date, grace_days: int) -> dt.date:
+    """Revisits not done whose day is before this one are overdue on ``today``."""
+    return today - dt.timedelta(days=grace_days)
+
+
+def is_overdue(due_on: dt.date, today: dt.date, grace_days: int) -> bool:
+    return due_on < overdue_before(today, grace_days)
+
+
+def complete(
+    revisit: Revisit,
+    command: Mapping[str, Any],
+    departments: Mapping[str, str],
+    today: dt.date,
+    now: dt.datetime,
+    by: str,
+    new_id: Callable[[], str],
+) -> tuple[Revisit, list[Issue], list[Event]]:
+    """A revisit done, once, on a day not in the future (it may be before the revisit's
+    own day): ``revisit_completed``, and each problem raised an issue routed by its
+    category to ``departments[category]`` (``issue_escalated``); ``new_id()`` gives each
+    issue its id."""
+    if revisit.status == "done":
+        raise Conflict("the revisit is done already", {"revisit_id": revisit.id})
+    if command["contacted_on"] > today:
+        raise refused("contacted_on", "is in the future")
+    done = replace(
+        revisit,
+        status="done",
+        contacted_on=command["contacted_on"],
+        outcome=command["outcome"],
+        veteran_satisfaction=command["veteran_satisfaction"],
+        employer_rating=command["employer_rating"],
+        completed_at=now,
+        completed_by=by,
+    )
+    issues = [
+        Issue(
+            id=new_id(),
+            revisit_id=revisit.id,
+            veteran_id=revisit.veteran_id,
+            county_code=revisit.county_code,
+            category=problem["category"],
+            department=departments[problem["category"]],
+            description=problem["description"],
+            raised_at=now,
         )
-        if county is None:
-            waiting.append(want)
-        else:
-            ready.append(replace(want, county_code=county))
-    return ready, waiting
-
-
-def revisit_rows(ready, plans, now, new_id):
-    """One row per revisit of each placed plan, on the days its kind's plan lists;
-    ``new_id()`` gives each row its id."""
-    return [
-        {
-            "id": new_id(),
-            "veteran_id": want.veteran_id,
-            "county_code": want.county_code,
-            "kind": want.kind,
-            "cause_event_id": want.cause_event_id,
-            "cause_type": want.cause_type,
-            "due_on": due_on,
-            "created_at": now,
-        }
-        for want in ready
-        for due_on in plan(want.starts_on, plans[want.kind])
+        for problem in command["problems"]
     ]
+    return done, issues, [completed_event(done), *map(escalated_event, issues)]
 
 
-def is_overdue(due_on, today, grace_days):
-    return today > due_on + dt.timedelta(days=grace_days)
+def resolve(issue: Issue, resolution: str, now: dt.datetime, by: str) -> Issue:
+    if issue.status == "resolved":
+        raise Conflict("the issue is resolved already", {"issue_id": issue.id})
+    return replace(issue, status="resolved", resolution=resolution, resolved_at=now, resolved_by=by)
 
 
+# -- contacts -----------------------------------------------------------------------------
+def record_contact(
+    command: Mapping[str, Any], veteran_county: str | None, origin: Origin
+) -> tuple[Contact, list[Event]]:
+    """A contact with a veteran belongs to the veteran's county (``veteran_county``: as
+    followup knows it and the caller may see it, else None), and lands on their card. A
+    veteran followup has not heard of is refused rather than filed under a county the
+    operator names: it could be another county's card. Without a veteran, the county is
+    the one named (which must be the caller's: the service checks)."""
+    veteran_id = str(command["veteran_id"]) if command["veteran_id"] else None
+    if veteran_id is not None:
+        if veteran_county is None:
+            raise NotFound(
+                f"followup has no veteran {veteran_id} (registered veterans "
+                "reach followup through registry's events)"
+            )
+        county = veteran_county
+    elif command["county_code"] is None:
+        raise refused("county_code", "is required when no veteran_id is given")
+    else:
+        county = command["county_code"]
+    contact = Contact(
+        id=origin.id,
+        veteran_id=veteran_id,
+        county_code=county,
+        channel=command["channel"],
+        topic=command["topic"],
+        notes=command["notes"],
+        recorded_at=origin.at,
+        recorded_by=origin.by,
+    )
+    return contact, [contact_event(contact)]
+
+
+# -- retention and statistics -------------------------------------------------------------
 def is_working(status=None, outcome=None):
     """An employment status or a revisit outcome as a signal: True (works), False (does
     not) or None (an outcome that says nothing: ``unreachable``). Every status says
@@ -270,61 +293,82 @@ def retention(hires, signals_by_veteran, today):
     return out
 
 
-def scheduled_event(revisit):
+def _average(value):
+    return None if value is None else round(float(value), 2)
+
+
+def figures(revisits, issues, contacts):
+    """The counts the store gives (``revisits``: scheduled, done, due, overdue and the
+    average scores; ``issues``: {category: {open, resolved}}; ``contacts``: {channel: n})
+    as the statistics report them: every category and channel, zero when none."""
+    return {
+        "revisits": {k: int(revisits[k]) for k in ("scheduled", "done", "due", "overdue")},
+        "average_satisfaction": _average(revisits["satisfaction"]),
+        "average_employer_rating": _average(revisits["employer_rating"]),
+        "issues": {c: issues.get(c, {"open": 0, "resolved": 0}) for c in CATEGORIES},
+        "contacts": {
+            "total": sum(contacts.values()),
+            "by_channel": {c: contacts.get(c, 0) for c in CHANNELS},
+        },
+    }
+
+
+# -- events -------------------------------------------------------------------------------
+def scheduled_event(revisit: Revisit) -> Event:
     return Event(
         REVISIT_SCHEDULED,
         {
-            "revisit_id": revisit["id"],
-            "veteran_id": revisit["veteran_id"],
-            "kind": revisit["kind"],
-            "due_on": revisit["due_on"],
+            "revisit_id": revisit.id,
+            "veteran_id": revisit.veteran_id,
+            "kind": revisit.kind,
+            "due_on": revisit.due_on,
         },
     )
 
 
-def due_event(row):
+def due_event(revisit: Revisit) -> Event:
     return Event(
         REVISIT_DUE,
         {
-            "revisit_id": str(row["id"]),
-            "veteran_id": str(row["veteran_id"]),
-            "county_code": row["county_code"],
-            "due_on": row["due_on"],
+            "revisit_id": revisit.id,
+            "veteran_id": revisit.veteran_id,
+            "county_code": revisit.county_code,
+            "due_on": revisit.due_on,
         },
     )
 
 
-def completed_event(revisit, outcome, satisfaction):
+def completed_event(revisit: Revisit) -> Event:
     return Event(
         REVISIT_COMPLETED,
         {
-            "revisit_id": str(revisit["id"]),
-            "veteran_id": str(revisit["veteran_id"]),
-            "outcome": outcome,
-            "satisfaction": satisfaction,
+            "revisit_id": revisit.id,
+            "veteran_id": revisit.veteran_id,
+            "outcome": revisit.outcome,
+            "satisfaction": revisit.veteran_satisfaction,
         },
     )
 
 
-def escalated_event(issue):
+def escalated_event(issue: Issue) -> Event:
     return Event(
         ISSUE_ESCALATED,
         {
-            "issue_id": issue["id"],
-            "veteran_id": issue["veteran_id"],
-            "category": issue["category"],
-            "department": issue["department"],
+            "issue_id": issue.id,
+            "veteran_id": issue.veteran_id,
+            "category": issue.category,
+            "department": issue.department,
         },
     )
 
 
-def contact_event(contact):
+def contact_event(contact: Contact) -> Event:
     return Event(
         CONTACT_RECORDED,
         {
-            "contact_id": contact["id"],
-            "veteran_id": contact["veteran_id"],
-            "channel": contact["channel"],
-            "topic": contact["topic"],
+            "contact_id": contact.id,
+            "veteran_id": contact.veteran_id,
+            "channel": contact.channel,
+            "topic": contact.topic,
         },
     )

@@ -1,13 +1,14 @@
 """followup: revisit plans after a hire, a loan or a new business (扶人上马，再送一程), the
 durable scheduler that makes them due, the revisits themselves with the problems they
-escalate, contacts, and retention."""
+escalate, contacts, and retention. Each entrypoint loads, asks ``domain`` (or
+``planning_domain``) for the change and its events, and hands them to the store."""
 
-import datetime as dt
 import uuid
+from dataclasses import asdict
 
 import structlog
 
-from services.followup import domain, schemas
+from services.followup import domain, planning_domain, schemas
 from services.followup.plans import Plans
 from services.followup.scheduler import SchedulerSettings, scheduler_timer
 from services.followup.store import FollowupStore
@@ -21,13 +22,17 @@ from shared.contracts.registry import (
     VETERAN_UPDATED,
 )
 from shared.db import Database
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.messaging import batch_event_handler, rpc
 from shared.replies import plain
 from shared.service import ServiceBase
-from shared.validation import invalid, load, load_page, parse_uuid
+from shared.validation import load, load_page, parse_uuid
 
 log = structlog.get_logger(__name__)
+# What a revisit's reply leaves out: where its plan came from, when it was made, and who
+# did it (for the audit); an issue's reply also leaves out the problem as told.
+REVISIT_HIDDEN = ("cause_event_id", "created_at", "completed_by")
+ISSUE_HIDDEN = ("description", "resolved_by")
 # The overdue sweep changes at most this many batches' worth of rows per tick.
 OVERDUE_SWEEP_BATCHES = 10
 
@@ -55,16 +60,16 @@ class FollowupService(ServiceBase):
         ],
     )
     def on_events(self, events):
-        now, facts = self.clock.now(), domain.read_events(events, self.clock.tz)
+        now, facts = self.clock.now(), planning_domain.read_events(events, self.clock.tz)
         self.store.save_veterans(facts.counties, now)
         self.store.save_enterprises(facts.enterprises, now)
         self.store.add_hires(facts.hires)
         self.store.add_status_changes(facts.changes)
-        unplaced = [w for w in facts.wanted if w.county_code is None]
-        ready, waiting = domain.place(
+        veteran_ids, enterprise_ids = planning_domain.unplaced(facts.wanted)
+        ready, waiting = planning_domain.place(
             facts.wanted,
-            self.store.counties_of({w.veteran_id for w in unplaced}),
-            self.store.enterprise_counties({w.enterprise_id for w in unplaced}),
+            self.store.counties_of(veteran_ids),
+            self.store.enterprise_counties(enterprise_ids),
         )
         self.store.park(waiting, now)
         for want in waiting:
@@ -75,9 +80,9 @@ class FollowupService(ServiceBase):
                 type=want.cause_type,
             )
         ready += self.store.unpark(set(facts.counties))
-        rows = domain.revisit_rows(ready, self.plans["plans"], now, new_id)
-        planned = self.store.add_revisits(rows)
-        self.store.emit(*[domain.scheduled_event(row) for row in planned])
+        revisits = planning_domain.new_revisits(ready, self.plans["plans"], now, new_id)
+        planned = self.store.add_revisits(revisits)
+        self.store.emit(*map(domain.scheduled_event, planned))
         if planned:
             log.info("followup.planned", revisits=len(planned))
 
@@ -94,10 +99,10 @@ class FollowupService(ServiceBase):
         ids = self.store.claim_due(
             settings.instance, today, now, settings.lease_seconds, settings.batch
         )
-        became_due = self.store.mark_due(settings.instance, ids, now) if ids else []
-        self.store.emit(*[domain.due_event(row) for row in became_due])
+        became_due = self.store.mark_due(settings.instance, ids, now)
+        self.store.emit(*map(domain.due_event, became_due))
         overdue = self.store.mark_overdue(
-            today - dt.timedelta(days=self.plans["grace_days"]),
+            domain.overdue_before(today, self.plans["grace_days"]),
             settings.batch * OVERDUE_SWEEP_BATCHES,
         )
         if became_due or overdue:
@@ -114,10 +119,10 @@ class FollowupService(ServiceBase):
         as_of = query["as_of"] or self.clock.today()
         return [
             {
-                **plain(row),
-                "overdue": domain.is_overdue(row["due_on"], as_of, self.plans["grace_days"]),
+                **reply(revisit, REVISIT_HIDDEN),
+                "overdue": domain.is_overdue(revisit.due_on, as_of, self.plans["grace_days"]),
             }
-            for row in self.store.worklist(query["county_code"], as_of)
+            for revisit in self.store.worklist(query["county_code"], as_of)
         ]
 
     @rpc(roles=READ, sensitive_arguments=("filters",))
@@ -126,9 +131,9 @@ class FollowupService(ServiceBase):
         page, size = load_page(page, page_size)
         if query["county_code"] is not None:
             self.auth.require_county(query["county_code"])
-        total, rows = self.store.revisits(query, self.auth.scope(), size, (page - 1) * size)
+        total, revisits = self.store.revisits(query, self.auth.scope(), size, (page - 1) * size)
         return {
-            "items": [plain(row) for row in rows],
+            "items": [reply(revisit, REVISIT_HIDDEN) for revisit in revisits],
             "total": total,
             "page": page,
             "page_size": size,
@@ -139,54 +144,46 @@ class FollowupService(ServiceBase):
         """Records a revisit; each problem raised becomes an issue escalated to the
         department for its category. Twice is ``Conflict``."""
         command = load(schemas.COMPLETE_INPUT, data)
-        revisit = self.store.get_revisit(parse_uuid(revisit_id, "revisit_id"), lock=True)
-        if revisit is None or not self.auth.may_see(revisit["county_code"]):
-            raise NotFound(f"no revisit {revisit_id}")
-        if revisit["status"] == "done":
-            raise Conflict("the revisit is done already", {"revisit_id": str(revisit["id"])})
-        if command["contacted_on"] > self.clock.today():
-            raise invalid({"contacted_on": ["is in the future"]})
-        now, operator = self.clock.now(), self.auth.operator
-        self.store.complete(revisit["id"], command, now, operator.id)
-        self.store.emit(
-            domain.completed_event(revisit, command["outcome"], command["veteran_satisfaction"])
+        revisit = self._revisit(revisit_id)
+        operator = self.auth.operator
+        done, issues, events = domain.complete(
+            revisit,
+            command,
+            self.plans["departments"],
+            self.clock.today(),
+            self.clock.now(),
+            operator.id,
+            new_id,
         )
-        issues = []
-        for problem in command["problems"]:
-            issue = {
-                "id": str(uuid.uuid4()),
-                "revisit_id": str(revisit["id"]),
-                "veteran_id": str(revisit["veteran_id"]),
-                "county_code": revisit["county_code"],
-                "category": problem["category"],
-                "department": self.plans["departments"][problem["category"]],
-                "description": problem["description"],
-                "raised_at": now,
-            }
-            self.store.add_issue(issue)
-            self.store.emit(domain.escalated_event(issue))
-            issues.append({k: issue[k] for k in ("id", "category", "department")})
+        self.store.save_completion(done)
+        self.store.add_issues(issues)
+        self.store.emit(*events)
         log.info(
             "followup.revisit_done",
-            revisit_id=str(revisit["id"]),
-            outcome=command["outcome"],
+            revisit_id=done.id,
+            outcome=done.outcome,
             issues=len(issues),
             operator_id=operator.id,
         )
-        return {**plain(self.store.get_revisit(revisit["id"])), "issues": issues}
+        return {
+            **reply(self.store.revisit(done.id), REVISIT_HIDDEN),  # as stored
+            "issues": [
+                {"id": issue.id, "category": issue.category, "department": issue.department}
+                for issue in issues
+            ],
+        }
 
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def resolve_issue(self, issue_id, data):
         command = load(schemas.RESOLVE_INPUT, data)
-        issue = self.store.get_issue(parse_uuid(issue_id, "issue_id"), lock=True)
-        if issue is None or not self.auth.may_see(issue["county_code"]):
+        issue = self.store.issue(parse_uuid(issue_id, "issue_id"), lock=True)
+        if issue is None or not self.auth.may_see(issue.county_code):
             raise NotFound(f"no issue {issue_id}")
-        if issue["status"] == "resolved":
-            raise Conflict("the issue is resolved already", {"issue_id": str(issue["id"])})
-        self.store.resolve(
-            issue["id"], command["resolution"], self.clock.now(), self.auth.operator.id
+        resolved = domain.resolve(
+            issue, command["resolution"], self.clock.now(), self.auth.operator.id
         )
-        return plain(self.store.get_issue(issue["id"]))
+        self.store.save_resolution(resolved)
+        return reply(self.store.issue(resolved.id), ISSUE_HIDDEN)  # as stored
 
     # -- contacts -------------------------------------------------------------------------
     @rpc(roles=WRITE, sensitive_arguments=("data",))
@@ -195,36 +192,14 @@ class FollowupService(ServiceBase):
         with a veteran of the caller's counties that followup knows, or with anyone (then
         name the county)."""
         command = load(schemas.CONTACT_INPUT, data)
-        veteran_id = str(command["veteran_id"]) if command["veteran_id"] else None
-        if veteran_id is not None:
-            # A veteran's contact belongs to the veteran's county, and lands on their card.
-            # One followup has not heard of yet is refused rather than filed under the
-            # county the operator names: it could be another county's card. One outside
-            # the caller's counties is answered alike.
-            county = self.store.counties_of([veteran_id]).get(veteran_id)
-            if county is None or not self.auth.may_see(county):
-                raise NotFound(
-                    f"followup has no veteran {veteran_id} (registered veterans "
-                    "reach followup through registry's events)"
-                )
-        else:
-            county = command["county_code"]
-            if county is None:
-                raise invalid({"county_code": ["is required when no veteran_id is given"]})
-            self.auth.require_county(county)
-        contact = {
-            "id": str(uuid.uuid4()),
-            "veteran_id": veteran_id,
-            "county_code": county,
-            "channel": command["channel"],
-            "topic": command["topic"],
-            "notes": command["notes"],
-            "recorded_at": self.clock.now(),
-            "recorded_by": self.auth.operator.id,
-        }
+        contact, events = domain.record_contact(
+            command, self._visible_county(command["veteran_id"]), self._origin()
+        )
+        # A county named must be the caller's (a veteran's is, or it was not visible).
+        self.auth.require_county(contact.county_code)
         self.store.add_contact(contact)
-        self.store.emit(domain.contact_event(contact))
-        return plain(contact, drop=("recorded_by", "notes"))
+        self.store.emit(*events)
+        return reply(contact, ("recorded_by", "notes"))
 
     # -- retention and statistics ---------------------------------------------------------
     @rpc(roles=STATS)
@@ -243,21 +218,12 @@ class FollowupService(ServiceBase):
         county_code, counties, listed = self.stats_scope(county_code)
         today = self.clock.today()
         revisits, issues, contacts = self.store.stats(
-            counties, today, today - dt.timedelta(days=self.plans["grace_days"])
+            counties, today, domain.overdue_before(today, self.plans["grace_days"])
         )
-        satisfaction = revisits.pop("satisfaction")
-        rating = revisits.pop("employer_rating")
         return {
             "county_code": county_code,
             "counties": listed,
-            "revisits": {k: int(v) for k, v in revisits.items()},
-            "average_satisfaction": None if satisfaction is None else round(float(satisfaction), 2),
-            "average_employer_rating": None if rating is None else round(float(rating), 2),
-            "issues": {c: issues.get(c, {"open": 0, "resolved": 0}) for c in domain.CATEGORIES},
-            "contacts": {
-                "total": sum(contacts.values()),
-                "by_channel": {c: contacts.get(c, 0) for c in domain.CHANNELS},
-            },
+            **domain.figures(revisits, issues, contacts),
             "retention": self._retention(counties),
         }
 
@@ -266,6 +232,30 @@ class FollowupService(ServiceBase):
             "scheduler_instance": self.scheduler.instance,
             "plans_waiting_for_county": self.store.waiting(),
         }
+
+    # -- helpers --------------------------------------------------------------------------
+    def _origin(self):
+        return domain.Origin(new_id(), self.clock.now(), self.auth.operator.id)
+
+    def _revisit(self, revisit_id) -> domain.Revisit:
+        """The revisit, locked for the change, or ``NotFound``: another county's is
+        answered as a missing one."""
+        revisit = self.store.revisit(parse_uuid(revisit_id, "revisit_id"), lock=True)
+        if revisit is None or not self.auth.may_see(revisit.county_code):
+            raise NotFound(f"no revisit {revisit_id}")
+        return revisit
+
+    def _visible_county(self, veteran_id) -> str | None:
+        """The county of a veteran followup knows and the caller may see, else None (one
+        outside the caller's counties is answered as an unknown one)."""
+        if veteran_id is None:
+            return None
+        county = self.store.county_of(str(veteran_id))
+        return county if county is not None and self.auth.may_see(county) else None
+
+
+def reply(record, hidden=()):
+    return plain(asdict(record), drop=hidden)
 
 
 def new_id():

@@ -1,27 +1,34 @@
-"""followup's SQL, including the scheduler's claim (its own short transaction, so the
-lease is visible to other instances before the work is done)."""
+"""followup's SQL: records in and out as ``domain`` dataclasses, including the scheduler's
+claim (its own short transaction, so the lease is visible to other instances before the
+work is done). Client values go in as parameters; only fixed clause text is formatted."""
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, astuple, fields
+from typing import Any, TypeVar
 
 import psycopg2.extras
 
-from services.followup.domain import Wanted
+from services.followup.domain import Contact, Hire, Issue, Revisit, StatusChange
+from services.followup.planning_domain import Wanted
 from shared.db import Store, in_counties, insert
 
-REVISIT_COLUMNS = (
-    "id",
-    "veteran_id",
-    "county_code",
-    "kind",
-    "cause_type",
-    "due_on",
-    "status",
-    "due_at",
-    "contacted_on",
-    "outcome",
-    "veteran_satisfaction",
-    "employer_rating",
-    "completed_at",
-)
+# A revisit's columns but the scheduler's lease (claimed_by, lease_until), the store's own.
+REVISIT_COLUMNS = ", ".join(f.name for f in fields(Revisit))
+ISSUE_COLUMNS = ", ".join(f.name for f in fields(Issue))
 SCOPE = in_counties()
+T = TypeVar("T")
+
+
+def _record(make: Callable[..., T], row: dict[str, Any]) -> T:
+    """A row as a record, its uuids as text (what events and replies carry)."""
+    return make(
+        **{key: str(value) if isinstance(value, uuid.UUID) else value for key, value in row.items()}
+    )
+
+
+def _one(make: Callable[..., T], row: dict[str, Any] | None) -> T | None:
+    return None if row is None else _record(make, row)
 
 
 class FollowupStore(Store):
@@ -75,23 +82,26 @@ class FollowupStore(Store):
             )
             return dict(cur.fetchall())
 
-    def add_hires(self, rows):
-        """(veteran_id, event_id, county_code, started_on) rows; a repeated one changes
-        nothing."""
-        self._add_rows("hires", ("veteran_id", "event_id", "county_code", "started_on"), rows)
+    def county_of(self, veteran_id: str) -> str | None:
+        return self.counties_of([veteran_id]).get(veteran_id)
 
-    def add_status_changes(self, rows):
-        """(veteran_id, event_id, on_day, current) rows; a repeated one changes nothing."""
-        self._add_rows("status_changes", ("veteran_id", "event_id", "on_day", "current"), rows)
+    def add_hires(self, hires: list[Hire]) -> None:
+        """A repeated hire changes nothing."""
+        self._add_rows("hires", Hire, hires)
 
-    def _add_rows(self, table, columns, rows):
-        if rows:
+    def add_status_changes(self, changes: list[StatusChange]) -> None:
+        """A repeated status change changes nothing."""
+        self._add_rows("status_changes", StatusChange, changes)
+
+    def _add_rows(self, table, record_type, records):
+        if records:
+            columns = ", ".join(f.name for f in fields(record_type))
             with self.cursor() as cur:
                 psycopg2.extras.execute_values(
                     cur,
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s ON CONFLICT DO NOTHING",
-                    rows,
-                    page_size=len(rows),
+                    f"INSERT INTO {table} ({columns}) VALUES %s ON CONFLICT DO NOTHING",
+                    [astuple(record) for record in records],
+                    page_size=len(records),
                 )
 
     # -- plans waiting for a county -------------------------------------------------------
@@ -139,33 +149,21 @@ class FollowupStore(Store):
             return cur.fetchone()[0]
 
     # -- plans ----------------------------------------------------------------------------
-    def add_revisits(self, rows):
-        """Insert planned revisits; → those that went in (a repeat of a plan is skipped)."""
-        if not rows:
+    def add_revisits(self, revisits: list[Revisit]) -> list[Revisit]:
+        """Insert planned revisits; → those that went in, as stored (a repeat of a plan is
+        skipped)."""
+        if not revisits:
             return []
         with self.dict_cursor() as cur:
-            result = psycopg2.extras.execute_values(
+            rows = psycopg2.extras.execute_values(
                 cur,
-                "INSERT INTO revisits (id, veteran_id, county_code, kind, cause_event_id,"
-                " cause_type, due_on, created_at) VALUES %s ON CONFLICT DO NOTHING"
-                " RETURNING id::text, veteran_id::text, kind, due_on",
-                [
-                    (
-                        r["id"],
-                        r["veteran_id"],
-                        r["county_code"],
-                        r["kind"],
-                        r["cause_event_id"],
-                        r["cause_type"],
-                        r["due_on"],
-                        r["created_at"],
-                    )
-                    for r in rows
-                ],
-                page_size=len(rows),
+                f"INSERT INTO revisits ({REVISIT_COLUMNS}) VALUES %s ON CONFLICT DO NOTHING"
+                f" RETURNING {REVISIT_COLUMNS}",
+                [astuple(revisit) for revisit in revisits],
+                page_size=len(revisits),
                 fetch=True,
             )
-            return result
+            return [_record(Revisit, row) for row in rows]
 
     # -- the scheduler --------------------------------------------------------------------
     def claim_due(self, instance, today, now, lease_seconds, limit):
@@ -197,18 +195,19 @@ class FollowupStore(Store):
         self.session.pool.put(conn)
         return ids
 
-    def mark_due(self, instance, ids, now):
+    def mark_due(self, instance, ids, now) -> list[Revisit]:
         """The claimed revisits become due, if this instance still holds them (a lease
-        that ran out may have passed them to another). → the rows changed."""
+        that ran out may have passed them to another). → the revisits changed."""
+        if not ids:
+            return []
         with self.dict_cursor() as cur:
             cur.execute(
                 "UPDATE revisits SET status = 'due', due_at = %s, claimed_by = NULL,"
                 " lease_until = NULL WHERE id = ANY(%s::uuid[]) AND claimed_by = %s"
-                " AND status = 'scheduled'"
-                " RETURNING id, veteran_id, county_code, due_on",
+                f" AND status = 'scheduled' RETURNING {REVISIT_COLUMNS}",
                 (now, ids, instance),
             )
-            return cur.fetchall()
+            return [_record(Revisit, row) for row in cur.fetchall()]
 
     def mark_overdue(self, cutoff, limit):
         """Due revisits whose day is before ``cutoff`` become overdue; rows another
@@ -223,33 +222,35 @@ class FollowupStore(Store):
             return cur.rowcount
 
     # -- revisits -------------------------------------------------------------------------
-    def get_revisit(self, revisit_id, lock=False):
+    def revisit(self, revisit_id, lock=False) -> Revisit | None:
         with self.dict_cursor() as cur:
             cur.execute(
-                f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits WHERE id = %s"
+                f"SELECT {REVISIT_COLUMNS} FROM revisits WHERE id = %s"
                 + (" FOR UPDATE" if lock else ""),
                 (revisit_id,),
             )
-            return cur.fetchone()
+            return _one(Revisit, cur.fetchone())
 
-    def complete(self, revisit_id, command, now, operator_id):
+    def save_completion(self, revisit: Revisit) -> None:
+        """A revisit done; a claim on it the scheduler still held is dropped."""
         with self.cursor() as cur:
             cur.execute(
-                "UPDATE revisits SET status = 'done', contacted_on = %s, outcome = %s,"
+                "UPDATE revisits SET status = %s, contacted_on = %s, outcome = %s,"
                 " veteran_satisfaction = %s, employer_rating = %s, completed_at = %s,"
                 " completed_by = %s, claimed_by = NULL, lease_until = NULL WHERE id = %s",
                 (
-                    command["contacted_on"],
-                    command["outcome"],
-                    command["veteran_satisfaction"],
-                    command["employer_rating"],
-                    now,
-                    operator_id,
-                    revisit_id,
+                    revisit.status,
+                    revisit.contacted_on,
+                    revisit.outcome,
+                    revisit.veteran_satisfaction,
+                    revisit.employer_rating,
+                    revisit.completed_at,
+                    revisit.completed_by,
+                    revisit.id,
                 ),
             )
 
-    def revisits(self, filters, counties, limit, offset):
+    def revisits(self, filters, counties, limit, offset) -> tuple[int, list[Revisit]]:
         where = [SCOPE]
         args = {"c": counties, "limit": limit, "offset": offset}
         for key, clause in (
@@ -266,48 +267,48 @@ class FollowupStore(Store):
             cur.execute(f"SELECT count(*) AS n FROM revisits{clause}", args)
             total = cur.fetchone()["n"]
             cur.execute(
-                f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits{clause}"
+                f"SELECT {REVISIT_COLUMNS} FROM revisits{clause}"
                 " ORDER BY due_on, id LIMIT %(limit)s OFFSET %(offset)s",
                 args,
             )
-            return total, cur.fetchall()
+            return total, [_record(Revisit, row) for row in cur.fetchall()]
 
-    def worklist(self, county_code, as_of):
+    def worklist(self, county_code, as_of) -> list[Revisit]:
         with self.dict_cursor() as cur:
             cur.execute(
-                f"SELECT {', '.join(REVISIT_COLUMNS)} FROM revisits"
+                f"SELECT {REVISIT_COLUMNS} FROM revisits"
                 " WHERE county_code = %s AND status <> 'done' AND due_on <= %s"
                 " ORDER BY due_on, id LIMIT 500",
                 (county_code, as_of),
             )
-            return cur.fetchall()
+            return [_record(Revisit, row) for row in cur.fetchall()]
 
     # -- issues and contacts --------------------------------------------------------------
-    def add_issue(self, issue):
+    def add_issues(self, issues: Iterable[Issue]) -> None:
         with self.cursor() as cur:
-            insert(cur, "issues", issue)
+            for issue in issues:
+                insert(cur, "issues", asdict(issue))
 
-    def add_contact(self, contact):
-        with self.cursor() as cur:
-            insert(cur, "contacts", contact)
-
-    def get_issue(self, issue_id, lock=False):
+    def issue(self, issue_id, lock=False) -> Issue | None:
         with self.dict_cursor() as cur:
             cur.execute(
-                "SELECT id, revisit_id, veteran_id, county_code, category, department,"
-                " status, resolution, raised_at, resolved_at FROM issues WHERE id = %s"
+                f"SELECT {ISSUE_COLUMNS} FROM issues WHERE id = %s"
                 + (" FOR UPDATE" if lock else ""),
                 (issue_id,),
             )
-            return cur.fetchone()
+            return _one(Issue, cur.fetchone())
 
-    def resolve(self, issue_id, resolution, now, operator_id):
+    def save_resolution(self, issue: Issue) -> None:
         with self.cursor() as cur:
             cur.execute(
-                "UPDATE issues SET status = 'resolved', resolution = %s,"
-                " resolved_at = %s, resolved_by = %s WHERE id = %s",
-                (resolution, now, operator_id, issue_id),
+                "UPDATE issues SET status = %s, resolution = %s, resolved_at = %s,"
+                " resolved_by = %s WHERE id = %s",
+                (issue.status, issue.resolution, issue.resolved_at, issue.resolved_by, issue.id),
             )
+
+    def add_contact(self, contact: Contact) -> None:
+        with self.cursor() as cur:
+            insert(cur, "contacts", asdict(contact))
 
     # -- retention and statistics ---------------------------------------------------------
     def retention_inputs(self, counties):

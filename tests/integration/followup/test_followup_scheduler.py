@@ -137,7 +137,7 @@ def test_an_instance_that_lost_its_lease_cannot_mark_the_revisit_due(start, db):
     slow.session.finish(None)
     slow.session.close()
     [row] = other.mark_due("other:2", [revisit_id], START)
-    assert str(row["id"]) == revisit_id
+    assert row.id == revisit_id
     other.session.finish(None)
     other.session.close()
     assert scalar(db, "SELECT status FROM followup.revisits") == "due"
