@@ -90,3 +90,24 @@ def flatten_errors(messages, prefix=""):
     else:
         flat[prefix or "_schema"] = [str(messages)]
     return flat
+
+
+def invalid(errors):
+    """``InvalidInput`` for ``{field: [messages]}``, its message naming every field: what
+    the edge (``shared.validation``) and the domains raise alike."""
+    return InvalidInput(describe(errors), errors)
+
+
+def describe(errors):
+    """A one-line summary naming every bad field, for clients that show only a message."""
+    return "invalid input: " + "; ".join(
+        f"{_field_name(field)}: {' '.join(messages)}" for field, messages in sorted(errors.items())
+    )
+
+
+def _field_name(field):
+    """A field as the message names it: an unknown one is the caller's own text (any key
+    of the payload), so at most 40 characters and masked."""
+    from shared.logging import mask_text  # shared.logging is heavier; errors load first
+
+    return mask_text(str(field))[:40]

@@ -12,8 +12,7 @@ from stdnum.cn import uscc as uscc_number
 from stdnum.exceptions import ValidationError as StdnumError
 
 from shared import clock
-from shared.errors import InvalidInput, flatten_errors
-from shared.logging import mask_text
+from shared.errors import flatten_errors, invalid
 
 # ASCII digits only, the whole string: ``\d`` would take full-width or Arabic-Indic digits
 # and ``$`` a trailing newline, each a second spelling of a number the duplicate check misses.
@@ -104,11 +103,6 @@ def loading_day():
     return given if given is not None else clock.today()
 
 
-def invalid(errors):
-    """``InvalidInput`` for ``{field: [messages]}``, its message naming every field."""
-    return InvalidInput(describe(errors), errors)
-
-
 class QueryInteger(fields.Integer):
     """A whole number from a URL query (a string of 1 to 19 ASCII digits) or from JSON (an
     int, not a bool or a float): never ``" 12"``, ``"1_000"``, ``"１２"`` or ``"1.5"``."""
@@ -159,19 +153,6 @@ def unstorable_strings(data, path=""):
     for key, value in items:
         found += unstorable_strings(value, f"{path}.{key}" if path else str(key))
     return found
-
-
-def describe(errors):
-    """A one-line summary naming every bad field, for clients that show only a message."""
-    return "invalid input: " + "; ".join(
-        f"{_field_name(field)}: {' '.join(messages)}" for field, messages in sorted(errors.items())
-    )
-
-
-def _field_name(field):
-    """A field as the message names it: an unknown one is the caller's own text (any key
-    of the payload), so at most 40 characters and masked."""
-    return mask_text(str(field))[:40]
 
 
 def parse_uuid(value, field):

@@ -17,7 +17,7 @@ from shared.contracts.followup import (
     REVISIT_DUE,
     REVISIT_SCHEDULED,
 )
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, NotFound, invalid
 
 CATEGORIES = ("wages", "contract", "social_insurance", "skills", "housing", "family", "other")
 OUTCOMES = (
@@ -126,11 +126,6 @@ class StatusChange:
     current: str
 
 
-def refused(field: str, message: str) -> InvalidInput:
-    """``InvalidInput`` for one field, worded as ``shared.validation.invalid`` words it."""
-    return InvalidInput(f"invalid input: {field}: {message}", {field: [message]})
-
-
 # -- revisits and issues ------------------------------------------------------------------
 def overdue_before(today: dt.date, grace_days: int) -> dt.date:
     """Revisits not done whose day is before this one are overdue on ``today``."""
@@ -157,7 +152,7 @@ def complete(
     if revisit.status == "done":
         raise Conflict("the revisit is done already", {"revisit_id": revisit.id})
     if command["contacted_on"] > today:
-        raise refused("contacted_on", "is in the future")
+        raise invalid({"contacted_on": ["is in the future"]})
     done = replace(
         revisit,
         status="done",
@@ -208,7 +203,7 @@ def record_contact(
             )
         county = veteran_county
     elif command["county_code"] is None:
-        raise refused("county_code", "is required when no veteran_id is given")
+        raise invalid({"county_code": ["is required when no veteran_id is given"]})
     else:
         county = command["county_code"]
     contact = Contact(

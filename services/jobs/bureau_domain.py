@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.jobs.domain import FILLED, Posting, closed_event, invalid
+from services.jobs.domain import FILLED, Posting, closed_event
 from shared.contracts import Event
+from shared.errors import invalid
 
 # What the bureau may change on a posting it sent before (not its employer).
 BUREAU_UPDATABLE = (

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from services.jobs.projection_domain import VeteranFacts
 from shared.contracts import Event
 from shared.contracts.jobs import APPLICATION_SUBMITTED, JOB_CLOSED, JOB_POSTED, VETERAN_HIRED
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, invalid
 from shared.masks import mask_phone
 from shared.replies import plain
 
@@ -39,15 +39,6 @@ ADVANCE_TO = ("interviewing", "offered", "rejected", "withdrawn")  # hired: thro
 FINAL = {"hired", "rejected", "withdrawn"}
 # Employment intentions reached (达成就业意向): an offer made, or a hire.
 INTENTION_REACHED = ("offered", "hired")
-
-
-def invalid(errors: dict[str, list[str]]) -> InvalidInput:
-    """``InvalidInput`` naming every bad field, worded as shared.validation words it."""
-    return InvalidInput(
-        "invalid input: "
-        + "; ".join(f"{name}: {' '.join(messages)}" for name, messages in sorted(errors.items())),
-        errors,
-    )
 
 
 # -- records ------------------------------------------------------------------------------

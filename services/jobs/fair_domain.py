@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from services.jobs.domain import invalid
+from shared.errors import invalid
 from shared.replies import plain
 
 FAIR_MODES = ("online_live", "offline", "hybrid")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from shared.contracts import Event
 from shared.contracts.training import CERTIFICATE_ISSUED, ENROLLED, TRAINING_COMPLETED
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, invalid
 
 
 # -- records ------------------------------------------------------------------------------
@@ -161,11 +161,6 @@ class Entry:
     awarded_at: dt.datetime | None = None
 
 
-def refused(field, message):
-    """``InvalidInput`` for one field, worded as ``shared.validation.invalid`` words it."""
-    return InvalidInput(f"invalid input: {field}: {message}", {field: [message]})
-
-
 # -- bases, courses, cohorts --------------------------------------------------------------
 def new_base(command, origin: Origin) -> Base:
     return Base(id=origin.id, created_at=origin.at, created_by=origin.by, **command)
@@ -174,7 +169,7 @@ def new_base(command, origin: Origin) -> Base:
 def open_course(base: Base, command, origin: Origin) -> Course:
     """A course is taught at a training base, and belongs to the base's county."""
     if base.kind != "training":
-        raise refused("base_id", "is an incubation base, not a training base")
+        raise invalid({"base_id": ["is an incubation base, not a training base"]})
     return Course(
         **{**command, "base_id": str(command["base_id"])},
         id=origin.id,
@@ -186,7 +181,7 @@ def open_course(base: Base, command, origin: Origin) -> Course:
 
 def open_cohort(course: Course, command, today: dt.date, origin: Origin) -> Cohort:
     if command["starts_on"] < today:
-        raise refused("starts_on", "is in the past")
+        raise invalid({"starts_on": ["is in the past"]})
     return Cohort(
         **command,
         id=origin.id,
@@ -295,16 +290,19 @@ def new_competition(command, prefecture_operator: bool, origin: Origin) -> Compe
     """A competition of one county, or prefecture-wide (no county) when a prefecture
     operator creates it."""
     if command["county_code"] is None and not prefecture_operator:
-        raise refused(
-            "county_code",
-            "a prefecture-wide competition needs a prefecture operator; name your county",
+        raise invalid(
+            {
+                "county_code": [
+                    "a prefecture-wide competition needs a prefecture operator; name your county"
+                ]
+            }
         )
     return Competition(id=origin.id, created_at=origin.at, created_by=origin.by, **command)
 
 
 def require_group(competition: Competition, group: str) -> None:
     if group not in competition.groups:
-        raise refused("group", f"must be one of {', '.join(competition.groups)}")
+        raise invalid({"group": [f"must be one of {', '.join(competition.groups)}"]})
 
 
 def enter(

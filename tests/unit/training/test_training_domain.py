@@ -8,7 +8,6 @@ import pytest
 
 from services.training import domain
 from shared.errors import Conflict, InvalidInput
-from shared.validation import invalid
 from tests.unit.training.training_records import (
     NOW,
     TODAY,
@@ -35,13 +34,6 @@ def test_both_pass_marks_must_be_reached(theory, practical, passed):
 
 def test_certificate_numbers_carry_year_county_and_a_running_number():
     assert domain.cert_no(dt.date(2026, 12, 30), "652301", 42) == "TR20266523010000042"
-
-
-def test_a_refusal_is_worded_as_the_edge_words_invalid_input():
-    refusal = domain.refused("starts_on", "is in the past")
-    expected = invalid({"starts_on": ["is in the past"]})
-    assert isinstance(refusal, InvalidInput)
-    assert (refusal.message, refusal.errors) == (expected.message, expected.errors)
 
 
 # -- bases, courses, cohorts ----------------------------------------------------------------
