@@ -32,8 +32,7 @@ from shared.contracts.loans import (
     LOAN_REJECTED,
     SUBSIDY_GRANTED,
 )
-from shared.errors import Conflict
-from shared.validation import invalid
+from shared.errors import Conflict, invalid
 
 LOAN_MOVES = {
     "submitted": {"approved", "rejected", "withdrawn"},
