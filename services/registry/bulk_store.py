@@ -5,7 +5,7 @@ import json
 
 from services.registry.card_store import COLUMNS
 from services.registry.domain import MAX_DUPLICATES
-from shared.db import Store
+from shared.db import Store, in_counties
 
 
 def _json_default(value):
@@ -19,10 +19,9 @@ class BulkStore(Store):
         if not id_numbers:
             return {}
         with self.cursor() as cur:
-            cur.execute("SELECT id_number, CASE WHEN %s::text[] IS NULL"
-                        " OR county_code = ANY(%s::text[]) THEN id END"
-                        " FROM veterans WHERE id_number = ANY(%s)",
-                        (counties, counties, list(id_numbers)))
+            cur.execute(f"SELECT id_number, CASE WHEN {in_counties()} THEN id END"
+                        " FROM veterans WHERE id_number = ANY(%(numbers)s)",
+                        {"c": counties, "numbers": list(id_numbers)})
             return {number: veteran_id and str(veteran_id)
                     for number, veteran_id in cur.fetchall()}
 
@@ -52,11 +51,11 @@ class BulkStore(Store):
                 " CROSS JOIN LATERAL (SELECT id, registered_at FROM ("
                 "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.name = b.name"
                 "   AND v.birth_date = b.birth_date AND v.county_code = b.county_code"
-                "   AND (%(scope)s::text[] IS NULL OR v.county_code = ANY(%(scope)s::text[]))"
+                f"   AND {in_counties('v.county_code', 'scope')}"
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)"
                 "  UNION"
                 "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.phone = b.phone"
-                "   AND (%(scope)s::text[] IS NULL OR v.county_code = ANY(%(scope)s::text[]))"
+                f"   AND {in_counties('v.county_code', 'scope')}"
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)) found"
                 "  ORDER BY registered_at, id LIMIT %(limit)s) d"
                 " ORDER BY b.key, d.registered_at, d.id",

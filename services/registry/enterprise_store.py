@@ -6,7 +6,7 @@ import psycopg2
 import psycopg2.extras
 
 from services.registry.enterprise_domain import Enterprise
-from shared.db import Store, where
+from shared.db import Store, in_counties, insert, like_containing, where
 
 COLUMNS = ("id", "kind", "uscc", "name", "county_code", "industry", "founded_on", "stage",
            "employees", "veteran_employees", "federation_member", "incubation_base",
@@ -27,11 +27,6 @@ def enterprise_from(row):
     return Enterprise(**row)
 
 
-def _like(text):
-    """``text`` as a literal inside an ILIKE pattern."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 class EnterpriseStore(Store):
     def add_enterprise(self, enterprise, created_by):
         """Insert with its founders; on a taken USCC return ``(id, county_code)`` of the
@@ -39,10 +34,9 @@ class EnterpriseStore(Store):
         with self.cursor() as cur:
             # ON CONFLICT waits for a concurrent insert of the same USCC to commit, so of
             # two simultaneous registrations exactly one gets the row.
-            cur.execute(f"INSERT INTO enterprises ({', '.join(COLUMNS)}, created_by)"
-                        f" VALUES ({', '.join(['%s'] * (len(COLUMNS) + 1))})"
-                        " ON CONFLICT (uscc) DO NOTHING RETURNING id",
-                        [getattr(enterprise, c) for c in COLUMNS] + [created_by])
+            insert(cur, "enterprises",
+                   {**{c: getattr(enterprise, c) for c in COLUMNS}, "created_by": created_by},
+                   " ON CONFLICT (uscc) DO NOTHING RETURNING id")
             if cur.fetchone() is None:
                 return self._holder(cur, enterprise.uscc)
             self._add_founders(cur, enterprise.id, enterprise.founder_ids)
@@ -98,7 +92,7 @@ class EnterpriseStore(Store):
             ("e.county_code = ANY(%s)", counties), ("e.kind = %s", kind),
             ("e.stage = %s", stage), ("e.industry = %s", industry),
             ("e.federation_member = %s", federation_member),
-            ("e.name ILIKE %s", _like(name) if name else None),
+            ("e.name ILIKE %s", like_containing(name) if name else None),
             ("EXISTS (SELECT 1 FROM enterprise_founders f WHERE"
              " f.enterprise_id = e.id AND f.veteran_id = %s)", founder_id))
         with self.dict_cursor() as cur:
@@ -111,9 +105,9 @@ class EnterpriseStore(Store):
         """The enterprises a veteran founded (in ``counties`` unless None), oldest first."""
         with self.dict_cursor() as cur:
             cur.execute(f"{SELECT} JOIN enterprise_founders ef ON ef.enterprise_id = e.id"
-                        f" WHERE ef.veteran_id = %s"
-                        f" AND (%s::text[] IS NULL OR e.county_code = ANY(%s::text[])){ORDER}",
-                        (veteran_id, counties, counties))
+                        f" WHERE ef.veteran_id = %(veteran)s"
+                        f" AND {in_counties('e.county_code')}{ORDER}",
+                        {"veteran": veteran_id, "c": counties})
             return [enterprise_from(row) for row in cur.fetchall()]
 
     def founders_of(self, enterprise_id):

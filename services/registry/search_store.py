@@ -4,14 +4,7 @@ parameter; only fixed clause text is formatted into the statements."""
 from datetime import date
 
 from services.registry.card_store import COLUMNS, SELECT, veteran_from
-from shared.db import Store
-
-
-def like_pattern(text):
-    """``text`` as a LIKE substring pattern: the client's ``%``, ``_`` and ``\\`` match
-    themselves (backslash is LIKE's default escape character)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+from shared.db import Store, like_containing
 
 
 def where_clause(criteria):
@@ -53,7 +46,7 @@ def where_clause(criteria):
         # LIKE keeps those that hold it as a whole.
         operator = "LIKE" if name.lower() == name.upper() else "ILIKE"
         add(f"name_grams(name) @> name_query_grams(%s) AND name {operator} %s",
-            name, like_pattern(name))
+            name, like_containing(name))
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 

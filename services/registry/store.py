@@ -7,7 +7,7 @@ from services.registry.bulk_store import BulkStore
 from services.registry.card_store import COLUMNS, SELECT, column_values, veteran_from
 from services.registry.enterprise_store import EnterpriseStore
 from services.registry.search_store import SearchStore
-from shared.db import Store, where
+from shared.db import Store, insert, where
 
 
 class VeteranStore(Store):
@@ -17,10 +17,9 @@ class VeteranStore(Store):
         with self.cursor() as cur:
             # ON CONFLICT waits for a concurrent insert of the same ID number to commit,
             # so of two simultaneous registrations exactly one gets the row.
-            cur.execute(f"INSERT INTO veterans ({', '.join(COLUMNS)}, created_by)"
-                        f" VALUES ({', '.join(['%s'] * (len(COLUMNS) + 1))})"
-                        " ON CONFLICT (id_number) DO NOTHING RETURNING id",
-                        column_values(veteran) + [created_by])
+            insert(cur, "veterans",
+                   {**dict(zip(COLUMNS, column_values(veteran))), "created_by": created_by},
+                   " ON CONFLICT (id_number) DO NOTHING RETURNING id")
             if cur.fetchone():
                 return None
             cur.execute("SELECT id, county_code FROM veterans WHERE id_number = %s",
@@ -91,11 +90,10 @@ class VeteranStore(Store):
         """One audit row. ``entity_id`` None: a read over many (a search); ``details``: what
         else the row should say (a search's filter keys and row count), no personal value."""
         with self.cursor() as cur:
-            cur.execute("INSERT INTO audit_log (at, operator_id, role, action, entity, entity_id,"
-                        " reason, details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                        (at, operator.id, operator.role, action, entity,
-                         None if entity_id is None else str(entity_id), reason,
-                         None if details is None else json.dumps(details)))
+            insert(cur, "audit_log", {
+                "at": at, "operator_id": operator.id, "role": operator.role, "action": action,
+                "entity": entity, "entity_id": None if entity_id is None else str(entity_id),
+                "reason": reason, "details": None if details is None else json.dumps(details)})
 
     def audit_entries(self, operator_id=None, action=None, since=None, until=None,
                       limit=50, offset=0):

@@ -6,7 +6,7 @@ import pytest
 from nameko.testing.services import worker_factory
 
 from services.registry.search import indicators, load_search, search_audit
-from services.registry.search_store import like_pattern, where_clause
+from services.registry.search_store import where_clause
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
 from shared.errors import Forbidden, InvalidInput
@@ -96,9 +96,9 @@ def test_every_bad_field_is_named_at_once():
 
 # -- SQL --------------------------------------------------------------------------------
 
-def test_like_pattern_makes_wildcards_in_a_name_match_themselves():
-    assert like_pattern("张伟") == "%张伟%"
-    assert like_pattern("a_b%c\\d") == "%a\\_b\\%c\\\\d%"
+def test_wildcards_in_a_name_filter_match_themselves():
+    assert where_clause({"name": "张伟"})[1] == ["张伟", "%张伟%"]
+    assert where_clause({"name": "a_b%c\\d"})[1] == ["a_b%c\\d", "%a\\_b\\%c\\\\d%"]
 
 
 def test_user_input_only_ever_travels_as_parameters():
