@@ -10,9 +10,9 @@ from services.registry.domain import Veteran
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
 from shared.clock import FrozenClock
-from shared.contracts import envelope
 from shared.errors import InvalidInput
 from tests.factories import id_number, make_veteran, unique_id_numbers
+from tests.unit.registry.fakes import FakeRegistryStore
 
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
 TODAY = FrozenClock(NOW).today()
@@ -140,58 +140,9 @@ def test_duplicates_are_capped_at_the_oldest_twenty():
 
 
 # -- the RPC over an in-memory store --------------------------------------------------------
-class FakeStore:
-    """The store methods register_veterans uses; every call is recorded."""
-
-    def __init__(self):
-        self.veterans, self.audits, self.events, self.timeline, self.calls = {}, [], [], [], []
-        self.snatched = {}  # id_number -> id: "registered by someone else" at insert time
-
-    def holders(self, id_numbers, counties=None):
-        self.calls.append("holders")
-        return {v.id_number: v.id if counties is None or v.county_code in counties else None
-                for v in self.veterans.values() if v.id_number in id_numbers}
-
-    def duplicates_of(self, people, limit=bulk.MAX_DUPLICATES, counties=None):
-        self.calls.append("duplicates_of")
-        found = {}
-        for key, name, birth, county, phone in people:
-            ids = [v.id for v in self.veterans.values()
-                   if (counties is None or v.county_code in counties)
-                   and ((v.name, v.birth_date, v.county_code) == (name, birth, county)
-                        or (phone and v.phone == phone))]
-            if ids:
-                found[key] = ids
-        return found
-
-    def add_veterans(self, veterans, created_by, counties=None):
-        self.calls.append("add_veterans")
-        lost = {v.id_number: self.snatched[v.id_number] for v in veterans
-                if v.id_number in self.snatched}
-        if lost:
-            return lost
-        for v in veterans:
-            self.veterans[v.id] = v
-        self.created_by = created_by
-        return {}
-
-    def audit_many(self, operator, action, entity, entity_ids, at):
-        self.calls.append("audit_many")
-        self.audits += [(operator.id, action, entity, i) for i in entity_ids]
-
-    def emit(self, *events):
-        self.calls.append("emit")
-        self.events.extend(events)
-        return [envelope("registry", e, None, NOW) for e in events]
-
-    def add_timeline_rows(self, rows):
-        self.calls.append("add_timeline_rows")
-        self.timeline.extend(rows)
-
-
 @pytest.fixture
 def store():
-    return FakeStore()
+    return FakeRegistryStore(NOW)
 
 
 @pytest.fixture
@@ -207,9 +158,9 @@ def test_a_batch_is_written_with_one_call_per_table(service, store):
                            "add_timeline_rows"]
     ids = [r["id"] for r in results]
     assert [e.data["veteran_id"] for e in store.events] == ids
-    assert [a[3] for a in store.audits] == ids
+    assert [a.entity_id for a in store.audits] == ids
     assert {a[:3] for a in store.audits} == {("op-1", "register_veteran", "veteran")}
-    assert [row[1] for row in store.timeline] == ids
+    assert [row[1] for row in store.timeline_rows] == ids
     assert store.created_by == "op-1"
 
 

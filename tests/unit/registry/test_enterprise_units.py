@@ -15,11 +15,12 @@ from services.registry.schemas import RegisterVeteranSchema
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
 from shared.clock import FrozenClock
-from shared.contracts import dump_data, envelope
+from shared.contracts import dump_data
 from shared.contracts.registry import ENTERPRISE_REGISTERED, ENTERPRISE_UPDATED
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.validation import load
 from tests.factories import make_veteran
+from tests.unit.registry.fakes import Audit, FakeRegistryStore
 
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
 TODAY = date(2026, 3, 1)
@@ -164,50 +165,9 @@ def test_search_filters_default_to_none():
 
 # -- RPCs over an in-memory store ---------------------------------------------------------
 
-class FakeStore:
-    """The parts of RegistryStore the enterprise RPCs use, in dicts."""
-
-    def __init__(self):
-        self.veterans, self.enterprises = {}, {}
-        self.events, self.timeline, self.audits, self.calls = [], [], [], []
-
-    def get_veteran(self, veteran_id, lock=False):
-        self.calls.append("get_veteran")
-        return self.veterans.get(str(veteran_id))
-
-    def save_changes(self, veteran, history, operator_id, at, reason=None, cause_event_id=None):
-        self.veterans[veteran.id] = veteran
-
-    def add_enterprise(self, enterprise, created_by):
-        self.calls.append("add_enterprise")
-        for existing in self.enterprises.values():
-            if enterprise.uscc and existing.uscc == enterprise.uscc:
-                return existing.id, existing.county_code
-        self.enterprises[enterprise.id] = enterprise
-        return None
-
-    def get_enterprise(self, enterprise_id, lock=False):
-        self.calls.append("get_enterprise")
-        return self.enterprises.get(str(enterprise_id))
-
-    def save_enterprise(self, enterprise, changed):
-        self.enterprises[enterprise.id] = enterprise
-
-    def audit(self, operator, action, entity, entity_id, at, reason=None):
-        self.audits.append((operator.id, action, entity_id))
-
-    def emit(self, *events):
-        self.calls.append("emit")
-        self.events.extend(events)
-        return [envelope("registry", e, None, NOW) for e in events]
-
-    def add_timeline_rows(self, rows):
-        self.timeline.extend(rows)
-
-
 @pytest.fixture
 def store():
-    store = FakeStore()
+    store = FakeRegistryStore(NOW)
     for county, veteran_id in (("652301", FOUNDER), ("652302", OUTSIDER)):
         store.veterans[veteran_id] = veteran_domain.register(
             load(RegisterVeteranSchema(), make_veteran(county_code=county)), veteran_id, NOW)[0]
@@ -223,11 +183,11 @@ def service(store):
 def test_register_enterprise_stores_audits_and_makes_the_founder_self_employed(service, store):
     reply = service.register_enterprise(command())
     assert list(store.enterprises) == [reply["id"]]
-    assert store.audits[0] == ("op-1", "register_enterprise", reply["id"])
+    assert store.audits[0] == Audit("op-1", "register_enterprise", "enterprise", reply["id"])
     assert store.veterans[FOUNDER].employment_status == "self_employed"
     types = [e.type for e in store.events]
     assert types == ["enterprise_registered", "veteran_updated", "employment_status_changed"]
-    registered_id = store.timeline[0][0]
+    registered_id = store.timeline_rows[0][0]
     assert store.events[2].data["cause_event_id"] == registered_id
 
 
@@ -282,7 +242,7 @@ def test_an_update_is_audited_and_announced(service, store):
     created = service.register_enterprise(command())
     updated = service.update_enterprise(created["id"], {"stage": "closed"})
     assert updated["stage"] == "closed"
-    assert store.audits[-1] == ("op-1", "update_enterprise", created["id"])
+    assert store.audits[-1] == Audit("op-1", "update_enterprise", "enterprise", created["id"])
     assert store.events[-1].type == ENTERPRISE_UPDATED
     assert store.events[-1].data["changed"] == {"stage": "closed"}
 

@@ -12,71 +12,15 @@ from services.registry.service import RegistryService
 from shared.clock import FrozenClock
 from shared.contracts.registry import VETERAN_REGISTERED
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.contracts import envelope
 from tests.factories import id_number, make_veteran
+from tests.unit.registry.fakes import Audit, FakeRegistryStore
 
 NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
 
 
-class FakeStore:
-    """What RegistryStore offers the service, kept in dicts; every call is recorded."""
-
-    def __init__(self):
-        self.audits = []
-        self.timeline = []
-        self.veterans = {}
-        self.events = []
-        self.calls = []
-
-    def add_veteran(self, veteran, created_by=None):
-        self.calls.append("add_veteran")
-        self.created_by = created_by
-        for existing in self.veterans.values():
-            if existing.id_number == veteran.id_number:
-                return existing.id, existing.county_code
-        self.veterans[veteran.id] = veteran
-        return None
-
-    def get_veteran(self, veteran_id, lock=False):
-        self.calls.append("get_veteran")
-        return self.veterans.get(str(veteran_id))
-
-    def possible_duplicates(self, name, birth_date, county_code, phone, counties=None):
-        self.calls.append("possible_duplicates")
-        return [v.id for v in self.veterans.values()
-                if (counties is None or v.county_code in counties)
-                and ((v.name, v.birth_date, v.county_code) == (name, birth_date, county_code)
-                     or (phone and v.phone == phone))]
-
-    def add_timeline(self, event_id, at, source, event_type, summary, veteran_id=None,
-                     enterprise_id=None):
-        self.timeline.append((veteran_id, event_type, summary))
-
-    def add_timeline_rows(self, rows):
-        for event_id, veteran_id, enterprise_id, at, source, event_type, summary in rows:
-            self.timeline.append((veteran_id or enterprise_id, event_type, summary))
-
-    def find_by_id_number(self, number):
-        self.calls.append("find_by_id_number")
-        return next((v for v in self.veterans.values() if v.id_number == number), None)
-
-    def audit(self, operator, action, entity, entity_id, at, reason=None, details=None):
-        self.calls.append("audit")
-        self.audits.append((operator.id, action, entity_id, reason) + ((details,) if details else ()))
-
-    def emit(self, *events):
-        self.calls.append("emit")
-        self.events.extend(events)
-        return [envelope("registry", e, None, NOW) for e in events]
-
-    def outbox_backlog(self):
-        self.calls.append("outbox_backlog")
-        return {"outbox_backlog": len(self.events)}
-
-
 @pytest.fixture
 def store():
-    return FakeStore()
+    return FakeRegistryStore(NOW)
 
 
 @pytest.fixture
@@ -162,7 +106,8 @@ def test_each_single_card_read_writes_one_audit_row(service, store, read):
     store.audits.clear()
     key = data["id_number"] if read == "find_veteran_by_id_number" else registered["id"]
     getattr(service, read)(key)
-    assert store.audits == [("op-1", "read_card", registered["id"], None, {"rpc": read})]
+    assert store.audits == [Audit("op-1", "read_card", "veteran", registered["id"],
+                                   details={"rpc": read})]
 
 
 def test_get_veteran_of_an_unknown_id_raises_not_found(service):
@@ -207,4 +152,4 @@ def test_a_clerk_registering_into_another_county_is_forbidden_and_nothing_is_sto
 def test_a_registration_names_its_operator_in_the_record_and_the_audit(service, store):
     created = service.register_veteran(make_veteran())
     assert store.created_by == "op-1"
-    assert store.audits == [("op-1", "register_veteran", created["id"], None)]
+    assert store.audits == [Audit("op-1", "register_veteran", "veteran", created["id"])]

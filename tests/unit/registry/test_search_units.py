@@ -10,28 +10,7 @@ from services.registry.search_store import where_clause
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
 from shared.errors import Forbidden, InvalidInput
-
-
-class FakeSearchStore:
-    """Records what the service asked the store for; returns canned counts."""
-
-    def __init__(self):
-        self.searches, self.counted, self.audits = [], [], []
-
-    def search_veterans(self, criteria, limit, offset):
-        self.searches.append((criteria, limit, offset))
-        return 0, []
-
-    def audit(self, operator, action, entity, entity_id, at, reason=None, details=None):
-        self.audits.append((operator.id, action, entity, entity_id, details))
-
-    def veteran_counts(self, counties, needs):
-        self.counted.append(counties)
-        return ({("employed", "job"): 3, ("unemployed", "job"): 1, ("unemployed", "none"): 2},
-                {need: 0 for need in needs} | {"job_referral": 2})
-
-    def enterprise_counts(self, counties):
-        return {("enterprise", "startup"): 1}
+from tests.unit.registry.fakes import FakeRegistryStore
 
 
 def service_as(role, counties, store):
@@ -41,7 +20,7 @@ def service_as(role, counties, store):
 
 @pytest.fixture
 def store():
-    return FakeSearchStore()
+    return FakeRegistryStore()
 
 
 # -- input ------------------------------------------------------------------------------
@@ -153,7 +132,7 @@ def test_a_prefecture_operator_searching_without_a_county_is_not_restricted(stor
 def test_a_search_writes_one_audit_row_with_its_filter_keys_page_and_row_count(store):
     service_as("county", ["652301"], store).search_veterans(
         {"name": "欧阳", "skill": ["welder"], "discharged_from_year": 2012}, page=2, page_size=20)
-    [(operator, action, entity, entity_id, details)] = store.audits
+    [(operator, action, entity, entity_id, _, details)] = store.audits
     assert (operator, action, entity, entity_id) == ("op-1", "search_veterans", "veteran", None)
     assert details == {"filter_keys": ["discharged_from_year", "name", "skill"],
                        "filters": {"discharged_from_year": 2012, "skill": ["welder"]},
