@@ -3,6 +3,7 @@ created, conflict or invalid, and writes the good rows set-based (a statement pe
 for the whole batch) in the worker's one transaction: exactly what as many single
 registrations would write, and nothing at all if any statement fails."""
 import uuid
+from typing import Any
 
 import eventlet
 import structlog
@@ -10,6 +11,7 @@ from marshmallow import ValidationError
 
 from services.registry import domain
 from services.registry.schemas import RegisterVeteranSchema
+from services.registry.worker import RegistryWorker
 from shared.auth import WRITE
 from shared.bounded import bounded_rpc
 from shared.errors import flatten_errors
@@ -33,7 +35,7 @@ DEFAULT_CONCURRENCY = 2
 CREATED, CONFLICT, INVALID = "created", "conflict", "invalid"
 
 
-class BulkRpcs:
+class BulkRpcs(RegistryWorker):
     @bounded_rpc("BULK_CONCURRENCY", DEFAULT_CONCURRENCY, roles=WRITE,
                  sensitive_arguments=("batch",))
     def register_veterans(self, batch):
@@ -79,9 +81,9 @@ class BulkRpcs:
             [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
             counties=scope)
         duplicates = batch_duplicates(veterans, existing)
-        return {index: domain.with_duplicates(*draft, duplicates[index])
-                if index in duplicates else draft
-                for index, draft in _cooperatively(drafts.items())}
+        return {index: domain.with_duplicates(veteran, events, duplicates[index])
+                if index in duplicates else (veteran, events)
+                for index, (veteran, events) in _cooperatively(drafts.items())}
 
 
 def check_batch(batch):
@@ -149,7 +151,8 @@ def _unstorable(value):
 def first_claims(commands):
     """The first valid row of each ID number claims it; later rows repeat it.
     → ``({index: command}, {index: index of the claiming row})``, in input order."""
-    claims, repeats, claimed_by = {}, {}, {}
+    claims, repeats = {}, {}
+    claimed_by: dict[str, int] = {}
     for index, command in commands.items():
         first = claimed_by.setdefault(command["id_number"], index)
         if first == index:
@@ -163,7 +166,9 @@ def batch_duplicates(veterans, existing, limit=MAX_DUPLICATES):
     """Possible duplicates of each of ``[(index, veteran)]`` (input order): the existing
     cards found for it (``{index: [ids]}``, oldest first), then the batch's earlier rows
     with the same name, birth date and county or the same phone, up to ``limit``."""
-    by_identity, by_phone, found = {}, {}, {}
+    by_identity: dict[tuple[Any, ...], list[int]] = {}
+    by_phone: dict[str, list[int]] = {}
+    found = {}
     for position, (index, veteran) in enumerate(veterans):
         identity = (veteran.name, veteran.birth_date, veteran.county_code)
         same_identity = by_identity.setdefault(identity, [])

@@ -61,7 +61,7 @@ class BulkStore(Store):
                 " ORDER BY b.key, d.registered_at, d.id",
                 {"keys": keys, "names": names, "births": births, "counties": codes,
                  "phones": phones, "limit": limit, "scope": scope})
-            found = {}
+            found: dict[int, list[str]] = {}
             for key, veteran_id in cur.fetchall():
                 found.setdefault(key, []).append(str(veteran_id))
             return found

@@ -9,6 +9,7 @@ from stdnum.cn import uscc as uscc_number
 
 from services.registry import enterprise_domain as domain
 from services.registry.domain import json_rows
+from services.registry.worker import RegistryWorker
 from shared.auth import READ, WRITE
 from shared.errors import Conflict, NotFound
 from shared.jurisdiction import county_validator
@@ -73,7 +74,7 @@ UPDATE_INPUT = UpdateEnterpriseSchema()
 SEARCH_INPUT = SearchEnterprisesSchema()
 
 
-class EnterpriseRpcs:
+class EnterpriseRpcs(RegistryWorker):
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def register_enterprise(self, data):
         command = load(REGISTER_INPUT, data)
@@ -188,7 +189,7 @@ class EnterpriseRpcs:
         """The founders, locked in a stable order (no deadlock between two registrations
         naming the same veterans). Unknown, or outside the caller's counties (answered
         alike) → InvalidInput naming ``founder_ids.N``."""
-        positions = {}
+        positions: dict[str, int] = {}
         for index, founder_id in enumerate(founder_ids):
             positions.setdefault(str(founder_id), index)
         found, errors = [], {}

@@ -5,6 +5,7 @@ inbox, in the same transaction as the inbox record."""
 import structlog
 
 from services.registry import domain
+from services.registry.worker import RegistryWorker
 from shared.contracts import followup, jobs, training
 from shared.contracts.summaries import SUMMARIES, summary
 from shared.messaging import batch_event_handler, event_handler
@@ -14,7 +15,7 @@ log = structlog.get_logger(__name__)
 OWN = "registry"
 
 
-class Reactions:
+class Reactions(RegistryWorker):
     @event_handler("jobs", jobs.VETERAN_HIRED)
     def on_veteran_hired(self, event):
         self._record(event)
@@ -47,17 +48,24 @@ class Reactions:
         self.apply_changes(veteran, changes, reason=reason, cause_event_id=event.event_id)
 
     def _record(self, *events):
-        rows = []
-        for event in events:
-            data = event.data
-            text = summary(event.source, event.type, data)
-            if data.get("veteran_id"):
-                rows.append((event.event_id, data["veteran_id"], None, event.occurred_at,
-                             event.source, event.type, text))
-            if data.get("enterprise_id"):
-                rows.append((event.event_id, None, data["enterprise_id"], event.occurred_at,
-                             event.source, event.type, text))
-        self.store.add_timeline_rows(rows)
+        self.store.add_timeline_rows(timeline_rows(events))
+
+
+def timeline_rows(events):
+    """The timeline rows of other services' events: one for the veteran and one for the
+    enterprise each concerns, as ``(event_id, veteran_id, enterprise_id, at, source, type,
+    summary)``."""
+    rows = []
+    for event in events:
+        data = event.data
+        text = summary(event.source, event.type, data)
+        if data.get("veteran_id"):
+            rows.append((event.event_id, data["veteran_id"], None, event.occurred_at,
+                         event.source, event.type, text))
+        if data.get("enterprise_id"):
+            rows.append((event.event_id, None, data["enterprise_id"], event.occurred_at,
+                         event.source, event.type, text))
+    return rows
 
 
 REACTING = {("jobs", jobs.VETERAN_HIRED), ("followup", followup.REVISIT_COMPLETED),
@@ -68,8 +76,8 @@ TIMELINE_ONLY = sorted((source, event_type) for source, event_type in SUMMARIES
                        if source != OWN and (source, event_type) not in REACTING)
 
 
-class TimelineHandlers:
+class TimelineHandlers(RegistryWorker):
     # A timeline line is small work: take the waiting events in one transaction.
     @batch_event_handler(*TIMELINE_ONLY[0], also=TIMELINE_ONLY[1:])
     def on_timeline_event(self, events):
-        self._record(*events)
+        self.store.add_timeline_rows(timeline_rows(events))

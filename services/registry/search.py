@@ -4,6 +4,7 @@ from marshmallow import (Schema, ValidationError, fields, post_load, validate,
                          validates_schema)
 
 from services.registry import domain
+from services.registry.worker import RegistryWorker
 from shared.auth import READ, STATS
 from shared.errors import InvalidInput
 from shared.jurisdiction import county_validator
@@ -104,7 +105,7 @@ def search_audit(criteria, page, page_size, rows, total):
             "page": page, "page_size": page_size, "rows": rows, "total": total}
 
 
-class SearchRpcs:
+class SearchRpcs(RegistryWorker):
     @rpc(roles=READ)
     def search_veterans(self, filters=None, page=1, page_size=50):
         """Cards matching every filter, in registration order, one page of them; a county

@@ -2,6 +2,7 @@
 counting the ledger by county (statistics). Every value a client sent goes in as a
 parameter; only fixed clause text is formatted into the statements."""
 from datetime import date
+from typing import Any
 
 from services.registry.card_store import COLUMNS, SELECT, veteran_from
 from shared.db import Store, like_containing
@@ -11,7 +12,8 @@ def where_clause(criteria):
     """``(" WHERE …", args)`` for loaded search criteria (absent or None: no condition).
     Lists of counties, statuses and willingness match any; lists of skills and needs
     match a card that has all of them (array containment, which the GIN indexes serve)."""
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
 
     def add(clause, *values):
         where.append(clause)
