@@ -34,7 +34,7 @@ class BulkStore(Store):
         if not people:
             return {}
         scope = None if counties is None else list(counties)
-        keys, names, births, codes, phones = (list(column) for column in zip(*people))
+        keys, names, births, codes, phones = (list(column) for column in zip(*people, strict=True))
         with self.cursor() as cur:
             # Two probes per person, each reading at most its oldest ``limit`` straight off
             # an index in (registered_at, id) order (migration 006); the oldest ``limit`` of

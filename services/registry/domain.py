@@ -7,8 +7,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from shared.contracts import Event
-from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, VETERAN_REGISTERED,
-                                       VETERAN_UPDATED)
+from shared.contracts.registry import EMPLOYMENT_STATUS_CHANGED, VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.masks import mask_id_number, mask_phone
 
 FLAG_DIVISION_UNVERIFIED = "id_division_unverified"

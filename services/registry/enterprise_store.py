@@ -1,6 +1,6 @@
 """registry's SQL for enterprises' booklets (一企一册) and their founders. A mixin of
 ``RegistryStore``: it reads veterans through ``VeteranStore.get_veteran``."""
-from datetime import timezone
+from datetime import UTC
 
 import psycopg2
 import psycopg2.extras
@@ -23,7 +23,7 @@ def enterprise_from(row):
     row["id"] = str(row["id"])
     row["founder_ids"] = list(row["founder_ids"])
     for column in ("registered_at", "updated_at"):  # UTC, as the clock gives them
-        row[column] = row[column].astimezone(timezone.utc)
+        row[column] = row[column].astimezone(UTC)
     return Enterprise(**row)
 
 
@@ -111,7 +111,8 @@ class EnterpriseStore(Store):
             return [enterprise_from(row) for row in cur.fetchall()]
 
     def founders_of(self, enterprise_id):
-        """The founders as the booklet lists them: ``{id, name, county_code, employment_status}``."""
+        """The founders as the booklet lists them:
+        ``{id, name, county_code, employment_status}``."""
         with self.dict_cursor() as cur:
             cur.execute("SELECT v.id::text AS id, v.name, v.county_code, v.employment_status"
                         " FROM enterprise_founders f JOIN veterans v ON v.id = f.veteran_id"

@@ -9,7 +9,6 @@ from shared.taxonomy import code_of
 from shared.validation import HISTORY, MOBILE, QUERY, loading_day
 
 
-
 def codes(category, max_items=30):
     return fields.List(fields.String(validate=code_of(category)), load_default=list,
                        validate=validate.Length(max=max_items))

@@ -1,7 +1,6 @@
 """Finding veterans' cards (``search_veterans``) and the registry's statistics (``stats``):
 the RPCs, their input schemas and the arithmetic of the bureau's indicators."""
-from marshmallow import (Schema, ValidationError, fields, post_load, validate,
-                         validates_schema)
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.registry import domain
 from services.registry.worker import RegistryWorker
@@ -181,4 +180,4 @@ def indicators(veteran_counts, need_counts, enterprise_counts, taxonomy=None):
 
 
 def _zeros(codes):
-    return {code: 0 for code in sorted(codes)}
+    return dict.fromkeys(sorted(codes), 0)

@@ -74,7 +74,7 @@ class SearchStore(Store):
             else:
                 cur.execute(f"SELECT count(*) FROM veterans{where}", args)
                 total = cur.fetchone()[0]
-        return total, [veteran_from(zip(COLUMNS, row)) for row in rows]
+        return total, [veteran_from(zip(COLUMNS, row, strict=True)) for row in rows]
 
     def veteran_counts(self, counties, needs):
         """``({(employment_status, willingness): count}, {need: count})`` over the
@@ -90,7 +90,7 @@ class SearchStore(Store):
                         needs + args)
             for status, willingness, n, *with_need in cur.fetchall():
                 by_state[(status, willingness)] = n
-                for need, k in zip(needs, with_need):
+                for need, k in zip(needs, with_need, strict=True):
                     by_need[need] += k
         return by_state, by_need
 

@@ -9,8 +9,13 @@ from services.registry import domain
 from services.registry.bulk import BulkRpcs
 from services.registry.enterprises import EnterpriseRpcs
 from services.registry.reactions import Reactions, TimelineHandlers
-from services.registry.schemas import (AuditQuerySchema, IdNumberSchema, RegisterVeteranSchema,
-                                       RevealSchema, UpdateVeteranSchema)
+from services.registry.schemas import (
+    AuditQuerySchema,
+    IdNumberSchema,
+    RegisterVeteranSchema,
+    RevealSchema,
+    UpdateVeteranSchema,
+)
 from services.registry.search import SearchRpcs
 from services.registry.store import RegistryStore
 from shared.auth import ADMIN, READ, REVEAL, WRITE

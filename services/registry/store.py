@@ -17,8 +17,8 @@ class VeteranStore(Store):
         with self.cursor() as cur:
             # ON CONFLICT waits for a concurrent insert of the same ID number to commit,
             # so of two simultaneous registrations exactly one gets the row.
-            insert(cur, "veterans",
-                   {**dict(zip(COLUMNS, column_values(veteran))), "created_by": created_by},
+            row = dict(zip(COLUMNS, column_values(veteran), strict=True))
+            insert(cur, "veterans", {**row, "created_by": created_by},
                    " ON CONFLICT (id_number) DO NOTHING RETURNING id")
             if cur.fetchone():
                 return None
@@ -42,7 +42,8 @@ class VeteranStore(Store):
 
     def save_changes(self, veteran, history, operator_id, at, reason=None, cause_event_id=None):
         """Write the changed fields of ``veteran`` and one history row per change."""
-        columns = sorted({c.field for c in history} | {"employer", "employed_since"} | {"updated_at"})
+        columns = sorted({c.field for c in history}
+                         | {"employer", "employed_since"} | {"updated_at"})
         with self.cursor() as cur:
             cur.execute(f"UPDATE veterans SET {', '.join(f'{c} = %s' for c in columns)}"
                         " WHERE id = %s", column_values(veteran, columns) + [veteran.id])
@@ -74,7 +75,8 @@ class VeteranStore(Store):
                     page_size=len(rows))
 
     def timeline(self, veteran_id=None, enterprise_id=None, limit=200):
-        column, value = ("veteran_id", veteran_id) if veteran_id else ("enterprise_id", enterprise_id)
+        column, value = (("veteran_id", veteran_id) if veteran_id
+                         else ("enterprise_id", enterprise_id))
         with self.dict_cursor() as cur:
             cur.execute(f"SELECT at, source, type, summary FROM timeline WHERE {column} = %s"
                         " ORDER BY at DESC, id DESC LIMIT %s", (value, limit))

@@ -267,6 +267,6 @@ def test_concurrent_batches_sharing_id_numbers_give_one_card_per_number(registry
 
     assert scalar(db, "SELECT count(*) FROM registry.veterans") == 300
     assert scalar(db, "SELECT count(*) FROM registry.outbox") == 300
-    for one, other in zip(forward, backward):
+    for one, other in zip(forward, backward, strict=True):
         assert sorted([one["status"], other["status"]]) == ["conflict", "created"]
         assert one["id"] == other["id"]

@@ -85,7 +85,8 @@ def test_registering_an_enterprise_makes_its_founder_self_employed(founder, rpc,
 
 
 def test_enterprise_registered_carries_the_facts_and_no_names(founder, rpc, db):
-    data = make_enterprise([founder["id"]], federation_member=True, incubation_base="昌吉市创业孵化园")
+    data = make_enterprise([founder["id"]], federation_member=True,
+                           incubation_base="昌吉市创业孵化园")
     enterprise = rpc.registry.register_enterprise(data)
 
     body = outbox(db, "enterprise_registered")[0]
@@ -109,7 +110,8 @@ def test_get_enterprise_returns_the_registered_booklet_entry(founder, rpc):
 
 def test_a_lowercase_uscc_is_stored_in_its_canonical_form(founder, rpc):
     code = valid_uscc()
-    enterprise = rpc.registry.register_enterprise(make_enterprise([founder["id"]], uscc=code.lower()))
+    enterprise = rpc.registry.register_enterprise(
+        make_enterprise([founder["id"]], uscc=code.lower()))
     assert enterprise["uscc"] == code
 
 
@@ -292,10 +294,12 @@ def test_closing_an_enterprise_is_allowed(enterprise, rpc, db):
 
 def test_a_new_name_is_kept_and_audited_but_not_announced(enterprise, rpc, db):
     before = outbox(db)
-    renamed = rpc.registry.update_enterprise(enterprise["id"], {"name": "昌吉市戎创电子商务有限公司"})
+    renamed = rpc.registry.update_enterprise(enterprise["id"],
+                                             {"name": "昌吉市戎创电子商务有限公司"})
     assert renamed["name"] == "昌吉市戎创电子商务有限公司"
     assert outbox(db) == before
-    assert scalar(db, "SELECT count(*) FROM registry.audit_log WHERE action = 'update_enterprise'") == 1
+    assert scalar(db, "SELECT count(*) FROM registry.audit_log"
+                      " WHERE action = 'update_enterprise'") == 1
 
 
 def test_an_update_that_changes_nothing_writes_nothing(enterprise, rpc, db):
@@ -303,10 +307,12 @@ def test_an_update_that_changes_nothing_writes_nothing(enterprise, rpc, db):
     same = rpc.registry.update_enterprise(enterprise["id"], {"stage": "startup", "employees": 6})
     assert same == enterprise
     assert outbox(db) == before
-    assert scalar(db, "SELECT count(*) FROM registry.audit_log WHERE action = 'update_enterprise'") == 0
+    assert scalar(db, "SELECT count(*) FROM registry.audit_log"
+                      " WHERE action = 'update_enterprise'") == 0
 
 
-def test_new_founders_replace_the_set_and_become_self_employed(enterprise, founder, veterans, rpc, db):
+def test_new_founders_replace_the_set_and_become_self_employed(enterprise, founder, veterans,
+                                                               rpc, db):
     partner = veterans(1)[0]
     updated = rpc.registry.update_enterprise(enterprise["id"], {"founder_ids": [partner["id"]]})
 

@@ -78,7 +78,7 @@ BATCH_TIMEOUT = 120
 
 def percentile(values, p):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def every(interval, stop, ask, latencies):
@@ -125,7 +125,8 @@ def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughou
         # and 20 MB of JSON encoded here would hold the probes' green threads off, not the
         # service's.
         began, published = time.monotonic(), [eventlet.event.Event() for _ in batches]
-        senders = [eventlet.spawn(send, batch, sent) for batch, sent in zip(batches, published)]
+        senders = [eventlet.spawn(send, batch, sent)
+                   for batch, sent in zip(batches, published, strict=True)]
         for sent in published:
             sent.wait()
         watchers = [

@@ -2,7 +2,7 @@
 is stable and complete, a county clerk never sees another county, and the indicators are
 right on a known ledger."""
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -44,7 +44,7 @@ def ledger(registry, rpc):
     ids = {}
     numbers = unique_id_numbers(len(LEDGER))
     for (name, (county, status, willingness, needs, skills, discharged)), number in zip(
-            LEDGER.items(), numbers):
+            LEDGER.items(), numbers, strict=True):
         card = rpc.registry.register_veteran(make_veteran(
             id_number=number, name=name, county_code=county, employment_status=status,
             willingness=willingness, service_needs=needs, skills=skills,
@@ -125,7 +125,7 @@ def test_cards_in_results_are_presented_with_id_number_and_phone_masked_and_no_a
 def insert_veterans(db, count, county="652301", ties=5, prefix="老兵"):
     """``count`` minimal cards straight into the table; every ``ties`` of them share one
     registration instant, so only the id can order them."""
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [(str(uuid.uuid4()), number, f"{prefix}{i}", "male", "1990-01-01", county, "2015-01-01",
              "self_employment", "job", "unemployed", start + timedelta(minutes=i // ties))
             for i, number in enumerate(unique_id_numbers(count, county=county))]

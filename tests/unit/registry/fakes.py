@@ -3,14 +3,14 @@ answering as the real one does (same method names and parameters, checked by
 ``test_fakes.py``) from dicts and lists, and recording every call by name.
 ``FakeRegistryStore`` joins them, as ``RegistryStore`` joins the real ones."""
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from services.registry.domain import MAX_DUPLICATES
 from shared.contracts import envelope
 
 # The moment the fakes stamp their envelopes with unless given another.
-NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 
 
 class Audit(NamedTuple):

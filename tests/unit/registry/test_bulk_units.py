@@ -1,6 +1,6 @@
 """register_veterans' pure parts, and the RPC over an in-memory store: no broker, no database."""
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -14,7 +14,7 @@ from shared.errors import InvalidInput
 from tests.factories import id_number, make_veteran, unique_id_numbers
 from tests.unit.registry.fakes import FakeRegistryStore
 
-NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 TODAY = FrozenClock(NOW).today()
 
 

@@ -2,7 +2,7 @@
 schemas, and the RPCs over an in-memory store."""
 import uuid
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -22,7 +22,7 @@ from shared.validation import load
 from tests.factories import make_veteran
 from tests.unit.registry.fakes import Audit, FakeRegistryStore
 
-NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 TODAY = date(2026, 3, 1)
 BASE = "91652301MA78K2Q5X"
 USCC = BASE + uscc_number.calc_check_digit(BASE)
@@ -83,7 +83,7 @@ def test_a_sound_booklet_has_no_problems(overrides):
 
 
 def test_an_update_returns_the_changed_fields_and_announces_the_facts_among_them():
-    later = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    later = datetime(2026, 3, 2, tzinfo=UTC)
     before = enterprise()
     updated, changed, [event] = domain.update(
         before, {"stage": "operating", "name": "新名字", "founded_on": date(2025, 6, 1)}, later)
@@ -155,7 +155,8 @@ def test_an_update_loads_only_the_fields_given():
 
 def test_booleans_and_counts_must_be_json_booleans_and_integers():
     with pytest.raises(InvalidInput) as caught:
-        load(REGISTER_INPUT, command(federation_member="true", employees="6", veteran_employees=1.5))
+        load(REGISTER_INPUT,
+             command(federation_member="true", employees="6", veteran_employees=1.5))
     assert set(caught.value.errors) == {"federation_member", "employees", "veteran_employees"}
 
 

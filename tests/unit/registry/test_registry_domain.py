@@ -1,6 +1,6 @@
 """registry's pure domain: identity derived from the ID number, masking, register, present."""
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -10,14 +10,14 @@ from shared.contracts import Event, dump_data
 from shared.contracts.registry import VETERAN_REGISTERED
 from tests.factories import make_veteran
 
-NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def gb11643(body):
     """The check character of GB 11643-1999, computed here independently of stdnum."""
     assert len(body) == 17 and body.isdigit()
-    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
 def card(county="652301", birth="19900307", seq="12", gender_digit="3"):
@@ -93,7 +93,8 @@ def rebuilt(masked, birth_date, gender):
     found = []
     for seq in range(1000):
         body = f"{head}{seq:03d}"
-        if any(shown not in ("*", digit) for shown, digit in zip(masked[14:17], body[14:])):
+        if any(shown not in ("*", digit)
+               for shown, digit in zip(masked[14:17], body[14:], strict=True)):
             continue
         if (seq % 2 == 1) != (gender == "male"):
             continue

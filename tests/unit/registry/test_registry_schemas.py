@@ -13,7 +13,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 def gb11643(body):
     """The check character of GB 11643-1999, computed independently of stdnum."""
-    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
 def card(birth="19900307", county="652301", tail="123"):

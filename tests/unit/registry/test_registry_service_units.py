@@ -1,21 +1,20 @@
 """RegistryService's RPC methods with an in-memory store: no broker, no database."""
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
-from shared.auth import Caller, Operator
 from nameko.testing.services import worker_factory
 
 from services.registry import domain
 from services.registry.service import RegistryService
+from shared.auth import Caller, Operator
 from shared.clock import FrozenClock
 from shared.contracts.registry import VETERAN_REGISTERED
 from shared.errors import Conflict, InvalidInput, NotFound
 from tests.factories import id_number, make_veteran
 from tests.unit.registry.fakes import Audit, FakeRegistryStore
 
-NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 
 
 @pytest.fixture

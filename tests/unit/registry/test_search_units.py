@@ -120,7 +120,7 @@ def test_an_empty_scope_still_restricts_and_no_scope_does_not():
 
 def test_a_clerk_searching_without_a_county_gets_only_their_counties(store):
     service_as("county", ["652301", "652302"], store).search_veterans({"skill": "welder"})
-    criteria, limit, offset = store.searches[0]
+    criteria, _, _ = store.searches[0]
     assert criteria["county_code"] == ["652301", "652302"] and criteria["skill"] == ["welder"]
 
 
