@@ -2,6 +2,7 @@
 created, conflict or invalid, and writes the good rows set-based (a statement per table
 for the whole batch) in the worker's one transaction: exactly what as many single
 registrations would write, and nothing at all if any statement fails."""
+
 import uuid
 from typing import Any
 
@@ -36,8 +37,9 @@ CREATED, CONFLICT, INVALID = "created", "conflict", "invalid"
 
 
 class BulkRpcs(RegistryWorker):
-    @bounded_rpc("BULK_CONCURRENCY", DEFAULT_CONCURRENCY, roles=WRITE,
-                 sensitive_arguments=("batch",))
+    @bounded_rpc(
+        "BULK_CONCURRENCY", DEFAULT_CONCURRENCY, roles=WRITE, sensitive_arguments=("batch",)
+    )
     def register_veterans(self, batch):
         """Up to 1,000 registrations → ``{results: [{row, status, id, errors}]}`` in input
         order; a bad row never blocks the good ones."""
@@ -47,29 +49,46 @@ class BulkRpcs(RegistryWorker):
         claims, repeats = first_claims(commands)
         now = self.clock.now()
         scope = self.auth.scope()
-        taken = self.store.holders([command["id_number"] for command in claims.values()],
-                                   counties=scope)
-        drafts = {index: domain.register(command, str(uuid.uuid4()), now)
-                  for index, command in _cooperatively(claims.items())
-                  if command["id_number"] not in taken}
+        taken = self.store.holders(
+            [command["id_number"] for command in claims.values()], counties=scope
+        )
+        drafts = {
+            index: domain.register(command, str(uuid.uuid4()), now)
+            for index, command in _cooperatively(claims.items())
+            if command["id_number"] not in taken
+        }
         while True:
             registered = self._with_duplicates(drafts, scope)
             # Between our look-up and our insert another transaction may register one of
             # these ID numbers: then nothing was kept, and we go again without it.
-            lost = self.store.add_veterans([veteran for veteran, _ in registered.values()],
-                                           created_by=operator.id, counties=scope)
+            lost = self.store.add_veterans(
+                [veteran for veteran, _ in registered.values()],
+                created_by=operator.id,
+                counties=scope,
+            )
             if not lost:
                 break
             taken.update(lost)
             drafts = {i: d for i, d in drafts.items() if d[0].id_number not in lost}
-        self.store.audit_many(operator, "register_veteran", "veteran",
-                              [veteran.id for veteran, _ in registered.values()], now)
+        self.store.audit_many(
+            operator,
+            "register_veteran",
+            "veteran",
+            [veteran.id for veteran, _ in registered.values()],
+            now,
+        )
         self.emit_recorded([event for _, events in registered.values() for event in events])
         results.update(outcomes(claims, repeats, taken, registered))
         replies = [results[index] for index in range(len(batch))]
-        log.info("veterans.bulk_registered", rows=len(batch), operator_id=operator.id,
-                 **{status: sum(r["status"] == status for r in replies)
-                    for status in (CREATED, CONFLICT, INVALID)})
+        log.info(
+            "veterans.bulk_registered",
+            rows=len(batch),
+            operator_id=operator.id,
+            **{
+                status: sum(r["status"] == status for r in replies)
+                for status in (CREATED, CONFLICT, INVALID)
+            },
+        )
         return {"results": replies}
 
     def _with_duplicates(self, drafts, scope):
@@ -79,11 +98,15 @@ class BulkRpcs(RegistryWorker):
         veterans = [(index, veteran) for index, (veteran, _) in drafts.items()]
         existing = self.store.duplicates_of(
             [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
-            counties=scope)
+            counties=scope,
+        )
         duplicates = batch_duplicates(veterans, existing)
-        return {index: domain.with_duplicates(veteran, events, duplicates[index])
-                if index in duplicates else (veteran, events)
-                for index, (veteran, events) in _cooperatively(drafts.items())}
+        return {
+            index: domain.with_duplicates(veteran, events, duplicates[index])
+            if index in duplicates
+            else (veteran, events)
+            for index, (veteran, events) in _cooperatively(drafts.items())
+        }
 
 
 def check_batch(batch):
@@ -176,7 +199,7 @@ def batch_duplicates(veterans, existing, limit=MAX_DUPLICATES):
         ids = list(existing.get(index, ()))[:limit]
         if len(ids) < limit and (same_identity or same_phone):
             earlier = sorted(set(same_identity[:limit]) | set(same_phone[:limit]))
-            ids += [veterans[p][1].id for p in earlier][:limit - len(ids)]
+            ids += [veterans[p][1].id for p in earlier][: limit - len(ids)]
         if ids:
             found[index] = ids
         same_identity.append(position)
@@ -195,10 +218,12 @@ def outcomes(claims, repeats, taken, registered):
             veteran = registered[index][0]
             out[index] = {**result(index, CREATED, veteran.id), "flags": list(veteran.flags)}
         else:
-            out[index] = result(index, CONFLICT, taken[command["id_number"]],
-                                {"id_number": ["already registered"]})
+            out[index] = result(
+                index, CONFLICT, taken[command["id_number"]], {"id_number": ["already registered"]}
+            )
     for index, first in repeats.items():
         holder = out[first]["id"]
-        out[index] = result(index, CONFLICT, holder,
-                            {"id_number": [f"repeats row {first} of this batch"]})
+        out[index] = result(
+            index, CONFLICT, holder, {"id_number": [f"repeats row {first} of this batch"]}
+        )
     return out

@@ -1,6 +1,7 @@
 """registry's SQL for registering many veterans at once: a batch's cards, their ID-number
 holders, possible duplicates (a single registration's too) and audit rows, each one
 statement for the whole batch."""
+
 import json
 
 from services.registry.card_store import COLUMNS
@@ -19,11 +20,12 @@ class BulkStore(Store):
         if not id_numbers:
             return {}
         with self.cursor() as cur:
-            cur.execute(f"SELECT id_number, CASE WHEN {in_counties()} THEN id END"
-                        " FROM veterans WHERE id_number = ANY(%(numbers)s)",
-                        {"c": counties, "numbers": list(id_numbers)})
-            return {number: veteran_id and str(veteran_id)
-                    for number, veteran_id in cur.fetchall()}
+            cur.execute(
+                f"SELECT id_number, CASE WHEN {in_counties()} THEN id END"
+                " FROM veterans WHERE id_number = ANY(%(numbers)s)",
+                {"c": counties, "numbers": list(id_numbers)},
+            )
+            return {number: veteran_id and str(veteran_id) for number, veteran_id in cur.fetchall()}
 
     def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None):
         """Other cards with the same name, birth date and county, or the same phone, for
@@ -59,18 +61,28 @@ class BulkStore(Store):
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)) found"
                 "  ORDER BY registered_at, id LIMIT %(limit)s) d"
                 " ORDER BY b.key, d.registered_at, d.id",
-                {"keys": keys, "names": names, "births": births, "counties": codes,
-                 "phones": phones, "limit": limit, "scope": scope})
+                {
+                    "keys": keys,
+                    "names": names,
+                    "births": births,
+                    "counties": codes,
+                    "phones": phones,
+                    "limit": limit,
+                    "scope": scope,
+                },
+            )
             found: dict[int, list[str]] = {}
             for key, veteran_id in cur.fetchall():
                 found.setdefault(key, []).append(str(veteran_id))
             return found
 
-    def possible_duplicates(self, name, birth_date, county_code, phone,
-                            limit=MAX_DUPLICATES, counties=None):
+    def possible_duplicates(
+        self, name, birth_date, county_code, phone, limit=MAX_DUPLICATES, counties=None
+    ):
         """``duplicates_of`` for one registration: the same statement, so one rule."""
-        return self.duplicates_of([(0, name, birth_date, county_code, phone)], limit,
-                                  counties).get(0, [])
+        return self.duplicates_of([(0, name, birth_date, county_code, phone)], limit, counties).get(
+            0, []
+        )
 
     def add_veterans(self, veterans, created_by, counties=None):
         """Insert every card or none. Returns ``{}`` when all went in; when some ID numbers
@@ -84,29 +96,39 @@ class BulkStore(Store):
         # name: half the client CPU of a VALUES list of 30 literals a row (measured), and
         # cheaper for the server to parse. Rows in ID-number order: two batches sharing ID
         # numbers wait on each other in the same order and cannot deadlock.
-        rows = json.dumps([{**vars(v), "created_by": created_by}
-                           for v in sorted(veterans, key=lambda v: v.id_number)],
-                          default=_json_default, ensure_ascii=False)
+        rows = json.dumps(
+            [
+                {**vars(v), "created_by": created_by}
+                for v in sorted(veterans, key=lambda v: v.id_number)
+            ],
+            default=_json_default,
+            ensure_ascii=False,
+        )
         with self.cursor() as cur:
             cur.execute("SAVEPOINT bulk_insert")
-            cur.execute(f"INSERT INTO veterans ({columns}, created_by)"
-                        f" SELECT {columns}, created_by"
-                        f" FROM json_populate_recordset(NULL::veterans, %s)"
-                        f" ON CONFLICT (id_number) DO NOTHING RETURNING id_number", (rows,))
+            cur.execute(
+                f"INSERT INTO veterans ({columns}, created_by)"
+                f" SELECT {columns}, created_by"
+                f" FROM json_populate_recordset(NULL::veterans, %s)"
+                f" ON CONFLICT (id_number) DO NOTHING RETURNING id_number",
+                (rows,),
+            )
             inserted = {number for (number,) in cur.fetchall()}
             if len(inserted) == len(veterans):
                 cur.execute("RELEASE SAVEPOINT bulk_insert")
                 return {}
             cur.execute("ROLLBACK TO SAVEPOINT bulk_insert")
-        return self.holders([v.id_number for v in veterans if v.id_number not in inserted],
-                            counties)
+        return self.holders(
+            [v.id_number for v in veterans if v.id_number not in inserted], counties
+        )
 
     def audit_many(self, operator, action, entity, entity_ids, at):
         """One audit row per entity, as ``audit`` writes for one."""
         if not entity_ids:
             return
         with self.cursor() as cur:
-            cur.execute("INSERT INTO audit_log (at, operator_id, role, action, entity, entity_id)"
-                        " SELECT %s, %s, %s, %s, %s, unnest(%s::text[])",
-                        (at, operator.id, operator.role, action, entity,
-                         [str(i) for i in entity_ids]))
+            cur.execute(
+                "INSERT INTO audit_log (at, operator_id, role, action, entity, entity_id)"
+                " SELECT %s, %s, %s, %s, %s, unnest(%s::text[])",
+                (at, operator.id, operator.role, action, entity, [str(i) for i in entity_ids]),
+            )

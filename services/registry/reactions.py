@@ -2,6 +2,7 @@
 (hired → employed, left the job → unemployed, certified → certificate and skills), and
 every event that concerns a veteran or an enterprise joins its timeline. All through the
 inbox, in the same transaction as the inbox record."""
+
 import structlog
 
 from services.registry import domain
@@ -20,25 +21,40 @@ class Reactions(RegistryWorker):
     def on_veteran_hired(self, event):
         self._record(event)
         data = event.data
-        self._change(event, data["veteran_id"], domain.hired(
-            None, data.get("employer_name") or data["employer_id"], data["started_on"]),
-            reason="veteran_hired")
+        self._change(
+            event,
+            data["veteran_id"],
+            domain.hired(
+                None, data.get("employer_name") or data["employer_id"], data["started_on"]
+            ),
+            reason="veteran_hired",
+        )
 
     @event_handler("followup", followup.REVISIT_COMPLETED)
     def on_revisit_completed(self, event):
         self._record(event)
         if event.data["outcome"] == "left_job":
-            self._change(event, event.data["veteran_id"],
-                         {"employment_status": "unemployed"}, reason="left_job")
+            self._change(
+                event,
+                event.data["veteran_id"],
+                {"employment_status": "unemployed"},
+                reason="left_job",
+            )
 
     @event_handler("training", training.CERTIFICATE_ISSUED)
     def on_certificate_issued(self, event):
         self._record(event)
         veteran = self.store.get_veteran(event.data["veteran_id"], lock=True)
         if veteran is not None:
-            self._change(event, veteran.id, domain.certified(
-                veteran, event.data["certificate_name"], event.data["skills_granted"]),
-                reason="certificate_issued", veteran=veteran)
+            self._change(
+                event,
+                veteran.id,
+                domain.certified(
+                    veteran, event.data["certificate_name"], event.data["skills_granted"]
+                ),
+                reason="certificate_issued",
+                veteran=veteran,
+            )
 
     def _change(self, event, veteran_id, changes, reason, veteran=None):
         veteran = veteran or self.store.get_veteran(veteran_id, lock=True)
@@ -60,20 +76,44 @@ def timeline_rows(events):
         data = event.data
         text = summary(event.source, event.type, data)
         if data.get("veteran_id"):
-            rows.append((event.event_id, data["veteran_id"], None, event.occurred_at,
-                         event.source, event.type, text))
+            rows.append(
+                (
+                    event.event_id,
+                    data["veteran_id"],
+                    None,
+                    event.occurred_at,
+                    event.source,
+                    event.type,
+                    text,
+                )
+            )
         if data.get("enterprise_id"):
-            rows.append((event.event_id, None, data["enterprise_id"], event.occurred_at,
-                         event.source, event.type, text))
+            rows.append(
+                (
+                    event.event_id,
+                    None,
+                    data["enterprise_id"],
+                    event.occurred_at,
+                    event.source,
+                    event.type,
+                    text,
+                )
+            )
     return rows
 
 
-REACTING = {("jobs", jobs.VETERAN_HIRED), ("followup", followup.REVISIT_COMPLETED),
-            ("training", training.CERTIFICATE_ISSUED)}
+REACTING = {
+    ("jobs", jobs.VETERAN_HIRED),
+    ("followup", followup.REVISIT_COMPLETED),
+    ("training", training.CERTIFICATE_ISSUED),
+}
 # Every other service's event that concerns a veteran or an enterprise, fed through one
 # queue (a quorum queue per event type would cost the broker a Raft group each).
-TIMELINE_ONLY = sorted((source, event_type) for source, event_type in SUMMARIES
-                       if source != OWN and (source, event_type) not in REACTING)
+TIMELINE_ONLY = sorted(
+    (source, event_type)
+    for source, event_type in SUMMARIES
+    if source != OWN and (source, event_type) not in REACTING
+)
 
 
 class TimelineHandlers(RegistryWorker):

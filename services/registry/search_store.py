@@ -1,6 +1,7 @@
 """registry's SQL for finding veterans' cards (filters, totals, stable paging) and for
 counting the ledger by county (statistics). Every value a client sent goes in as a
 parameter; only fixed clause text is formatted into the statements."""
+
 from datetime import date
 from typing import Any
 
@@ -47,8 +48,11 @@ def where_clause(criteria):
         # pieces index (migration 005) finds the candidates for a fragment of any length;
         # LIKE keeps those that hold it as a whole.
         operator = "LIKE" if name.lower() == name.upper() else "ILIKE"
-        add(f"name_grams(name) @> name_query_grams(%s) AND name {operator} %s",
-            name, like_containing(name))
+        add(
+            f"name_grams(name) @> name_query_grams(%s) AND name {operator} %s",
+            name,
+            like_containing(name),
+        )
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
@@ -66,8 +70,10 @@ class SearchStore(Store):
         # A plain cursor, not dict_cursor(): RealDictCursor's per-column bookkeeping
         # cost ~1 ms more per page of 50 cards than the rows' own query (measured).
         with self.cursor() as cur:
-            cur.execute(f"{SELECT}{where} ORDER BY registered_at, id LIMIT %s OFFSET %s",
-                        args + [limit, offset])
+            cur.execute(
+                f"{SELECT}{where} ORDER BY registered_at, id LIMIT %s OFFSET %s",
+                args + [limit, offset],
+            )
             rows = cur.fetchall()
             if len(rows) < limit and (rows or not offset):
                 total = offset + len(rows)  # the last page: no need to count
@@ -85,9 +91,11 @@ class SearchStore(Store):
         per_need = "".join(", count(*) FILTER (WHERE %s = ANY(service_needs))" for _ in needs)
         by_state, by_need = {}, dict.fromkeys(needs, 0)
         with self.cursor() as cur:
-            cur.execute(f"SELECT employment_status, willingness, count(*){per_need}"
-                        f" FROM veterans{where} GROUP BY employment_status, willingness",
-                        needs + args)
+            cur.execute(
+                f"SELECT employment_status, willingness, count(*){per_need}"
+                f" FROM veterans{where} GROUP BY employment_status, willingness",
+                needs + args,
+            )
             for status, willingness, n, *with_need in cur.fetchall():
                 by_state[(status, willingness)] = n
                 for need, k in zip(needs, with_need, strict=True):
@@ -98,6 +106,7 @@ class SearchStore(Store):
         """``{(kind, stage): count}`` of enterprises' booklets over the counties."""
         where, args = county_clause(counties)
         with self.cursor() as cur:
-            cur.execute(f"SELECT kind, stage, count(*) FROM enterprises{where}"
-                        " GROUP BY kind, stage", args)
+            cur.execute(
+                f"SELECT kind, stage, count(*) FROM enterprises{where} GROUP BY kind, stage", args
+            )
             return {(kind, stage): n for kind, stage, n in cur.fetchall()}

@@ -2,6 +2,7 @@
 reactions) use of the service they join: its dependencies as injected, and the methods
 ``service.py`` and ``shared.service.ServiceBase`` define. Annotations only: no value set
 here can shadow the service's own along the MRO."""
+
 from collections.abc import Callable, Iterable
 from typing import Any
 

@@ -2,6 +2,7 @@
 answering as the real one does (same method names and parameters, checked by
 ``test_fakes.py``) from dicts and lists, and recording every call by name.
 ``FakeRegistryStore`` joins them, as ``RegistryStore`` joins the real ones."""
+
 from collections import Counter
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -15,6 +16,7 @@ NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 
 class Audit(NamedTuple):
     """One audit row as the store writes it."""
+
     operator_id: str
     action: str
     entity: str
@@ -50,10 +52,15 @@ class FakeLedger:
 def _duplicates(veterans, name, birth_date, county_code, phone, counties):
     """Ids of the cards in ``counties`` (None: all) with the same name, birth date and
     county, or the same phone, oldest first."""
-    return [v.id for v in sorted(veterans, key=lambda v: (v.registered_at, v.id))
-            if (counties is None or v.county_code in counties)
-            and ((v.name, v.birth_date, v.county_code) == (name, birth_date, county_code)
-                 or (phone and v.phone == phone))]
+    return [
+        v.id
+        for v in sorted(veterans, key=lambda v: (v.registered_at, v.id))
+        if (counties is None or v.county_code in counties)
+        and (
+            (v.name, v.birth_date, v.county_code) == (name, birth_date, county_code)
+            or (phone and v.phone == phone)
+        )
+    ]
 
 
 class FakeVeteranStore(FakeLedger):
@@ -80,11 +87,13 @@ class FakeVeteranStore(FakeLedger):
         self._called("save_changes")
         self.veterans[veteran.id] = veteran
 
-    def add_timeline(self, event_id, at, source, event_type, summary, veteran_id=None,
-                     enterprise_id=None):
+    def add_timeline(
+        self, event_id, at, source, event_type, summary, veteran_id=None, enterprise_id=None
+    ):
         self._called("add_timeline")
-        self.timeline_rows.append((event_id, veteran_id, enterprise_id, at, source, event_type,
-                                   summary))
+        self.timeline_rows.append(
+            (event_id, veteran_id, enterprise_id, at, source, event_type, summary)
+        )
 
     def add_timeline_rows(self, rows):
         self._called("add_timeline_rows")
@@ -93,10 +102,13 @@ class FakeVeteranStore(FakeLedger):
     def timeline(self, veteran_id=None, enterprise_id=None, limit=200):
         self._called("timeline")
         column, value = (1, veteran_id) if veteran_id else (2, enterprise_id)
-        rows = sorted((r for r in self.timeline_rows if r[column] == value),
-                      key=lambda r: r[3], reverse=True)
-        return [{"at": at, "source": source, "type": kind, "summary": summary}
-                for _, _, _, at, source, kind, summary in rows[:limit]]
+        rows = sorted(
+            (r for r in self.timeline_rows if r[column] == value), key=lambda r: r[3], reverse=True
+        )
+        return [
+            {"at": at, "source": source, "type": kind, "summary": summary}
+            for _, _, _, at, source, kind, summary in rows[:limit]
+        ]
 
     def timeline_counts(self, veteran_id):
         self._called("timeline_counts")
@@ -104,8 +116,16 @@ class FakeVeteranStore(FakeLedger):
 
     def audit(self, operator, action, entity, entity_id, at, reason=None, details=None):
         self._called("audit")
-        self.audits.append(Audit(operator.id, action, entity,
-                                 None if entity_id is None else str(entity_id), reason, details))
+        self.audits.append(
+            Audit(
+                operator.id,
+                action,
+                entity,
+                None if entity_id is None else str(entity_id),
+                reason,
+                details,
+            )
+        )
 
 
 class FakeEnterpriseStore(FakeLedger):
@@ -131,9 +151,11 @@ class FakeEnterpriseStore(FakeLedger):
 
     def enterprises_founded_by(self, veteran_id, counties=None):
         self._called("enterprises_founded_by")
-        return [e for e in sorted(self.enterprises.values(), key=lambda e: (e.registered_at, e.id))
-                if str(veteran_id) in e.founder_ids
-                and (counties is None or e.county_code in counties)]
+        return [
+            e
+            for e in sorted(self.enterprises.values(), key=lambda e: (e.registered_at, e.id))
+            if str(veteran_id) in e.founder_ids and (counties is None or e.county_code in counties)
+        ]
 
 
 class FakeSearchStore(FakeLedger):
@@ -147,30 +169,41 @@ class FakeSearchStore(FakeLedger):
     def search_veterans(self, criteria, limit, offset):
         self._called("search_veterans")
         self.searches.append((criteria, limit, offset))
-        found = [v for v in sorted(self.veterans.values(), key=lambda v: (v.registered_at, v.id))
-                 if _matches(v, criteria)]
-        return len(found), found[offset:offset + limit]
+        found = [
+            v
+            for v in sorted(self.veterans.values(), key=lambda v: (v.registered_at, v.id))
+            if _matches(v, criteria)
+        ]
+        return len(found), found[offset : offset + limit]
 
     def veteran_counts(self, counties, needs):
         self._called("veteran_counts")
         self.counted.append(counties)
-        in_scope = [v for v in self.veterans.values()
-                    if counties is None or v.county_code in counties]
+        in_scope = [
+            v for v in self.veterans.values() if counties is None or v.county_code in counties
+        ]
         by_state = Counter((v.employment_status, v.willingness) for v in in_scope)
         by_need = {need: sum(need in v.service_needs for v in in_scope) for need in needs}
         return dict(by_state), by_need
 
     def enterprise_counts(self, counties):
         self._called("enterprise_counts")
-        return dict(Counter((e.kind, e.stage) for e in self.enterprises.values()
-                            if counties is None or e.county_code in counties))
+        return dict(
+            Counter(
+                (e.kind, e.stage)
+                for e in self.enterprises.values()
+                if counties is None or e.county_code in counties
+            )
+        )
 
 
 def _matches(veteran, criteria):
     """``search_store.where_clause``'s conditions, in Python."""
-    for key, attribute in (("county_code", "county_code"),
-                           ("employment_status", "employment_status"),
-                           ("willingness", "willingness")):
+    for key, attribute in (
+        ("county_code", "county_code"),
+        ("employment_status", "employment_status"),
+        ("willingness", "willingness"),
+    ):
         if criteria.get(key) is not None and getattr(veteran, attribute) not in criteria[key]:
             return False
     if not set(criteria.get("skill") or ()) <= set(veteran.skills):
@@ -196,29 +229,38 @@ class FakeBulkStore(FakeLedger):
 
     def holders(self, id_numbers, counties=None):
         self._called("holders")
-        return {v.id_number: v.id if counties is None or v.county_code in counties else None
-                for v in self.veterans.values() if v.id_number in id_numbers}
+        return {
+            v.id_number: v.id if counties is None or v.county_code in counties else None
+            for v in self.veterans.values()
+            if v.id_number in id_numbers
+        }
 
     def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None):
         self._called("duplicates_of")
         found = {}
         for key, name, birth_date, county_code, phone in people:
-            ids = _duplicates(self.veterans.values(), name, birth_date, county_code, phone,
-                              counties)[:limit]
+            ids = _duplicates(
+                self.veterans.values(), name, birth_date, county_code, phone, counties
+            )[:limit]
             if ids:
                 found[key] = ids
         return found
 
-    def possible_duplicates(self, name, birth_date, county_code, phone,
-                            limit=MAX_DUPLICATES, counties=None):
+    def possible_duplicates(
+        self, name, birth_date, county_code, phone, limit=MAX_DUPLICATES, counties=None
+    ):
         self._called("possible_duplicates")
-        return _duplicates(self.veterans.values(), name, birth_date, county_code, phone,
-                           counties)[:limit]
+        return _duplicates(self.veterans.values(), name, birth_date, county_code, phone, counties)[
+            :limit
+        ]
 
     def add_veterans(self, veterans, created_by, counties=None):
         self._called("add_veterans")
-        lost = {v.id_number: self.snatched[v.id_number] for v in veterans
-                if v.id_number in self.snatched}
+        lost = {
+            v.id_number: self.snatched[v.id_number]
+            for v in veterans
+            if v.id_number in self.snatched
+        }
         if lost:
             return lost
         for veteran in veterans:
@@ -231,6 +273,5 @@ class FakeBulkStore(FakeLedger):
         self.audits += [Audit(operator.id, action, entity, str(i)) for i in entity_ids]
 
 
-class FakeRegistryStore(FakeBulkStore, FakeSearchStore, FakeEnterpriseStore,
-                        FakeVeteranStore):
+class FakeRegistryStore(FakeBulkStore, FakeSearchStore, FakeEnterpriseStore, FakeVeteranStore):
     """What ``RegistryStore`` offers the service, in memory."""

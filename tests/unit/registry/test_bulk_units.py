@@ -1,4 +1,5 @@
 """register_veterans' pure parts, and the RPC over an in-memory store: no broker, no database."""
+
 import uuid
 from datetime import UTC, date, datetime
 
@@ -19,16 +20,28 @@ TODAY = FrozenClock(NOW).today()
 
 
 def valid_rows(count, county="652301"):
-    return [make_veteran(id_number=number, name=f"王{i}", phone=f"139{i:08d}", county_code=county)
-            for i, number in enumerate(unique_id_numbers(count, county=county))]
+    return [
+        make_veteran(id_number=number, name=f"王{i}", phone=f"139{i:08d}", county_code=county)
+        for i, number in enumerate(unique_id_numbers(count, county=county))
+    ]
 
 
 def card(name="张伟", birth=date(1990, 3, 7), county="652301", phone=None):
-    return Veteran(id=str(uuid.uuid4()), id_number="x", name=name, gender="male",
-                   birth_date=birth, county_code=county, discharged_on=date(2016, 12, 1),
-                   discharge_type="self_employment", willingness="job",
-                   employment_status="unemployed", registered_at=NOW, updated_at=NOW,
-                   phone=phone)
+    return Veteran(
+        id=str(uuid.uuid4()),
+        id_number="x",
+        name=name,
+        gender="male",
+        birth_date=birth,
+        county_code=county,
+        discharged_on=date(2016, 12, 1),
+        discharge_type="self_employment",
+        willingness="job",
+        employment_status="unemployed",
+        registered_at=NOW,
+        updated_at=NOW,
+        phone=phone,
+    )
 
 
 # -- with_duplicates ------------------------------------------------------------------------
@@ -38,8 +51,9 @@ def test_a_draft_given_its_duplicates_is_what_register_makes_with_them(born):
     command = bulk.ROW_INPUT.load(make_veteran(id_number=id_number(birth=born)))
     duplicates = [str(uuid.uuid4()), str(uuid.uuid4())]
     draft = domain.register(command, "v-1", NOW)
-    assert domain.with_duplicates(*draft, duplicates) == \
-        domain.register(command, "v-1", NOW, duplicates)
+    assert domain.with_duplicates(*draft, duplicates) == domain.register(
+        command, "v-1", NOW, duplicates
+    )
 
 
 # -- check_batch ----------------------------------------------------------------------------
@@ -60,7 +74,9 @@ def test_each_bad_row_is_invalid_with_its_field_messages_and_good_rows_are_comma
     good, other = valid_rows(2)
     invalid, commands = bulk.validate_rows(
         [good, {**other, "phone": "123", "intentions": {"occupations": ["astronaut"]}}, 7],
-        lambda county: True, TODAY)
+        lambda county: True,
+        TODAY,
+    )
     assert list(commands) == [0]
     assert set(invalid[1]["errors"]) == {"phone", "intentions.occupations.0"}
     assert invalid[1]["status"] == "invalid" and invalid[1]["id"] is None
@@ -69,11 +85,16 @@ def test_each_bad_row_is_invalid_with_its_field_messages_and_good_rows_are_comma
 
 def test_a_row_in_a_county_the_operator_may_not_write_is_invalid():
     ours, theirs = valid_rows(1)[0], valid_rows(1, county="652302")[0]
-    invalid, commands = bulk.validate_rows([ours, theirs], lambda county: county == "652301",
-                                           TODAY)
+    invalid, commands = bulk.validate_rows([ours, theirs], lambda county: county == "652301", TODAY)
     assert list(commands) == [0]
-    assert invalid == {1: {"row": 1, "status": "invalid", "id": None,
-                           "errors": {"county_code": ["outside your counties"]}}}
+    assert invalid == {
+        1: {
+            "row": 1,
+            "status": "invalid",
+            "id": None,
+            "errors": {"county_code": ["outside your counties"]},
+        }
+    }
 
 
 def test_a_bad_row_in_a_foreign_county_names_the_county_too():
@@ -87,7 +108,9 @@ def test_a_row_with_text_postgresql_cannot_store_is_invalid_not_a_failed_batch()
     good, bad = valid_rows(2)
     invalid, commands = bulk.validate_rows(
         [good, {**bad, "address": "建国路\x008 号", "certificates": ["a\ud800"]}],
-        lambda county: True, TODAY)
+        lambda county: True,
+        TODAY,
+    )
     assert list(commands) == [0]
     assert set(invalid[1]["errors"]) == {"address", "certificates"}
     assert invalid[1]["errors"]["address"] == [bulk.UNSTORABLE]
@@ -95,15 +118,20 @@ def test_a_row_with_text_postgresql_cannot_store_is_invalid_not_a_failed_batch()
 
 def test_commands_are_normalised_like_single_registrations():
     row = next(r for r in valid_rows(200) if r["id_number"].endswith("X"))
-    _, commands = bulk.validate_rows([{**row, "id_number": row["id_number"].lower()}],
-                                     lambda county: True, TODAY)
+    _, commands = bulk.validate_rows(
+        [{**row, "id_number": row["id_number"].lower()}], lambda county: True, TODAY
+    )
     assert commands[0]["id_number"] == row["id_number"]
 
 
 # -- first_claims ---------------------------------------------------------------------------
 def test_the_first_row_of_an_id_number_claims_it_and_later_rows_repeat_it():
-    commands = {0: {"id_number": "A"}, 2: {"id_number": "B"}, 3: {"id_number": "A"},
-                5: {"id_number": "A"}}
+    commands = {
+        0: {"id_number": "A"},
+        2: {"id_number": "B"},
+        3: {"id_number": "A"},
+        5: {"id_number": "A"},
+    }
     claims, repeats = bulk.first_claims(commands)
     assert list(claims) == [0, 2]
     assert repeats == {3: 0, 5: 0}
@@ -147,15 +175,25 @@ def store():
 
 @pytest.fixture
 def service(store):
-    return worker_factory(RegistryService, store=store, clock=FrozenClock(NOW),
-                          auth=Caller(Operator("op-1", "clerk", "county", ("652301",))))
+    return worker_factory(
+        RegistryService,
+        store=store,
+        clock=FrozenClock(NOW),
+        auth=Caller(Operator("op-1", "clerk", "county", ("652301",))),
+    )
 
 
 def test_a_batch_is_written_with_one_call_per_table(service, store):
     results = service.register_veterans(valid_rows(50))["results"]
     assert [r["status"] for r in results] == ["created"] * 50
-    assert store.calls == ["holders", "duplicates_of", "add_veterans", "audit_many", "emit",
-                           "add_timeline_rows"]
+    assert store.calls == [
+        "holders",
+        "duplicates_of",
+        "add_veterans",
+        "audit_many",
+        "emit",
+        "add_timeline_rows",
+    ]
     ids = [r["id"] for r in results]
     assert [e.data["veteran_id"] for e in store.events] == ids
     assert [a.entity_id for a in store.audits] == ids

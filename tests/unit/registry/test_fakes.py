@@ -1,6 +1,7 @@
 """The unit tests' fakes of registry's stores (``fakes.py``) keep to the real stores'
 interfaces: a method a fake offers is one its real store has, with the same parameters,
 so a store whose signature changes fails here rather than in a test that still passes."""
+
 import inspect
 
 import pytest
@@ -11,14 +12,21 @@ from services.registry.search_store import SearchStore
 from services.registry.store import RegistryStore, VeteranStore
 from tests.unit.registry import fakes
 
-PAIRS = [(fakes.FakeVeteranStore, VeteranStore), (fakes.FakeEnterpriseStore, EnterpriseStore),
-         (fakes.FakeSearchStore, SearchStore), (fakes.FakeBulkStore, BulkStore),
-         (fakes.FakeRegistryStore, RegistryStore)]
+PAIRS = [
+    (fakes.FakeVeteranStore, VeteranStore),
+    (fakes.FakeEnterpriseStore, EnterpriseStore),
+    (fakes.FakeSearchStore, SearchStore),
+    (fakes.FakeBulkStore, BulkStore),
+    (fakes.FakeRegistryStore, RegistryStore),
+]
 
 
 def public_methods(cls):
-    return {name: member for name, member in inspect.getmembers(cls, inspect.isfunction)
-            if not name.startswith("_")}
+    return {
+        name: member
+        for name, member in inspect.getmembers(cls, inspect.isfunction)
+        if not name.startswith("_")
+    }
 
 
 @pytest.mark.parametrize("fake,real", PAIRS, ids=lambda cls: cls.__name__)
@@ -33,8 +41,14 @@ def test_each_fake_method_has_the_real_stores_name_and_parameters(fake, real):
 def test_each_fake_covers_the_methods_its_store_defines_that_the_service_calls(fake, real):
     # The methods the service's RPCs reach in unit tests; the rest (history, audit
     # entries, founders) are read by integration tests against the real store.
-    own = {name for name in vars(real) if not name.startswith("_")
-           and inspect.isfunction(vars(real)[name])}
-    missing = own - set(public_methods(fake)) - {
-        "history", "audit_entries", "search_enterprises", "founders_of"}
+    own = {
+        name
+        for name in vars(real)
+        if not name.startswith("_") and inspect.isfunction(vars(real)[name])
+    }
+    missing = (
+        own
+        - set(public_methods(fake))
+        - {"history", "audit_entries", "search_enterprises", "founders_of"}
+    )
     assert missing == set()

@@ -1,4 +1,5 @@
 """registry's pure domain: identity derived from the ID number, masking, register, present."""
+
 import json
 from datetime import UTC, date, datetime
 
@@ -26,6 +27,7 @@ def card(county="652301", birth="19900307", seq="12", gender_digit="3"):
 
 
 # -- identity -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("digit", "13579")
 def test_an_odd_seventeenth_digit_means_male(digit):
@@ -67,6 +69,7 @@ def test_a_division_code_valid_for_the_birth_year_is_not_flagged():
 
 # -- masking ------------------------------------------------------------------------------
 
+
 def test_mask_id_number_shows_the_first_six_eleven_stars_and_the_check_character():
     number = "65230119900307123X"
     masked = domain.mask_id_number(number)
@@ -93,8 +96,9 @@ def rebuilt(masked, birth_date, gender):
     found = []
     for seq in range(1000):
         body = f"{head}{seq:03d}"
-        if any(shown not in ("*", digit)
-               for shown, digit in zip(masked[14:17], body[14:], strict=True)):
+        if any(
+            shown not in ("*", digit) for shown, digit in zip(masked[14:17], body[14:], strict=True)
+        ):
             continue
         if (seq % 2 == 1) != (gender == "male"):
             continue
@@ -109,6 +113,7 @@ def test_mask_phone_shows_the_first_three_four_stars_and_the_last_four():
 
 
 # -- register -----------------------------------------------------------------------------
+
 
 def command(**overrides):
     return RegisterVeteranSchema().load(make_veteran(**overrides))
@@ -172,6 +177,7 @@ def test_the_registered_event_passes_its_contract():
 
 
 # -- present ------------------------------------------------------------------------------
+
 
 def test_present_masks_the_id_number_and_phone_and_leaves_the_address_out_by_default():
     veteran, _ = domain.register(command(), "vid-5", NOW)

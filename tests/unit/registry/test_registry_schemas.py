@@ -1,4 +1,5 @@
 """registry's input schemas: the ID number is checked (length, birth date, check character)."""
+
 from datetime import date
 
 import pytest
@@ -114,5 +115,12 @@ def test_an_overlong_id_number_is_rejected(schema):
 def test_the_register_schema_names_every_missing_required_field():
     with pytest.raises(ValidationError) as caught:
         RegisterVeteranSchema().load({})
-    assert {"id_number", "name", "county_code", "discharged_on", "discharge_type",
-            "willingness", "employment_status"} <= set(caught.value.messages)
+    assert {
+        "id_number",
+        "name",
+        "county_code",
+        "discharged_on",
+        "discharge_type",
+        "willingness",
+        "employment_status",
+    } <= set(caught.value.messages)

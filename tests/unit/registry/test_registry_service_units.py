@@ -1,4 +1,5 @@
 """RegistryService's RPC methods with an in-memory store: no broker, no database."""
+
 import uuid
 from datetime import UTC, datetime
 
@@ -24,8 +25,12 @@ def store():
 
 @pytest.fixture
 def service(store):
-    return worker_factory(RegistryService, store=store, clock=FrozenClock(NOW),
-                          auth=Caller(Operator("op-1", "clerk", "county", ("652301",))))
+    return worker_factory(
+        RegistryService,
+        store=store,
+        clock=FrozenClock(NOW),
+        auth=Caller(Operator("op-1", "clerk", "county", ("652301",))),
+    )
 
 
 def test_register_veteran_stores_the_veteran_and_emits_one_registered_event(service, store):
@@ -61,8 +66,9 @@ def test_registering_a_taken_id_number_raises_conflict_naming_the_holder(service
 
 
 def test_a_taken_id_number_typed_with_a_lowercase_x_is_still_a_conflict(service, store):
-    number = next(n for n in (id_number(seq=s) for s in range(100) for _ in range(5))
-                  if n.endswith("X"))
+    number = next(
+        n for n in (id_number(seq=s) for s in range(100) for _ in range(5)) if n.endswith("X")
+    )
     first = service.register_veteran(make_veteran(id_number=number))
     with pytest.raises(Conflict) as caught:
         service.register_veteran(make_veteran(id_number=number.lower()))
@@ -105,8 +111,9 @@ def test_each_single_card_read_writes_one_audit_row(service, store, read):
     store.audits.clear()
     key = data["id_number"] if read == "find_veteran_by_id_number" else registered["id"]
     getattr(service, read)(key)
-    assert store.audits == [Audit("op-1", "read_card", "veteran", registered["id"],
-                                   details={"rpc": read})]
+    assert store.audits == [
+        Audit("op-1", "read_card", "veteran", registered["id"], details={"rpc": read})
+    ]
 
 
 def test_get_veteran_of_an_unknown_id_raises_not_found(service):
@@ -123,8 +130,9 @@ def test_get_veteran_of_a_non_uuid_raises_invalid_input_naming_veteran_id(servic
 
 
 def test_find_veteran_by_id_number_finds_by_the_normalised_number(service):
-    number = next(n for n in (id_number(seq=s) for s in range(100) for _ in range(5))
-                  if n.endswith("X"))
+    number = next(
+        n for n in (id_number(seq=s) for s in range(100) for _ in range(5)) if n.endswith("X")
+    )
     registered = service.register_veteran(make_veteran(id_number=number))
     assert service.find_veteran_by_id_number(number.lower())["id"] == registered["id"]
 
@@ -143,6 +151,7 @@ def test_find_veteran_by_a_malformed_id_number_raises_invalid_input(service, sto
 
 def test_a_clerk_registering_into_another_county_is_forbidden_and_nothing_is_stored(service, store):
     from shared.errors import Forbidden
+
     with pytest.raises(Forbidden):
         service.register_veteran(make_veteran(county_code="652302"))
     assert "add_veteran" not in store.calls and store.events == []

@@ -1,5 +1,6 @@
 """What the enterprise integration tests build booklets from: valid USCCs, registration
 data, and registry's outbox as the tests read it."""
+
 import random
 
 from stdnum.cn import uscc as uscc_number
@@ -20,10 +21,18 @@ def valid_uscc(county="652301", kind="91"):
 
 
 def make_enterprise(founders, **overrides):
-    data = {"kind": "enterprise", "uscc": valid_uscc(), "name": "昌吉市戎创商贸有限公司",
-            "county_code": "652301", "industry": "ecommerce", "founded_on": "2025-05-01",
-            "stage": "startup", "founder_ids": list(founders), "employees": 6,
-            "veteran_employees": 3}
+    data = {
+        "kind": "enterprise",
+        "uscc": valid_uscc(),
+        "name": "昌吉市戎创商贸有限公司",
+        "county_code": "652301",
+        "industry": "ecommerce",
+        "founded_on": "2025-05-01",
+        "stage": "startup",
+        "founder_ids": list(founders),
+        "employees": 6,
+        "veteran_employees": 3,
+    }
     data.update(overrides)
     return data
 
@@ -31,8 +40,10 @@ def make_enterprise(founders, **overrides):
 def outbox(db, routing_key=None):
     with db.cursor() as cur:
         if routing_key:
-            cur.execute("SELECT body FROM registry.outbox WHERE routing_key = %s ORDER BY id",
-                        (routing_key,))
+            cur.execute(
+                "SELECT body FROM registry.outbox WHERE routing_key = %s ORDER BY id",
+                (routing_key,),
+            )
         else:
             cur.execute("SELECT routing_key FROM registry.outbox ORDER BY id")
         return [row[0] for row in cur.fetchall()]

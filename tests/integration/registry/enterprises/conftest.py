@@ -1,5 +1,6 @@
 """Fixtures of the enterprise integration tests: registry running, registered veterans,
 a founder and a booklet of theirs."""
+
 import pytest
 
 from services.registry.service import RegistryService
@@ -15,10 +16,14 @@ def registry(start):
 @pytest.fixture
 def veterans(registry, rpc):
     """``veterans(n, county_code=...)``: n registered veterans with distinct ID numbers."""
+
     def register(count=1, **overrides):
         county = overrides.get("county_code", "652301")
-        return [rpc.registry.register_veteran(make_veteran(id_number=number, **overrides))
-                for number in unique_id_numbers(count, county=county)]
+        return [
+            rpc.registry.register_veteran(make_veteran(id_number=number, **overrides))
+            for number in unique_id_numbers(count, county=county)
+        ]
+
     return register
 
 

@@ -1,5 +1,6 @@
 """Registering enterprises' booklets (一企一册) against the real RabbitMQ and PostgreSQL:
 founders becoming self-employed, USCC checks and uniqueness, bad input."""
+
 import uuid
 
 import eventlet
@@ -19,30 +20,47 @@ from tests.integration.registry.enterprises.booklets import (
 
 # -- registration --------------------------------------------------------------------------
 
+
 def test_registering_an_enterprise_makes_its_founder_self_employed(founder, rpc, db):
     enterprise = rpc.registry.register_enterprise(make_enterprise([founder["id"]]))
 
     assert rpc.registry.get_veteran(founder["id"])["employment_status"] == "self_employed"
-    assert outbox(db) == ["veteran_registered", "enterprise_registered", "veteran_updated",
-                          "employment_status_changed"]
+    assert outbox(db) == [
+        "veteran_registered",
+        "enterprise_registered",
+        "veteran_updated",
+        "employment_status_changed",
+    ]
     registered = outbox(db, "enterprise_registered")[0]
     status = outbox(db, "employment_status_changed")[0]["data"]
-    assert (status["veteran_id"], status["previous"], status["current"], status["reason"]) == \
-        (founder["id"], "unemployed", "self_employed", "enterprise_registered")
+    assert (status["veteran_id"], status["previous"], status["current"], status["reason"]) == (
+        founder["id"],
+        "unemployed",
+        "self_employed",
+        "enterprise_registered",
+    )
     assert status["cause_event_id"] == registered["event_id"]
     assert enterprise["founder_ids"] == [founder["id"]]
 
 
 def test_enterprise_registered_carries_the_facts_and_no_names(founder, rpc, db):
-    data = make_enterprise([founder["id"]], federation_member=True,
-                           incubation_base="昌吉市创业孵化园")
+    data = make_enterprise(
+        [founder["id"]], federation_member=True, incubation_base="昌吉市创业孵化园"
+    )
     enterprise = rpc.registry.register_enterprise(data)
 
     body = outbox(db, "enterprise_registered")[0]
     assert body["data"] == {
-        "enterprise_id": enterprise["id"], "kind": "enterprise", "county_code": "652301",
-        "industry": "ecommerce", "stage": "startup", "founder_ids": [founder["id"]],
-        "founded_on": "2025-05-01", "employees": 6, "veteran_employees": 3}
+        "enterprise_id": enterprise["id"],
+        "kind": "enterprise",
+        "county_code": "652301",
+        "industry": "ecommerce",
+        "stage": "startup",
+        "founder_ids": [founder["id"]],
+        "founded_on": "2025-05-01",
+        "employees": 6,
+        "veteran_employees": 3,
+    }
     for secret in (data["name"], founder["name"], data["uscc"], data["incubation_base"]):
         assert secret not in str(body)
 
@@ -60,16 +78,23 @@ def test_get_enterprise_returns_the_registered_booklet_entry(founder, rpc):
 def test_a_lowercase_uscc_is_stored_in_its_canonical_form(founder, rpc):
     code = valid_uscc()
     enterprise = rpc.registry.register_enterprise(
-        make_enterprise([founder["id"]], uscc=code.lower()))
+        make_enterprise([founder["id"]], uscc=code.lower())
+    )
     assert enterprise["uscc"] == code
 
 
 def test_an_individual_business_needs_no_uscc(veterans, rpc, db):
     first, second = veterans(2)
     for veteran in (first, second):
-        business = rpc.registry.register_enterprise(make_enterprise(
-            [veteran["id"]], kind="individual_business", uscc=None, name="戎兵小吃店",
-            industry="catering"))
+        business = rpc.registry.register_enterprise(
+            make_enterprise(
+                [veteran["id"]],
+                kind="individual_business",
+                uscc=None,
+                name="戎兵小吃店",
+                industry="catering",
+            )
+        )
         assert business["uscc"] is None and business["kind"] == "individual_business"
     # Two businesses without a code are two businesses, not a clash.
     assert scalar(db, "SELECT count(*) FROM registry.enterprises") == 2
@@ -103,8 +128,9 @@ def test_a_second_registration_of_a_uscc_is_a_conflict_naming_the_first(veterans
     first = rpc.registry.register_enterprise(data)
 
     with pytest.raises(Conflict) as caught:
-        rpc.registry.register_enterprise({**data, "name": "另一家公司",
-                                          "founder_ids": [second_founder["id"]]})
+        rpc.registry.register_enterprise(
+            {**data, "name": "另一家公司", "founder_ids": [second_founder["id"]]}
+        )
     assert caught.value.details == {"enterprise_id": first["id"]}
     assert scalar(db, "SELECT count(*) FROM registry.enterprises") == 1
     assert outbox(db).count("enterprise_registered") == 1
@@ -119,7 +145,8 @@ def test_two_concurrent_registrations_of_one_uscc_give_one_enterprise(veterans, 
         with ClusterRpcProxy(config, timeout=15, context_data={"auth_token": token()}) as proxy:
             try:
                 return proxy.registry.register_enterprise(
-                    make_enterprise([founder["id"]], uscc=code))["id"]
+                    make_enterprise([founder["id"]], uscc=code)
+                )["id"]
             except Conflict as exc:
                 return exc
 
@@ -135,7 +162,6 @@ def test_two_concurrent_registrations_of_one_uscc_give_one_enterprise(veterans, 
 
 
 # -- bad input to register_enterprise -------------------------------------------------------
-
 
 
 def _without(field):
@@ -166,17 +192,29 @@ REGISTER_CASES = [
     ("no founders", _with(founder_ids=[]), "founder_ids"),
     ("founders missing", _without("founder_ids"), "founder_ids"),
     ("founders not a list", lambda f: make_enterprise([], founder_ids=f), "founder_ids"),
-    ("a founder id that is not a uuid", lambda f: make_enterprise([f, "not-a-uuid"]),
-     "founder_ids.1"),
+    (
+        "a founder id that is not a uuid",
+        lambda f: make_enterprise([f, "not-a-uuid"]),
+        "founder_ids.1",
+    ),
     ("an unknown founder", lambda f: make_enterprise([f, UNKNOWN_ID]), "founder_ids.1"),
-    ("too many founders", lambda f: make_enterprise([str(uuid.uuid4()) for _ in range(21)]),
-     "founder_ids"),
+    (
+        "too many founders",
+        lambda f: make_enterprise([str(uuid.uuid4()) for _ in range(21)]),
+        "founder_ids",
+    ),
     ("negative employees", _with(employees=-1), "employees"),
     ("employees as text", _with(employees="6"), "employees"),
-    ("more veteran employees than employees", _with(employees=2, veteran_employees=3),
-     "veteran_employees"),
-    ("veteran employees without employees", _with(employees=None, veteran_employees=3),
-     "employees"),
+    (
+        "more veteran employees than employees",
+        _with(employees=2, veteran_employees=3),
+        "veteran_employees",
+    ),
+    (
+        "veteran employees without employees",
+        _with(employees=None, veteran_employees=3),
+        "employees",
+    ),
     ("federation membership as text", _with(federation_member="yes"), "federation_member"),
     ("incubation base too long", _with(incubation_base="园" * 201), "incubation_base"),
     ("unknown field", _with(legal_person="张伟"), "legal_person"),
@@ -186,10 +224,12 @@ REGISTER_CASES = [
 ]
 
 
-@pytest.mark.parametrize("build,field", [c[1:] for c in REGISTER_CASES],
-                         ids=[c[0] for c in REGISTER_CASES])
+@pytest.mark.parametrize(
+    "build,field", [c[1:] for c in REGISTER_CASES], ids=[c[0] for c in REGISTER_CASES]
+)
 def test_bad_registration_is_invalid_input_naming_the_field_and_writes_nothing(
-        founder, rpc, db, build, field):
+    founder, rpc, db, build, field
+):
     with pytest.raises(InvalidInput) as caught:
         rpc.registry.register_enterprise(build(founder["id"]))
     assert field in caught.value.errors, caught.value.errors
@@ -207,4 +247,3 @@ def test_an_unknown_enterprise_is_not_found_and_a_malformed_id_is_invalid(regist
         with pytest.raises(InvalidInput) as caught:
             getattr(rpc.registry, call)(bad, *args)
         assert list(caught.value.errors) == ["enterprise_id"]
-

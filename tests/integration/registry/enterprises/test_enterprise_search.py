@@ -1,5 +1,6 @@
 """Finding enterprises' booklets against the real RabbitMQ and PostgreSQL: filters, paging,
 county scope, and logs without names."""
+
 import io
 import logging
 
@@ -16,34 +17,55 @@ from tests.integration.registry.enterprises.booklets import (
 
 # -- search ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def four(founder, rpc):
     """Four enterprises, registered in this order."""
     f = [founder["id"]]
-    return [rpc.registry.register_enterprise(data) for data in (
-        make_enterprise(f, name="昌吉市戎创商贸有限公司", industry="ecommerce", stage="startup"),
-        make_enterprise(f, name="老兵物流", industry="logistics", stage="operating",
-                        federation_member=True),
-        make_enterprise(f, kind="individual_business", uscc=None, name="戎兵小吃店",
-                        industry="catering", stage="operating"),
-        make_enterprise(f, name="阜康市戎装物流有限公司", county_code="652302",
-                        industry="logistics", stage="closed"),
-    )]
+    return [
+        rpc.registry.register_enterprise(data)
+        for data in (
+            make_enterprise(
+                f, name="昌吉市戎创商贸有限公司", industry="ecommerce", stage="startup"
+            ),
+            make_enterprise(
+                f, name="老兵物流", industry="logistics", stage="operating", federation_member=True
+            ),
+            make_enterprise(
+                f,
+                kind="individual_business",
+                uscc=None,
+                name="戎兵小吃店",
+                industry="catering",
+                stage="operating",
+            ),
+            make_enterprise(
+                f,
+                name="阜康市戎装物流有限公司",
+                county_code="652302",
+                industry="logistics",
+                stage="closed",
+            ),
+        )
+    ]
 
 
-@pytest.mark.parametrize("filters,expected", [
-    (None, [0, 1, 2, 3]),
-    ({}, [0, 1, 2, 3]),
-    ({"kind": "individual_business"}, [2]),
-    ({"stage": "operating"}, [1, 2]),
-    ({"industry": "logistics"}, [1, 3]),
-    ({"federation_member": True}, [1]),
-    ({"federation_member": False}, [0, 2, 3]),
-    ({"name": "物流"}, [1, 3]),
-    ({"name": "%"}, []),  # a literal percent sign, not a wildcard
-    ({"county_code": "652302"}, [3]),
-    ({"county_code": "652301", "industry": "logistics"}, [1]),
-])
+@pytest.mark.parametrize(
+    "filters,expected",
+    [
+        (None, [0, 1, 2, 3]),
+        ({}, [0, 1, 2, 3]),
+        ({"kind": "individual_business"}, [2]),
+        ({"stage": "operating"}, [1, 2]),
+        ({"industry": "logistics"}, [1, 3]),
+        ({"federation_member": True}, [1]),
+        ({"federation_member": False}, [0, 2, 3]),
+        ({"name": "物流"}, [1, 3]),
+        ({"name": "%"}, []),  # a literal percent sign, not a wildcard
+        ({"county_code": "652302"}, [3]),
+        ({"county_code": "652301", "industry": "logistics"}, [1]),
+    ],
+)
 def test_search_filters_in_the_order_of_registration(four, rpc, filters, expected):
     result = rpc.registry.search_enterprises(filters)
     assert [e["id"] for e in result["items"]] == [four[i]["id"] for i in expected]
@@ -66,19 +88,22 @@ def test_search_pages_through_a_stable_order(four, rpc):
     assert rpc.registry.search_enterprises({}, page=3, page_size=3)["items"] == []
 
 
-@pytest.mark.parametrize("args,field", [
-    (({"stage": "bankrupt"},), "stage"),
-    (({"county_code": "110101"},), "county_code"),
-    (({"federation_member": "yes"},), "federation_member"),
-    (({"colour": "red"},), "colour"),
-    (({"founder_id": "x"},), "founder_id"),
-    (({"name": "名" * 101},), "name"),
-    (("stage=closed",), "_schema"),
-    (({}, 0, 50), "page"),
-    (({}, "1", 50), "page"),
-    (({}, 1, 201), "page_size"),
-    (({}, 1, 0), "page_size"),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (({"stage": "bankrupt"},), "stage"),
+        (({"county_code": "110101"},), "county_code"),
+        (({"federation_member": "yes"},), "federation_member"),
+        (({"colour": "red"},), "colour"),
+        (({"founder_id": "x"},), "founder_id"),
+        (({"name": "名" * 101},), "name"),
+        (("stage=closed",), "_schema"),
+        (({}, 0, 50), "page"),
+        (({}, "1", 50), "page"),
+        (({}, 1, 201), "page_size"),
+        (({}, 1, 0), "page_size"),
+    ],
+)
 def test_bad_search_input_is_invalid(registry, rpc, args, field):
     with pytest.raises(InvalidInput) as caught:
         rpc.registry.search_enterprises(*args)
@@ -87,11 +112,15 @@ def test_bad_search_input_is_invalid(registry, rpc, args, field):
 
 # -- county scope ---------------------------------------------------------------------------
 
+
 def test_a_county_clerk_sees_and_changes_only_their_counties(four, rpc_as):
     elsewhere = four[3]
     with rpc_as(CLERK_652301) as clerk:
-        for call, args in (("get_enterprise", ()), ("get_booklet", ()),
-                           ("update_enterprise", ({"stage": "operating"},))):
+        for call, args in (
+            ("get_enterprise", ()),
+            ("get_booklet", ()),
+            ("update_enterprise", ({"stage": "operating"},)),
+        ):
             with pytest.raises(NotFound) as outside:  # another county's: as a missing one
                 getattr(clerk.registry, call)(elsewhere["id"], *args)
             assert str(outside.value) == f"no enterprise {elsewhere['id']}"
@@ -108,12 +137,14 @@ def test_a_county_clerk_sees_and_changes_only_their_counties(four, rpc_as):
 
 
 def test_a_county_clerk_cannot_register_elsewhere_or_name_another_countys_founder(
-        founder, veterans, rpc_as, db):
+    founder, veterans, rpc_as, db
+):
     outsider = veterans(1, county_code="652302")[0]
     with rpc_as(CLERK_652301) as clerk:
         with pytest.raises(Forbidden) as refused:
-            clerk.registry.register_enterprise(make_enterprise([founder["id"]],
-                                                               county_code="652302"))
+            clerk.registry.register_enterprise(
+                make_enterprise([founder["id"]], county_code="652302")
+            )
         assert "652302" not in str(refused.value)
         with pytest.raises(InvalidInput) as outside:  # as a founder nobody registered
             clerk.registry.register_enterprise(make_enterprise([founder["id"], outsider["id"]]))
@@ -127,22 +158,29 @@ def test_a_card_lists_only_enterprises_in_the_operators_counties(founder, rpc, r
     rpc.registry.register_enterprise(make_enterprise([founder["id"]], county_code="652302"))
     assert len(rpc.registry.get_card(founder["id"])["enterprises"]) == 2
     with rpc_as(CLERK_652301) as clerk:
-        assert [e["id"] for e in clerk.registry.get_card(founder["id"])["enterprises"]] == \
-            [here["id"]]
+        assert [e["id"] for e in clerk.registry.get_card(founder["id"])["enterprises"]] == [
+            here["id"]
+        ]
 
 
 def test_the_booklet_hides_founders_from_counties_the_operator_may_not_see(
-        founder, veterans, rpc, rpc_as):
+    founder, veterans, rpc, rpc_as
+):
     outsider = veterans(1, county_code="652302")[0]
     enterprise = rpc.registry.register_enterprise(make_enterprise([founder["id"], outsider["id"]]))
     with rpc_as(CLERK_652301) as clerk:
         founders = {f["id"]: f for f in clerk.registry.get_booklet(enterprise["id"])["founders"]}
     assert founders[founder["id"]]["name"] == "张伟"
-    assert founders[outsider["id"]] == {"id": outsider["id"], "county_code": "652302",
-                                        "name": None, "employment_status": None}
+    assert founders[outsider["id"]] == {
+        "id": outsider["id"],
+        "county_code": "652302",
+        "name": None,
+        "employment_status": None,
+    }
 
 
 # -- privacy --------------------------------------------------------------------------------
+
 
 def test_logs_of_the_enterprise_flow_hold_no_names(registry, veterans, rpc):
     founder = veterans(1, name="欧阳娜娜")[0]
@@ -154,8 +192,9 @@ def test_logs_of_the_enterprise_flow_hold_no_names(registry, veterans, rpc):
         enterprise = rpc.registry.register_enterprise(data)
         with pytest.raises(Conflict):
             rpc.registry.register_enterprise(data)
-        rpc.registry.update_enterprise(enterprise["id"], {"name": data["name"] + "分公司",
-                                                          "stage": "operating"})
+        rpc.registry.update_enterprise(
+            enterprise["id"], {"name": data["name"] + "分公司", "stage": "operating"}
+        )
         rpc.registry.search_enterprises({"name": "欧阳娜娜"})
         rpc.registry.get_booklet(enterprise["id"])
     finally:
