@@ -2,7 +2,9 @@
 created, conflict or invalid, and writes the good rows set-based (a statement per table
 for the whole batch) in the worker's one transaction: exactly what as many single
 registrations would write, and nothing at all if any statement fails."""
+
 import uuid
+from typing import Any
 
 import eventlet
 import structlog
@@ -10,6 +12,7 @@ from marshmallow import ValidationError
 
 from services.registry import domain
 from services.registry.schemas import RegisterVeteranSchema
+from services.registry.worker import RegistryWorker
 from shared.auth import WRITE
 from shared.bounded import bounded_rpc
 from shared.errors import flatten_errors
@@ -33,9 +36,10 @@ DEFAULT_CONCURRENCY = 2
 CREATED, CONFLICT, INVALID = "created", "conflict", "invalid"
 
 
-class BulkRpcs:
-    @bounded_rpc("BULK_CONCURRENCY", DEFAULT_CONCURRENCY, roles=WRITE,
-                 sensitive_arguments=("batch",))
+class BulkRpcs(RegistryWorker):
+    @bounded_rpc(
+        "BULK_CONCURRENCY", DEFAULT_CONCURRENCY, roles=WRITE, sensitive_arguments=("batch",)
+    )
     def register_veterans(self, batch):
         """Up to 1,000 registrations → ``{results: [{row, status, id, errors}]}`` in input
         order; a bad row never blocks the good ones."""
@@ -45,29 +49,46 @@ class BulkRpcs:
         claims, repeats = first_claims(commands)
         now = self.clock.now()
         scope = self.auth.scope()
-        taken = self.store.holders([command["id_number"] for command in claims.values()],
-                                   counties=scope)
-        drafts = {index: domain.register(command, str(uuid.uuid4()), now)
-                  for index, command in _cooperatively(claims.items())
-                  if command["id_number"] not in taken}
+        taken = self.store.holders(
+            [command["id_number"] for command in claims.values()], counties=scope
+        )
+        drafts = {
+            index: domain.register(command, str(uuid.uuid4()), now)
+            for index, command in _cooperatively(claims.items())
+            if command["id_number"] not in taken
+        }
         while True:
             registered = self._with_duplicates(drafts, scope)
             # Between our look-up and our insert another transaction may register one of
             # these ID numbers: then nothing was kept, and we go again without it.
-            lost = self.store.add_veterans([veteran for veteran, _ in registered.values()],
-                                           created_by=operator.id, counties=scope)
+            lost = self.store.add_veterans(
+                [veteran for veteran, _ in registered.values()],
+                created_by=operator.id,
+                counties=scope,
+            )
             if not lost:
                 break
             taken.update(lost)
             drafts = {i: d for i, d in drafts.items() if d[0].id_number not in lost}
-        self.store.audit_many(operator, "register_veteran", "veteran",
-                              [veteran.id for veteran, _ in registered.values()], now)
+        self.store.audit_many(
+            operator,
+            "register_veteran",
+            "veteran",
+            [veteran.id for veteran, _ in registered.values()],
+            now,
+        )
         self.emit_recorded([event for _, events in registered.values() for event in events])
         results.update(outcomes(claims, repeats, taken, registered))
         replies = [results[index] for index in range(len(batch))]
-        log.info("veterans.bulk_registered", rows=len(batch), operator_id=operator.id,
-                 **{status: sum(r["status"] == status for r in replies)
-                    for status in (CREATED, CONFLICT, INVALID)})
+        log.info(
+            "veterans.bulk_registered",
+            rows=len(batch),
+            operator_id=operator.id,
+            **{
+                status: sum(r["status"] == status for r in replies)
+                for status in (CREATED, CONFLICT, INVALID)
+            },
+        )
         return {"results": replies}
 
     def _with_duplicates(self, drafts, scope):
@@ -77,11 +98,15 @@ class BulkRpcs:
         veterans = [(index, veteran) for index, (veteran, _) in drafts.items()]
         existing = self.store.duplicates_of(
             [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
-            counties=scope)
+            counties=scope,
+        )
         duplicates = batch_duplicates(veterans, existing)
-        return {index: domain.with_duplicates(*draft, duplicates[index])
-                if index in duplicates else draft
-                for index, draft in _cooperatively(drafts.items())}
+        return {
+            index: domain.with_duplicates(veteran, events, duplicates[index])
+            if index in duplicates
+            else (veteran, events)
+            for index, (veteran, events) in _cooperatively(drafts.items())
+        }
 
 
 def check_batch(batch):
@@ -149,7 +174,8 @@ def _unstorable(value):
 def first_claims(commands):
     """The first valid row of each ID number claims it; later rows repeat it.
     → ``({index: command}, {index: index of the claiming row})``, in input order."""
-    claims, repeats, claimed_by = {}, {}, {}
+    claims, repeats = {}, {}
+    claimed_by: dict[str, int] = {}
     for index, command in commands.items():
         first = claimed_by.setdefault(command["id_number"], index)
         if first == index:
@@ -163,7 +189,9 @@ def batch_duplicates(veterans, existing, limit=MAX_DUPLICATES):
     """Possible duplicates of each of ``[(index, veteran)]`` (input order): the existing
     cards found for it (``{index: [ids]}``, oldest first), then the batch's earlier rows
     with the same name, birth date and county or the same phone, up to ``limit``."""
-    by_identity, by_phone, found = {}, {}, {}
+    by_identity: dict[tuple[Any, ...], list[int]] = {}
+    by_phone: dict[str, list[int]] = {}
+    found = {}
     for position, (index, veteran) in enumerate(veterans):
         identity = (veteran.name, veteran.birth_date, veteran.county_code)
         same_identity = by_identity.setdefault(identity, [])
@@ -171,7 +199,7 @@ def batch_duplicates(veterans, existing, limit=MAX_DUPLICATES):
         ids = list(existing.get(index, ()))[:limit]
         if len(ids) < limit and (same_identity or same_phone):
             earlier = sorted(set(same_identity[:limit]) | set(same_phone[:limit]))
-            ids += [veterans[p][1].id for p in earlier][:limit - len(ids)]
+            ids += [veterans[p][1].id for p in earlier][: limit - len(ids)]
         if ids:
             found[index] = ids
         same_identity.append(position)
@@ -190,10 +218,12 @@ def outcomes(claims, repeats, taken, registered):
             veteran = registered[index][0]
             out[index] = {**result(index, CREATED, veteran.id), "flags": list(veteran.flags)}
         else:
-            out[index] = result(index, CONFLICT, taken[command["id_number"]],
-                                {"id_number": ["already registered"]})
+            out[index] = result(
+                index, CONFLICT, taken[command["id_number"]], {"id_number": ["already registered"]}
+            )
     for index, first in repeats.items():
         holder = out[first]["id"]
-        out[index] = result(index, CONFLICT, holder,
-                            {"id_number": [f"repeats row {first} of this batch"]})
+        out[index] = result(
+            index, CONFLICT, holder, {"id_number": [f"repeats row {first} of this batch"]}
+        )
     return out

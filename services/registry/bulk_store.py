@@ -1,11 +1,12 @@
 """registry's SQL for registering many veterans at once: a batch's cards, their ID-number
 holders, possible duplicates (a single registration's too) and audit rows, each one
 statement for the whole batch."""
+
 import json
 
 from services.registry.card_store import COLUMNS
 from services.registry.domain import MAX_DUPLICATES
-from shared.db import Store
+from shared.db import Store, in_counties
 
 
 def _json_default(value):
@@ -19,12 +20,12 @@ class BulkStore(Store):
         if not id_numbers:
             return {}
         with self.cursor() as cur:
-            cur.execute("SELECT id_number, CASE WHEN %s::text[] IS NULL"
-                        " OR county_code = ANY(%s::text[]) THEN id END"
-                        " FROM veterans WHERE id_number = ANY(%s)",
-                        (counties, counties, list(id_numbers)))
-            return {number: veteran_id and str(veteran_id)
-                    for number, veteran_id in cur.fetchall()}
+            cur.execute(
+                f"SELECT id_number, CASE WHEN {in_counties()} THEN id END"
+                " FROM veterans WHERE id_number = ANY(%(numbers)s)",
+                {"c": counties, "numbers": list(id_numbers)},
+            )
+            return {number: veteran_id and str(veteran_id) for number, veteran_id in cur.fetchall()}
 
     def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None):
         """Other cards with the same name, birth date and county, or the same phone, for
@@ -35,7 +36,7 @@ class BulkStore(Store):
         if not people:
             return {}
         scope = None if counties is None else list(counties)
-        keys, names, births, codes, phones = (list(column) for column in zip(*people))
+        keys, names, births, codes, phones = (list(column) for column in zip(*people, strict=True))
         with self.cursor() as cur:
             # Two probes per person, each reading at most its oldest ``limit`` straight off
             # an index in (registered_at, id) order (migration 006); the oldest ``limit`` of
@@ -52,26 +53,36 @@ class BulkStore(Store):
                 " CROSS JOIN LATERAL (SELECT id, registered_at FROM ("
                 "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.name = b.name"
                 "   AND v.birth_date = b.birth_date AND v.county_code = b.county_code"
-                "   AND (%(scope)s::text[] IS NULL OR v.county_code = ANY(%(scope)s::text[]))"
+                f"   AND {in_counties('v.county_code', 'scope')}"
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)"
                 "  UNION"
                 "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.phone = b.phone"
-                "   AND (%(scope)s::text[] IS NULL OR v.county_code = ANY(%(scope)s::text[]))"
+                f"   AND {in_counties('v.county_code', 'scope')}"
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)) found"
                 "  ORDER BY registered_at, id LIMIT %(limit)s) d"
                 " ORDER BY b.key, d.registered_at, d.id",
-                {"keys": keys, "names": names, "births": births, "counties": codes,
-                 "phones": phones, "limit": limit, "scope": scope})
-            found = {}
+                {
+                    "keys": keys,
+                    "names": names,
+                    "births": births,
+                    "counties": codes,
+                    "phones": phones,
+                    "limit": limit,
+                    "scope": scope,
+                },
+            )
+            found: dict[int, list[str]] = {}
             for key, veteran_id in cur.fetchall():
                 found.setdefault(key, []).append(str(veteran_id))
             return found
 
-    def possible_duplicates(self, name, birth_date, county_code, phone,
-                            limit=MAX_DUPLICATES, counties=None):
+    def possible_duplicates(
+        self, name, birth_date, county_code, phone, limit=MAX_DUPLICATES, counties=None
+    ):
         """``duplicates_of`` for one registration: the same statement, so one rule."""
-        return self.duplicates_of([(0, name, birth_date, county_code, phone)], limit,
-                                  counties).get(0, [])
+        return self.duplicates_of([(0, name, birth_date, county_code, phone)], limit, counties).get(
+            0, []
+        )
 
     def add_veterans(self, veterans, created_by, counties=None):
         """Insert every card or none. Returns ``{}`` when all went in; when some ID numbers
@@ -85,29 +96,39 @@ class BulkStore(Store):
         # name: half the client CPU of a VALUES list of 30 literals a row (measured), and
         # cheaper for the server to parse. Rows in ID-number order: two batches sharing ID
         # numbers wait on each other in the same order and cannot deadlock.
-        rows = json.dumps([{**vars(v), "created_by": created_by}
-                           for v in sorted(veterans, key=lambda v: v.id_number)],
-                          default=_json_default, ensure_ascii=False)
+        rows = json.dumps(
+            [
+                {**vars(v), "created_by": created_by}
+                for v in sorted(veterans, key=lambda v: v.id_number)
+            ],
+            default=_json_default,
+            ensure_ascii=False,
+        )
         with self.cursor() as cur:
             cur.execute("SAVEPOINT bulk_insert")
-            cur.execute(f"INSERT INTO veterans ({columns}, created_by)"
-                        f" SELECT {columns}, created_by"
-                        f" FROM json_populate_recordset(NULL::veterans, %s)"
-                        f" ON CONFLICT (id_number) DO NOTHING RETURNING id_number", (rows,))
+            cur.execute(
+                f"INSERT INTO veterans ({columns}, created_by)"
+                f" SELECT {columns}, created_by"
+                f" FROM json_populate_recordset(NULL::veterans, %s)"
+                f" ON CONFLICT (id_number) DO NOTHING RETURNING id_number",
+                (rows,),
+            )
             inserted = {number for (number,) in cur.fetchall()}
             if len(inserted) == len(veterans):
                 cur.execute("RELEASE SAVEPOINT bulk_insert")
                 return {}
             cur.execute("ROLLBACK TO SAVEPOINT bulk_insert")
-        return self.holders([v.id_number for v in veterans if v.id_number not in inserted],
-                            counties)
+        return self.holders(
+            [v.id_number for v in veterans if v.id_number not in inserted], counties
+        )
 
     def audit_many(self, operator, action, entity, entity_ids, at):
         """One audit row per entity, as ``audit`` writes for one."""
         if not entity_ids:
             return
         with self.cursor() as cur:
-            cur.execute("INSERT INTO audit_log (at, operator_id, role, action, entity, entity_id)"
-                        " SELECT %s, %s, %s, %s, %s, unnest(%s::text[])",
-                        (at, operator.id, operator.role, action, entity,
-                         [str(i) for i in entity_ids]))
+            cur.execute(
+                "INSERT INTO audit_log (at, operator_id, role, action, entity, entity_id)"
+                " SELECT %s, %s, %s, %s, %s, unnest(%s::text[])",
+                (at, operator.id, operator.role, action, entity, [str(i) for i in entity_ids]),
+            )

@@ -1,15 +1,42 @@
 """A veteran's card as a row of the ``veterans`` table: its columns and the mapping between
 a row and the ``Veteran`` dataclass, the part of the store every registry store that reads
 or writes cards imports, so that none imports another."""
+
 import json
 
 from services.registry.domain import Veteran
 
-COLUMNS = ("id", "id_number", "name", "phone", "gender", "birth_date", "county_code", "address",
-           "ethnicity", "education", "branch", "rank_category", "enlisted_on", "discharged_on",
-           "discharge_type", "skills", "certificates", "intentions", "willingness",
-           "employment_status", "service_needs", "employer", "employed_since", "consent",
-           "notes", "flags", "possible_duplicates", "registered_at", "updated_at")
+COLUMNS = (
+    "id",
+    "id_number",
+    "name",
+    "phone",
+    "gender",
+    "birth_date",
+    "county_code",
+    "address",
+    "ethnicity",
+    "education",
+    "branch",
+    "rank_category",
+    "enlisted_on",
+    "discharged_on",
+    "discharge_type",
+    "skills",
+    "certificates",
+    "intentions",
+    "willingness",
+    "employment_status",
+    "service_needs",
+    "employer",
+    "employed_since",
+    "consent",
+    "notes",
+    "flags",
+    "possible_duplicates",
+    "registered_at",
+    "updated_at",
+)
 JSON_COLUMNS = ("intentions", "consent")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM veterans"
 
@@ -24,5 +51,9 @@ def veteran_from(row):
 
 def column_values(veteran, columns=COLUMNS):
     """``veteran``'s values for ``columns``, in order, as parameters of a statement."""
-    return [json.dumps(getattr(veteran, c)) if c in JSON_COLUMNS and getattr(veteran, c) is not None
-            else getattr(veteran, c) for c in columns]
+    return [
+        json.dumps(getattr(veteran, c))
+        if c in JSON_COLUMNS and getattr(veteran, c) is not None
+        else getattr(veteran, c)
+        for c in columns
+    ]

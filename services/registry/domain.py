@@ -1,5 +1,6 @@
 """Registry's domain: a veteran's card, how it changes, and what each change causes.
 Pure functions, no I/O: they return the new state and the events it causes."""
+
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 
@@ -7,8 +8,7 @@ from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from shared.contracts import Event
-from shared.contracts.registry import (EMPLOYMENT_STATUS_CHANGED, VETERAN_REGISTERED,
-                                       VETERAN_UPDATED)
+from shared.contracts.registry import EMPLOYMENT_STATUS_CHANGED, VETERAN_REGISTERED, VETERAN_UPDATED
 from shared.masks import mask_id_number, mask_phone
 
 FLAG_DIVISION_UNVERIFIED = "id_division_unverified"
@@ -16,8 +16,17 @@ FLAG_POSSIBLE_DUPLICATE = "possible_duplicate"
 # A card lists at most this many possible duplicates: the oldest.
 MAX_DUPLICATES = 20
 # Fields other services may know (they travel in events); the rest stay in registry.
-FACT_FIELDS = ("county_code", "discharge_type", "discharged_on", "skills", "certificates",
-               "willingness", "service_needs", "employment_status", "intentions")
+FACT_FIELDS = (
+    "county_code",
+    "discharge_type",
+    "discharged_on",
+    "skills",
+    "certificates",
+    "willingness",
+    "service_needs",
+    "employment_status",
+    "intentions",
+)
 # Statuses that count as working or running a business (the bureau's rate).
 WORKING = ("employed", "self_employed", "flexible", "public_welfare_post")
 IMMUTABLE = ("id", "id_number", "gender", "birth_date", "registered_at")
@@ -59,6 +68,7 @@ class Veteran:
 @dataclass(frozen=True)
 class Change:
     """One field of a card changed: kept as history (who, when, old → new)."""
+
     field: str
     old: object
     new: object
@@ -84,9 +94,16 @@ def register(command, veteran_id, now, possible_duplicates=()):
     gender, birth_date, flags = identity(command["id_number"])
     if possible_duplicates:
         flags.append(FLAG_POSSIBLE_DUPLICATE)
-    veteran = Veteran(id=veteran_id, gender=gender, birth_date=birth_date, flags=flags,
-                      registered_at=now, updated_at=now,
-                      possible_duplicates=[str(d) for d in possible_duplicates], **command)
+    veteran = Veteran(
+        id=veteran_id,
+        gender=gender,
+        birth_date=birth_date,
+        flags=flags,
+        registered_at=now,
+        updated_at=now,
+        possible_duplicates=[str(d) for d in possible_duplicates],
+        **command,
+    )
     return veteran, [Event(VETERAN_REGISTERED, facts(veteran))]
 
 
@@ -94,8 +111,11 @@ def with_duplicates(veteran, events, possible_duplicates):
     """A new card (and its events) as ``register`` makes it given these possible duplicates:
     flagged and listing them. No fact its events carry changes, and the ID number is not
     parsed again (a bulk batch sharing one phone has 1,000 such cards)."""
-    flagged = replace(veteran, flags=[*veteran.flags, FLAG_POSSIBLE_DUPLICATE],
-                      possible_duplicates=[str(d) for d in possible_duplicates])
+    flagged = replace(
+        veteran,
+        flags=[*veteran.flags, FLAG_POSSIBLE_DUPLICATE],
+        possible_duplicates=[str(d) for d in possible_duplicates],
+    )
     return flagged, events
 
 
@@ -103,8 +123,11 @@ def update(veteran, changes, now, reason=None, cause_event_id=None):
     """Apply ``changes`` (field → new value). Returns the new card, the history entries
     and the events: ``veteran_updated`` when a fact others know changed, and
     ``employment_status_changed`` when the status did."""
-    history = [Change(name, getattr(veteran, name), value) for name, value in changes.items()
-               if name not in IMMUTABLE and getattr(veteran, name) != value]
+    history = [
+        Change(name, getattr(veteran, name), value)
+        for name, value in changes.items()
+        if name not in IMMUTABLE and getattr(veteran, name) != value
+    ]
     if not history:
         return veteran, [], []
     updated = replace(veteran, updated_at=now, **{c.field: c.new for c in history})
@@ -115,14 +138,30 @@ def update(veteran, changes, now, reason=None, cause_event_id=None):
     events = []
     changed_facts = {c.field: c.new for c in history if c.field in FACT_FIELDS}
     if changed_facts:
-        events.append(Event(VETERAN_UPDATED, {
-            "veteran_id": veteran.id, "changed": json_safe(changed_facts),
-            "snapshot": facts(updated)}))
+        events.append(
+            Event(
+                VETERAN_UPDATED,
+                {
+                    "veteran_id": veteran.id,
+                    "changed": json_safe(changed_facts),
+                    "snapshot": facts(updated),
+                },
+            )
+        )
     if updated.employment_status != veteran.employment_status:
-        events.append(Event(EMPLOYMENT_STATUS_CHANGED, {
-            "veteran_id": veteran.id, "previous": veteran.employment_status,
-            "current": updated.employment_status, "reason": reason or "updated by operator",
-            "cause_event_id": cause_event_id, "county_code": veteran.county_code}))
+        events.append(
+            Event(
+                EMPLOYMENT_STATUS_CHANGED,
+                {
+                    "veteran_id": veteran.id,
+                    "previous": veteran.employment_status,
+                    "current": updated.employment_status,
+                    "reason": reason or "updated by operator",
+                    "cause_event_id": cause_event_id,
+                    "county_code": veteran.county_code,
+                },
+            )
+        )
     return updated, history, events
 
 
@@ -132,8 +171,10 @@ def hired(veteran, employer, started_on):
 
 def certified(veteran, certificate_name, skills_granted):
     """A certificate and its skills join the card (each once)."""
-    return {"certificates": _union(veteran.certificates, [certificate_name]),
-            "skills": _union(veteran.skills, skills_granted)}
+    return {
+        "certificates": _union(veteran.certificates, [certificate_name]),
+        "skills": _union(veteran.skills, skills_granted),
+    }
 
 
 def _union(existing, more):

@@ -1,5 +1,6 @@
 """Enterprises' booklets (一企一册): an enterprise or individual business (个体工商户) founded
 by registered veterans, how it changes, and the events it causes. Pure: no I/O."""
+
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 
@@ -12,8 +13,17 @@ INDIVIDUAL_BUSINESS = "individual_business"
 CLOSED = "closed"
 # What other services may know (it travels in events). The name, the USCC and the
 # incubation base stay in registry: events carry no names.
-FACT_FIELDS = ("kind", "county_code", "industry", "stage", "founder_ids", "founded_on",
-               "employees", "veteran_employees", "federation_member")
+FACT_FIELDS = (
+    "kind",
+    "county_code",
+    "industry",
+    "stage",
+    "founder_ids",
+    "founded_on",
+    "employees",
+    "veteran_employees",
+    "federation_member",
+)
 IMMUTABLE = ("id", "registered_at", "created_by")
 
 
@@ -58,8 +68,11 @@ def problems(enterprise, today):
         errors["uscc"] = ["is required for kind enterprise"]
     if enterprise.founded_on > today:
         errors["founded_on"] = ["is in the future"]
-    if (enterprise.employees is not None and enterprise.veteran_employees is not None
-            and enterprise.veteran_employees > enterprise.employees):
+    if (
+        enterprise.employees is not None
+        and enterprise.veteran_employees is not None
+        and enterprise.veteran_employees > enterprise.employees
+    ):
         errors["veteran_employees"] = ["is more than employees"]
     if enterprise.veteran_employees is not None and enterprise.employees is None:
         errors["employees"] = ["is required when veteran_employees is given"]
@@ -74,17 +87,27 @@ def update(enterprise, changes, now):
     changed. A change of name or USCC alone is recorded (audit) but is no news."""
     if "founder_ids" in changes:
         changes = {**changes, "founder_ids": founders(changes["founder_ids"])}
-    changed = {name: value for name, value in changes.items()
-               if name not in IMMUTABLE and getattr(enterprise, name) != value}
+    changed = {
+        name: value
+        for name, value in changes.items()
+        if name not in IMMUTABLE and getattr(enterprise, name) != value
+    }
     if not changed:
         return enterprise, {}, []
     updated = replace(enterprise, updated_at=now, **changed)
     facts_changed = {k: v for k, v in changed.items() if k in FACT_FIELDS}
     events = []
     if facts_changed:
-        events.append(Event(ENTERPRISE_UPDATED, {
-            "enterprise_id": enterprise.id, "changed": json_safe(facts_changed),
-            "snapshot": facts(updated)}))
+        events.append(
+            Event(
+                ENTERPRISE_UPDATED,
+                {
+                    "enterprise_id": enterprise.id,
+                    "changed": json_safe(facts_changed),
+                    "snapshot": facts(updated),
+                },
+            )
+        )
     return updated, changed, events
 
 
@@ -124,6 +147,9 @@ def present(enterprise):
 def present_founder(founder, visible):
     """A founder on the booklet; one from a county the operator may not see is shown by
     id and county only."""
-    return {"id": founder["id"], "county_code": founder["county_code"],
-            "name": founder["name"] if visible else None,
-            "employment_status": founder["employment_status"] if visible else None}
+    return {
+        "id": founder["id"],
+        "county_code": founder["county_code"],
+        "name": founder["name"] if visible else None,
+        "employment_status": founder["employment_status"] if visible else None,
+    }

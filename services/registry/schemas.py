@@ -1,5 +1,6 @@
 """RPC input schemas of registry. Every code is checked against the taxonomy, every
 county against the jurisdiction; every string has a length limit."""
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
@@ -9,10 +10,12 @@ from shared.taxonomy import code_of
 from shared.validation import HISTORY, MOBILE, QUERY, loading_day
 
 
-
 def codes(category, max_items=30):
-    return fields.List(fields.String(validate=code_of(category)), load_default=list,
-                       validate=validate.Length(max=max_items))
+    return fields.List(
+        fields.String(validate=code_of(category)),
+        load_default=list,
+        validate=validate.Length(max=max_items),
+    )
 
 
 def check_id_number(value):
@@ -32,16 +35,26 @@ def check_id_number(value):
 
 class IntentionsSchema(Schema):
     occupations = codes("occupations", 10)
-    counties = fields.List(fields.String(validate=county_validator()), load_default=list,
-                           validate=validate.Length(max=20))
-    min_salary = fields.Integer(strict=True, allow_none=True, load_default=None,
-                                validate=validate.Range(min=0, max=1_000_000))
+    counties = fields.List(
+        fields.String(validate=county_validator()),
+        load_default=list,
+        validate=validate.Length(max=20),
+    )
+    min_salary = fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=0, max=1_000_000),
+    )
 
 
 class ConsentSchema(Schema):
     given_on = fields.Date(required=True, validate=HISTORY)
-    scope = fields.List(fields.String(validate=code_of("consent_scope")), required=True,
-                        validate=validate.Length(min=1, max=10))
+    scope = fields.List(
+        fields.String(validate=code_of("consent_scope")),
+        required=True,
+        validate=validate.Length(min=1, max=10),
+    )
 
     @post_load
     def as_json(self, data, **kwargs):
@@ -57,21 +70,28 @@ class RegisterVeteranSchema(Schema):
     ethnicity = fields.String(allow_none=True, load_default=None, validate=code_of("ethnicity"))
     education = fields.String(allow_none=True, load_default=None, validate=code_of("education"))
     branch = fields.String(allow_none=True, load_default=None, validate=code_of("branch"))
-    rank_category = fields.String(allow_none=True, load_default=None,
-                                  validate=code_of("rank_category"))
+    rank_category = fields.String(
+        allow_none=True, load_default=None, validate=code_of("rank_category")
+    )
     enlisted_on = fields.Date(allow_none=True, load_default=None, validate=HISTORY)
     discharged_on = fields.Date(required=True, validate=HISTORY)
     discharge_type = fields.String(required=True, validate=code_of("discharge_type"))
     skills = codes("skills")
-    certificates = fields.List(fields.String(validate=validate.Length(min=1, max=100)),
-                               load_default=list, validate=validate.Length(max=30))
-    intentions = fields.Nested(IntentionsSchema, load_default=lambda: {
-        "occupations": [], "counties": [], "min_salary": None})
+    certificates = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=30),
+    )
+    intentions = fields.Nested(
+        IntentionsSchema,
+        load_default=lambda: {"occupations": [], "counties": [], "min_salary": None},
+    )
     willingness = fields.String(required=True, validate=code_of("willingness"))
     employment_status = fields.String(required=True, validate=code_of("employment_status"))
     service_needs = codes("service_needs", 10)
-    employer = fields.String(allow_none=True, load_default=None,
-                             validate=validate.Length(min=1, max=100))
+    employer = fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(min=1, max=100)
+    )
     employed_since = fields.Date(allow_none=True, load_default=None, validate=HISTORY)
     consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
     notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=1000))
@@ -95,8 +115,11 @@ class RegisterVeteranSchema(Schema):
             errors["enlisted_on"] = ["is after discharged_on"]
         if data.get("employed_since") and data["employed_since"] > today:
             errors["employed_since"] = ["is in the future"]
-        if data.get("employment_status") == "employed" and "employer" in data \
-                and not data.get("employer"):
+        if (
+            data.get("employment_status") == "employed"
+            and "employer" in data
+            and not data.get("employer")
+        ):
             errors["employer"] = ["is required when employment_status is employed"]
         if errors:
             raise ValidationError(errors)
@@ -105,8 +128,10 @@ class RegisterVeteranSchema(Schema):
 class UpdateVeteranSchema(RegisterVeteranSchema):
     """A partial update: any field of the card but the ID number (and what derives from
     it); ``status_reason`` says why the employment status changed."""
-    status_reason = fields.String(load_default=None, allow_none=True,
-                                  validate=validate.Length(max=200))
+
+    status_reason = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=200)
+    )
 
     class Meta:
         exclude = ("id_number",)
@@ -130,5 +155,6 @@ class AuditQuerySchema(Schema):
     since = fields.AwareDateTime(load_default=None, validate=QUERY)
     until = fields.AwareDateTime(load_default=None, validate=QUERY)
     page = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=100_000))
-    page_size = fields.Integer(strict=True, load_default=50,
-                               validate=validate.Range(min=1, max=500))
+    page_size = fields.Integer(
+        strict=True, load_default=50, validate=validate.Range(min=1, max=500)
+    )

@@ -1,9 +1,10 @@
 """Finding veterans' cards (``search_veterans``) and the registry's statistics (``stats``):
 the RPCs, their input schemas and the arithmetic of the bureau's indicators."""
-from marshmallow import (Schema, ValidationError, fields, post_load, validate,
-                         validates_schema)
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.registry import domain
+from services.registry.worker import RegistryWorker
 from shared.auth import READ, STATS
 from shared.errors import InvalidInput
 from shared.jurisdiction import county_validator
@@ -39,12 +40,14 @@ def check_name(value):
 
 
 def year():
-    return fields.Integer(strict=True, allow_none=True,
-                          validate=validate.Range(min=FIRST_YEAR, max=LAST_YEAR))
+    return fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=FIRST_YEAR, max=LAST_YEAR)
+    )
 
 
 class VeteranFiltersSchema(Schema):
     """Every filter is optional; None means "not filtering". Unknown keys are refused."""
+
     county_code = OneOrMany(fields.String(validate=county_validator()), 20, allow_none=True)
     employment_status = one_or_many("employment_status")
     willingness = one_or_many("willingness")
@@ -98,13 +101,19 @@ def load_search(filters, page, page_size):
 def search_audit(criteria, page, page_size, rows, total):
     """What the audit keeps of one search: the filters given, by key, with the values of
     those that hold codes or years; the page; how many cards it returned of how many."""
-    return {"filter_keys": sorted(criteria),
-            "filters": {key: value for key, value in sorted(criteria.items())
-                        if key not in PERSONAL_FILTERS},
-            "page": page, "page_size": page_size, "rows": rows, "total": total}
+    return {
+        "filter_keys": sorted(criteria),
+        "filters": {
+            key: value for key, value in sorted(criteria.items()) if key not in PERSONAL_FILTERS
+        },
+        "page": page,
+        "page_size": page_size,
+        "rows": rows,
+        "total": total,
+    }
 
 
-class SearchRpcs:
+class SearchRpcs(RegistryWorker):
     @rpc(roles=READ)
     def search_veterans(self, filters=None, page=1, page_size=50):
         """Cards matching every filter, in registration order, one page of them; a county
@@ -112,14 +121,24 @@ class SearchRpcs:
         criteria, page, page_size = load_search(filters, page, page_size)
         given = dict(criteria)
         criteria["county_code"] = self.counties_in_scope(criteria.get("county_code"))
-        total, veterans = self.store.search_veterans(criteria, limit=page_size,
-                                                     offset=(page - 1) * page_size)
+        total, veterans = self.store.search_veterans(
+            criteria, limit=page_size, offset=(page - 1) * page_size
+        )
         # A page of cards is a bulk read (an export is a run of them): one audit row each.
-        self.store.audit(self.auth.operator, "search_veterans", "veteran", None,
-                         self.clock.now(),
-                         details=search_audit(given, page, page_size, len(veterans), total))
-        return {"items": [domain.present(v) for v in veterans], "total": total,
-                "page": page, "page_size": page_size}
+        self.store.audit(
+            self.auth.operator,
+            "search_veterans",
+            "veteran",
+            None,
+            self.clock.now(),
+            details=search_audit(given, page, page_size, len(veterans), total),
+        )
+        return {
+            "items": [domain.present(v) for v in veterans],
+            "total": total,
+            "page": page,
+            "page_size": page_size,
+        }
 
     @rpc(roles=STATS)
     def stats(self, county_code=None):
@@ -163,8 +182,10 @@ def indicators(veteran_counts, need_counts, enterprise_counts, taxonomy=None):
     by_need = _zeros(taxonomy.codes("service_needs"))
     for need, n in need_counts.items():
         by_need[need] = by_need.get(need, 0) + n
-    enterprises = {kind: _zeros(taxonomy.codes("enterprise_stage"))
-                   for kind in sorted(taxonomy.codes("enterprise_kind"))}
+    enterprises = {
+        kind: _zeros(taxonomy.codes("enterprise_stage"))
+        for kind in sorted(taxonomy.codes("enterprise_kind"))
+    }
     for (kind, stage), n in enterprise_counts.items():
         stages = enterprises.setdefault(kind, {})
         stages[stage] = stages.get(stage, 0) + n
@@ -174,10 +195,13 @@ def indicators(veteran_counts, need_counts, enterprise_counts, taxonomy=None):
         "by_willingness": by_willingness,
         "by_need": by_need,
         "enterprises": enterprises,
-        "employment_rate": {"working": working, "base": base,
-                            "rate": round(working / base, 4) if base else 0},
+        "employment_rate": {
+            "working": working,
+            "base": base,
+            "rate": round(working / base, 4) if base else 0,
+        },
     }
 
 
 def _zeros(codes):
-    return {code: 0 for code in sorted(codes)}
+    return dict.fromkeys(sorted(codes), 0)

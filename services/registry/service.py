@@ -1,5 +1,6 @@
 """registry: the nameko service that keeps the ledger: one card per veteran (一人一卡),
 one booklet per enterprise (一企一册)."""
+
 import uuid
 from datetime import datetime
 
@@ -9,8 +10,13 @@ from services.registry import domain
 from services.registry.bulk import BulkRpcs
 from services.registry.enterprises import EnterpriseRpcs
 from services.registry.reactions import Reactions, TimelineHandlers
-from services.registry.schemas import (AuditQuerySchema, IdNumberSchema, RegisterVeteranSchema,
-                                       RevealSchema, UpdateVeteranSchema)
+from services.registry.schemas import (
+    AuditQuerySchema,
+    IdNumberSchema,
+    RegisterVeteranSchema,
+    RevealSchema,
+    UpdateVeteranSchema,
+)
 from services.registry.search import SearchRpcs
 from services.registry.store import RegistryStore
 from shared.auth import ADMIN, READ, REVEAL, WRITE
@@ -33,8 +39,9 @@ AUDIT_INPUT = AuditQuerySchema()
 REGISTERED_ELSEWHERE = "this ID number is already registered; ask the prefecture office"
 
 
-class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineHandlers,
-                      ServiceBase):
+class RegistryService(
+    EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineHandlers, ServiceBase
+):
     name = "registry"
     store = Database(RegistryStore)
 
@@ -44,8 +51,12 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         self.auth.require_county(command["county_code"])
         now = self.clock.now()
         duplicates = self.store.possible_duplicates(
-            command["name"], domain.identity(command["id_number"])[1], command["county_code"],
-            command["phone"], counties=self.auth.scope())
+            command["name"],
+            domain.identity(command["id_number"])[1],
+            command["county_code"],
+            command["phone"],
+            counties=self.auth.scope(),
+        )
         veteran, events = domain.register(command, str(uuid.uuid4()), now, duplicates)
         operator = self.auth.operator
         existing = self.store.add_veteran(veteran, created_by=operator.id)
@@ -53,12 +64,18 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
             holder, county = existing
             if not self.auth.may_see(county):  # name no card the caller may not see
                 raise Conflict(REGISTERED_ELSEWHERE, {})
-            raise Conflict("a veteran with this ID number is already registered",
-                           {"veteran_id": holder})
+            raise Conflict(
+                "a veteran with this ID number is already registered", {"veteran_id": holder}
+            )
         self.store.audit(operator, "register_veteran", "veteran", veteran.id, now)
         self.emit_recorded(events)
-        log.info("veteran.registered", veteran_id=veteran.id, county_code=veteran.county_code,
-                 flags=veteran.flags, operator_id=operator.id)
+        log.info(
+            "veteran.registered",
+            veteran_id=veteran.id,
+            county_code=veteran.county_code,
+            flags=veteran.flags,
+            operator_id=operator.id,
+        )
         return domain.present(veteran)
 
     @rpc(roles=WRITE, sensitive_arguments=("data",))
@@ -70,7 +87,8 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         if "county_code" in changes:  # moving a card needs the destination county too
             self.auth.require_county(changes["county_code"])
         if changes.get("employment_status") == "employed" and not (
-                changes.get("employer") or veteran.employer):
+            changes.get("employer") or veteran.employer
+        ):
             raise invalid({"employer": ["is required when employment_status is employed"]})
         updated = self.apply_changes(veteran, changes, reason=reason)
         return domain.present(updated)
@@ -120,10 +138,17 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         """The full ID number, for an operator in scope who says why; audited."""
         command = load(REVEAL_INPUT, {"reason": reason})
         veteran = self._veteran(veteran_id)
-        self.store.audit(self.auth.operator, "reveal_id_number", "veteran", veteran.id,
-                         self.clock.now(), reason=command["reason"])
-        log.info("veteran.id_number_revealed", veteran_id=veteran.id,
-                 operator_id=self.auth.operator.id)
+        self.store.audit(
+            self.auth.operator,
+            "reveal_id_number",
+            "veteran",
+            veteran.id,
+            self.clock.now(),
+            reason=command["reason"],
+        )
+        log.info(
+            "veteran.id_number_revealed", veteran_id=veteran.id, operator_id=self.auth.operator.id
+        )
         return {"veteran_id": veteran.id, "id_number": veteran.id_number}
 
     @rpc(roles=ADMIN)
@@ -133,10 +158,19 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         query = load(AUDIT_INPUT, filters if filters is not None else {})
         size = query["page_size"]
         total, items = self.store.audit_entries(
-            query["operator_id"], query["action"], query["since"], query["until"],
-            limit=size, offset=(query["page"] - 1) * size)
-        return {"items": domain.json_rows(items), "total": total, "page": query["page"],
-                "page_size": size}
+            query["operator_id"],
+            query["action"],
+            query["since"],
+            query["until"],
+            limit=size,
+            offset=(query["page"] - 1) * size,
+        )
+        return {
+            "items": domain.json_rows(items),
+            "total": total,
+            "page": query["page"],
+            "page_size": size,
+        }
 
     # -- shared by RPCs, reactions and the enterprise part --------------------------------
     def apply_changes(self, veteran, changes, reason=None, cause_event_id=None):
@@ -149,8 +183,12 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
         self.store.save_changes(updated, history, operator.id, now, reason, cause_event_id)
         self.store.audit(operator, "update_veteran", "veteran", veteran.id, now, reason=reason)
         self.emit_recorded(events)
-        log.info("veteran.updated", veteran_id=veteran.id, fields=[c.field for c in history],
-                 operator_id=operator.id)
+        log.info(
+            "veteran.updated",
+            veteran_id=veteran.id,
+            fields=[c.field for c in history],
+            operator_id=operator.id,
+        )
         return updated
 
     def emit_recorded(self, events):
@@ -166,8 +204,9 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
                 if veteran_id:
                     rows.append((event_id, veteran_id, None, at, self.name, envelope["type"], text))
             if data.get("enterprise_id"):
-                rows.append((event_id, None, data["enterprise_id"], at, self.name,
-                             envelope["type"], text))
+                rows.append(
+                    (event_id, None, data["enterprise_id"], at, self.name, envelope["type"], text)
+                )
         self.store.add_timeline_rows(rows)
         return envelopes
 
@@ -178,13 +217,17 @@ class RegistryService(EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineH
     def _audit_read(self, veteran, rpc_name):
         """A single card read shows the phone and address in full: one audit row says who
         read whose card, when and through which RPC."""
-        self.store.audit(self.auth.operator, "read_card", "veteran", veteran.id,
-                         self.clock.now(), details={"rpc": rpc_name})
+        self.store.audit(
+            self.auth.operator,
+            "read_card",
+            "veteran",
+            veteran.id,
+            self.clock.now(),
+            details={"rpc": rpc_name},
+        )
 
     def _veteran(self, veteran_id, lock=False):
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"), lock=lock)
         if veteran is None or not self.auth.may_see(veteran.county_code):
             raise NotFound(f"no veteran {veteran_id}")
         return veteran
-
-

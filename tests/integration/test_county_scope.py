@@ -21,7 +21,7 @@ from shared.jurisdiction import Jurisdiction
 from tests.conftest import token
 from tests.factories import make_veteran
 from tests.helpers import bureau_now, bureau_today, scalar, wait_for
-from tests.integration.registry.test_enterprises import make_enterprise, valid_uscc
+from tests.integration.registry.enterprises.booklets import make_enterprise, valid_uscc
 
 OWN, OTHER = "652301", "652302"
 CLERK = token("county", [OWN], operator="clerk-652301")

@@ -19,7 +19,7 @@ from shared.clock import UTC, FrozenClock, SystemClock, zone
 from shared.errors import InvalidInput
 from shared.validation import load
 from tests.factories import make_veteran
-from tests.unit.registry.test_registry_service_units import FakeStore
+from tests.unit.registry.fakes import FakeRegistryStore
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 NEW_YEAR = dt.date(2027, 1, 1)
@@ -61,7 +61,7 @@ def test_the_zone_is_configurable_and_an_unknown_one_is_refused(monkeypatch):
 
 def test_registry_takes_a_discharge_dated_the_bureaus_today_and_refuses_tomorrow(moment):
     clock, day = moment
-    service = worker_factory(RegistryService, store=FakeStore(), clock=clock, auth=CLERK)
+    service = worker_factory(RegistryService, store=FakeRegistryStore(), clock=clock, auth=CLERK)
     reply = service.register_veteran(make_veteran(discharged_on=day.isoformat()))
     assert reply["discharged_on"] == day.isoformat()
     with pytest.raises(InvalidInput) as caught:

@@ -1,4 +1,5 @@
 """Bad input to register_veteran: InvalidInput naming the field, and nothing written."""
+
 import pytest
 
 from services.registry.service import RegistryService
@@ -24,7 +25,11 @@ CASES = [
     ("missing willingness", without("willingness"), "willingness"),
     ("id number of wrong length", {**GOOD, "id_number": "65230119900307"}, "id_number"),
     ("id number with a bad check character", {**GOOD, "id_number": BAD_CHECK}, "id_number"),
-    ("id number with an impossible birth date", {**GOOD, "id_number": IMPOSSIBLE_DATE}, "id_number"),
+    (
+        "id number with an impossible birth date",
+        {**GOOD, "id_number": IMPOSSIBLE_DATE},
+        "id_number",
+    ),
     ("id number that is a number", {**GOOD, "id_number": 652301199003071231}, "id_number"),
     ("county outside the jurisdiction", {**GOOD, "county_code": "110101"}, "county_code"),
     ("unknown skill", {**GOOD, "skills": ["driver_b2", "juggling"]}, "skills.1"),
@@ -33,11 +38,21 @@ CASES = [
     ("unknown service need", {**GOOD, "service_needs": ["free_money"]}, "service_needs.0"),
     ("unknown discharge type", {**GOOD, "discharge_type": "ran_away"}, "discharge_type"),
     ("unknown branch", {**GOOD, "branch": "space_force"}, "branch"),
-    ("unknown intended occupation", {**GOOD, "intentions": {"occupations": ["astronaut"]}},
-     "intentions.occupations.0"),
-    ("intended county outside", {**GOOD, "intentions": {"counties": ["110101"]}},
-     "intentions.counties.0"),
-    ("negative minimum salary", {**GOOD, "intentions": {"min_salary": -1}}, "intentions.min_salary"),
+    (
+        "unknown intended occupation",
+        {**GOOD, "intentions": {"occupations": ["astronaut"]}},
+        "intentions.occupations.0",
+    ),
+    (
+        "intended county outside",
+        {**GOOD, "intentions": {"counties": ["110101"]}},
+        "intentions.counties.0",
+    ),
+    (
+        "negative minimum salary",
+        {**GOOD, "intentions": {"min_salary": -1}},
+        "intentions.min_salary",
+    ),
     ("skills not a list", {**GOOD, "skills": "driver_b2"}, "skills"),
     ("name too long", {**GOOD, "name": "张" * 51}, "name"),
     ("address too long", {**GOOD, "address": "路" * 201}, "address"),
@@ -53,7 +68,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("data,field", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_invalid_input_naming_the_field_and_writes_nothing(start, rpc, db, data, field):
+def test_bad_input_is_invalid_input_naming_the_field_and_writes_nothing(
+    start, rpc, db, data, field
+):
     start(RegistryService)
     with pytest.raises(InvalidInput) as caught:
         rpc.registry.register_veteran(data)
@@ -63,11 +80,14 @@ def test_bad_input_is_invalid_input_naming_the_field_and_writes_nothing(start, r
     assert scalar(db, "SELECT count(*) FROM registry.outbox") == 0
 
 
-@pytest.mark.parametrize("data,field", [
-    ({**GOOD, "name": "张\x00伟"}, "name"),
-    ({**GOOD, "address": "路\ud800"}, "address"),
-    ({**GOOD, "certificates": ["证" * 100]}, None),  # as long as allowed: accepted
-])
+@pytest.mark.parametrize(
+    "data,field",
+    [
+        ({**GOOD, "name": "张\x00伟"}, "name"),
+        ({**GOOD, "address": "路\ud800"}, "address"),
+        ({**GOOD, "certificates": ["证" * 100]}, None),  # as long as allowed: accepted
+    ],
+)
 def test_strings_the_database_cannot_hold_are_invalid_input(start, rpc, db, data, field):
     start(RegistryService)
     if field is None:

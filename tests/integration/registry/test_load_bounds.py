@@ -2,6 +2,7 @@
 (the caller gets ``StatementTimeout`` and the service goes on), and batches whose rows
 share one phone all answer, at most ``BULK_CONCURRENCY`` of them at work at once, while
 ``health()`` and ``/readyz`` answer throughout."""
+
 import time
 
 import eventlet
@@ -21,8 +22,10 @@ from tests.conftest import token
 from tests.factories import make_veteran, unique_id_numbers
 from tests.helpers import scalar
 
-REGISTRY_CONNECTIONS = ("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND application_name = 'veteran-services:registry'")
+REGISTRY_CONNECTIONS = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+    " AND application_name = 'veteran-services:registry'"
+)
 
 
 def pool_of(runner):
@@ -41,8 +44,9 @@ def test_every_pooled_connection_carries_the_statement_timeout(start):
     assert pool_of(start(RegistryService, STATEMENT_TIMEOUT_MS=2500)).statement_timeout_ms == 2500
 
 
-def test_a_statement_past_the_timeout_is_an_error_and_the_service_goes_on(start, rpc, db,
-                                                                          database_url):
+def test_a_statement_past_the_timeout_is_an_error_and_the_service_goes_on(
+    start, rpc, db, database_url
+):
     # One pooled connection: the call after the cancelled one must get it back, usable.
     start(RegistryService, STATEMENT_TIMEOUT_MS=300, DB_POOL_SIZE=1)
     assert rpc.registry.health()["status"] == "ok"
@@ -78,7 +82,7 @@ BATCH_TIMEOUT = 120
 
 def percentile(values, p):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def every(interval, stop, ask, latencies):
@@ -91,8 +95,9 @@ def every(interval, stop, ask, latencies):
         eventlet.sleep(interval)  # the probe's pace (a question every interval), not a wait
 
 
-def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughout(start, config,
-                                                                                  db, rpc):
+def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughout(
+    start, config, db, rpc
+):
     # As services/registry/config.yaml sets them; the test config has none of its own.
     runner = start(RegistryService, BULK_CONCURRENCY=2, EXTRA_PREFETCH=40)
     container = get_container(runner, RegistryService)
@@ -100,19 +105,28 @@ def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughou
     readyz_url = f"http://127.0.0.1:{probes.port}/readyz"
     first = rpc.registry.register_veteran(make_veteran(phone=PLACEHOLDER_PHONE))
     numbers = unique_id_numbers(BATCHES * ROWS)
-    batches = [[make_veteran(id_number=number, name=f"王{i}", phone=PLACEHOLDER_PHONE)
-                for i, number in enumerate(numbers[b * ROWS:(b + 1) * ROWS])]
-               for b in range(BATCHES)]
+    batches = [
+        [
+            make_veteran(id_number=number, name=f"王{i}", phone=PLACEHOLDER_PHONE)
+            for i, number in enumerate(numbers[b * ROWS : (b + 1) * ROWS])
+        ]
+        for b in range(BATCHES)
+    ]
     stop, health, readyz, took, results = eventlet.event.Event(), [], [], [], []
     at_work = []  # register_veterans workers running, sampled
 
     def count_batch_workers():
-        at_work.append(sum(ctx.entrypoint.method_name == "register_veterans"
-                           for ctx in list(container._worker_threads)))
+        at_work.append(
+            sum(
+                ctx.entrypoint.method_name == "register_veterans"
+                for ctx in list(container._worker_threads)
+            )
+        )
 
     def send(batch, sent):
-        with ClusterRpcProxy(config, timeout=BATCH_TIMEOUT,
-                             context_data={"auth_token": token()}) as proxy:
+        with ClusterRpcProxy(
+            config, timeout=BATCH_TIMEOUT, context_data={"auth_token": token()}
+        ) as proxy:
             began = time.monotonic()
             reply = proxy.registry.register_veterans.call_async(batch)
             sent.send()
@@ -125,15 +139,23 @@ def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughou
         # and 20 MB of JSON encoded here would hold the probes' green threads off, not the
         # service's.
         began, published = time.monotonic(), [eventlet.event.Event() for _ in batches]
-        senders = [eventlet.spawn(send, batch, sent) for batch, sent in zip(batches, published)]
+        senders = [
+            eventlet.spawn(send, batch, sent)
+            for batch, sent in zip(batches, published, strict=True)
+        ]
         for sent in published:
             sent.wait()
         watchers = [
             eventlet.spawn(every, 0.1, stop, prober.registry.health, health),
-            eventlet.spawn(every, 0.05, stop,
-                           lambda: requests.get(readyz_url, timeout=5).raise_for_status(),
-                           readyz),
-            eventlet.spawn(every, 0.02, stop, count_batch_workers, [])]
+            eventlet.spawn(
+                every,
+                0.05,
+                stop,
+                lambda: requests.get(readyz_url, timeout=5).raise_for_status(),
+                readyz,
+            ),
+            eventlet.spawn(every, 0.02, stop, count_batch_workers, []),
+        ]
         for sender in senders:
             sender.wait()  # raises if a call failed or timed out
         elapsed = time.monotonic() - began
@@ -141,11 +163,13 @@ def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughou
         for watcher in watchers:
             watcher.wait()
 
-    print(f"{BATCHES} batches of {ROWS} sharing one phone: {elapsed:.1f} s, each at most"
-          f" {max(took):.1f} s; health() p50 {percentile(health, 50) * 1000:.0f} / max"
-          f" {max(health) * 1000:.0f} ms over {len(health)}, /readyz p50"
-          f" {percentile(readyz, 50) * 1000:.0f} / p90 {percentile(readyz, 90) * 1000:.0f} / max"
-          f" {max(readyz) * 1000:.0f} ms over {len(readyz)}")
+    print(
+        f"{BATCHES} batches of {ROWS} sharing one phone: {elapsed:.1f} s, each at most"
+        f" {max(took):.1f} s; health() p50 {percentile(health, 50) * 1000:.0f} / max"
+        f" {max(health) * 1000:.0f} ms over {len(health)}, /readyz p50"
+        f" {percentile(readyz, 50) * 1000:.0f} / p90 {percentile(readyz, 90) * 1000:.0f} / max"
+        f" {max(readyz) * 1000:.0f} ms over {len(readyz)}"
+    )
     assert len(took) == BATCHES and max(took) < BATCH_TIMEOUT
     assert [r["status"] for batch in results for r in batch] == ["created"] * BATCHES * ROWS
     assert len(health) >= 10 and len(readyz) >= 20  # asked all along, not once at the end
@@ -157,19 +181,35 @@ def test_batches_sharing_one_phone_answer_and_health_and_readyz_answer_throughou
     assert percentile(readyz, 50) < 0.1 and max(readyz) < 2.0, sorted(readyz)[-5:]
 
     # Capped and correct: every card lists the first one, at most 20, all sharing its phone.
-    stored = rows(db, "SELECT id::text, possible_duplicates FROM registry.veterans"
-                      " WHERE id <> %s", first["id"])
+    stored = rows(
+        db,
+        "SELECT id::text, possible_duplicates FROM registry.veterans WHERE id <> %s",
+        first["id"],
+    )
     assert len(stored) == BATCHES * ROWS
     assert max(len(found) for _, found in stored) == MAX_DUPLICATES
-    assert all(found[0] == first["id"] and card not in found and len(found) == len(set(found))
-               for card, found in stored)
+    assert all(
+        found[0] == first["id"] and card not in found and len(found) == len(set(found))
+        for card, found in stored
+    )
     listed = {d for _, found in stored for d in found}
-    assert scalar(db, "SELECT count(*) FROM registry.veterans WHERE id::text = ANY(%s)"
-                      " AND phone = %s", list(listed), PLACEHOLDER_PHONE) == len(listed)
+    assert scalar(
+        db,
+        "SELECT count(*) FROM registry.veterans WHERE id::text = ANY(%s) AND phone = %s",
+        list(listed),
+        PLACEHOLDER_PHONE,
+    ) == len(listed)
     # A single registration now gets exactly the 20 oldest of the 20,001.
     last = rpc.registry.register_veteran(make_veteran(phone=PLACEHOLDER_PHONE))
-    oldest = [i for (i,) in rows(db, "SELECT id::text FROM registry.veterans WHERE id <> %s"
-                                     " ORDER BY registered_at, id LIMIT 20", last["id"])]
+    oldest = [
+        i
+        for (i,) in rows(
+            db,
+            "SELECT id::text FROM registry.veterans WHERE id <> %s"
+            " ORDER BY registered_at, id LIMIT 20",
+            last["id"],
+        )
+    ]
     assert last["possible_duplicates"] == oldest
 
 

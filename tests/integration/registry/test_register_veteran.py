@@ -1,4 +1,5 @@
 """registry's first RPCs against the real RabbitMQ and PostgreSQL."""
+
 import eventlet
 import pytest
 
@@ -27,8 +28,10 @@ def test_registration_stores_the_card_and_masks_the_id_number_and_phone(registry
     assert card["skills"] == ["driver_b2", "security_guard"]
     assert (card["phone"], card["address"]) == (data["phone"], data["address"])
     assert card["id_number"] == reply["id_number"]
-    assert scalar(db, "SELECT id_number FROM registry.veterans WHERE id = %s", reply["id"]) \
+    assert (
+        scalar(db, "SELECT id_number FROM registry.veterans WHERE id = %s", reply["id"])
         == data["id_number"]
+    )
 
 
 def test_registration_emits_veteran_registered_without_personal_identifiers(registry, rpc, db):
@@ -41,8 +44,10 @@ def test_registration_emits_veteran_registered_without_personal_identifiers(regi
     for secret in (data["id_number"], data["phone"], data["name"], data["address"]):
         assert secret not in text
     # The relay marks the row published once the broker has confirmed it.
-    wait_for(lambda: scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NOT NULL"),
-             message="the relay to publish")
+    wait_for(
+        lambda: scalar(db, "SELECT count(*) FROM registry.outbox WHERE published_at IS NOT NULL"),
+        message="the relay to publish",
+    )
 
 
 def test_a_female_id_number_gives_gender_female(registry, rpc):
@@ -52,12 +57,19 @@ def test_a_female_id_number_gives_gender_female(registry, rpc):
 
 def test_a_division_code_unknown_for_the_birth_year_is_accepted_and_flagged(registry, rpc):
     # 652301 (Changji city) is not in stdnum's table for someone born in 1950.
-    reply = rpc.registry.register_veteran(make_veteran(
-        id_number=id_number(birth="19500101"), enlisted_on="1968-01-01", discharged_on="1975-01-01"))
+    reply = rpc.registry.register_veteran(
+        make_veteran(
+            id_number=id_number(birth="19500101"),
+            enlisted_on="1968-01-01",
+            discharged_on="1975-01-01",
+        )
+    )
     assert reply["flags"] == ["id_division_unverified"]
 
 
-def test_a_second_registration_of_the_same_id_number_is_a_conflict_naming_the_first(registry, rpc, db):
+def test_a_second_registration_of_the_same_id_number_is_a_conflict_naming_the_first(
+    registry, rpc, db
+):
     data = make_veteran()
     first = rpc.registry.register_veteran(data)
     with pytest.raises(Conflict) as caught:
@@ -69,6 +81,7 @@ def test_a_second_registration_of_the_same_id_number_is_a_conflict_naming_the_fi
 
 def test_two_concurrent_registrations_of_one_id_number_give_one_card(registry, config, db):
     from nameko.standalone.rpc import ClusterRpcProxy
+
     data = make_veteran()
 
     def register():

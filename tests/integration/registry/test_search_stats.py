@@ -1,8 +1,9 @@
 """search_veterans and stats on the real broker and database: every filter narrows, paging
 is stable and complete, a county clerk never sees another county, and the indicators are
 right on a known ledger."""
+
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,12 +24,30 @@ LEDGER = {
     "李强": ("652302", "self_employed", "business", ["startup_loan"], ["ecommerce"], "2012-03-01"),
     "王芳": ("652302", "flexible", "none", ["policy_consultation"], [], "2020-09-01"),
     "刘洋": ("652302", "employed", "none", [], ["cook"], "2013-10-01"),
-    "赵_明": ("652323", "public_welfare_post", "training", ["skills_training"],
-             ["security_guard"], "2010-05-01"),
-    "赵x明": ("652323", "in_training", "training", ["skills_training", "job_referral"], [],
-             "2021-01-01"),
-    "Aygul 阿依古丽": ("652324", "unemployed", "business", ["startup_loan", "startup_guidance"],
-                    ["cook"], "2019-07-01"),
+    "赵_明": (
+        "652323",
+        "public_welfare_post",
+        "training",
+        ["skills_training"],
+        ["security_guard"],
+        "2010-05-01",
+    ),
+    "赵x明": (
+        "652323",
+        "in_training",
+        "training",
+        ["skills_training", "job_referral"],
+        [],
+        "2021-01-01",
+    ),
+    "Aygul 阿依古丽": (
+        "652324",
+        "unemployed",
+        "business",
+        ["startup_loan", "startup_guidance"],
+        ["cook"],
+        "2019-07-01",
+    ),
     "马%": ("652324", "not_seeking", "none", [], [], "2008-11-01"),
 }
 
@@ -44,12 +63,22 @@ def ledger(registry, rpc):
     ids = {}
     numbers = unique_id_numbers(len(LEDGER))
     for (name, (county, status, willingness, needs, skills, discharged)), number in zip(
-            LEDGER.items(), numbers):
-        card = rpc.registry.register_veteran(make_veteran(
-            id_number=number, name=name, county_code=county, employment_status=status,
-            willingness=willingness, service_needs=needs, skills=skills,
-            discharged_on=discharged, phone=None,
-            employer="昌吉市顺达物流有限公司" if status == "employed" else None))
+        LEDGER.items(), numbers, strict=True
+    ):
+        card = rpc.registry.register_veteran(
+            make_veteran(
+                id_number=number,
+                name=name,
+                county_code=county,
+                employment_status=status,
+                willingness=willingness,
+                service_needs=needs,
+                skills=skills,
+                discharged_on=discharged,
+                phone=None,
+                employer="昌吉市顺达物流有限公司" if status == "employed" else None,
+            )
+        )
         ids[name] = card["id"]
     return ids
 
@@ -62,58 +91,73 @@ def search(proxy, filters, page=1, page_size=200):
     return proxy.registry.search_veterans(filters, page, page_size)
 
 
-@pytest.mark.parametrize("filters,expected", [
-    ({}, set(LEDGER)),
-    ({"county_code": "652302"}, {"李强", "王芳", "刘洋"}),
-    ({"county_code": ["652323", "652324"]}, {"赵_明", "赵x明", "Aygul 阿依古丽", "马%"}),
-    ({"employment_status": "unemployed"}, {"张伟", "陈军", "Aygul 阿依古丽"}),
-    ({"employment_status": ["employed", "flexible"]}, {"张伟民", "王芳", "刘洋"}),
-    ({"willingness": "business"}, {"李强", "Aygul 阿依古丽"}),
-    ({"willingness": ["job", "business"]}, {"张伟", "张伟民", "李强", "Aygul 阿依古丽"}),
-    ({"service_need": "skills_training"}, {"陈军", "赵_明", "赵x明"}),
-    ({"service_need": ["skills_training", "job_referral"]}, {"赵x明"}),
-    ({"skill": "driver_b2"}, {"张伟", "张伟民"}),
-    ({"skill": "cook"}, {"刘洋", "Aygul 阿依古丽"}),
-    ({"discharged_from_year": 2019}, {"王芳", "赵x明", "Aygul 阿依古丽"}),
-    ({"discharged_to_year": 2010}, {"赵_明", "马%"}),
-    ({"discharged_from_year": 2012, "discharged_to_year": 2016}, {"李强", "刘洋", "陈军", "张伟"}),
-    ({"discharged_from_year": 2016, "discharged_to_year": 2016}, {"张伟"}),
-    ({"name": "张伟"}, {"张伟", "张伟民"}),
-    ({"name": "伟民"}, {"张伟民"}),
-    ({"name": "赵"}, {"赵_明", "赵x明"}),
-    ({"name": "_"}, {"赵_明"}),
-    ({"name": "%"}, {"马%"}),
-    ({"name": "aygul"}, {"Aygul 阿依古丽"}),
-    ({"name": "阿依古丽"}, {"Aygul 阿依古丽"}),
-    ({"name": " 李强 "}, {"李强"}),
-    ({"name": "司马"}, set()),
-], ids=lambda value: None if isinstance(value, set) else str(value))
+@pytest.mark.parametrize(
+    "filters,expected",
+    [
+        ({}, set(LEDGER)),
+        ({"county_code": "652302"}, {"李强", "王芳", "刘洋"}),
+        ({"county_code": ["652323", "652324"]}, {"赵_明", "赵x明", "Aygul 阿依古丽", "马%"}),
+        ({"employment_status": "unemployed"}, {"张伟", "陈军", "Aygul 阿依古丽"}),
+        ({"employment_status": ["employed", "flexible"]}, {"张伟民", "王芳", "刘洋"}),
+        ({"willingness": "business"}, {"李强", "Aygul 阿依古丽"}),
+        ({"willingness": ["job", "business"]}, {"张伟", "张伟民", "李强", "Aygul 阿依古丽"}),
+        ({"service_need": "skills_training"}, {"陈军", "赵_明", "赵x明"}),
+        ({"service_need": ["skills_training", "job_referral"]}, {"赵x明"}),
+        ({"skill": "driver_b2"}, {"张伟", "张伟民"}),
+        ({"skill": "cook"}, {"刘洋", "Aygul 阿依古丽"}),
+        ({"discharged_from_year": 2019}, {"王芳", "赵x明", "Aygul 阿依古丽"}),
+        ({"discharged_to_year": 2010}, {"赵_明", "马%"}),
+        (
+            {"discharged_from_year": 2012, "discharged_to_year": 2016},
+            {"李强", "刘洋", "陈军", "张伟"},
+        ),
+        ({"discharged_from_year": 2016, "discharged_to_year": 2016}, {"张伟"}),
+        ({"name": "张伟"}, {"张伟", "张伟民"}),
+        ({"name": "伟民"}, {"张伟民"}),
+        ({"name": "赵"}, {"赵_明", "赵x明"}),
+        ({"name": "_"}, {"赵_明"}),
+        ({"name": "%"}, {"马%"}),
+        ({"name": "aygul"}, {"Aygul 阿依古丽"}),
+        ({"name": "阿依古丽"}, {"Aygul 阿依古丽"}),
+        ({"name": " 李强 "}, {"李强"}),
+        ({"name": "司马"}, set()),
+    ],
+    ids=lambda value: None if isinstance(value, set) else str(value),
+)
 def test_each_filter_narrows_to_exactly_the_matching_cards(ledger, rpc, filters, expected):
     reply = search(rpc, filters)
     assert names(reply) == expected
     assert reply["total"] == len(expected)
 
 
-@pytest.mark.parametrize("filters,expected", [
-    ({"county_code": "652301", "employment_status": "unemployed", "willingness": "job"}, {"张伟"}),
-    ({"skill": "security_guard", "discharged_to_year": 2015}, {"赵_明"}),
-    ({"name": "赵", "service_need": "job_referral"}, {"赵x明"}),
-    ({"county_code": ["652302", "652324"], "skill": "cook", "employment_status": "employed"},
-     {"刘洋"}),
-    ({"county_code": "652301", "willingness": "business"}, set()),
-])
+@pytest.mark.parametrize(
+    "filters,expected",
+    [
+        (
+            {"county_code": "652301", "employment_status": "unemployed", "willingness": "job"},
+            {"张伟"},
+        ),
+        ({"skill": "security_guard", "discharged_to_year": 2015}, {"赵_明"}),
+        ({"name": "赵", "service_need": "job_referral"}, {"赵x明"}),
+        (
+            {"county_code": ["652302", "652324"], "skill": "cook", "employment_status": "employed"},
+            {"刘洋"},
+        ),
+        ({"county_code": "652301", "willingness": "business"}, set()),
+    ],
+)
 def test_filters_combine_as_and(ledger, rpc, filters, expected):
     reply = search(rpc, filters)
     assert names(reply) == expected and reply["total"] == len(expected)
 
 
 def test_cards_in_results_are_presented_with_id_number_and_phone_masked_and_no_address(
-        ledger, rpc, db):
+    ledger, rpc, db
+):
     rpc.registry.update_veteran(ledger["李强"], {"phone": "13911112222", "address": "昌吉市 1 号"})
     card = search(rpc, {"name": "李强"})["items"][0]
     with db.cursor() as cur:
-        cur.execute("SELECT id_number, phone FROM registry.veterans WHERE id = %s",
-                    (card["id"],))
+        cur.execute("SELECT id_number, phone FROM registry.veterans WHERE id = %s", (card["id"],))
         number, phone = cur.fetchone()
     assert card["id_number"] == number[:6] + "*" * 11 + number[-1]
     assert phone == "13911112222" and card["phone"] == "139****2222"
@@ -125,16 +169,30 @@ def test_cards_in_results_are_presented_with_id_number_and_phone_masked_and_no_a
 def insert_veterans(db, count, county="652301", ties=5, prefix="老兵"):
     """``count`` minimal cards straight into the table; every ``ties`` of them share one
     registration instant, so only the id can order them."""
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    rows = [(str(uuid.uuid4()), number, f"{prefix}{i}", "male", "1990-01-01", county, "2015-01-01",
-             "self_employment", "job", "unemployed", start + timedelta(minutes=i // ties))
-            for i, number in enumerate(unique_id_numbers(count, county=county))]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [
+        (
+            str(uuid.uuid4()),
+            number,
+            f"{prefix}{i}",
+            "male",
+            "1990-01-01",
+            county,
+            "2015-01-01",
+            "self_employment",
+            "job",
+            "unemployed",
+            start + timedelta(minutes=i // ties),
+        )
+        for i, number in enumerate(unique_id_numbers(count, county=county))
+    ]
     with db.cursor() as cur:
         cur.executemany(
             "INSERT INTO registry.veterans (id, id_number, name, gender, birth_date, county_code,"
             " discharged_on, discharge_type, willingness, employment_status, registered_at,"
             " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [row + (row[-1],) for row in rows])
+            [row + (row[-1],) for row in rows],
+        )
     return sorted((row[-1], row[0]) for row in rows)
 
 
@@ -198,23 +256,27 @@ def test_a_clerk_of_two_counties_sees_both_and_may_narrow_to_one(ledger, rpc_as)
         assert names(search(clerk, {"county_code": "652302"})) == {"李强", "王芳", "刘洋"}
 
 
-@pytest.mark.parametrize("filters,page,page_size,field", [
-    ({"colour": "red"}, 1, 50, "colour"),
-    ({"county_code": "110101"}, 1, 50, "county_code"),
-    ({"employment_status": "retired"}, 1, 50, "employment_status"),
-    ({"willingness": "maybe"}, 1, 50, "willingness"),
-    ({"service_need": "money"}, 1, 50, "service_need"),
-    ({"skill": "juggling"}, 1, 50, "skill"),
-    ({"discharged_from_year": 2020, "discharged_to_year": 2010}, 1, 50, "discharged_from_year"),
-    ({"discharged_to_year": "recent"}, 1, 50, "discharged_to_year"),
-    ({"name": ""}, 1, 50, "name"),
-    ({"name": "张" * 51}, 1, 50, "name"),
-    ("everyone", 1, 50, "filters"),
-    ({}, 0, 50, "page"),
-    ({}, 1, 201, "page_size"),
-])
-def test_bad_filters_are_invalid_input_naming_the_field(registry, rpc, filters, page, page_size,
-                                                        field):
+@pytest.mark.parametrize(
+    "filters,page,page_size,field",
+    [
+        ({"colour": "red"}, 1, 50, "colour"),
+        ({"county_code": "110101"}, 1, 50, "county_code"),
+        ({"employment_status": "retired"}, 1, 50, "employment_status"),
+        ({"willingness": "maybe"}, 1, 50, "willingness"),
+        ({"service_need": "money"}, 1, 50, "service_need"),
+        ({"skill": "juggling"}, 1, 50, "skill"),
+        ({"discharged_from_year": 2020, "discharged_to_year": 2010}, 1, 50, "discharged_from_year"),
+        ({"discharged_to_year": "recent"}, 1, 50, "discharged_to_year"),
+        ({"name": ""}, 1, 50, "name"),
+        ({"name": "张" * 51}, 1, 50, "name"),
+        ("everyone", 1, 50, "filters"),
+        ({}, 0, 50, "page"),
+        ({}, 1, 201, "page_size"),
+    ],
+)
+def test_bad_filters_are_invalid_input_naming_the_field(
+    registry, rpc, filters, page, page_size, field
+):
     with pytest.raises(InvalidInput) as caught:
         rpc.registry.search_veterans(filters, page, page_size)
     assert field in caught.value.errors and field in caught.value.message
@@ -230,39 +292,60 @@ def test_a_viewer_may_call_stats_but_not_search(ledger, rpc_as):
 def add_enterprises(db, *rows):
     with db.cursor() as cur:
         for kind, stage, county in rows:
-            cur.execute("INSERT INTO registry.enterprises (id, kind, name, county_code, industry,"
-                        " founded_on, stage, registered_at, updated_at)"
-                        " VALUES (%s, %s, %s, %s, 'ecommerce', '2025-05-01', %s, now(), now())",
-                        (str(uuid.uuid4()), kind, f"{kind}-{stage}-{county}", county, stage))
+            cur.execute(
+                "INSERT INTO registry.enterprises (id, kind, name, county_code, industry,"
+                " founded_on, stage, registered_at, updated_at)"
+                " VALUES (%s, %s, %s, %s, 'ecommerce', '2025-05-01', %s, now(), now())",
+                (str(uuid.uuid4()), kind, f"{kind}-{stage}-{county}", county, stage),
+            )
 
 
 def test_stats_count_the_ledger_and_compute_the_rate(ledger, rpc, db):
-    add_enterprises(db, ("enterprise", "startup", "652301"), ("enterprise", "operating", "652302"),
-                    ("individual_business", "operating", "652302"),
-                    ("individual_business", "operating", "652324"),
-                    ("individual_business", "closed", "652301"))
+    add_enterprises(
+        db,
+        ("enterprise", "startup", "652301"),
+        ("enterprise", "operating", "652302"),
+        ("individual_business", "operating", "652302"),
+        ("individual_business", "operating", "652324"),
+        ("individual_business", "closed", "652301"),
+    )
     stats = rpc.registry.stats()
 
     assert stats["county_code"] is None and len(stats["counties"]) == 7
     assert stats["veterans"] == 10
-    assert stats["by_status"] == {"unemployed": 3, "employed": 2, "self_employed": 1,
-                                  "flexible": 1, "public_welfare_post": 1, "in_training": 1,
-                                  "further_education": 0, "not_seeking": 1}
+    assert stats["by_status"] == {
+        "unemployed": 3,
+        "employed": 2,
+        "self_employed": 1,
+        "flexible": 1,
+        "public_welfare_post": 1,
+        "in_training": 1,
+        "further_education": 0,
+        "not_seeking": 1,
+    }
     assert stats["by_willingness"] == {"job": 2, "business": 2, "training": 3, "none": 3}
-    assert stats["by_need"] == {"job_referral": 2, "skills_training": 3, "startup_loan": 2,
-                                "startup_guidance": 1, "policy_consultation": 1, "legal_aid": 0,
-                                "psychological_support": 0}
+    assert stats["by_need"] == {
+        "job_referral": 2,
+        "skills_training": 3,
+        "startup_loan": 2,
+        "startup_guidance": 1,
+        "policy_consultation": 1,
+        "legal_aid": 0,
+        "psychological_support": 0,
+    }
     assert stats["enterprises"] == {
         "enterprise": {"startup": 1, "operating": 1, "closed": 0},
-        "individual_business": {"startup": 0, "operating": 2, "closed": 1}}
+        "individual_business": {"startup": 0, "operating": 2, "closed": 1},
+    }
     # Working: 张伟民, 刘洋 (employed), 李强 (self-employed), 王芳 (flexible), 赵_明 (public
     # welfare post). Base: those five plus 张伟 (wants a job) and Aygul (wants a business).
     assert stats["employment_rate"] == {"working": 5, "base": 7, "rate": 0.7143}
 
 
 def test_stats_for_one_county(ledger, rpc, db):
-    add_enterprises(db, ("individual_business", "operating", "652302"),
-                    ("enterprise", "startup", "652301"))
+    add_enterprises(
+        db, ("individual_business", "operating", "652302"), ("enterprise", "startup", "652301")
+    )
     stats = rpc.registry.stats("652302")
     assert (stats["county_code"], stats["counties"], stats["veterans"]) == ("652302", ["652302"], 3)
     assert stats["employment_rate"] == {"working": 3, "base": 3, "rate": 1.0}
@@ -273,8 +356,11 @@ def test_stats_for_one_county(ledger, rpc, db):
 
 def test_stats_of_an_empty_ledger_are_zero(registry, rpc):
     stats = rpc.registry.stats("652328")
-    assert stats["veterans"] == 0 and stats["employment_rate"] == {"working": 0, "base": 0,
-                                                                   "rate": 0}
+    assert stats["veterans"] == 0 and stats["employment_rate"] == {
+        "working": 0,
+        "base": 0,
+        "rate": 0,
+    }
     assert set(stats["enterprises"]) == {"enterprise", "individual_business"}
 
 

@@ -1,6 +1,7 @@
 """register_veterans' pure parts, and the RPC over an in-memory store: no broker, no database."""
+
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -10,25 +11,37 @@ from services.registry.domain import Veteran
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
 from shared.clock import FrozenClock
-from shared.contracts import envelope
 from shared.errors import InvalidInput
 from tests.factories import id_number, make_veteran, unique_id_numbers
+from tests.unit.registry.fakes import FakeRegistryStore
 
-NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 TODAY = FrozenClock(NOW).today()
 
 
 def valid_rows(count, county="652301"):
-    return [make_veteran(id_number=number, name=f"王{i}", phone=f"139{i:08d}", county_code=county)
-            for i, number in enumerate(unique_id_numbers(count, county=county))]
+    return [
+        make_veteran(id_number=number, name=f"王{i}", phone=f"139{i:08d}", county_code=county)
+        for i, number in enumerate(unique_id_numbers(count, county=county))
+    ]
 
 
 def card(name="张伟", birth=date(1990, 3, 7), county="652301", phone=None):
-    return Veteran(id=str(uuid.uuid4()), id_number="x", name=name, gender="male",
-                   birth_date=birth, county_code=county, discharged_on=date(2016, 12, 1),
-                   discharge_type="self_employment", willingness="job",
-                   employment_status="unemployed", registered_at=NOW, updated_at=NOW,
-                   phone=phone)
+    return Veteran(
+        id=str(uuid.uuid4()),
+        id_number="x",
+        name=name,
+        gender="male",
+        birth_date=birth,
+        county_code=county,
+        discharged_on=date(2016, 12, 1),
+        discharge_type="self_employment",
+        willingness="job",
+        employment_status="unemployed",
+        registered_at=NOW,
+        updated_at=NOW,
+        phone=phone,
+    )
 
 
 # -- with_duplicates ------------------------------------------------------------------------
@@ -38,8 +51,9 @@ def test_a_draft_given_its_duplicates_is_what_register_makes_with_them(born):
     command = bulk.ROW_INPUT.load(make_veteran(id_number=id_number(birth=born)))
     duplicates = [str(uuid.uuid4()), str(uuid.uuid4())]
     draft = domain.register(command, "v-1", NOW)
-    assert domain.with_duplicates(*draft, duplicates) == \
-        domain.register(command, "v-1", NOW, duplicates)
+    assert domain.with_duplicates(*draft, duplicates) == domain.register(
+        command, "v-1", NOW, duplicates
+    )
 
 
 # -- check_batch ----------------------------------------------------------------------------
@@ -60,7 +74,9 @@ def test_each_bad_row_is_invalid_with_its_field_messages_and_good_rows_are_comma
     good, other = valid_rows(2)
     invalid, commands = bulk.validate_rows(
         [good, {**other, "phone": "123", "intentions": {"occupations": ["astronaut"]}}, 7],
-        lambda county: True, TODAY)
+        lambda county: True,
+        TODAY,
+    )
     assert list(commands) == [0]
     assert set(invalid[1]["errors"]) == {"phone", "intentions.occupations.0"}
     assert invalid[1]["status"] == "invalid" and invalid[1]["id"] is None
@@ -69,11 +85,16 @@ def test_each_bad_row_is_invalid_with_its_field_messages_and_good_rows_are_comma
 
 def test_a_row_in_a_county_the_operator_may_not_write_is_invalid():
     ours, theirs = valid_rows(1)[0], valid_rows(1, county="652302")[0]
-    invalid, commands = bulk.validate_rows([ours, theirs], lambda county: county == "652301",
-                                           TODAY)
+    invalid, commands = bulk.validate_rows([ours, theirs], lambda county: county == "652301", TODAY)
     assert list(commands) == [0]
-    assert invalid == {1: {"row": 1, "status": "invalid", "id": None,
-                           "errors": {"county_code": ["outside your counties"]}}}
+    assert invalid == {
+        1: {
+            "row": 1,
+            "status": "invalid",
+            "id": None,
+            "errors": {"county_code": ["outside your counties"]},
+        }
+    }
 
 
 def test_a_bad_row_in_a_foreign_county_names_the_county_too():
@@ -87,7 +108,9 @@ def test_a_row_with_text_postgresql_cannot_store_is_invalid_not_a_failed_batch()
     good, bad = valid_rows(2)
     invalid, commands = bulk.validate_rows(
         [good, {**bad, "address": "建国路\x008 号", "certificates": ["a\ud800"]}],
-        lambda county: True, TODAY)
+        lambda county: True,
+        TODAY,
+    )
     assert list(commands) == [0]
     assert set(invalid[1]["errors"]) == {"address", "certificates"}
     assert invalid[1]["errors"]["address"] == [bulk.UNSTORABLE]
@@ -95,15 +118,20 @@ def test_a_row_with_text_postgresql_cannot_store_is_invalid_not_a_failed_batch()
 
 def test_commands_are_normalised_like_single_registrations():
     row = next(r for r in valid_rows(200) if r["id_number"].endswith("X"))
-    _, commands = bulk.validate_rows([{**row, "id_number": row["id_number"].lower()}],
-                                     lambda county: True, TODAY)
+    _, commands = bulk.validate_rows(
+        [{**row, "id_number": row["id_number"].lower()}], lambda county: True, TODAY
+    )
     assert commands[0]["id_number"] == row["id_number"]
 
 
 # -- first_claims ---------------------------------------------------------------------------
 def test_the_first_row_of_an_id_number_claims_it_and_later_rows_repeat_it():
-    commands = {0: {"id_number": "A"}, 2: {"id_number": "B"}, 3: {"id_number": "A"},
-                5: {"id_number": "A"}}
+    commands = {
+        0: {"id_number": "A"},
+        2: {"id_number": "B"},
+        3: {"id_number": "A"},
+        5: {"id_number": "A"},
+    }
     claims, repeats = bulk.first_claims(commands)
     assert list(claims) == [0, 2]
     assert repeats == {3: 0, 5: 0}
@@ -140,76 +168,37 @@ def test_duplicates_are_capped_at_the_oldest_twenty():
 
 
 # -- the RPC over an in-memory store --------------------------------------------------------
-class FakeStore:
-    """The store methods register_veterans uses; every call is recorded."""
-
-    def __init__(self):
-        self.veterans, self.audits, self.events, self.timeline, self.calls = {}, [], [], [], []
-        self.snatched = {}  # id_number -> id: "registered by someone else" at insert time
-
-    def holders(self, id_numbers, counties=None):
-        self.calls.append("holders")
-        return {v.id_number: v.id if counties is None or v.county_code in counties else None
-                for v in self.veterans.values() if v.id_number in id_numbers}
-
-    def duplicates_of(self, people, limit=bulk.MAX_DUPLICATES, counties=None):
-        self.calls.append("duplicates_of")
-        found = {}
-        for key, name, birth, county, phone in people:
-            ids = [v.id for v in self.veterans.values()
-                   if (counties is None or v.county_code in counties)
-                   and ((v.name, v.birth_date, v.county_code) == (name, birth, county)
-                        or (phone and v.phone == phone))]
-            if ids:
-                found[key] = ids
-        return found
-
-    def add_veterans(self, veterans, created_by, counties=None):
-        self.calls.append("add_veterans")
-        lost = {v.id_number: self.snatched[v.id_number] for v in veterans
-                if v.id_number in self.snatched}
-        if lost:
-            return lost
-        for v in veterans:
-            self.veterans[v.id] = v
-        self.created_by = created_by
-        return {}
-
-    def audit_many(self, operator, action, entity, entity_ids, at):
-        self.calls.append("audit_many")
-        self.audits += [(operator.id, action, entity, i) for i in entity_ids]
-
-    def emit(self, *events):
-        self.calls.append("emit")
-        self.events.extend(events)
-        return [envelope("registry", e, None, NOW) for e in events]
-
-    def add_timeline_rows(self, rows):
-        self.calls.append("add_timeline_rows")
-        self.timeline.extend(rows)
-
-
 @pytest.fixture
 def store():
-    return FakeStore()
+    return FakeRegistryStore(NOW)
 
 
 @pytest.fixture
 def service(store):
-    return worker_factory(RegistryService, store=store, clock=FrozenClock(NOW),
-                          auth=Caller(Operator("op-1", "clerk", "county", ("652301",))))
+    return worker_factory(
+        RegistryService,
+        store=store,
+        clock=FrozenClock(NOW),
+        auth=Caller(Operator("op-1", "clerk", "county", ("652301",))),
+    )
 
 
 def test_a_batch_is_written_with_one_call_per_table(service, store):
     results = service.register_veterans(valid_rows(50))["results"]
     assert [r["status"] for r in results] == ["created"] * 50
-    assert store.calls == ["holders", "duplicates_of", "add_veterans", "audit_many", "emit",
-                           "add_timeline_rows"]
+    assert store.calls == [
+        "holders",
+        "duplicates_of",
+        "add_veterans",
+        "audit_many",
+        "emit",
+        "add_timeline_rows",
+    ]
     ids = [r["id"] for r in results]
     assert [e.data["veteran_id"] for e in store.events] == ids
-    assert [a[3] for a in store.audits] == ids
+    assert [a.entity_id for a in store.audits] == ids
     assert {a[:3] for a in store.audits} == {("op-1", "register_veteran", "veteran")}
-    assert [row[1] for row in store.timeline] == ids
+    assert [row[1] for row in store.timeline_rows] == ids
     assert store.created_by == "op-1"
 
 

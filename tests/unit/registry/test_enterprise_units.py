@@ -1,8 +1,9 @@
 """Enterprises' booklets without a broker or a database: the pure domain, the input
 schemas, and the RPCs over an in-memory store."""
+
 import uuid
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
@@ -15,13 +16,14 @@ from services.registry.schemas import RegisterVeteranSchema
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
 from shared.clock import FrozenClock
-from shared.contracts import dump_data, envelope
+from shared.contracts import dump_data
 from shared.contracts.registry import ENTERPRISE_REGISTERED, ENTERPRISE_UPDATED
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.validation import load
 from tests.factories import make_veteran
+from tests.unit.registry.fakes import Audit, FakeRegistryStore
 
-NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 TODAY = date(2026, 3, 1)
 BASE = "91652301MA78K2Q5X"
 USCC = BASE + uscc_number.calc_check_digit(BASE)
@@ -30,9 +32,18 @@ OUTSIDER = "0f6a1e2b-7c3d-4e5f-8a9b-0c1d2e3f4a5b"  # a veteran of 652302
 
 
 def command(**overrides):
-    data = {"kind": "enterprise", "uscc": USCC, "name": "昌吉市戎创商贸有限公司",
-            "county_code": "652301", "industry": "ecommerce", "founded_on": "2025-05-01",
-            "stage": "startup", "founder_ids": [FOUNDER], "employees": 6, "veteran_employees": 3}
+    data = {
+        "kind": "enterprise",
+        "uscc": USCC,
+        "name": "昌吉市戎创商贸有限公司",
+        "county_code": "652301",
+        "industry": "ecommerce",
+        "founded_on": "2025-05-01",
+        "stage": "startup",
+        "founder_ids": [FOUNDER],
+        "employees": 6,
+        "veteran_employees": 3,
+    }
     data.update(overrides)
     return data
 
@@ -43,6 +54,7 @@ def enterprise(**overrides):
 
 
 # -- domain ---------------------------------------------------------------------------------
+
 
 def test_a_new_enterprise_keeps_its_founders_unique_and_in_a_stable_order():
     other = str(uuid.uuid4())
@@ -59,33 +71,40 @@ def test_registration_announces_the_facts_without_name_or_uscc():
     assert "昌吉市戎创商贸有限公司" not in str(data) and USCC not in str(data)
 
 
-@pytest.mark.parametrize("overrides,field", [
-    ({"uscc": None}, "uscc"),
-    ({"founded_on": date(2026, 3, 2)}, "founded_on"),
-    ({"employees": 2, "veteran_employees": 3}, "veteran_employees"),
-    ({"employees": None, "veteran_employees": 3}, "employees"),
-    ({"founder_ids": []}, "founder_ids"),
-])
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"uscc": None}, "uscc"),
+        ({"founded_on": date(2026, 3, 2)}, "founded_on"),
+        ({"employees": 2, "veteran_employees": 3}, "veteran_employees"),
+        ({"employees": None, "veteran_employees": 3}, "employees"),
+        ({"founder_ids": []}, "founder_ids"),
+    ],
+)
 def test_problems_name_the_field_that_breaks_a_rule(overrides, field):
     assert list(domain.problems(enterprise(**overrides), TODAY)) == [field]
 
 
-@pytest.mark.parametrize("overrides", [
-    {},
-    {"kind": "individual_business", "uscc": None},
-    {"founded_on": TODAY},
-    {"employees": 3, "veteran_employees": 3},
-    {"employees": None, "veteran_employees": None},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"kind": "individual_business", "uscc": None},
+        {"founded_on": TODAY},
+        {"employees": 3, "veteran_employees": 3},
+        {"employees": None, "veteran_employees": None},
+    ],
+)
 def test_a_sound_booklet_has_no_problems(overrides):
     assert domain.problems(enterprise(**overrides), TODAY) == {}
 
 
 def test_an_update_returns_the_changed_fields_and_announces_the_facts_among_them():
-    later = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    later = datetime(2026, 3, 2, tzinfo=UTC)
     before = enterprise()
     updated, changed, [event] = domain.update(
-        before, {"stage": "operating", "name": "新名字", "founded_on": date(2025, 6, 1)}, later)
+        before, {"stage": "operating", "name": "新名字", "founded_on": date(2025, 6, 1)}, later
+    )
     assert changed == {"stage": "operating", "name": "新名字", "founded_on": date(2025, 6, 1)}
     assert (updated.stage, updated.name, updated.updated_at) == ("operating", "新名字", later)
     assert before.stage == "startup"  # the old booklet is left alone
@@ -103,7 +122,8 @@ def test_an_update_of_the_name_alone_is_no_news():
 def test_an_update_to_the_same_values_changes_nothing():
     before = enterprise()
     updated, changed, events = domain.update(
-        before, {"stage": "startup", "founder_ids": [uuid.UUID(FOUNDER)], "id": "other"}, NOW)
+        before, {"stage": "startup", "founder_ids": [uuid.UUID(FOUNDER)], "id": "other"}, NOW
+    )
     assert updated is before and changed == {} and events == []
 
 
@@ -128,14 +148,23 @@ def test_the_reply_is_json_safe():
 
 
 def test_a_founder_outside_the_operators_counties_is_shown_by_id_and_county_only():
-    founder = {"id": FOUNDER, "name": "张伟", "county_code": "652302",
-               "employment_status": "self_employed"}
+    founder = {
+        "id": FOUNDER,
+        "name": "张伟",
+        "county_code": "652302",
+        "employment_status": "self_employed",
+    }
     assert domain.present_founder(founder, visible=True) == founder
     assert domain.present_founder(founder, visible=False) == {
-        "id": FOUNDER, "county_code": "652302", "name": None, "employment_status": None}
+        "id": FOUNDER,
+        "county_code": "652302",
+        "name": None,
+        "employment_status": None,
+    }
 
 
 # -- schemas --------------------------------------------------------------------------------
+
 
 def test_the_uscc_is_checked_by_stdnum_and_kept_in_canonical_form():
     assert load(REGISTER_INPUT, command(uscc=f" {USCC.lower()} "))["uscc"] == USCC
@@ -154,7 +183,9 @@ def test_an_update_loads_only_the_fields_given():
 
 def test_booleans_and_counts_must_be_json_booleans_and_integers():
     with pytest.raises(InvalidInput) as caught:
-        load(REGISTER_INPUT, command(federation_member="true", employees="6", veteran_employees=1.5))
+        load(
+            REGISTER_INPUT, command(federation_member="true", employees="6", veteran_employees=1.5)
+        )
     assert set(caught.value.errors) == {"federation_member", "employees", "veteran_employees"}
 
 
@@ -164,70 +195,35 @@ def test_search_filters_default_to_none():
 
 # -- RPCs over an in-memory store ---------------------------------------------------------
 
-class FakeStore:
-    """The parts of RegistryStore the enterprise RPCs use, in dicts."""
-
-    def __init__(self):
-        self.veterans, self.enterprises = {}, {}
-        self.events, self.timeline, self.audits, self.calls = [], [], [], []
-
-    def get_veteran(self, veteran_id, lock=False):
-        self.calls.append("get_veteran")
-        return self.veterans.get(str(veteran_id))
-
-    def save_changes(self, veteran, history, operator_id, at, reason=None, cause_event_id=None):
-        self.veterans[veteran.id] = veteran
-
-    def add_enterprise(self, enterprise, created_by):
-        self.calls.append("add_enterprise")
-        for existing in self.enterprises.values():
-            if enterprise.uscc and existing.uscc == enterprise.uscc:
-                return existing.id, existing.county_code
-        self.enterprises[enterprise.id] = enterprise
-        return None
-
-    def get_enterprise(self, enterprise_id, lock=False):
-        self.calls.append("get_enterprise")
-        return self.enterprises.get(str(enterprise_id))
-
-    def save_enterprise(self, enterprise, changed):
-        self.enterprises[enterprise.id] = enterprise
-
-    def audit(self, operator, action, entity, entity_id, at, reason=None):
-        self.audits.append((operator.id, action, entity_id))
-
-    def emit(self, *events):
-        self.calls.append("emit")
-        self.events.extend(events)
-        return [envelope("registry", e, None, NOW) for e in events]
-
-    def add_timeline_rows(self, rows):
-        self.timeline.extend(rows)
-
 
 @pytest.fixture
 def store():
-    store = FakeStore()
+    store = FakeRegistryStore(NOW)
     for county, veteran_id in (("652301", FOUNDER), ("652302", OUTSIDER)):
         store.veterans[veteran_id] = veteran_domain.register(
-            load(RegisterVeteranSchema(), make_veteran(county_code=county)), veteran_id, NOW)[0]
+            load(RegisterVeteranSchema(), make_veteran(county_code=county)), veteran_id, NOW
+        )[0]
     return store
 
 
 @pytest.fixture
 def service(store):
-    return worker_factory(RegistryService, store=store, clock=FrozenClock(NOW),
-                          auth=Caller(Operator("op-1", "clerk", "county", ("652301",))))
+    return worker_factory(
+        RegistryService,
+        store=store,
+        clock=FrozenClock(NOW),
+        auth=Caller(Operator("op-1", "clerk", "county", ("652301",))),
+    )
 
 
 def test_register_enterprise_stores_audits_and_makes_the_founder_self_employed(service, store):
     reply = service.register_enterprise(command())
     assert list(store.enterprises) == [reply["id"]]
-    assert store.audits[0] == ("op-1", "register_enterprise", reply["id"])
+    assert store.audits[0] == Audit("op-1", "register_enterprise", "enterprise", reply["id"])
     assert store.veterans[FOUNDER].employment_status == "self_employed"
     types = [e.type for e in store.events]
     assert types == ["enterprise_registered", "veteran_updated", "employment_status_changed"]
-    registered_id = store.timeline[0][0]
+    registered_id = store.timeline_rows[0][0]
     assert store.events[2].data["cause_event_id"] == registered_id
 
 
@@ -251,8 +247,11 @@ def test_a_founder_from_another_county_is_refused_as_an_unknown_one(service, sto
     unknown = str(uuid.uuid4())
     with pytest.raises(InvalidInput) as missing:
         service.register_enterprise(command(founder_ids=[FOUNDER, unknown]))
-    assert outside.value.errors == missing.value.errors == {
-        "founder_ids.1": ["no veteran with this id"]}
+    assert (
+        outside.value.errors
+        == missing.value.errors
+        == {"founder_ids.1": ["no veteran with this id"]}
+    )
 
 
 def test_unknown_founders_are_named_by_their_position(service, store):
@@ -282,13 +281,14 @@ def test_an_update_is_audited_and_announced(service, store):
     created = service.register_enterprise(command())
     updated = service.update_enterprise(created["id"], {"stage": "closed"})
     assert updated["stage"] == "closed"
-    assert store.audits[-1] == ("op-1", "update_enterprise", created["id"])
+    assert store.audits[-1] == Audit("op-1", "update_enterprise", "enterprise", created["id"])
     assert store.events[-1].type == ENTERPRISE_UPDATED
     assert store.events[-1].data["changed"] == {"stage": "closed"}
 
 
-@pytest.mark.parametrize("page,page_size,field", [(0, 50, "page"), (1, 201, "page_size"),
-                                                  (1, "50", "page_size")])
+@pytest.mark.parametrize(
+    "page,page_size,field", [(0, 50, "page"), (1, 201, "page_size"), (1, "50", "page_size")]
+)
 def test_search_refuses_bad_paging(service, store, page, page_size, field):
     with pytest.raises(InvalidInput) as caught:
         service.search_enterprises({}, page, page_size)

@@ -1,5 +1,6 @@
 """registry's modules import each other without a cycle, read from their source: no module
 needs another to be half-imported (the shims that hid one are gone for good)."""
+
 import ast
 from pathlib import Path
 
@@ -17,15 +18,17 @@ def imports_within_registry(path):
             elif node.module.startswith(PACKAGE + "."):
                 found.add(node.module.split(".")[2])
         elif isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[2] for alias in node.names
-                         if alias.name.startswith(PACKAGE + "."))
+            found.update(
+                alias.name.split(".")[2]
+                for alias in node.names
+                if alias.name.startswith(PACKAGE + ".")
+            )
     return found
 
 
 def registry_graph():
     modules = {path.stem: path for path in REGISTRY.glob("*.py") if path.stem != "__init__"}
-    return {name: imports_within_registry(path) & modules.keys()
-            for name, path in modules.items()}
+    return {name: imports_within_registry(path) & modules.keys() for name, path in modules.items()}
 
 
 def a_cycle(graph):
@@ -36,7 +39,7 @@ def a_cycle(graph):
         state[name] = "open"
         for target in sorted(graph[name]):
             if state.get(target) == "open":
-                return trail[trail.index(target):] + [target]
+                return trail[trail.index(target) :] + [target]
             if target not in state:
                 cycle = visit(target, trail + [target])
                 if cycle:

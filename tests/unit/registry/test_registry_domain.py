@@ -1,6 +1,7 @@
 """registry's pure domain: identity derived from the ID number, masking, register, present."""
+
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -10,14 +11,14 @@ from shared.contracts import Event, dump_data
 from shared.contracts.registry import VETERAN_REGISTERED
 from tests.factories import make_veteran
 
-NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 4, 3, 2, 1, tzinfo=UTC)
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def gb11643(body):
     """The check character of GB 11643-1999, computed here independently of stdnum."""
     assert len(body) == 17 and body.isdigit()
-    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
 def card(county="652301", birth="19900307", seq="12", gender_digit="3"):
@@ -26,6 +27,7 @@ def card(county="652301", birth="19900307", seq="12", gender_digit="3"):
 
 
 # -- identity -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("digit", "13579")
 def test_an_odd_seventeenth_digit_means_male(digit):
@@ -67,6 +69,7 @@ def test_a_division_code_valid_for_the_birth_year_is_not_flagged():
 
 # -- masking ------------------------------------------------------------------------------
 
+
 def test_mask_id_number_shows_the_first_six_eleven_stars_and_the_check_character():
     number = "65230119900307123X"
     masked = domain.mask_id_number(number)
@@ -93,7 +96,9 @@ def rebuilt(masked, birth_date, gender):
     found = []
     for seq in range(1000):
         body = f"{head}{seq:03d}"
-        if any(shown not in ("*", digit) for shown, digit in zip(masked[14:17], body[14:])):
+        if any(
+            shown not in ("*", digit) for shown, digit in zip(masked[14:17], body[14:], strict=True)
+        ):
             continue
         if (seq % 2 == 1) != (gender == "male"):
             continue
@@ -108,6 +113,7 @@ def test_mask_phone_shows_the_first_three_four_stars_and_the_last_four():
 
 
 # -- register -----------------------------------------------------------------------------
+
 
 def command(**overrides):
     return RegisterVeteranSchema().load(make_veteran(**overrides))
@@ -171,6 +177,7 @@ def test_the_registered_event_passes_its_contract():
 
 
 # -- present ------------------------------------------------------------------------------
+
 
 def test_present_masks_the_id_number_and_phone_and_leaves_the_address_out_by_default():
     veteran, _ = domain.register(command(), "vid-5", NOW)

@@ -1,4 +1,5 @@
 """registry's input schemas: the ID number is checked (length, birth date, check character)."""
+
 from datetime import date
 
 import pytest
@@ -13,7 +14,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 def gb11643(body):
     """The check character of GB 11643-1999, computed independently of stdnum."""
-    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
+    return "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
 
 
 def card(birth="19900307", county="652301", tail="123"):
@@ -114,5 +115,12 @@ def test_an_overlong_id_number_is_rejected(schema):
 def test_the_register_schema_names_every_missing_required_field():
     with pytest.raises(ValidationError) as caught:
         RegisterVeteranSchema().load({})
-    assert {"id_number", "name", "county_code", "discharged_on", "discharge_type",
-            "willingness", "employment_status"} <= set(caught.value.messages)
+    assert {
+        "id_number",
+        "name",
+        "county_code",
+        "discharged_on",
+        "discharge_type",
+        "willingness",
+        "employment_status",
+    } <= set(caught.value.messages)

@@ -1,88 +1,36 @@
 """RegistryService's RPC methods with an in-memory store: no broker, no database."""
+
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
-from shared.auth import Caller, Operator
 from nameko.testing.services import worker_factory
 
 from services.registry import domain
 from services.registry.service import RegistryService
+from shared.auth import Caller, Operator
 from shared.clock import FrozenClock
 from shared.contracts.registry import VETERAN_REGISTERED
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.contracts import envelope
 from tests.factories import id_number, make_veteran
+from tests.unit.registry.fakes import Audit, FakeRegistryStore
 
-NOW = datetime(2026, 3, 1, 8, 30, tzinfo=timezone.utc)
-
-
-class FakeStore:
-    """What RegistryStore offers the service, kept in dicts; every call is recorded."""
-
-    def __init__(self):
-        self.audits = []
-        self.timeline = []
-        self.veterans = {}
-        self.events = []
-        self.calls = []
-
-    def add_veteran(self, veteran, created_by=None):
-        self.calls.append("add_veteran")
-        self.created_by = created_by
-        for existing in self.veterans.values():
-            if existing.id_number == veteran.id_number:
-                return existing.id, existing.county_code
-        self.veterans[veteran.id] = veteran
-        return None
-
-    def get_veteran(self, veteran_id, lock=False):
-        self.calls.append("get_veteran")
-        return self.veterans.get(str(veteran_id))
-
-    def possible_duplicates(self, name, birth_date, county_code, phone, counties=None):
-        self.calls.append("possible_duplicates")
-        return [v.id for v in self.veterans.values()
-                if (counties is None or v.county_code in counties)
-                and ((v.name, v.birth_date, v.county_code) == (name, birth_date, county_code)
-                     or (phone and v.phone == phone))]
-
-    def add_timeline(self, event_id, at, source, event_type, summary, veteran_id=None,
-                     enterprise_id=None):
-        self.timeline.append((veteran_id, event_type, summary))
-
-    def add_timeline_rows(self, rows):
-        for event_id, veteran_id, enterprise_id, at, source, event_type, summary in rows:
-            self.timeline.append((veteran_id or enterprise_id, event_type, summary))
-
-    def find_by_id_number(self, number):
-        self.calls.append("find_by_id_number")
-        return next((v for v in self.veterans.values() if v.id_number == number), None)
-
-    def audit(self, operator, action, entity, entity_id, at, reason=None, details=None):
-        self.calls.append("audit")
-        self.audits.append((operator.id, action, entity_id, reason) + ((details,) if details else ()))
-
-    def emit(self, *events):
-        self.calls.append("emit")
-        self.events.extend(events)
-        return [envelope("registry", e, None, NOW) for e in events]
-
-    def outbox_backlog(self):
-        self.calls.append("outbox_backlog")
-        return {"outbox_backlog": len(self.events)}
+NOW = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
 
 
 @pytest.fixture
 def store():
-    return FakeStore()
+    return FakeRegistryStore(NOW)
 
 
 @pytest.fixture
 def service(store):
-    return worker_factory(RegistryService, store=store, clock=FrozenClock(NOW),
-                          auth=Caller(Operator("op-1", "clerk", "county", ("652301",))))
+    return worker_factory(
+        RegistryService,
+        store=store,
+        clock=FrozenClock(NOW),
+        auth=Caller(Operator("op-1", "clerk", "county", ("652301",))),
+    )
 
 
 def test_register_veteran_stores_the_veteran_and_emits_one_registered_event(service, store):
@@ -118,8 +66,9 @@ def test_registering_a_taken_id_number_raises_conflict_naming_the_holder(service
 
 
 def test_a_taken_id_number_typed_with_a_lowercase_x_is_still_a_conflict(service, store):
-    number = next(n for n in (id_number(seq=s) for s in range(100) for _ in range(5))
-                  if n.endswith("X"))
+    number = next(
+        n for n in (id_number(seq=s) for s in range(100) for _ in range(5)) if n.endswith("X")
+    )
     first = service.register_veteran(make_veteran(id_number=number))
     with pytest.raises(Conflict) as caught:
         service.register_veteran(make_veteran(id_number=number.lower()))
@@ -162,7 +111,9 @@ def test_each_single_card_read_writes_one_audit_row(service, store, read):
     store.audits.clear()
     key = data["id_number"] if read == "find_veteran_by_id_number" else registered["id"]
     getattr(service, read)(key)
-    assert store.audits == [("op-1", "read_card", registered["id"], None, {"rpc": read})]
+    assert store.audits == [
+        Audit("op-1", "read_card", "veteran", registered["id"], details={"rpc": read})
+    ]
 
 
 def test_get_veteran_of_an_unknown_id_raises_not_found(service):
@@ -179,8 +130,9 @@ def test_get_veteran_of_a_non_uuid_raises_invalid_input_naming_veteran_id(servic
 
 
 def test_find_veteran_by_id_number_finds_by_the_normalised_number(service):
-    number = next(n for n in (id_number(seq=s) for s in range(100) for _ in range(5))
-                  if n.endswith("X"))
+    number = next(
+        n for n in (id_number(seq=s) for s in range(100) for _ in range(5)) if n.endswith("X")
+    )
     registered = service.register_veteran(make_veteran(id_number=number))
     assert service.find_veteran_by_id_number(number.lower())["id"] == registered["id"]
 
@@ -199,6 +151,7 @@ def test_find_veteran_by_a_malformed_id_number_raises_invalid_input(service, sto
 
 def test_a_clerk_registering_into_another_county_is_forbidden_and_nothing_is_stored(service, store):
     from shared.errors import Forbidden
+
     with pytest.raises(Forbidden):
         service.register_veteran(make_veteran(county_code="652302"))
     assert "add_veteran" not in store.calls and store.events == []
@@ -207,4 +160,4 @@ def test_a_clerk_registering_into_another_county_is_forbidden_and_nothing_is_sto
 def test_a_registration_names_its_operator_in_the_record_and_the_audit(service, store):
     created = service.register_veteran(make_veteran())
     assert store.created_by == "op-1"
-    assert store.audits == [("op-1", "register_veteran", created["id"], None)]
+    assert store.audits == [Audit("op-1", "register_veteran", "veteran", created["id"])]
