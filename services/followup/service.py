@@ -4,7 +4,6 @@ escalate, contacts, and retention. Each entrypoint loads, asks ``domain`` (or
 ``planning_domain``) for the change and its events, and hands them to the store."""
 
 import uuid
-from dataclasses import asdict
 
 import structlog
 
@@ -24,6 +23,7 @@ from shared.contracts.registry import (
 from shared.db import Database
 from shared.errors import NotFound
 from shared.messaging import batch_event_handler, rpc
+from shared.records import as_dict
 from shared.replies import plain
 from shared.service import ServiceBase
 from shared.validation import load, load_page, parse_uuid
@@ -255,7 +255,7 @@ class FollowupService(ServiceBase):
 
 
 def reply(record, hidden=()):
-    return plain(asdict(record), drop=hidden)
+    return plain(as_dict(record), drop=hidden)
 
 
 def new_id():

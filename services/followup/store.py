@@ -4,7 +4,7 @@ work is done). Client values go in as parameters; only fixed clause text is form
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, astuple, fields
+from dataclasses import astuple, fields
 from typing import Any, TypeVar
 
 import psycopg2.extras
@@ -12,6 +12,7 @@ import psycopg2.extras
 from services.followup.domain import Contact, Hire, Issue, Revisit, StatusChange
 from services.followup.planning_domain import Wanted
 from shared.db import Store, in_counties, insert
+from shared.records import as_dict
 
 # A revisit's columns but the scheduler's lease (claimed_by, lease_until), the store's own.
 REVISIT_COLUMNS = ", ".join(f.name for f in fields(Revisit))
@@ -287,7 +288,7 @@ class FollowupStore(Store):
     def add_issues(self, issues: Iterable[Issue]) -> None:
         with self.cursor() as cur:
             for issue in issues:
-                insert(cur, "issues", asdict(issue))
+                insert(cur, "issues", as_dict(issue))
 
     def issue(self, issue_id, lock=False) -> Issue | None:
         with self.dict_cursor() as cur:
@@ -308,7 +309,7 @@ class FollowupStore(Store):
 
     def add_contact(self, contact: Contact) -> None:
         with self.cursor() as cur:
-            insert(cur, "contacts", asdict(contact))
+            insert(cur, "contacts", as_dict(contact))
 
     # -- retention and statistics ---------------------------------------------------------
     def retention_inputs(self, counties):

@@ -6,7 +6,7 @@ bureau_domain.py."""
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from services.jobs.projection_domain import VeteranFacts
@@ -14,6 +14,7 @@ from shared.contracts import Event
 from shared.contracts.jobs import APPLICATION_SUBMITTED, JOB_CLOSED, JOB_POSTED, VETERAN_HIRED
 from shared.errors import Conflict, invalid
 from shared.masks import mask_phone
+from shared.records import as_dict
 from shared.replies import plain
 
 if TYPE_CHECKING:  # fair_domain imports this module
@@ -340,7 +341,7 @@ def hired_event(hire: Hire, employer_name: str) -> Event:
 
 # -- replies ------------------------------------------------------------------------------
 def present_posting(posting: Posting, today: dt.date) -> dict:
-    reply = plain(asdict(posting), drop=("created_by", "bureau_version"))
+    reply = plain(as_dict(posting), drop=("created_by", "bureau_version"))
     reply["remaining"] = posting.openings - posting.hired
     # A posting whose date has passed is closed even before the sweep marks it.
     if reply["status"] == "open" and posting.closes_on < today:
@@ -351,25 +352,25 @@ def present_posting(posting: Posting, today: dt.date) -> dict:
 def present_employer(employer: Employer) -> dict:
     """The employer; its contact's phone masked like a veteran's in a list (no employer
     read is audited, so none shows it in full)."""
-    reply = plain(asdict(employer))
+    reply = plain(as_dict(employer))
     reply["contact_phone"] = mask_phone(reply.get("contact_phone"))
     return reply
 
 
 def present_application(application: Application) -> dict:
-    return plain(asdict(application))
+    return plain(as_dict(application))
 
 
 def present_listings(listings: Iterable[ApplicationListing], moves: Iterable[Move]) -> list[dict]:
     """A veteran's applications, each with the history of its moves."""
     history: dict[str, list[dict]] = {}
     for entry in moves:
-        row = asdict(entry)
+        row = as_dict(entry)
         history.setdefault(row.pop("application_id"), []).append(plain(row))
     out = []
     for listing in listings:
-        row = asdict(listing)
-        row = {**row.pop("application"), **row}
+        row = as_dict(listing)
+        row = {**as_dict(row.pop("application")), **row}
         out.append({**plain(row), "history": history.get(listing.application.id, [])})
     return out
 

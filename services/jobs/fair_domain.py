@@ -3,10 +3,11 @@ Pure functions, no I/O."""
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import invalid
+from shared.records import as_dict
 from shared.replies import plain
 
 FAIR_MODES = ("online_live", "offline", "hybrid")
@@ -54,4 +55,4 @@ def schedule_fair(
 
 
 def present_fair(fair: Fair, figures: Mapping[str, int]) -> dict:
-    return {**plain(asdict(fair)), **figures}
+    return {**plain(as_dict(fair)), **figures}

@@ -3,12 +3,13 @@ store modules (store.py, matching_store.py, bureau_store.py). Ids leave the stor
 strings, as the domain makes them."""
 
 import uuid
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any
 
 from services.jobs.domain import Application, Employer, Move, Posting
 from services.jobs.fair_domain import Fair
 from services.jobs.projection_domain import VeteranFacts
+from shared.records import as_dict
 
 # The columns read back; ``created_by`` is written but only the audit of a row needs it.
 POSTING_COLUMNS = tuple(f.name for f in fields(Posting) if f.name != "created_by")
@@ -73,7 +74,7 @@ def veteran_from(row) -> VeteranFacts:
 
 def row_of(record, drop=()) -> dict[str, Any]:
     """A record as a row to insert: its fields, less ``drop``."""
-    return {key: value for key, value in asdict(record).items() if key not in drop}
+    return {key: value for key, value in as_dict(record).items() if key not in drop}
 
 
 def uuids(values) -> list[uuid.UUID]:

@@ -4,7 +4,6 @@ entrypoint loads, asks ``domain`` for the change and its events, and hands them 
 store."""
 
 import uuid
-from dataclasses import asdict
 
 import structlog
 
@@ -16,6 +15,7 @@ from shared.contracts.registry import ENTERPRISE_REGISTERED, VETERAN_REGISTERED,
 from shared.db import Database
 from shared.errors import NotFound
 from shared.messaging import batch_event_handler, rpc
+from shared.records import as_dict
 from shared.replies import plain
 from shared.service import ServiceBase
 from shared.validation import invalid, load, parse_uuid
@@ -317,7 +317,7 @@ class TrainingService(ServiceBase):
 
 def reply(record, drop=()):
     """A record as a reply: every field but who made it (and ``drop``)."""
-    return plain(asdict(record), drop=("created_by", *drop))
+    return plain(as_dict(record), drop=("created_by", *drop))
 
 
 def new_id():

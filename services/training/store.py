@@ -3,7 +3,6 @@ parameters; only fixed clause text is formatted."""
 
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any, TypeVar
 
 import psycopg2.errors
@@ -25,6 +24,7 @@ from services.training.domain import (
 from services.training.placement_domain import OpenCohort
 from shared.db import Store, in_counties, insert
 from shared.errors import Conflict
+from shared.records import as_dict
 
 VETERAN_COLUMNS = (
     "veteran_id",
@@ -60,7 +60,7 @@ def _entry(row):
 class TrainingStore(Store):
     def _add(self, table, record):
         with self.cursor() as cur:
-            insert(cur, table, asdict(record))
+            insert(cur, table, as_dict(record))
 
     def _row(self, table, row_id, lock=False):
         with self.dict_cursor() as cur:
@@ -95,7 +95,7 @@ class TrainingStore(Store):
         with self.cursor() as cur:
             cur.execute("SAVEPOINT enrolling")
             try:
-                insert(cur, "enrollments", asdict(enrollment))
+                insert(cur, "enrollments", as_dict(enrollment))
             except psycopg2.errors.UniqueViolation as exc:
                 cur.execute("ROLLBACK TO SAVEPOINT enrolling")
                 if exc.diag.constraint_name == "enrollments_once":
@@ -271,7 +271,7 @@ class TrainingStore(Store):
     def add_assignment(self, assignment: Assignment) -> bool:
         """False when the mentor was assigned to the veteran already."""
         with self.cursor() as cur:
-            insert(cur, "mentor_assignments", asdict(assignment), " ON CONFLICT DO NOTHING")
+            insert(cur, "mentor_assignments", as_dict(assignment), " ON CONFLICT DO NOTHING")
             return cur.rowcount == 1
 
     def add_competition(self, competition: Competition) -> None:
@@ -284,7 +284,7 @@ class TrainingStore(Store):
         """``Conflict`` if the veteran has an entry in this competition already."""
         row = {
             ("competition_group" if key == "group" else key): value
-            for key, value in asdict(entry).items()
+            for key, value in as_dict(entry).items()
         }
         with self.cursor() as cur:
             insert(cur, "entries", row, " ON CONFLICT (competition_id, veteran_id) DO NOTHING")
