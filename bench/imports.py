@@ -20,25 +20,12 @@ from bench.bulk import wait_published
 from bench.common import ROOT, Processes, count, environment, wait_health
 from services.loans.service import LoansService
 from shared.messaging import declare_topology
-from tests.factories import make_veteran, unique_id_numbers
+from tests.factories import COUNTY_SHEET_HEADERS, make_veteran, unique_id_numbers
 from vetctl import sheets
 
 ROWS = 100_000
 TARGET_PER_S, TARGET_MB = 1_500, 200
-HEADERS = [
-    "身份证号",
-    "姓名",
-    "手机",
-    "县市区代码",
-    "退役时间",
-    "退役类型",
-    "技能",
-    "意愿",
-    "就业状态",
-    "服务需求",
-    "意向职业",
-    "最低薪资",
-]
+HEADERS = COUNTY_SHEET_HEADERS
 
 
 def write_file(path, n):

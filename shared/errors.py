@@ -20,6 +20,8 @@ because nameko rebuilds the instance as ``cls(*exc_args)``.
 
 from nameko.exceptions import deserialize_to_instance
 
+from shared.logging import mask_text
+
 
 class ServiceError(Exception):
     def __init__(self, message, details=None):
@@ -108,6 +110,4 @@ def describe(errors):
 def _field_name(field):
     """A field as the message names it: an unknown one is the caller's own text (any key
     of the payload), so at most 40 characters and masked."""
-    from shared.logging import mask_text  # shared.logging is heavier; errors load first
-
     return mask_text(str(field))[:40]

@@ -6,6 +6,23 @@ import random
 
 from stdnum.cn import ric
 
+# A county office's veteran spreadsheet as its clerks head it (vetctl import veterans reads
+# these Chinese headers; vetctl/sheets.py lists every spelling it accepts).
+COUNTY_SHEET_HEADERS = [
+    "身份证号",
+    "姓名",
+    "手机",
+    "县市区代码",
+    "退役时间",
+    "退役类型",
+    "技能",
+    "意愿",
+    "就业状态",
+    "服务需求",
+    "意向职业",
+    "最低薪资",
+]
+
 _next = collections.Counter()  # (county, birth or None, male) → numbers handed out so far
 DEFAULT_BIRTH = "19900307"
 

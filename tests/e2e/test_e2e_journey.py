@@ -14,26 +14,13 @@ import pytest
 import requests
 
 from tests.e2e.conftest import SERVICES
-from tests.factories import id_number
+from tests.factories import COUNTY_SHEET_HEADERS, id_number
 from tests.helpers import bureau_today, wait_for
 
 pytestmark = pytest.mark.e2e
 
 COUNTY = "652301"
-HEADERS = [
-    "身份证号",
-    "姓名",
-    "手机",
-    "县市区代码",
-    "退役时间",
-    "退役类型",
-    "技能",
-    "意愿",
-    "就业状态",
-    "服务需求",
-    "意向职业",
-    "最低薪资",
-]
+HEADERS = COUNTY_SHEET_HEADERS
 USCC = "91652301MA78K2Q5X3"
 EMPLOYER = "昌吉市顺达物流有限公司"
 

