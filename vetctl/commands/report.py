@@ -1,4 +1,5 @@
-"""vetctl report: the bureau's indicators per county and for the prefecture."""
+"""vetctl report: the bureau's indicators per county and for the prefecture, and
+``vetctl report form``: the ministry's annual form."""
 
 import click
 
@@ -7,7 +8,7 @@ from vetctl.render import emit_json, table
 from vetctl.settings import pass_settings
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--county", help="one county (default: every county and the prefecture)")
 @click.option(
     "--format",
@@ -18,12 +19,17 @@ from vetctl.settings import pass_settings
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="file for csv / xlsx")
+@click.pass_context
 @pass_settings
-def report(settings, county, fmt, lang, output):
-    """The bureau's indicators per county and for the prefecture.
+def report(settings, ctx, county, fmt, lang, output):
+    """The bureau's indicators per county and for the prefecture; `report form` is the
+    ministry's annual form.
 
     \b
-    Example: vetctl report --format xlsx -o 2026年11月.xlsx"""
+    Example: vetctl report --format xlsx -o 2026年11月.xlsx
+             vetctl report form --year 2025 --format xlsx -o 2025年度情况表.xlsx"""
+    if ctx.invoked_subcommand is not None:
+        return None
     from shared.jurisdiction import Jurisdiction
 
     counties = [county] if county else Jurisdiction.load().codes()
@@ -51,3 +57,61 @@ def report(settings, county, fmt, lang, output):
         fmt,
     )
     click.echo(f"report written to {output}")
+
+
+@report.command("form")
+@click.option(
+    "--year",
+    type=click.IntRange(1950, 9999),
+    help="the discharge year (default: last year, in the bureau's calendar)",
+)
+@click.option("--county", help="one county (default: the prefecture, a row per county)")
+@click.option("--station", help="one township or village station (12-digit code)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "xlsx"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="file for csv / xlsx")
+@pass_settings
+def form(settings, year, county, station, fmt, output):
+    """The ministry's annual form (年度新增自主就业退役士兵就业及去向情况表) for a discharge year:
+    veterans discharged that year and placed as 自主就业, each counted once, with the form's
+    checks (A = B + C + D + L, D = E + G + H, H = I + J + K) verified. Exit code 1 when a
+    check fails: the form is still shown or written, with the failing checks, for a clerk to
+    correct the cards listed by --json before filing.
+
+    \b
+    Example: vetctl report form --year 2025 --format xlsx -o 2025年度情况表.xlsx"""
+    from vetctl import form_sheet
+
+    if fmt in ("csv", "xlsx") and not output:
+        raise click.UsageError(f"--format {fmt} needs --output FILE")
+    with settings.client() as client:
+        sheet = client.call(
+            "registry", "annual_form", year=year, county_code=county, station_code=station
+        )
+    if settings.as_json or fmt == "json":
+        emit_json(sheet)
+    elif fmt == "table":
+        columns = ["地区", *(f"{c['key']} {c['label']}" for c in sheet["columns"])]
+        table(f"{sheet['year']}年度{sheet['title']}", columns, list(form_sheet.lines(sheet)))
+        for line in form_sheet.notes(sheet):
+            click.echo(line)
+    else:
+        if fmt == "xlsx":
+            form_sheet.write_xlsx(output, sheet, sheet["generated_at"])
+        else:
+            form_sheet.write_csv(output, sheet)
+        click.echo(f"form written to {output}")
+    if not sheet["ok"]:
+        failed = sum(not c["ok"] for c in sheet["checks"])
+        click.echo(
+            f"vetctl: {failed} check(s) of the form fail; "
+            f"{len(sheet['unclassified'])} card(s) fit no column (see --json)",
+            err=True,
+        )
+        raise SystemExit(1)
+    return None
