@@ -5,7 +5,8 @@ import csv
 
 import openpyxl
 
-from services.registry.annual_form import Member, compute
+from services.registry.form_domain import Member, compute
+from services.registry.form_file import load_definition
 from vetctl import form_sheet
 
 AREAS = [("652301", "昌吉市"), ("652302", "阜康市")]
@@ -20,7 +21,9 @@ def a_form(members=None):
         Member("5", "652302", "unemployed", ("cooperative",)),
         Member("6", "652302", "admitted_by_exam"),
     ]
-    form = compute(2025, {"level": "prefecture", "name": "昌吉回族自治州"}, AREAS, members)
+    form = compute(
+        2025, {"level": "prefecture", "name": "昌吉回族自治州"}, AREAS, members, load_definition()
+    )
     return {**form, "generated_at": "2026-12-08T09:00:00+06:00"}
 
 

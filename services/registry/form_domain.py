@@ -1,17 +1,12 @@
 """The ministry's annual form (年度新增自主就业退役士兵就业及去向情况表) computed from the ledger:
 each member of a discharge year's 自主就业 cohort put in exactly one column by the written
 precedence rule, the rows per area and their total, and the form's checks verified on every
-row. Pure: the layout, the mapping and the rate come from shared/data/annual_form.yaml."""
+row. Pure: the layout, the mapping and the rate are a ``FormDefinition``, read from
+shared/data/annual_form.yaml by ``services.registry.form_file``."""
 
-import os
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
-from pathlib import Path
 
-import yaml
-
-DEFAULT_PATH = Path(__file__).parents[2] / "shared" / "data" / "annual_form.yaml"
 LEAVES = ("B", "C", "E", "G", "I", "J", "K", "L")
 
 
@@ -28,39 +23,35 @@ class FormDefinition:
     precedence: str  # the rule in words, printed with every form
 
     @staticmethod
-    def load(path: str | Path | None = None) -> "FormDefinition":
-        return _load(str(path or os.environ.get("ANNUAL_FORM_FILE") or DEFAULT_PATH))
+    def from_data(data: dict, source: str = "the form's definition") -> "FormDefinition":
+        """The definition in ``data`` (the YAML file's contents), every column it uses
+        defined, else ``ValueError`` naming ``source`` and the columns."""
+        definition = FormDefinition(
+            title=str(data["title"]),
+            placement=str(data["placement"]),
+            columns=tuple(data["columns"]),
+            checks=tuple(data["checks"]),
+            status_columns=dict(data["status_columns"]),
+            enterprise_columns=dict(data["enterprise_columns"]),
+            closed_stage=str(data["closed_stage"]),
+            rate=dict(data["rate"]),
+            precedence=str(data["precedence"]),
+        )
+        keys = set(definition.keys())
+        used = {
+            *LEAVES,
+            *definition.status_columns.values(),
+            *definition.enterprise_columns.values(),
+            definition.rate["numerator"],
+            definition.rate["denominator"],
+            *(k for check in definition.checks for k in (*check["left"], *check["right"])),
+        }
+        if not used <= keys:
+            raise ValueError(f"{source}: columns {sorted(used - keys)} are used but not defined")
+        return definition
 
     def keys(self) -> list[str]:
         return [c["key"] for c in self.columns]
-
-
-@cache
-def _load(path: str) -> FormDefinition:
-    with open(path, encoding="utf-8") as f:
-        data = yaml.safe_load(f)
-    definition = FormDefinition(
-        title=str(data["title"]),
-        placement=str(data["placement"]),
-        columns=tuple(data["columns"]),
-        checks=tuple(data["checks"]),
-        status_columns=dict(data["status_columns"]),
-        enterprise_columns=dict(data["enterprise_columns"]),
-        closed_stage=str(data["closed_stage"]),
-        rate=dict(data["rate"]),
-        precedence=str(data["precedence"]),
-    )
-    keys = set(definition.keys())
-    used = {
-        *definition.status_columns.values(),
-        *definition.enterprise_columns.values(),
-        definition.rate["numerator"],
-        definition.rate["denominator"],
-        *(k for check in definition.checks for k in (*check["left"], *check["right"])),
-    }
-    if not used <= keys or not set(LEAVES) <= keys:
-        raise ValueError(f"{path}: columns {sorted(used - keys)} are used but not defined")
-    return definition
 
 
 @dataclass(frozen=True)
@@ -131,12 +122,11 @@ def rate(values: dict[str, int], definition: FormDefinition) -> str | None:
     return str((Decimal(numerator) / denominator).quantize(Decimal("0.0001"), ROUND_HALF_UP))
 
 
-def compute(year, scope, areas, members, definition=None) -> dict:
+def compute(year, scope, areas, members, definition: FormDefinition) -> dict:
     """The form for one discharge year: a row per area of ``areas`` (``[(code, name)]``, in
     order; an area of a member not listed gets a row of its own), the total, the checks of
     every row and that the rows add up to the total, the rate with its definition, and the
     members left unclassified (by card id, for a clerk to correct)."""
-    definition = definition or FormDefinition.load()
     members = list(members)
     by_area: dict[str, list[Member]] = {}
     for member in members:

@@ -7,9 +7,10 @@ from collections import Counter
 
 import pytest
 
-from services.registry.annual_form import FormDefinition, Member, check, classify, compute
+from services.registry.form_domain import Member, check, classify, compute
+from services.registry.form_file import DEFAULT_PATH, load_definition
 
-DEFINITION = FormDefinition.load()
+DEFINITION = load_definition()
 AREAS = [("652301", "昌吉市"), ("652302", "阜康市"), ("652323", "呼图壁县")]
 URBAN = ("employed", "flexible", "public_welfare_post", "self_employed")
 WAITING = ("unemployed", "in_training", "not_seeking")
@@ -162,9 +163,9 @@ def test_precedence_puts_a_founder_under_the_business_whatever_the_status_says()
 
 
 def test_a_definition_naming_a_column_it_does_not_define_is_refused(tmp_path):
-    text = FormDefinition.load.__globals__["DEFAULT_PATH"].read_text(encoding="utf-8")
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
     broken = tmp_path / "form.yaml"
     broken.write_text(text.replace("returned_farming: G", "returned_farming: Z"), "utf-8")
 
     with pytest.raises(ValueError, match="Z"):
-        FormDefinition.load(broken)
+        load_definition(broken)
