@@ -10,6 +10,7 @@ from services.registry import domain
 from services.registry.bulk import BulkRpcs
 from services.registry.enterprises import EnterpriseRpcs
 from services.registry.reactions import Reactions, TimelineHandlers
+from services.registry.reports import ReportRpcs
 from services.registry.schemas import (
     AuditQuerySchema,
     IdNumberSchema,
@@ -40,7 +41,7 @@ REGISTERED_ELSEWHERE = "this ID number is already registered; ask the prefecture
 
 
 class RegistryService(
-    EnterpriseRpcs, SearchRpcs, BulkRpcs, Reactions, TimelineHandlers, ServiceBase
+    EnterpriseRpcs, SearchRpcs, ReportRpcs, BulkRpcs, Reactions, TimelineHandlers, ServiceBase
 ):
     name = "registry"
     store = Database(RegistryStore)

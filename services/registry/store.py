@@ -7,6 +7,7 @@ import psycopg2.extras
 from services.registry.bulk_store import BulkStore
 from services.registry.card_store import COLUMNS, SELECT, column_values, veteran_from
 from services.registry.enterprise_store import EnterpriseStore
+from services.registry.form_store import FormStore
 from services.registry.search_store import SearchStore
 from shared.db import Store, insert, where
 
@@ -164,5 +165,5 @@ class VeteranStore(Store):
             return total, [dict(row) for row in cur.fetchall()]
 
 
-class RegistryStore(BulkStore, SearchStore, EnterpriseStore, VeteranStore):
+class RegistryStore(BulkStore, SearchStore, FormStore, EnterpriseStore, VeteranStore):
     """The store the service injects; enterprise, search and bulk parts join as mixins."""
