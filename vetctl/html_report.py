@@ -44,6 +44,7 @@ TEXT = {
         "by_county": "二、分县市指标图",
         "by_month": "三、按月变化",
         "no_months": "暂无按月数据。",
+        "no_data": "暂无数据",
         "form": "四、年度统计表",
         "form_title": "{year}年退役自主就业人员就业创业情况",
         "area": "地区",
@@ -68,6 +69,7 @@ TEXT = {
         "by_county": "2. By county",
         "by_month": "3. By month",
         "no_months": "No monthly figures yet.",
+        "no_data": "no figures yet",
         "form": "4. The annual form",
         "form_title": "Self-arranged veterans discharged in {year}",
         "area": "area",
@@ -187,7 +189,12 @@ def _indicator_tables(doc, lang):
     return "".join(out)
 
 
-def _figure(chart_id, title):
+def _figure(chart_id, title, empty=None):
+    if empty is not None:
+        return (
+            f'<figure data-empty="{_e(chart_id)}"><figcaption>{_e(title)}</figcaption>'
+            f'<p class="empty">{_e(empty)}</p></figure>'
+        )
     return (
         f"<figure><figcaption>{_e(title)}</figcaption>"
         f'<div class="chart" id="{_e(chart_id)}" role="img" aria-label="{_e(title)}"></div>'
@@ -206,18 +213,17 @@ def county_charts(doc, lang):
             data = [number(doc["areas"][a].get(key), part) for a in areas]
             if any(v is not None for v in data):
                 series.append({"name": label(key, lang), "data": data})
-        if series:
-            specs.append(
-                {
-                    "id": f"chart-county-{chart_id}",
-                    "title": zh if lang == "zh" else en,
-                    "kind": "bar",
-                    "unit": unit,
-                    "max": top,
-                    "categories": categories,
-                    "series": series,
-                }
-            )
+        specs.append(
+            {
+                "id": f"chart-county-{chart_id}",
+                "title": zh if lang == "zh" else en,
+                "kind": "bar",
+                "unit": unit,
+                "max": top,
+                "categories": categories,
+                "series": series,  # empty: no area has the figure ("暂无数据" in its place)
+            }
+        )
     return specs
 
 
@@ -366,7 +372,10 @@ def render(doc, lang="zh"):
         f'<section id="indicators"><h2>{_e(t["indicators"])}</h2>'
         f"{_indicator_tables(doc, lang)}</section>",
         f'<section id="by-county"><h2>{_e(t["by_county"])}</h2>'
-        + "".join(_figure(spec["id"], spec["title"]) for spec in by_county)
+        + "".join(
+            _figure(spec["id"], spec["title"], None if spec["series"] else t["no_data"])
+            for spec in by_county
+        )
         + "</section>",
         f'<section id="by-month"><h2>{_e(t["by_month"])}</h2>'
         f"{_month_tables(doc, lang, by_month)}</section>",
@@ -389,5 +398,5 @@ def render(doc, lang="zh"):
         sections="\n".join(sections),
         echarts=ECHARTS.read_text(encoding="utf-8"),
         echarts_version=_e(echarts_version()),
-        charts=_script_json(by_county + by_month),
+        charts=_script_json([spec for spec in by_county + by_month if spec["series"]]),
     )
