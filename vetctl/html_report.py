@@ -155,8 +155,10 @@ def label(key, lang):
 
 
 def area_label(doc, area, lang):
-    if area == PREFECTURE and lang == "en":
-        return TEXT["en"]["prefecture"]
+    """An area's column or axis name: the county's name; the prefecture as the table names
+    it ("全州")."""
+    if area == PREFECTURE:
+        return TEXT[lang]["prefecture"]
     return doc.get("area_names", {}).get(area) or area
 
 
