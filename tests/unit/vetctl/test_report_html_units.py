@@ -176,3 +176,13 @@ def test_page_without_months_or_form_says_so_and_has_no_form_section():
     page = html_report.render(doc, "en")
     assert "No monthly figures yet." in page and 'id="form"' not in page
     assert "registered veterans" in page and "昌吉市" in page
+
+
+def test_html_csv_and_xlsx_need_an_output_file_before_anything_is_asked():
+    from click.testing import CliRunner
+
+    from vetctl.main import cli
+
+    for fmt in ("html", "csv", "xlsx"):
+        result = CliRunner().invoke(cli, ["report", "--format", fmt])
+        assert result.exit_code == 2 and f"--format {fmt} needs --output FILE" in result.output
