@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_for
 from vetctl import html_report
 
 PROBE = Path(__file__).with_name("browser_probe.py")
@@ -57,9 +58,17 @@ def assert_clean_and_drawn(seen, page):
 def test_html_report_in_chromium_shows_the_json_reports_figures(system, vetctl, tmp_path):
     summary = json.loads(vetctl("--json", "demo", "--veterans", "40"))
     assert summary["veterans"] == 40
-    document = json.loads(vetctl("report", "--format", "json"))
     page = tmp_path / "报告.html"
-    assert "report written to" in vetctl("report", "--format", "html", "-o", page)
+
+    def settled():
+        """The page made between two equal --json documents: events demo started may still
+        be moving a figure (followup's contacts); compare once nothing moves."""
+        before = json.loads(vetctl("report", "--format", "json"))
+        assert "report written to" in vetctl("report", "--format", "html", "-o", page)
+        after = json.loads(vetctl("report", "--format", "json"))
+        return before["areas"] == after["areas"] and after
+
+    document = wait_for(settled, timeout=30, interval=0.5, message="settled figures")
 
     seen = probe(page, tmp_path)
     assert_clean_and_drawn(seen, page)
