@@ -150,12 +150,12 @@ def table(areas, lang="zh"):
     return names, rows
 
 
+PREFECTURE = "prefecture"
+
+
 def area_key(area):
     """The document's key of an area: its code, or "prefecture"."""
     return PREFECTURE if area is None else area
-
-
-PREFECTURE = "prefecture"
 
 
 def as_json(areas):
