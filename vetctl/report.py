@@ -1,6 +1,9 @@
 """The bureau's page of indicators per county and for the prefecture, combined from each
 service's ``stats``. A service that does not answer leaves its indicators empty (shown as
-"—") rather than failing the whole report."""
+"—") rather than failing the whole report.
+
+``document`` builds the one report document that ``--json`` prints and ``--format html``
+renders (vetctl/html_report.py), so the page and the JSON carry the same numbers."""
 
 from decimal import Decimal
 
@@ -147,10 +150,57 @@ def table(areas, lang="zh"):
     return names, rows
 
 
+PREFECTURE = "prefecture"
+
+
+def area_key(area):
+    """The document's key of an area: its code, or "prefecture"."""
+    return PREFECTURE if area is None else area
+
+
 def as_json(areas):
     return {
-        ("prefecture" if area is None else area): {
-            key: value(stats) for key, _, _, value in INDICATORS
-        }
+        area_key(area): {key: value(stats) for key, _, _, value in INDICATORS}
         for area, stats in areas.items()
+    }
+
+
+def by_month(areas):
+    """``{area key: {"YYYY-MM": {indicator key: value}}}`` merged from each service's
+    ``stats["by_month"]`` where a service gives one; areas without months are left out."""
+    months = {}
+    for area, stats in areas.items():
+        merged: dict = {}
+        for service_stats in stats.values():
+            monthly = _get(service_stats, "by_month")
+            if not isinstance(monthly, dict):
+                continue
+            for month, figures in monthly.items():
+                if isinstance(figures, dict):
+                    merged.setdefault(str(month), {}).update(figures)
+        if merged:
+            months[area_key(area)] = dict(sorted(merged.items()))
+    return months
+
+
+def area_names(areas, jurisdiction):
+    """The Chinese name of each area of the document (its code where the data file has none)."""
+    return {
+        area_key(area): (
+            jurisdiction.prefecture_name if area is None else (jurisdiction.name_of(area) or area)
+        )
+        for area in areas
+    }
+
+
+def document(areas, jurisdiction, now, form=None):
+    """The report document (a contract other parts fill): ``generated_at`` (ISO, the bureau's
+    zone), ``areas`` (indicators per area), ``area_names``, ``by_month`` and ``form`` (the
+    annual form's document, or None)."""
+    return {
+        "generated_at": now.isoformat(timespec="seconds"),
+        "areas": as_json(areas),
+        "area_names": area_names(areas, jurisdiction),
+        "by_month": by_month(areas),
+        "form": form,
     }

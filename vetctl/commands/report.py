@@ -13,12 +13,12 @@ from vetctl.settings import pass_settings
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv", "xlsx"]),
+    type=click.Choice(["table", "json", "csv", "xlsx", "html"]),
     default="table",
     show_default=True,
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), help="file for csv / xlsx")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="file for csv / xlsx / html")
 @click.pass_context
 @pass_settings
 def report(settings, ctx, county, fmt, lang, output):
@@ -27,18 +27,34 @@ def report(settings, ctx, county, fmt, lang, output):
 
     \b
     Example: vetctl report --format xlsx -o 2026年11月.xlsx
+             vetctl report --format html -o 报告.html   (one file, opens offline, prints on A4)
              vetctl report form --year 2025 --format xlsx -o 2025年度情况表.xlsx"""
-    if ctx.invoked_subcommand is not None:
-        return None
+    from shared.clock import bureau_clock
     from shared.jurisdiction import Jurisdiction
 
-    counties = [county] if county else Jurisdiction.load().codes()
+    if ctx.invoked_subcommand is not None:
+        return None
+    if fmt in ("csv", "xlsx", "html") and not output and not settings.as_json:
+        raise click.UsageError(f"--format {fmt} needs --output FILE")
+    jurisdiction = Jurisdiction.load()
+    counties = [county] if county else jurisdiction.codes()
     with settings.client() as client:
         areas = reports.collect(client, counties)
+        # Last year's annual form for the same scope (None if registry does not answer).
+        form = client.try_call("registry", "annual_form", None, county)
     if county:
         areas.pop(None)
+    # One document for --json and the HTML page: the same numbers in both.
+    document = reports.document(areas, jurisdiction, bureau_clock().local_now(), form=form)
     if settings.as_json or fmt == "json":
-        return emit_json(reports.as_json(areas))
+        return emit_json(document)
+    if fmt == "html":
+        from pathlib import Path
+
+        from vetctl import html_report
+
+        Path(output).write_text(html_report.render(document, lang), encoding="utf-8")
+        return click.echo(f"report written to {output}")
     names, rows = reports.table(areas, lang)
     if fmt == "table":
         return table(
@@ -46,8 +62,6 @@ def report(settings, ctx, county, fmt, lang, output):
             ["指标" if lang == "zh" else "indicator", *names],
             [(label, *values) for _, label, values in rows],
         )
-    if not output:
-        raise click.UsageError(f"--format {fmt} needs --output FILE")
     from vetctl import sheets
 
     sheets.write(

@@ -103,7 +103,10 @@ def test_report_combines_every_services_stats(system, vetctl, rpc, tmp_path):
     )
     table = vetctl("report")
     assert "登记退役军人" in table and "全州" in table and "就业创业率" in table
-    english = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
+    document = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
+    assert set(document) == {"generated_at", "areas", "area_names", "by_month", "form"}
+    assert document["area_names"]["652301"] == "昌吉市" and document["form"] is None
+    english = document["areas"]
     assert english["652301"]["veterans"] == 2 and english["prefecture"]["veterans"] == 3
     assert english["652301"]["employment_rate"] == "100.0%"
     assert english["652301"]["training_bases"] == 1 and english["652302"]["training_bases"] == 0
@@ -278,7 +281,8 @@ def test_every_command_has_help_with_an_example(vetctl):
 def test_demo_data_gives_every_service_something_to_report(system, vetctl):
     summary = json.loads(vetctl("--json", "demo", "--veterans", "60"))
     assert summary["veterans"] == 60 and summary["certified"] >= 1
-    figures = json.loads(vetctl("report", "--format", "json", "--lang", "en"))["prefecture"]
+    document = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
+    figures = document["areas"]["prefecture"]
     assert figures["veterans"] == 60
     for key in (
         "postings",
