@@ -138,6 +138,23 @@ def collect(client, counties):
     return areas
 
 
+def collect_stations(client, county_code):
+    """``{station_code: {service: stats}}`` for every township and village station of a
+    county (a township's figures roll up its villages). Only registry knows a veteran's
+    station: the other services' entries are None."""
+    from shared.jurisdiction import Jurisdiction
+
+    return {
+        station.code: {
+            service: client.try_call("registry", "stats", county_code, station.code)
+            if service == "registry"
+            else None
+            for service in SERVICES
+        }
+        for station in Jurisdiction.load().stations_of(county_code)
+    }
+
+
 def table(areas, lang="zh"):
     """Rows of (label, value per area) and the area names."""
     names = [("全州" if lang == "zh" else "prefecture") if area is None else area for area in areas]
