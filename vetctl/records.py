@@ -198,6 +198,7 @@ EXPORT_COLUMNS = (
     "id_number",
     "name",
     "county_code",
+    "station_code",
     "gender",
     "birth_date",
     "discharged_on",

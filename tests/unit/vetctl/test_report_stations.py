@@ -60,3 +60,14 @@ def test_report_with_stations_adds_a_column_per_station(monkeypatch):
 def test_stations_needs_a_county():
     result = CliRunner().invoke(main.cli, ["report", "--stations"])
     assert result.exit_code == 2 and "--stations needs --county" in result.stderr
+
+
+def test_a_sheets_station_column_is_read_as_station_code_and_exported():
+    from vetctl import records, sheets
+
+    fields, unknown = sheets.columns_for(["姓名", "服务站代码", "站点代码"], sheets.VETERAN_HEADERS)
+    assert fields == ["name", "station_code", "station_code"] and unknown == []
+    assert (
+        records.EXPORT_COLUMNS.index("station_code")
+        == records.EXPORT_COLUMNS.index("county_code") + 1
+    )
