@@ -50,6 +50,8 @@ class VeteranFiltersSchema(Schema):
     """Every filter is optional; None means "not filtering". Unknown keys are refused."""
 
     county_code = OneOrMany(fields.String(validate=county_validator()), 20, allow_none=True)
+    # a township matches its villages' cards too
+    station_code = OneOrMany(fields.String(validate=station_validator()), 20, allow_none=True)
     employment_status = one_or_many("employment_status")
     willingness = one_or_many("willingness")
     service_need = one_or_many("service_needs")
@@ -129,7 +131,7 @@ class SearchRpcs(RegistryWorker):
         criteria, page, page_size = load_search(filters, page, page_size)
         given = dict(criteria)
         criteria["county_code"] = self.counties_in_scope(criteria.get("county_code"))
-        stations = self.stations_in_scope()
+        stations = self.stations_searched(criteria.pop("station_code", None))
         if stations is not None:
             criteria["stations"] = stations
         total, veterans = self.store.search_veterans(
@@ -185,6 +187,17 @@ class SearchRpcs(RegistryWorker):
         if scope is not None and not within_any(station_code, scope):
             raise Forbidden(OUTSIDE_STATIONS)
         return station_code, jurisdiction.covered([station_code])
+
+    def stations_searched(self, requested):
+        """The station codes a search covers (None: no limit): those asked for with their
+        villages, each within a station clerk's own (else ``Forbidden``, naming none); when
+        none are asked for, a station clerk's own."""
+        if requested is None:
+            return self.stations_in_scope()
+        scope = self.auth.station_scope()
+        if scope is not None and not all(within_any(code, scope) for code in requested):
+            raise Forbidden(OUTSIDE_STATIONS)
+        return Jurisdiction.load().covered(requested)
 
     def counties_in_scope(self, requested):
         """The counties a read may cover: those asked for, each of which must be the

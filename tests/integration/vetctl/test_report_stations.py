@@ -2,6 +2,7 @@
 station of the county beside the county's, registry's figures per station (a township's
 rolling up its villages), the other services' shown as "—"."""
 
+import csv
 import json
 
 from tests.factories import make_veteran
@@ -46,3 +47,15 @@ def test_report_with_stations_rolls_villages_up_to_their_township(system, vetctl
     assert shown["652302001001"]["trained"] is None  # training does not know stations
     table = vetctl("report", "--county", COUNTY, "--stations")
     assert "652302001001" in table and "登记退役军人" in table
+
+
+def test_export_by_station_writes_the_townships_cards_with_their_station(
+    system, vetctl, rpc, tmp_path
+):
+    for station in ("652302001001", "652302001002", "652302101001", None):
+        rpc.registry.register_veteran(make_veteran(county_code=COUNTY, station_code=station))
+    out = tmp_path / "站.csv"
+    vetctl("export", "veterans", "--station", "652302001000", "--format", "csv", "-o", out)
+    with open(out, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["station_code"] for row in rows) == ["652302001001", "652302001002"]

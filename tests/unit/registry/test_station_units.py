@@ -113,3 +113,18 @@ def test_a_station_clerks_search_and_stats_cover_only_its_stations(store):
     with pytest.raises(InvalidInput) as wrong:
         worker(store, counties=("*",)).stats(county_code="652302", station_code=VILLAGE)
     assert list(wrong.value.details) == ["station_code"]
+
+
+def test_a_search_by_station_rolls_a_township_up_and_stays_within_a_clerks_stations(store):
+    for station in (VILLAGE, NEIGHBOUR, TOWNSHIP, "652301002001", None):
+        worker(store).register_veteran(make_veteran(station_code=station))
+    county = worker(store)
+    assert county.search_veterans({"station_code": TOWNSHIP})["total"] == 3
+    assert county.search_veterans({"station_code": [VILLAGE, "652301002001"]})["total"] == 2
+    assert worker(store, [TOWNSHIP]).search_veterans({"station_code": VILLAGE})["total"] == 1
+    with pytest.raises(Forbidden) as refused:
+        worker(store, [VILLAGE]).search_veterans({"station_code": TOWNSHIP})
+    assert "6523" not in str(refused.value)
+    with pytest.raises(InvalidInput) as unknown:
+        county.search_veterans({"station_code": "652301999001"})
+    assert list(unknown.value.details) == ["station_code"]
