@@ -180,7 +180,12 @@ def test_a_township_clerk_sees_its_villages(ledger, rpc_as):
         stats = clerk.registry.stats()
         with pytest.raises(NotFound):
             clerk.registry.get_card(ledger["elsewhere"])
+        by_station = clerk.registry.search_veterans({"station_code": VILLAGE})["total"]
         moved = clerk.registry.update_veteran(ledger["neighbour"], {"station_code": VILLAGE})
+    with rpc_as(VILLAGE_CLERK) as clerk:
+        wider = outcome(lambda: clerk.registry.search_veterans({"station_code": TOWNSHIP}))
+    with rpc_as(PREFECTURE) as staff:
+        township_cards = staff.registry.search_veterans({"station_code": TOWNSHIP})["total"]
     assert found == {
         ledger["village_employed"],
         ledger["village_job_seeker"],
@@ -190,6 +195,9 @@ def test_a_township_clerk_sees_its_villages(ledger, rpc_as):
     assert neighbour["veteran"]["station_code"] == NEIGHBOUR
     assert stats["veterans"] == 4
     assert moved["station_code"] == VILLAGE
+    assert by_station == 2  # before the neighbour's card moved to the village
+    assert wider[0] == "Forbidden" and not CODES.search(wider[1])
+    assert township_cards == 4
 
 
 def test_other_services_refuse_a_station_token(ledger, rpc_as):
