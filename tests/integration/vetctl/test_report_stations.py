@@ -5,6 +5,7 @@ rolling up its villages), the other services' shown as "—"."""
 import csv
 import json
 
+from shared.jurisdiction import Jurisdiction, within
 from tests.factories import make_veteran
 
 COUNTY = "652302"
@@ -59,3 +60,23 @@ def test_export_by_station_writes_the_townships_cards_with_their_station(
     with open(out, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(row["station_code"] for row in rows) == ["652302001001", "652302001002"]
+
+
+def test_the_demo_ledger_rolls_up_village_to_township_to_county(system, vetctl):
+    vetctl("demo", "--veterans", "60")
+    jurisdiction = Jurisdiction.load()
+    for county in ("652301", "652323"):
+        shown = json.loads(
+            vetctl("report", "--county", county, "--stations", "--format", "json", "--lang", "en")
+        )
+        stations = jurisdiction.stations_of(county)
+        villages = [s.code for s in stations if s.level == "village"]
+        townships = [s.code for s in stations if s.level == "township"]
+        # every demo card is at a village: the villages add up to the county ...
+        assert sum(shown[code]["veterans"] for code in villages) == shown[county]["veterans"]
+        # ... and each township to its villages
+        for township in townships:
+            assert shown[township]["veterans"] == sum(
+                shown[code]["veterans"] for code in villages if within(code, township)
+            )
+    assert shown[county]["veterans"] > 0
