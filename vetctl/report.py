@@ -141,6 +141,23 @@ def collect(client, counties):
     return areas
 
 
+def collect_stations(client, county_code):
+    """``{station_code: {service: stats}}`` for every township and village station of a
+    county (a township's figures roll up its villages). Only registry knows a veteran's
+    station: the other services' entries are None."""
+    from shared.jurisdiction import Jurisdiction
+
+    return {
+        station.code: {
+            service: client.try_call("registry", "stats", county_code, station.code)
+            if service == "registry"
+            else None
+            for service in SERVICES
+        }
+        for station in Jurisdiction.load().stations_of(county_code)
+    }
+
+
 def table(areas, lang="zh"):
     """Rows of (label, value per area) and the area names."""
     names = [("全州" if lang == "zh" else "prefecture") if area is None else area for area in areas]
@@ -184,13 +201,16 @@ def by_month(areas):
 
 
 def area_names(areas, jurisdiction):
-    """The Chinese name of each area of the document (its code where the data file has none)."""
-    return {
-        area_key(area): (
-            jurisdiction.prefecture_name if area is None else (jurisdiction.name_of(area) or area)
-        )
-        for area in areas
-    }
+    """The Chinese name of each area (county or station) of the document (its code where
+    the data file has none)."""
+
+    def name(area):
+        if area is None:
+            return jurisdiction.prefecture_name
+        station = jurisdiction.station(area)
+        return station.name if station else (jurisdiction.name_of(area) or area)
+
+    return {area_key(area): name(area) for area in areas}
 
 
 def document(areas, jurisdiction, now, form=None):

@@ -30,6 +30,8 @@ def where_clause(criteria):
 
     if criteria.get("county_code") is not None:
         one_of("county_code", criteria["county_code"])
+    if criteria.get("stations") is not None:  # a station clerk's stations (a card with none:
+        add("station_code = ANY(%s)", list(criteria["stations"]))  # outside)
     if criteria.get("employment_status"):
         one_of("employment_status", criteria["employment_status"])
     if criteria.get("willingness"):
@@ -56,10 +58,16 @@ def where_clause(criteria):
     return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
-def county_clause(counties, column="county_code"):
-    if counties is None:
-        return "", []
-    return f" WHERE {column} = ANY(%s)", [list(counties)]
+def county_clause(counties, column="county_code", stations=None, station_column="station_code"):
+    """``(" WHERE …", args)`` for rows in ``counties`` and ``stations`` (None: no limit)."""
+    where, args = [], []
+    if counties is not None:
+        where.append(f"{column} = ANY(%s)")
+        args.append(list(counties))
+    if stations is not None:
+        where.append(f"{station_column} = ANY(%s)")
+        args.append(list(stations))
+    return (" WHERE " + " AND ".join(where)) if where else "", args
 
 
 class SearchStore(Store):
@@ -82,11 +90,11 @@ class SearchStore(Store):
                 total = cur.fetchone()[0]
         return total, [veteran_from(zip(COLUMNS, row, strict=True)) for row in rows]
 
-    def veteran_counts(self, counties, needs):
+    def veteran_counts(self, counties, needs, stations=None):
         """``({(employment_status, willingness): count}, {need: count})`` over the
-        counties (None: all), in one pass over the cards: a veteran counts once for each
-        of ``needs`` they have."""
-        where, args = county_clause(counties)
+        counties and stations (None: all), in one pass over the cards: a veteran counts
+        once for each of ``needs`` they have."""
+        where, args = county_clause(counties, stations=stations)
         needs = list(needs)
         per_need = "".join(", count(*) FILTER (WHERE %s = ANY(service_needs))" for _ in needs)
         by_state, by_need = {}, dict.fromkeys(needs, 0)
@@ -102,9 +110,17 @@ class SearchStore(Store):
                     by_need[need] += k
         return by_state, by_need
 
-    def enterprise_counts(self, counties):
-        """``{(kind, stage): count}`` of enterprises' booklets over the counties."""
+    def enterprise_counts(self, counties, stations=None):
+        """``{(kind, stage): count}`` of enterprises' booklets over the counties; with
+        ``stations``, only those with a founder whose card is at one of them."""
         where, args = county_clause(counties)
+        if stations is not None:
+            where += (" AND " if where else " WHERE ") + (
+                "EXISTS (SELECT 1 FROM enterprise_founders f JOIN veterans v"
+                " ON v.id = f.veteran_id WHERE f.enterprise_id = enterprises.id"
+                " AND v.station_code = ANY(%s))"
+            )
+            args.append(list(stations))
         with self.cursor() as cur:
             cur.execute(
                 f"SELECT kind, stage, count(*) FROM enterprises{where} GROUP BY kind, stage", args
