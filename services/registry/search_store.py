@@ -110,3 +110,31 @@ class SearchStore(Store):
                 f"SELECT kind, stage, count(*) FROM enterprises{where} GROUP BY kind, stage", args
             )
             return {(kind, stage): n for kind, stage, n in cur.fetchall()}
+
+    def states_by_month(self, counties, months, month_ends):
+        """``[(month, employment_status, willingness, n)]``: for each month (``months``,
+        ending at the instants ``month_ends``), the cards registered before its end counted
+        by the status and willingness they had at that end. A card's value at an instant is
+        the old value of its first change at or after it (history keeps every change),
+        else its value now. One query for the twelve months."""
+        scope = "" if counties is None else " AND v.county_code = ANY(%(c)s)"
+        as_of = (
+            "coalesce((SELECT h.old_value #>> '{{}}' FROM veteran_history h"
+            " WHERE h.veteran_id = v.id AND h.field = '{field}' AND h.at >= m.ends_at"
+            " ORDER BY h.at, h.id LIMIT 1), v.{field})"
+        )
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT m.month, s.status, s.willingness, count(*)"
+                " FROM unnest(%(months)s::text[], %(ends)s::timestamptz[]) AS m (month, ends_at)"
+                f" JOIN veterans v ON v.registered_at < m.ends_at{scope}"
+                f" CROSS JOIN LATERAL (SELECT {as_of.format(field='employment_status')}"
+                f" AS status, {as_of.format(field='willingness')} AS willingness) s"
+                " GROUP BY m.month, s.status, s.willingness",
+                {
+                    "months": list(months),
+                    "ends": list(month_ends),
+                    "c": None if counties is None else list(counties),
+                },
+            )
+            return [tuple(row) for row in cur.fetchall()]

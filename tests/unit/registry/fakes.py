@@ -186,6 +186,17 @@ class FakeSearchStore(FakeLedger):
         by_need = {need: sum(need in v.service_needs for v in in_scope) for need in needs}
         return dict(by_state), by_need
 
+    def states_by_month(self, counties, months, month_ends):
+        """As the store, with each card's state now (the fake keeps no history)."""
+        self._called("states_by_month")
+        found = Counter(
+            (month, v.employment_status, v.willingness)
+            for month, end in zip(months, month_ends, strict=True)
+            for v in self.veterans.values()
+            if v.registered_at < end and (counties is None or v.county_code in counties)
+        )
+        return [(*key, n) for key, n in found.items()]
+
     def enterprise_counts(self, counties):
         self._called("enterprise_counts")
         return dict(

@@ -10,13 +10,17 @@ from services.registry.search import indicators, load_search, search_audit
 from services.registry.search_store import where_clause
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
+from shared.clock import FrozenClock
 from shared.errors import Forbidden, InvalidInput
-from tests.unit.registry.fakes import FakeRegistryStore
+from tests.unit.registry.fakes import NOW, FakeRegistryStore
 
 
 def service_as(role, counties, store):
     return worker_factory(
-        RegistryService, store=store, auth=Caller(Operator("op-1", "tester", role, tuple(counties)))
+        RegistryService,
+        store=store,
+        auth=Caller(Operator("op-1", "tester", role, tuple(counties))),
+        clock=FrozenClock(NOW),
     )
 
 
