@@ -161,7 +161,7 @@ def test_a_stats_reply_counts_every_category_and_channel():
         "2026-12-01T00:00:00+08:00",
         "Asia/Shanghai",
     )
-    assert list(reply["by_month"])[0] == "2025-12" and len(reply["by_month"]) == 12
+    assert next(iter(reply["by_month"])) == "2025-12" and len(reply["by_month"]) == 12
     assert reply["by_month"]["2026-10"]["revisits_done"] == 2
     assert reply["by_month"]["2026-10"]["satisfaction"] == 3.5
     assert reply["by_month"]["2026-11"] == {

@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 
 from services.jobs import bureau_domain, domain, fair_domain
-from shared.taxonomy import Taxonomy
 from services.jobs.domain import Application, Employer, Posting
 from services.jobs.matching import reasons, wanted_counties
 from services.jobs.projection_domain import VeteranFacts, facts_of, project, seeks_work, union
 from shared.errors import Conflict, InvalidInput
+from shared.taxonomy import Taxonomy
 
 
 @pytest.mark.parametrize(
