@@ -11,7 +11,7 @@ from shared.auth import READ, STATS
 from shared.errors import InvalidInput
 from shared.jurisdiction import county_validator
 from shared.messaging import rpc
-from shared.months import ends, last_months, series
+from shared.months import ends, last_months, series, zone_name
 from shared.taxonomy import Taxonomy, code_of
 from shared.validation import invalid, load, load_page
 
@@ -151,7 +151,9 @@ class SearchRpcs(RegistryWorker):
         by_state, by_need = self.store.veteran_counts(counties, needs)
         reply = indicators(by_state, by_need, self.store.enterprise_counts(counties))
         months = last_months(self.clock.today())
-        states = self.store.states_by_month(counties, months, ends(months, self.clock.tz))
+        states = self.store.states_by_month(
+            counties, months, ends(months, self.clock.tz), zone_name(self.clock.tz)
+        )
         return {
             "county_code": county_code,
             "counties": listed,

@@ -454,3 +454,23 @@ def test_each_months_rate_is_the_cards_as_they_stood_at_the_bureaus_month_end(st
     assert mine["2026-02"] == row(2, 1, 2, 0.5)
     assert mine["2026-04"]["employment_rate"] == 1.0
     assert mine["2026-06"] == row(2, 1, 1, 1.0)
+
+
+def test_cards_registered_before_the_twelve_months_count_in_every_one(start, rpc):
+    runner = start(RegistryService)
+    [container] = runner.containers
+    clock = FrozenClock(at(2025, 3, 1))
+    for dependency in container.dependencies:
+        if isinstance(dependency, Clock):
+            dependency.clock = clock
+    for status in ("flexible", "unemployed"):
+        card = rpc.registry.register_veteran(
+            make_veteran(employment_status=status, willingness="job", employer=None, phone=None)
+        )
+    clock.at = at(2025, 12, 31, 16, 0)  # midnight starting 2026 in Beijing: January's change
+    rpc.registry.update_veteran(card["id"], {"employment_status": "flexible"})
+    clock.at = at(2026, 11, 20)
+
+    months = rpc.registry.stats()["by_month"]
+    assert months["2025-12"] == row(2, 1, 2, 0.5)
+    assert all(months[m] == row(2, 2, 2, 1.0) for m in list(months)[1:])

@@ -186,7 +186,7 @@ class FakeSearchStore(FakeLedger):
         by_need = {need: sum(need in v.service_needs for v in in_scope) for need in needs}
         return dict(by_state), by_need
 
-    def states_by_month(self, counties, months, month_ends):
+    def states_by_month(self, counties, months, month_ends, tz_name):
         """As the store, with each card's state now (the fake keeps no history)."""
         self._called("states_by_month")
         found = Counter(
