@@ -142,6 +142,7 @@ def test_report_combines_every_services_stats(system, vetctl, rpc, tmp_path):
         "retention_90": None,
         "satisfaction": None,
     }
+    assert {area: document["by_month"][area] for area in monthly} == monthly  # --json: the same
     out = tmp_path / "report.xlsx"
     vetctl("report", "--county", "652301", "--format", "xlsx", "--lang", "en", "-o", out)
     sheet = openpyxl.load_workbook(out).worksheets[0]
