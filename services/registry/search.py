@@ -1,6 +1,8 @@
 """Finding veterans' cards (``search_veterans``) and the registry's statistics (``stats``):
 the RPCs, their input schemas and the arithmetic of the bureau's indicators."""
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.registry import domain
@@ -9,6 +11,7 @@ from shared.auth import READ, STATS
 from shared.errors import Forbidden, InvalidInput
 from shared.jurisdiction import Jurisdiction, county_validator, station_validator, within_any
 from shared.messaging import rpc
+from shared.months import ends, last_months, series, zone_name
 from shared.taxonomy import Taxonomy, code_of
 from shared.validation import invalid, load, load_page
 
@@ -163,12 +166,17 @@ class SearchRpcs(RegistryWorker):
         needs = sorted(Taxonomy.load().codes("service_needs"))
         by_state, by_need = self.store.veteran_counts(counties, needs, stations)
         reply = indicators(by_state, by_need, self.store.enterprise_counts(counties, stations))
+        months = last_months(self.clock.today())
+        states = self.store.states_by_month(
+            counties, months, ends(months, self.clock.tz), zone_name(self.clock.tz), stations
+        )
         return {
             "county_code": county_code,
             "counties": listed,
             "station_code": station_code,
             "stations": stations,
             **reply,
+            "by_month": employment_by_month(states, months),
         }
 
     def station_stats_scope(self, station_code, county_code):
@@ -224,11 +232,9 @@ def indicators(veteran_counts, need_counts, enterprise_counts, taxonomy=None):
     for (status, willingness), n in veteran_counts.items():
         by_status[status] = by_status.get(status, 0) + n
         by_willingness[willingness] = by_willingness.get(willingness, 0) + n
-        if status in domain.WORKING:
-            working += n
-            base += n
-        elif willingness in ("job", "business"):
-            base += n
+        works, counted = rate_terms(status, willingness)
+        working += n * works
+        base += n * counted
     by_need = _zeros(taxonomy.codes("service_needs"))
     for need, n in need_counts.items():
         by_need[need] = by_need.get(need, 0) + n
@@ -251,6 +257,32 @@ def indicators(veteran_counts, need_counts, enterprise_counts, taxonomy=None):
             "rate": round(working / base, 4) if base else 0,
         },
     }
+
+
+def rate_terms(status, willingness):
+    """``(working?, in the base?)`` of one card for the employment-and-entrepreneurship
+    rate: the base is everyone who works or wants a job or a business."""
+    works = status in domain.WORKING
+    return works, works or willingness in ("job", "business")
+
+
+def employment_by_month(states, months):
+    """``states``: [(month, employment_status, willingness, n)]: the cards registered by
+    each month's end, in the state their history says they were in at that moment →
+    ``{month: {registered, working, base, employment_rate}}`` for every month of
+    ``months``, the rate defined as the headline one (working / base; None when the base
+    is empty)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for month, status, willingness, n in states:
+        row = rows.setdefault(month, {"registered": 0, "working": 0, "base": 0})
+        works, counted = rate_terms(status, willingness)
+        row["registered"] += n
+        row["working"] += n * works
+        row["base"] += n * counted
+    for row in rows.values():
+        row["employment_rate"] = round(row["working"] / row["base"], 4) if row["base"] else None
+    zeros = {"registered": 0, "working": 0, "base": 0, "employment_rate": None}
+    return series(months, rows, zeros)
 
 
 def _zeros(codes):

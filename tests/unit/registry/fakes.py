@@ -190,6 +190,19 @@ class FakeSearchStore(FakeLedger):
         by_need = {need: sum(need in v.service_needs for v in in_scope) for need in needs}
         return dict(by_state), by_need
 
+    def states_by_month(self, counties, months, month_ends, tz_name, stations=None):
+        """As the store, with each card's state now (the fake keeps no history)."""
+        self._called("states_by_month")
+        found = Counter(
+            (month, v.employment_status, v.willingness)
+            for month, end in zip(months, month_ends, strict=True)
+            for v in self.veterans.values()
+            if v.registered_at < end
+            and (counties is None or v.county_code in counties)
+            and (stations is None or v.station_code in stations)
+        )
+        return [(*key, n) for key, n in found.items()]
+
     def enterprise_counts(self, counties, stations=None):
         self._called("enterprise_counts")
         return dict(
