@@ -18,6 +18,7 @@ MAX_DUPLICATES = 20
 # Fields other services may know (they travel in events); the rest stay in registry.
 FACT_FIELDS = (
     "county_code",
+    "station_code",
     "discharge_type",
     "discharged_on",
     "skills",
@@ -48,6 +49,7 @@ class Veteran:
     updated_at: datetime
     phone: str | None = None
     address: str | None = None
+    station_code: str | None = None  # township or village station (shared.jurisdiction)
     ethnicity: str | None = None
     education: str | None = None
     branch: str | None = None
@@ -195,6 +197,7 @@ def facts(veteran):
     return {
         "veteran_id": veteran.id,
         "county_code": veteran.county_code,
+        "station_code": veteran.station_code,
         "gender": veteran.gender,
         "birth_year": veteran.birth_date.year,
         "discharge_type": veteran.discharge_type,

@@ -7,10 +7,10 @@ from shared.db import Store
 
 
 class FormStore(Store):
-    def form_cohort(self, year, placement, closed_stage, counties=None, station_prefixes=None):
+    def form_cohort(self, year, placement, closed_stage, counties=None, stations=None):
         """``[(Member without its area, county_code, station_code)]``: the veterans
         discharged in ``year`` and placed as ``placement``, within the counties (None: all)
-        and stations (codes' prefixes; None: any). Each carries the kinds of the businesses
+        and stations (None: any). Each carries the kinds of the businesses
         they founded that are not ``closed_stage``, whether they took training, and whether
         they were recognised as in employment difficulty and helped."""
         where = ["v.discharged_on >= %s", "v.discharged_on < %s", "v.discharge_type = %s"]
@@ -18,9 +18,9 @@ class FormStore(Store):
         if counties is not None:
             where.append("v.county_code = ANY(%s)")
             args.append(list(counties))
-        if station_prefixes is not None:
-            where.append("v.station_code LIKE ANY(%s)")
-            args.append([f"{prefix}%" for prefix in station_prefixes])
+        if stations is not None:
+            where.append("v.station_code = ANY(%s)")
+            args.append(list(stations))
         with self.cursor() as cur:
             cur.execute(
                 "SELECT v.id, v.county_code, v.station_code, v.employment_status, v.trained,"

@@ -2,17 +2,28 @@
 into the form's columns for the prefecture (a row per county), a county (a row per
 township station) or a station (a row per village), with the form's checks."""
 
+from collections.abc import Callable
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from services.registry import form_domain
 from services.registry.form_file import load_definition
 from services.registry.worker import RegistryWorker
 from shared.auth import STATS
-from shared.jurisdiction import Jurisdiction, county_validator
+from shared.errors import Forbidden
+from shared.jurisdiction import (
+    TOWNSHIP,
+    Jurisdiction,
+    county_validator,
+    station_validator,
+    within_any,
+)
 from shared.messaging import rpc
 from shared.validation import invalid, load
 
 NO_STATION = "（未填服务站）"
+OUTSIDE_STATIONS = "the station named is outside this operator's stations"
 
 
 class FormQuerySchema(Schema):
@@ -20,20 +31,19 @@ class FormQuerySchema(Schema):
         strict=True, allow_none=True, load_default=None, validate=validate.Range(1950, 2100)
     )
     county_code = fields.String(allow_none=True, load_default=None, validate=county_validator())
-    station_code = fields.String(
-        allow_none=True, load_default=None, validate=validate.Length(equal=12)
-    )
+    station_code = fields.String(allow_none=True, load_default=None, validate=station_validator())
 
 
 FORM_QUERY = FormQuerySchema()
 
 
 class ReportRpcs(RegistryWorker):
-    @rpc(roles=STATS)
+    @rpc(roles=STATS, stations=True)
     def annual_form(self, year=None, county_code=None, station_code=None):
         """The annual form for veterans discharged in ``year`` (default: last year in the
         bureau's calendar) and placed as 自主就业, over the caller's scope narrowed to a
-        county or a station. ``ok`` is false when a check fails; ``unclassified`` lists the
+        county or a station; a station clerk's is its station (it names one when it has
+        several). ``ok`` is false when a check fails; ``unclassified`` lists the
         cards (ids) no column takes."""
         today = self.clock.today()
         query = load(
@@ -58,37 +68,39 @@ class ReportRpcs(RegistryWorker):
         form = form_domain.compute(year, scope, areas, members, definition)
         return {**form, "generated_at": self.clock.now().isoformat()}
 
-    def form_scope(self, county_code, station_code):
-        """``(scope, rows [(code, name)], counties or None, station prefixes or None,
+    def form_scope(self, county_code, station_code) -> tuple[dict, list, Any, Any, Callable]:
+        """``(scope, rows [(code, name)], counties or None, stations or None,
         area_of(county, station) → the row a card counts in)`` for the level asked."""
         jurisdiction = Jurisdiction.load()
+        own = self.auth.station_scope()
+        if own is not None and station_code is None:
+            if len(own) != 1:
+                raise invalid({"station_code": ["name one of your stations"]})
+            station_code = own[0]
         if station_code is not None:
-            station = jurisdiction.station(station_code)
-            if station is None:
-                raise invalid({"station_code": ["not a station of this prefecture"]})
+            station = jurisdiction.stations[station_code]  # the schema checked it exists
+            if county_code is not None and station.county_code != county_code:
+                raise invalid({"station_code": ["is not a station of county_code"]})
             self.auth.require_county(station.county_code)
-            villages = [
-                s
-                for s in jurisdiction.stations_of(station.county_code)
-                if s.code != station.code and s.township_code == station.code
-            ]
-            rows = [(station.code, station.name), *((s.code, s.name) for s in villages)]
+            if own is not None and not within_any(station_code, own):
+                raise Forbidden(OUTSIDE_STATIONS)
+            covered = jurisdiction.covered([station_code])
+            rows = [(code, jurisdiction.stations[code].name) for code in covered]
             scope = {"level": "station", "code": station.code, "name": station.name}
-            prefix = station.code[:9] if villages or station.level == "township" else station.code
-            return scope, rows, [station.county_code], [prefix], lambda county, st: st
+            return scope, rows, [station.county_code], covered, lambda county, st: st
         if county_code is not None:
             self.auth.require_county(county_code)
-            name = jurisdiction.name_of(county_code)
-            townships = [s for s in jurisdiction.stations_of(county_code) if s.level == "township"]
+            name = jurisdiction.name_of(county_code) or county_code
+            townships = [s for s in jurisdiction.stations_of(county_code) if s.level == TOWNSHIP]
             rows = [(s.code, s.name) for s in townships] + [(county_code, f"{name}{NO_STATION}")]
             scope = {"level": "county", "code": county_code, "name": name}
 
             def township_of(county, station):
-                return county if station is None else station[:9] + "000"
+                return county if station is None else jurisdiction.stations[station].township_code
 
             return scope, rows, [county_code], None, township_of
         counties = self.auth.scope()
         listed = jurisdiction.codes() if counties is None else sorted(counties)
-        rows = [(code, jurisdiction.name_of(code)) for code in listed]
-        scope = {"level": "prefecture", "code": None, "name": jurisdiction.prefecture_name}
+        rows = [(code, jurisdiction.name_of(code) or code) for code in listed]
+        scope: dict = {"level": "prefecture", "code": None, "name": jurisdiction.prefecture_name}
         return scope, rows, counties, None, lambda county, station: county

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
-from shared.jurisdiction import county_validator
+from shared.jurisdiction import Jurisdiction, county_validator, station_validator
 from shared.taxonomy import code_of
 from shared.validation import HISTORY, MOBILE, QUERY, loading_day
 
@@ -66,6 +66,7 @@ class RegisterVeteranSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     phone = fields.String(allow_none=True, load_default=None, validate=MOBILE)
     county_code = fields.String(required=True, validate=county_validator())
+    station_code = fields.String(allow_none=True, load_default=None, validate=station_validator())
     address = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
     ethnicity = fields.String(allow_none=True, load_default=None, validate=code_of("ethnicity"))
     education = fields.String(allow_none=True, load_default=None, validate=code_of("education"))
@@ -121,8 +122,18 @@ class RegisterVeteranSchema(Schema):
             and not data.get("employer")
         ):
             errors["employer"] = ["is required when employment_status is employed"]
+        if "county_code" in data and "station_code" in data:
+            errors.update(station_errors(data["county_code"], data["station_code"]))
         if errors:
             raise ValidationError(errors)
+
+
+def station_errors(county_code, station_code):
+    """``{"station_code": [...]}`` unless the station (None: none) is one of the county's."""
+    station = Jurisdiction.load().station(station_code)
+    if station_code is None or station is None or station.county_code == county_code:
+        return {}  # an unknown code is the field validator's to report
+    return {"station_code": ["is not a station of the card's county_code"]}
 
 
 class UpdateVeteranSchema(RegisterVeteranSchema):

@@ -19,33 +19,44 @@ from vetctl.settings import pass_settings
 )
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="file for csv / xlsx / html")
+@click.option(
+    "--stations",
+    is_flag=True,
+    help="with --county: a column per township and village station of that county "
+    "(registry's indicators; the others show —)",
+)
 @click.pass_context
 @pass_settings
-def report(settings, ctx, county, fmt, lang, output):
+def report(settings, ctx, county, fmt, lang, output, stations):
     """The bureau's indicators per county and for the prefecture; `report form` is the
     ministry's annual form.
 
     \b
     Example: vetctl report --format xlsx -o 2026年11月.xlsx
              vetctl report --format html -o 报告.html   (one file, opens offline, prints on A4)
+             vetctl report --county 652301 --stations
              vetctl report form --year 2025 --format xlsx -o 2025年度情况表.xlsx"""
     from shared.clock import bureau_clock
     from shared.jurisdiction import Jurisdiction
 
     if ctx.invoked_subcommand is not None:
         return None
+    if stations and not county:
+        raise click.UsageError("--stations needs --county")
     if fmt in ("csv", "xlsx", "html") and not output and not settings.as_json:
         raise click.UsageError(f"--format {fmt} needs --output FILE")
     jurisdiction = Jurisdiction.load()
     counties = [county] if county else jurisdiction.codes()
     with settings.client() as client:
         areas = reports.collect(client, counties)
+        if stations:
+            areas.update(reports.collect_stations(client, county))
         # Last year's annual form for the same scope (None if registry does not answer).
-        form = client.try_call("registry", "annual_form", None, county)
+        annual = client.try_call("registry", "annual_form", None, county)
     if county:
         areas.pop(None)
     # One document for --json and the HTML page: the same numbers in both.
-    document = reports.document(areas, jurisdiction, bureau_clock().local_now(), form=form)
+    document = reports.document(areas, jurisdiction, bureau_clock().local_now(), form=annual)
     if settings.as_json or fmt == "json":
         return emit_json(document)
     if fmt == "html":

@@ -83,9 +83,11 @@ def test_document_has_the_contract_shape_and_the_same_figures_as_the_table():
     assert doc["areas"]["652301"]["loans"] == "2 / 80000.00"
     assert doc["areas"]["652301"]["postings"] is None  # jobs did not answer
     assert doc["area_names"] == {"652301": "昌吉市", "652302": "阜康&市", "prefecture": "某<州>"}
+    # Every charted figure of report.MONTHLY, None where no service reported it.
+    empty = dict.fromkeys(key for key, *_ in report.MONTHLY)
     assert doc["by_month"] == {
-        "652301": {"2026-11": {"loans_disbursed": 2}},
-        "prefecture": {"2026-10": {"loans_disbursed": 0}},
+        "652301": {"2026-11": {**empty, "loans_disbursed": 2}},
+        "prefecture": {"2026-10": {**empty, "loans_disbursed": 0}},
     }
     assert doc["form"] is None
     _, rows = report.table(AREAS)
