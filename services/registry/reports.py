@@ -86,7 +86,11 @@ class ReportRpcs(RegistryWorker):
                 raise Forbidden(OUTSIDE_STATIONS)
             covered = jurisdiction.covered([station_code])
             rows = [(code, jurisdiction.stations[code].name) for code in covered]
-            scope = {"level": "station", "code": station.code, "name": station.name}
+            scope: dict[str, str | None] = {
+                "level": "station",
+                "code": station.code,
+                "name": station.name,
+            }
             return scope, rows, [station.county_code], covered, lambda county, st: st
         if county_code is not None:
             self.auth.require_county(county_code)
@@ -102,5 +106,5 @@ class ReportRpcs(RegistryWorker):
         counties = self.auth.scope()
         listed = jurisdiction.codes() if counties is None else sorted(counties)
         rows = [(code, jurisdiction.name_of(code) or code) for code in listed]
-        scope: dict = {"level": "prefecture", "code": None, "name": jurisdiction.prefecture_name}
+        scope = {"level": "prefecture", "code": None, "name": jurisdiction.prefecture_name}
         return scope, rows, counties, None, lambda county, station: county
