@@ -106,7 +106,10 @@ def test_report_combines_every_services_stats(system, vetctl, rpc, tmp_path):
     assert "登记退役军人" in table and "全州" in table and "就业创业率" in table
     document = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
     assert set(document) == {"generated_at", "areas", "area_names", "by_month", "form"}
-    assert document["area_names"]["652301"] == "昌吉市" and document["form"] is None
+    assert document["area_names"]["652301"] == "昌吉市"
+    # Last year's annual form rides along: these cards were discharged in 2016.
+    assert document["form"]["year"] == bureau_now().year - 1
+    assert document["form"]["total"]["A"] == 0 and document["form"]["ok"]
     english = document["areas"]
     assert english["652301"]["veterans"] == 2 and english["prefecture"]["veterans"] == 3
     assert english["652301"]["employment_rate"] == "100.0%"
