@@ -53,7 +53,8 @@ class VeteranStore(Store):
                     {**row, "created_by": created_by},
                     " ON CONFLICT (id_number) DO NOTHING RETURNING id",
                 )
-            if cur.fetchone():
+                inserted = cur.fetchone()
+            if inserted:
                 return None
             cur.execute(
                 "SELECT id, county_code FROM veterans WHERE id_number = %s", (veteran.id_number,)
