@@ -18,8 +18,9 @@ FLAG_POSSIBLE_DUPLICATE = "possible_duplicate"
 FLAG_LATE_REPORT = "late_report"
 # A card lists at most this many possible duplicates: the oldest.
 MAX_DUPLICATES = 20
-# Statuses that count as working or running a business (the bureau's rate).
-WORKING = ("employed", "self_employed", "flexible", "public_welfare_post")
+# Statuses that count as working or running a business (the bureau's rate). 返乡务农 counts:
+# the ministry's annual form counts it among the employed (D = E + G + H).
+WORKING = ("employed", "self_employed", "flexible", "public_welfare_post", "returned_farming")
 IMMUTABLE = ("id", "id_number", "gender", "birth_date", "registered_at")
 
 

@@ -124,9 +124,7 @@ def test_a_taken_card_number_is_a_conflict_naming_no_card_or_county(registry, rp
     assert scalar(db, "SELECT count(*) FROM registry.veterans") == 2
 
 
-def test_a_batch_refuses_a_row_whose_card_number_is_taken_and_keeps_the_others(
-    registry, rpc, db
-):
+def test_a_batch_refuses_a_row_whose_card_number_is_taken_and_keeps_the_others(registry, rpc, db):
     rpc.registry.register_veteran(make_veteran(preferential_card_number=CARD_NUMBER))
     batch = [
         make_veteran(preferential_card_number=CARD_NUMBER),
@@ -205,9 +203,9 @@ def test_training_sets_trained_exactly_once(registry, rpc, config, db):
         with entrypoint_waiter(registry, handler, timeout=15):
             publish(config, event, source="training")
     assert rpc.registry.get_veteran(vid)["trained"] is True
-    assert rows(
-        db, "SELECT count(*) FROM registry.veteran_history WHERE field = 'trained'"
-    ) == [(1,)]
+    assert rows(db, "SELECT count(*) FROM registry.veteran_history WHERE field = 'trained'") == [
+        (1,)
+    ]
     updates = [
         body["data"]["changed"]
         for (body,) in rows(
@@ -240,7 +238,7 @@ def test_migration_008_keeps_old_cards_valid(database_url):
                 (vid,),
             )
         done = migrations.apply(database_url, schema, MIGRATIONS)
-        assert [v for v in done if not v.startswith("shared:")][0].startswith("008")
+        assert next(v for v in done if not v.startswith("shared:")).startswith("008")
         with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             cur.execute(f"{SELECT} WHERE id = %s", (vid,))
             veteran = veteran_from(cur.fetchone())

@@ -86,7 +86,9 @@ def test_bad_input_in_a_new_field_names_the_field(field, value):
 
 def test_a_recognised_difficulty_without_reasons_names_the_reasons():
     data = make_veteran(employment_difficulty={"recognised": True})
-    assert errors_of(data) == {"employment_difficulty": {"reasons": ["are required when recognised"]}}
+    assert errors_of(data) == {
+        "employment_difficulty": {"reasons": ["are required when recognised"]}
+    }
 
 
 def test_a_disability_grade_needs_health_disabled():
@@ -254,7 +256,7 @@ def test_a_card_number_shows_at_most_a_third_of_itself(number, masked):
 
 
 def test_facts_carry_derived_flags_and_no_identifier():
-    veteran, [event] = registered(**FULL)
+    _veteran, [event] = registered(**FULL)
     facts = event.data
     assert facts["honours"] == ["third_class_merit"]  # kinds, no years
     assert facts["disability_grade"] == 8
@@ -267,7 +269,7 @@ def test_facts_carry_derived_flags_and_no_identifier():
 
 def test_training_is_recorded_once():
     veteran, _ = registered()
-    trained, history, [event] = domain.update(veteran, domain.took_training(), NOW, rules=RULES)
+    trained, _history, [event] = domain.update(veteran, domain.took_training(), NOW, rules=RULES)
     assert trained.trained and event.data["changed"] == {"trained": True}
     again = domain.update(trained, domain.took_training(), NOW, rules=RULES)
     assert again == (trained, [], [])
