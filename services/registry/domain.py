@@ -178,7 +178,12 @@ def with_duplicates(veteran, events, possible_duplicates):
     parsed again (a bulk batch sharing one phone has 1,000 such cards)."""
     flagged = replace(
         veteran,
-        flags=[*veteran.flags, FLAG_POSSIBLE_DUPLICATE],
+        # in the order register gives them: the derived late_report last
+        flags=[
+            *(f for f in veteran.flags if f != FLAG_LATE_REPORT),
+            FLAG_POSSIBLE_DUPLICATE,
+            *(f for f in veteran.flags if f == FLAG_LATE_REPORT),
+        ],
         possible_duplicates=[str(d) for d in possible_duplicates],
     )
     return flagged, events

@@ -273,3 +273,13 @@ def test_training_is_recorded_once():
     assert trained.trained and event.data["changed"] == {"trained": True}
     again = domain.update(trained, domain.took_training(), NOW, rules=RULES)
     assert again == (trained, [], [])
+
+
+def test_a_bulk_draft_with_duplicates_equals_the_single_registration_late_flag_included():
+    command = RegisterVeteranSchema().load(
+        make_veteran(discharged_on="2016-12-01", reported_on="2017-03-01")
+    )
+    draft = domain.register(command, "v-1", NOW, rules=RULES)
+    single = domain.register(command, "v-1", NOW, ["v-0"], rules=RULES)
+    assert domain.with_duplicates(*draft, ["v-0"]) == single
+    assert single[0].flags[-2:] == [domain.FLAG_POSSIBLE_DUPLICATE, domain.FLAG_LATE_REPORT]
