@@ -4,6 +4,8 @@ PostgreSQL: every new field stored and read back, the card number unique and mas
 events, and migration 008 on a database holding old cards."""
 
 import datetime as dt
+import io
+import logging
 import shutil
 import uuid
 from pathlib import Path
@@ -19,6 +21,7 @@ from services.registry.card_store import SELECT, veteran_from
 from services.registry.service import RegistryService
 from shared import migrations
 from shared.errors import Conflict, InvalidInput
+from shared.logging import make_handler
 from tests.factories import make_veteran
 from tests.helpers import bureau_now, publish, scalar
 
@@ -259,3 +262,24 @@ def test_migration_008_keeps_old_cards_valid(database_url):
         with admin.cursor() as cur:
             cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.close()
+
+
+def test_no_log_line_holds_a_card_number(registry, rpc):
+    buffer = io.StringIO()
+    handler = make_handler(buffer)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        vid = rpc.registry.register_veteran(make_veteran(preferential_card_number=CARD_NUMBER))[
+            "id"
+        ]
+        with pytest.raises(Conflict):  # the database's message holds the number
+            rpc.registry.register_veteran(make_veteran(preferential_card_number=CARD_NUMBER))
+        rpc.registry.update_veteran(vid, {"preferential_card_number": "QQ4455667788"})
+        rpc.registry.reveal_preferential_card(vid, "核对优待证")
+        rpc.registry.get_card(vid)
+    finally:
+        root.removeHandler(handler)
+    logs = buffer.getvalue()
+    assert "veteran.preferential_card_revealed" in logs  # it logged
+    assert "6523010007" not in logs and "4455667788" not in logs
