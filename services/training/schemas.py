@@ -42,6 +42,8 @@ class CourseSchema(Schema):
     base_id = fields.UUID(required=True)
     theory_pass = _count(0, 100, load_default=60)
     practical_pass = _count(0, 100, load_default=60)
+    # the certificate's 职业技能等级 (五级 … 一级), when the course leads to one
+    skill_level = fields.String(allow_none=True, load_default=None, validate=code_of("skill_level"))
 
     @validates_schema
     def some_hours(self, data, **kwargs):
