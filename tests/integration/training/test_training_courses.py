@@ -224,8 +224,10 @@ def test_a_course_with_a_skill_level_issues_certificates_of_that_level(
     with pytest.raises(InvalidInput) as caught:
         rpc.training.open_course({**data, "skill_level": "intermediate"})
     assert "skill_level" in caught.value.errors
-    course = rpc.training.open_course({**data, "skill_level": "level_4"})
-    assert course["skill_level"] == "level_4"
+    course = rpc.training.open_course(
+        {**data, "skill_level": "level_4", "occupation": "4-07-05-04"}  # a 大典 code
+    )
+    assert (course["skill_level"], course["occupation"]) == ("level_4", "fire_facility_operator")
     cohort = rpc.training.open_cohort(
         course["id"], {"starts_on": in_days(3), "ends_on": in_days(33), "capacity": 30}
     )
