@@ -105,9 +105,28 @@ def identity(id_number):
     return gender, birth_date, flags
 
 
-def card_problems(card, rules):
+# Each rule across fields: the field a problem names → the fields it reads.
+RULE_FIELDS = {
+    "discharge_type": {"rank_category", "discharge_type"},
+    "branch": {"branch", "enlisted_on", "discharged_on"},
+    "honours": {"honours", "enlisted_on", "discharged_on"},
+    "disability_grade": {"disability_grade", "health"},
+    "reported_on": {"reported_on", "discharged_on"},
+}
+
+
+def card_problems(card, rules, changed=None):
     """``{field: [message]}``: what in a card (a mapping of its fields, as given or merged
-    with the stored card) breaks a rule across fields. Empty when none does."""
+    with the stored card) breaks a rule across fields. Empty when none does. With
+    ``changed`` (the fields an update sets) only the rules reading one of them count: a
+    card stored before a rule existed can still be edited elsewhere."""
+    problems = _problems(card, rules)
+    if changed is not None:
+        problems = {k: v for k, v in problems.items() if RULE_FIELDS[k] & set(changed)}
+    return problems
+
+
+def _problems(card, rules):
     problems: dict[str, list[str]] = {}
     rank, placement = card.get("rank_category"), card.get("discharge_type")
     allowed = rules.placements.get(rank) if rank else None

@@ -93,7 +93,9 @@ class RegistryService(
             changes.get("employer") or veteran.employer
         ):
             raise invalid({"employer": ["is required when employment_status is employed"]})
-        problems = domain.card_problems(domain.as_card(veteran, changes), card_rules.load())
+        problems = domain.card_problems(
+            domain.as_card(veteran, changes), card_rules.load(), changed=changes
+        )
         if problems:  # a rule across fields, read with what the card already holds
             raise invalid(problems)
         updated = self.apply_changes(veteran, changes, reason=reason)

@@ -147,8 +147,21 @@ def test_an_update_is_checked_against_what_the_card_holds():
     veteran, _ = domain.register(
         RegisterVeteranSchema().load(make_veteran(rank_category="conscript")), "v", NOW
     )
-    problems = domain.card_problems(domain.as_card(veteran, {"discharge_type": "transfer"}), RULES)
+    change = {"discharge_type": "transfer"}
+    problems = domain.card_problems(domain.as_card(veteran, change), RULES, changed=change)
     assert set(problems) == {"discharge_type"}
+
+
+def test_a_card_stored_before_a_rule_can_still_be_edited_elsewhere():
+    veteran, _ = domain.register(
+        RegisterVeteranSchema().load(make_veteran(discharge_type="self_employment")), "v", NOW
+    )
+    old = domain.as_card(veteran, {"rank_category": "officer"})  # as an old row may hold it
+    assert set(domain.card_problems(old, RULES)) == {"discharge_type"}
+    assert domain.card_problems(old, RULES, changed={"notes": "核实"}) == {}
+    assert set(domain.card_problems(old, RULES, changed={"rank_category": "officer"})) == {
+        "discharge_type"
+    }
 
 
 # -- branches of the 2024 reorganisation ------------------------------------------------------
