@@ -2,12 +2,14 @@
 verified once per RPC, and the operator's role and counties checked against the call.
 
 Claims: ``sub`` (operator id), ``name``, ``role``, ``counties`` (GB/T 2260 codes or
-``["*"]``), ``iat``, ``exp``, ``jti`` (the token's id, a random UUID), each of its type
-(``check_claims``). Secrets come from ``VET_AUTH_SECRET`` / config ``AUTH_SECRETS``,
-comma-separated, each at least ``MIN_SECRET_BYTES`` long: the first signs, every one
-verifies, so a rotated-out secret keeps working until its tokens expire. A token whose
-``jti`` is on the deny list (``shared.denylist``) is revoked. Missing, malformed, badly
-signed, expired or revoked → ``Unauthorized``; valid but not allowed → ``Forbidden``."""
+``["*"]``), ``iat``, ``exp``, ``jti`` (the token's id, a random UUID), and optionally
+``stations`` (12-digit station codes, each within one of ``counties``: a station clerk's
+token, limited to those stations), each of its type (``check_claims``). Secrets come from
+``VET_AUTH_SECRET`` / config ``AUTH_SECRETS``, comma-separated, each at least
+``MIN_SECRET_BYTES`` long: the first signs, every one verifies, so a rotated-out secret
+keeps working until its tokens expire. A token whose ``jti`` is on the deny list
+(``shared.denylist``) is revoked. Missing, malformed, badly signed, expired or revoked →
+``Unauthorized``; valid but not allowed → ``Forbidden``."""
 
 import functools
 import re
@@ -20,6 +22,7 @@ from nameko.extensions import DependencyProvider
 
 from shared import denylist
 from shared.errors import Forbidden, Unauthorized
+from shared.jurisdiction import within_any
 
 ROLES = ("admin", "prefecture", "county", "viewer", "bureau", "service")
 # Who may call what, by kind of call. health() needs no token at all.
@@ -31,11 +34,20 @@ ADMIN = frozenset({"admin"})
 ALL_COUNTIES = "*"
 ALGORITHM = "HS256"
 OUTSIDE_COUNTIES = "the county named is outside this operator's counties"
+OUTSIDE_STATIONS = "a station operator writes cards only into the stations of its token"
+# Other services do not know a veteran's station: a station token is refused by every RPC
+# not marked ``stations=True`` (shared.messaging.Rpc), before any worker starts.
+STATIONS_REGISTRY_ONLY = (
+    "station tokens work in registry only, on veterans' cards; ask the county office for this"
+)
+# Roles that may not be limited to stations: an admin or a service sees everything.
+UNSCOPED_ROLES = ("admin", "service")
 CONTEXT_KEY = "auth_token"
 # RFC 7518 3.2: an HS256 key of at least the hash's size. Shorter ones are refused at start.
 MIN_SECRET_BYTES = 32
 REQUIRED = ("sub", "role", "counties", "iat", "exp")
 COUNTY_CODE = re.compile(r"[0-9]{6}")
+STATION_CODE = re.compile(r"[0-9]{12}")
 TOKEN_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # what a deny-list line can hold
 
 
@@ -45,6 +57,7 @@ class Operator:
     name: str
     role: str
     counties: tuple
+    stations: tuple = ()  # empty: not limited to stations
 
     @property
     def all_counties(self):
@@ -52,6 +65,17 @@ class Operator:
 
     def may_see(self, county_code):
         return self.all_counties or county_code in self.counties
+
+    def may_see_card(self, county_code, station_code):
+        """A veteran's card: in the operator's counties and, for a station token, at one of
+        its stations (a township covers its villages; a card with no station is outside)."""
+        return self.may_see(county_code) and (
+            not self.stations or within_any(station_code, self.stations)
+        )
+
+    def station_scope(self):
+        """The stations this operator's reads are limited to, or None for no limit."""
+        return list(self.stations) if self.stations else None
 
     def scope(self):
         """The counties this operator's reads are limited to, or None for all."""
@@ -86,25 +110,44 @@ def secrets_from(config):
     return check_secret_lengths(secrets, "VET_AUTH_SECRET (config AUTH_SECRETS)")
 
 
-def issue(secret, operator_id, role, counties, name="", days=30, now=None, jti=None):
+def issue(secret, operator_id, role, counties, name="", days=30, now=None, jti=None, stations=()):
     """A signed token; ``jti`` (its id, for revoking it alone) is a new random UUID unless
-    given: read it back with ``token_id``."""
+    given: read it back with ``token_id``. ``stations``: limit it to those stations."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role}; roles: {', '.join(ROLES)}")
+    problem = stations_problem(list(stations), list(counties), role) if stations else None
+    if problem:
+        raise ValueError(f"stations {problem}")
     now = int(now if now is not None else time.time())
-    return jwt.encode(
-        {
-            "sub": str(operator_id),
-            "name": name,
-            "role": role,
-            "counties": list(counties),
-            "iat": now,
-            "exp": now + int(days * 86400),
-            "jti": jti or str(uuid.uuid4()),
-        },
-        secret,
-        algorithm=ALGORITHM,
-    )
+    claims = {
+        "sub": str(operator_id),
+        "name": name,
+        "role": role,
+        "counties": list(counties),
+        "iat": now,
+        "exp": now + int(days * 86400),
+        "jti": jti or str(uuid.uuid4()),
+    }
+    if stations:
+        claims["stations"] = list(stations)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def stations_problem(stations, counties, role):
+    """What is wrong with a ``stations`` claim given the token's counties and role, or None:
+    a non-empty list of 12-digit codes, each within one of the counties, on a role that
+    can be limited."""
+    if not (
+        isinstance(stations, list)
+        and stations
+        and all(isinstance(s, str) and STATION_CODE.fullmatch(s) for s in stations)
+    ):
+        return "must be a non-empty list of 12-digit station codes"
+    if role in UNSCOPED_ROLES:
+        return f"cannot limit a token of role {role}"
+    if counties != [ALL_COUNTIES] and any(s[:6] not in counties for s in stations):
+        return "must each lie in one of the token's counties"
+    return None
 
 
 def token_id(token):
@@ -139,6 +182,10 @@ def check_claims(claims, now):
         or all(isinstance(c, str) and COUNTY_CODE.fullmatch(c) for c in counties)
     ):
         raise _malformed("counties", 'must be a list of 6-digit county codes, or ["*"]')
+    if "stations" in claims:
+        problem = stations_problem(claims["stations"], counties, claims["role"])
+        if problem:
+            raise _malformed("stations", problem)
     for claim in ("iat", "exp"):
         if not _is_int(claims[claim]):
             raise _malformed(claim, "must be an integer (seconds since the epoch)")
@@ -203,16 +250,24 @@ class Verifier:
             raise Unauthorized("token expired")
         return (
             Operator(
-                claims["sub"], claims.get("name") or "", claims["role"], tuple(claims["counties"])
+                claims["sub"],
+                claims.get("name") or "",
+                claims["role"],
+                tuple(claims["counties"]),
+                tuple(claims.get("stations") or ()),
             ),
             claims["exp"],
             claims.get("jti"),
         )
 
 
-def require_role(operator, roles, what):
+def require_role(operator, roles, what, stations=False):
+    """``Forbidden`` unless the operator's role is among ``roles``, and, for a station
+    token, unless the RPC works on stations (``stations``: registry's card RPCs)."""
     if operator.role not in roles:
         raise Forbidden(f"role {operator.role} may not call {what}")
+    if operator.stations and not stations:
+        raise Forbidden(STATIONS_REGISTRY_ONLY)
 
 
 class Caller:
@@ -233,8 +288,22 @@ class Caller:
         county scope")."""
         return self.operator.may_see(county_code)
 
+    def may_see_card(self, county_code, station_code):
+        """Whether a veteran's card exists for this caller: outside their counties or, for
+        a station token, their stations, it is answered exactly as a missing one."""
+        return self.operator.may_see_card(county_code, station_code)
+
+    def require_station(self, station_code):
+        """For a card a station operator registers or moves: its station must be one of
+        theirs (else ``Forbidden``, naming no station). No limit for other operators."""
+        if self.operator.stations and not within_any(station_code, self.operator.stations):
+            raise Forbidden(OUTSIDE_STATIONS)
+
     def scope(self):
         return self.operator.scope()
+
+    def station_scope(self):
+        return self.operator.station_scope()
 
 
 def disabled(config):

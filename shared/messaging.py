@@ -1,8 +1,9 @@
 """The project's entrypoints, thin subclasses of nameko's:
 
 - ``rpc(roles=...)``: refuses a call whose token is missing or bad (``Unauthorized``) or
-  whose role is not among ``roles`` (``Forbidden``) before any worker starts (``public=True``
-  for ``health``); commits the worker's transaction before the reply leaves; runs the
+  whose role is not among ``roles``, or a station token unless ``stations=True``
+  (``Forbidden``) before any worker starts (``public=True`` for ``health``); commits the
+  worker's transaction before the reply leaves; runs the
   worker again after a database fault that left nothing committed (``RpcRetries``); the
   project's errors are expected (logged as warnings, not errors); replies go out without
   publisher confirms (see ``RpcConsumer``).
@@ -372,8 +373,17 @@ class Rpc(nameko_rpc.Rpc):
     rpc_consumer = RpcConsumer()
     resolves_lost_commits = True  # the caller waits: a lost COMMIT is looked up (shared.db)
 
-    def __init__(self, roles=auth.READ, public=False, expected_exceptions=ServiceError, **kwargs):
-        self.roles, self.public = frozenset(roles), public
+    def __init__(
+        self,
+        roles=auth.READ,
+        public=False,
+        expected_exceptions=ServiceError,
+        stations=False,
+        **kwargs,
+    ):
+        # ``stations``: a station token may call it (registry's card RPCs, which check
+        # each card's station); every other RPC refuses one (shared.auth.require_role).
+        self.roles, self.public, self.stations = frozenset(roles), public, stations
         super().__init__(expected_exceptions=expected_exceptions, **kwargs)
 
     def setup(self):
@@ -393,7 +403,10 @@ class Rpc(nameko_rpc.Rpc):
                     self.unpack_message_headers(message).get(auth.CONTEXT_KEY)
                 )
                 auth.require_role(
-                    operator, self.roles, f"{self.container.service_name}.{self.method_name}"
+                    operator,
+                    self.roles,
+                    f"{self.container.service_name}.{self.method_name}",
+                    stations=self.stations,
                 )
             except ServiceError:
                 self.rpc_consumer.handle_result(message, None, sys.exc_info())

@@ -35,7 +35,15 @@ def uscc(rng, county):
 
 
 def veterans(rng, fake, n, today):
-    counties = Jurisdiction.load().codes()
+    jurisdiction = Jurisdiction.load()
+    counties = jurisdiction.codes()
+    # Each card at a village station of its county (when the county lists any), picked
+    # from its ID number rather than the generator, so every other demo figure stays as it
+    # was for a given seed.
+    villages = {
+        county: [s.code for s in jurisdiction.stations_of(county) if s.level == "village"]
+        for county in counties
+    }
     taxonomy = Taxonomy.load()
     skills, occupations = sorted(taxonomy.codes("skills")), sorted(taxonomy.codes("occupations"))
     seen = set()
@@ -58,6 +66,11 @@ def veterans(rng, fake, n, today):
             "name": fake.name(),
             "phone": fake.phone_number(),
             "county_code": county,
+            "station_code": (
+                villages[county][int(number[10:17]) % len(villages[county])]
+                if villages[county]
+                else None
+            ),
             "address": fake.street_address(),
             "branch": rng.choice(["army", "navy", "air_force", "armed_police"]),
             "enlisted_on": dt.date(discharged.year - rng.randint(2, 12), 9, 1).isoformat(),

@@ -198,6 +198,7 @@ EXPORT_COLUMNS = (
     "id_number",
     "name",
     "county_code",
+    "station_code",
     "gender",
     "birth_date",
     "discharged_on",
@@ -224,12 +225,16 @@ EXPORT_COLUMNS = (
 )
 
 
-def export_veterans(client, path, fmt, county_code=None, status=None):
+def export_veterans(client, path, fmt, county_code=None, status=None, station_code=None):
     """Every veteran matching, page by page: the list form registry gives (ID numbers
     masked, no phone or address), each page audited by registry as a search."""
     filters = {
         key: value
-        for key, value in (("county_code", county_code), ("employment_status", status))
+        for key, value in (
+            ("county_code", county_code),
+            ("employment_status", status),
+            ("station_code", station_code),
+        )
         if value
     }
 

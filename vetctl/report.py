@@ -1,6 +1,9 @@
 """The bureau's page of indicators per county and for the prefecture, combined from each
 service's ``stats``. A service that does not answer leaves its indicators empty (shown as
-"—") rather than failing the whole report."""
+"—") rather than failing the whole report.
+
+``document`` builds the one report document that ``--json`` prints and ``--format html``
+renders (vetctl/html_report.py), so the page and the JSON carry the same numbers."""
 
 from decimal import Decimal
 
@@ -99,12 +102,46 @@ INDICATORS = (
         lambda s: _get(s, "training", "incubation_bases"),
     ),
     ("mentors", "创业导师", "mentors", lambda s: _get(s, "training", "mentors")),
-    ("postings", "发布岗位", "postings published", lambda s: _get(s, "jobs", "postings_published")),
-    ("fairs", "举办招聘会", "fairs held", lambda s: _get(s, "jobs", "fairs_held")),
+    (
+        "postings",
+        "发布用工信息（次）",
+        "job postings published (times)",
+        lambda s: _get(s, "jobs", "postings_published"),
+    ),
+    (
+        "openings",
+        "发布用工信息（个岗位）",
+        "job openings published (posts)",
+        lambda s: _get(s, "jobs", "openings"),
+    ),
+    (
+        "fairs",
+        "举办招聘会（线上直播+线下面试，场）",
+        "fairs held (online live + offline interviews)",
+        lambda s: _get(s, "jobs", "fairs_held"),
+    ),
+    (
+        "fairs_online_live",
+        "其中线上直播（场）",
+        "of which online live",
+        lambda s: _get(s, "jobs", "fairs_by_mode", "online_live"),
+    ),
+    (
+        "fairs_offline",
+        "其中线下面试（场）",
+        "of which offline interviews",
+        lambda s: _get(s, "jobs", "fairs_by_mode", "offline"),
+    ),
+    (
+        "fairs_hybrid",
+        "其中线上线下同场（场）",
+        "of which online and offline at once",
+        lambda s: _get(s, "jobs", "fairs_by_mode", "hybrid"),
+    ),
     (
         "consultations",
-        "政策咨询服务",
-        "consultations served",
+        "咨询服务人次",
+        "consultations served (contacts)",
         lambda s: _get(s, "followup", "contacts", "total"),
     ),
     (
@@ -118,6 +155,18 @@ INDICATORS = (
         "专岗推荐就业",
         "dedicated referrals placed",
         lambda s: _get(s, "jobs", "dedicated_referrals_placed"),
+    ),
+    (
+        "auxiliary_police_placements",
+        "辅警岗位就业（人）",
+        "hired as auxiliary police",
+        lambda s: _get(s, "jobs", "auxiliary_police_placements"),
+    ),
+    (
+        "village_cadre_placements",
+        "村（社区）“两委”岗位就业（人）",
+        "hired into village (community) committees",
+        lambda s: _get(s, "jobs", "village_cadre_placements"),
     ),
     (
         "revisits_done",
@@ -144,6 +193,23 @@ def collect(client, counties):
     return areas
 
 
+def collect_stations(client, county_code):
+    """``{station_code: {service: stats}}`` for every township and village station of a
+    county (a township's figures roll up its villages). Only registry knows a veteran's
+    station: the other services' entries are None."""
+    from shared.jurisdiction import Jurisdiction
+
+    return {
+        station.code: {
+            service: client.try_call("registry", "stats", county_code, station.code)
+            if service == "registry"
+            else None
+            for service in SERVICES
+        }
+        for station in Jurisdiction.load().stations_of(county_code)
+    }
+
+
 def table(areas, lang="zh"):
     """Rows of (label, value per area) and the area names."""
     names = [("全州" if lang == "zh" else "prefecture") if area is None else area for area in areas]
@@ -153,10 +219,91 @@ def table(areas, lang="zh"):
     return names, rows
 
 
+PREFECTURE = "prefecture"
+
+
+def area_key(area):
+    """The document's key of an area: its code, or "prefecture"."""
+    return PREFECTURE if area is None else area
+
+
 def as_json(areas):
     return {
-        ("prefecture" if area is None else area): {
-            key: value(stats) for key, _, _, value in INDICATORS
-        }
+        area_key(area): {key: value(stats) for key, _, _, value in INDICATORS}
         for area, stats in areas.items()
+    }
+
+
+# (key, Chinese label, English label, (service, figure)): the monthly series a chart draws,
+# each read from that service's ``stats`` → ``by_month``.
+MONTHLY = (
+    ("employment_rate", "就业创业率", "employment rate", ("registry", "employment_rate")),
+    ("loans_disbursed", "放款（笔）", "loans disbursed", ("loans", "loans_disbursed")),
+    ("loans_amount", "放款金额（元）", "loans disbursed (yuan)", ("loans", "loans_amount")),
+    (
+        "placed_after_training",
+        "培训后就业（人）",
+        "placed after training",
+        ("training", "placed_after_training"),
+    ),
+    ("retention_90", "90天稳岗率", "90-day retention", ("followup", "retention_90")),
+    (
+        "satisfaction",
+        "回访满意度（1–5）",
+        "revisit satisfaction (1–5)",
+        ("followup", "satisfaction"),
+    ),
+)
+
+
+def monthly(areas):
+    """``{area: {"YYYY-MM": {indicator: value}}}`` from ``{area: {service: stats}}`` (area
+    None is the prefecture, keyed "prefecture" as in ``as_json``): the months every
+    answering service gave, oldest first, each with every indicator of ``MONTHLY``;
+    a figure whose service did not answer (or gave no such month) is None. Rates are
+    fractions (0.8123), amounts strings of yuan as the services give them."""
+    out = {}
+    for area, stats in areas.items():
+        months = sorted(
+            {month for service in SERVICES for month in (_get(stats, service, "by_month") or {})}
+        )
+        out[area_key(area)] = {
+            month: {
+                key: _get(stats, service, "by_month", month, figure)
+                for key, _, _, (service, figure) in MONTHLY
+            }
+            for month in months
+        }
+    return out
+
+
+def by_month(areas):
+    """``{area key: {"YYYY-MM": {indicator key: value}}}``: ``monthly`` (the charted
+    figures of ``MONTHLY`` only), areas without months left out."""
+    return {area: months for area, months in monthly(areas).items() if months}
+
+
+def area_names(areas, jurisdiction):
+    """The Chinese name of each area (county or station) of the document (its code where
+    the data file has none)."""
+
+    def name(area):
+        if area is None:
+            return jurisdiction.prefecture_name
+        station = jurisdiction.station(area)
+        return station.name if station else (jurisdiction.name_of(area) or area)
+
+    return {area_key(area): name(area) for area in areas}
+
+
+def document(areas, jurisdiction, now, form=None):
+    """The report document (a contract other parts fill): ``generated_at`` (ISO, the bureau's
+    zone), ``areas`` (indicators per area), ``area_names``, ``by_month`` and ``form`` (the
+    annual form's document, or None)."""
+    return {
+        "generated_at": now.isoformat(timespec="seconds"),
+        "areas": as_json(areas),
+        "area_names": area_names(areas, jurisdiction),
+        "by_month": by_month(areas),
+        "form": form,
     }

@@ -18,6 +18,7 @@ from shared.contracts.followup import (
     REVISIT_SCHEDULED,
 )
 from shared.errors import Conflict, NotFound, invalid
+from shared.months import label, series
 
 CATEGORIES = ("wages", "contract", "social_insurance", "skills", "housing", "family", "other")
 OUTCOMES = (
@@ -286,6 +287,39 @@ def retention(hires, signals_by_veteran, today):
             "rate": round(kept / len(judged), 4) if judged else None,
         }
     return out
+
+
+def retention_by_month(hires, signals_by_veteran, today, months, days=90):
+    """``{month: {hires_judged, retained, retention_90}}`` for every month of ``months``:
+    the hires whose ``days``-day mark fell in that month (and is not after ``today``), how
+    many of them still worked on that day (``employed_at``, as ``retention`` judges) and
+    the share (None for a month with no such hire)."""
+    rows: dict[str, dict] = {}
+    for veteran_id, started_on in hires:
+        mark = started_on + dt.timedelta(days=days)
+        if mark > today:
+            continue
+        row = rows.setdefault(label(mark), {"hires_judged": 0, "retained": 0})
+        row["hires_judged"] += 1
+        row["retained"] += employed_at(started_on, mark, signals_by_veteran.get(veteran_id, ()))
+    for row in rows.values():
+        row[f"retention_{days}"] = round(row["retained"] / row["hires_judged"], 4)
+    return series(months, rows, {"hires_judged": 0, "retained": 0, f"retention_{days}": None})
+
+
+def by_month(retention_rows, revisit_rows, months):
+    """The monthly series of the statistics: retention (``retention_by_month``) beside the
+    revisits done each month and their average satisfaction (``revisit_rows``: {month:
+    {revisits_done, satisfaction}} from the store; None when no score was given)."""
+    revisits = series(months, revisit_rows, {"revisits_done": 0, "satisfaction": None})
+    return {
+        month: {
+            **retention_rows[month],
+            "revisits_done": int(revisits[month]["revisits_done"]),
+            "satisfaction": _average(revisits[month]["satisfaction"]),
+        }
+        for month in months
+    }
 
 
 def _average(value):

@@ -23,6 +23,7 @@ from shared.contracts.registry import (
 from shared.db import Database
 from shared.errors import NotFound
 from shared.messaging import batch_event_handler, rpc
+from shared.months import ends, last_months, start, zone_name
 from shared.records import as_dict
 from shared.replies import plain
 from shared.service import ServiceBase
@@ -207,11 +208,15 @@ class FollowupService(ServiceBase):
         """Of veterans hired, the share still employed at 90 and 180 days and employed
         60 continuous days, with the counts behind each rate."""
         county_code, counties, _ = self.stats_scope(county_code)
-        return {"county_code": county_code, **self._retention(counties)}
+        hires, signals = self._retention_inputs(counties)
+        return {
+            "county_code": county_code,
+            **domain.retention(hires, signals, self.clock.today()),
+        }
 
-    def _retention(self, counties):
+    def _retention_inputs(self, counties):
         hires, changes, outcomes = self.store.retention_inputs(counties)
-        return domain.retention(hires, domain.signals(changes, outcomes), self.clock.today())
+        return hires, domain.signals(changes, outcomes)
 
     @rpc(roles=STATS)
     def stats(self, county_code=None):
@@ -220,11 +225,22 @@ class FollowupService(ServiceBase):
         revisits, issues, contacts = self.store.stats(
             counties, today, domain.overdue_before(today, self.plans["grace_days"])
         )
+        hires, signals = self._retention_inputs(counties)
+        months = last_months(today)
+        by_month = self.store.revisits_by_month(
+            counties,
+            start(months[0], self.clock.tz),
+            ends(months, self.clock.tz)[-1],
+            zone_name(self.clock.tz),
+        )
         return {
             "county_code": county_code,
             "counties": listed,
             **domain.figures(revisits, issues, contacts),
-            "retention": self._retention(counties),
+            "retention": domain.retention(hires, signals, today),
+            "by_month": domain.by_month(
+                domain.retention_by_month(hires, signals, today, months), by_month, months
+            ),
         }
 
     def health_details(self):

@@ -12,6 +12,7 @@ import psycopg2.extras
 from services.followup.domain import Contact, Hire, Issue, Revisit, StatusChange
 from services.followup.planning_domain import Wanted
 from shared.db import Store, in_counties, insert
+from shared.months import month_sql
 from shared.records import as_dict
 
 # A revisit's columns but the scheduler's lease (claimed_by, lease_until), the store's own.
@@ -363,3 +364,17 @@ class FollowupStore(Store):
             )
             contacts = {row["channel"]: row["n"] for row in cur.fetchall()}
         return revisits, issues, contacts
+
+    def revisits_by_month(self, counties, first_instant, end_instant, tz_name):
+        """``{month: {revisits_done, satisfaction}}``: revisits completed from
+        ``first_instant`` to before ``end_instant``, by the bureau's month of completion
+        (``tz_name``), with their average veteran satisfaction."""
+        with self.dict_cursor() as cur:
+            cur.execute(
+                f"SELECT {month_sql('completed_at')} AS month, count(*) AS revisits_done,"
+                " avg(veteran_satisfaction) AS satisfaction FROM revisits"
+                f" WHERE {SCOPE} AND status = 'done' AND completed_at >= %(first)s"
+                " AND completed_at < %(end)s GROUP BY 1",
+                {"c": counties, "first": first_instant, "end": end_instant, "tz": tz_name},
+            )
+            return {row.pop("month"): dict(row) for row in cur.fetchall()}

@@ -40,6 +40,12 @@ ADVANCE_TO = ("interviewing", "offered", "rejected", "withdrawn")  # hired: thro
 FINAL = {"hired", "rejected", "withdrawn"}
 # Employment intentions reached (达成就业意向): an offer made, or a hire.
 INTENTION_REACHED = ("offered", "hired")
+# Placements the bureau's summary counts apart (the seed's 辅警 and 村（社区）“两委”): hires
+# into postings of these occupations (taxonomy codes), by the figure's key.
+PLACEMENT_OCCUPATIONS = {
+    "auxiliary_police_placements": "auxiliary_police",
+    "village_cadre_placements": "village_cadre",
+}
 
 
 # -- records ------------------------------------------------------------------------------

@@ -3,9 +3,19 @@ records in and out. Matching and the veterans projection are in matching_store.p
 employment bureau's tables in bureau_store.py; ``JobsStore`` joins them. Every value a
 client sent goes in as a parameter; only fixed clause text is formatted into statements."""
 
+from typing import Any
+
 from services.jobs.bureau_store import BureauStore
-from services.jobs.domain import Application, ApplicationListing, Employer, Hire, Move, Posting
-from services.jobs.fair_domain import Fair
+from services.jobs.domain import (
+    PLACEMENT_OCCUPATIONS,
+    Application,
+    ApplicationListing,
+    Employer,
+    Hire,
+    Move,
+    Posting,
+)
+from services.jobs.fair_domain import FAIR_MODES, Fair
 from services.jobs.matching_store import MatchingStore
 from services.jobs.records_store import (
     APPLICATION_COLUMNS,
@@ -277,7 +287,7 @@ class OfferStore(Store):
             insert(cur, "hires", row_of(hire))
 
     # -- statistics -----------------------------------------------------------------------
-    def stats(self, counties, today, now) -> dict[str, int]:
+    def stats(self, counties, today, now) -> dict[str, Any]:
         """The bureau's job figures for ``counties`` (None: all). Employers, postings and
         fairs count by their own county; applications and hires by the veteran's."""
         args = {"c": counties, "today": today, "now": now}
@@ -301,10 +311,27 @@ class OfferStore(Store):
                 f"   AND status IN ('offered', 'hired')) AS intentions_reached,"
                 f" (SELECT count(*) FROM hires WHERE {scope}) AS hires,"
                 f" (SELECT count(*) FROM hires WHERE {scope} AND dedicated"
-                f"   AND channel = 'referral') AS dedicated_referrals_placed",
-                args,
+                f"   AND channel = 'referral') AS dedicated_referrals_placed,"
+                + "".join(
+                    f" (SELECT count(*) FROM fairs WHERE {scope} AND starts_at <= %(now)s"
+                    f"   AND mode = %(mode_{mode})s) AS fairs_{mode},"
+                    for mode in FAIR_MODES
+                )
+                + ",".join(
+                    " (SELECT count(*) FROM hires h JOIN postings p ON p.id = h.posting_id"
+                    f"   WHERE {in_counties('h.county_code')} AND p.occupation = %({key})s)"
+                    f"   AS {key}"
+                    for key in PLACEMENT_OCCUPATIONS
+                ),
+                {
+                    **args,
+                    **{f"mode_{mode}": mode for mode in FAIR_MODES},
+                    **PLACEMENT_OCCUPATIONS,
+                },
             )
-            return {key: int(value) for key, value in cur.fetchone().items()}
+            figures: dict[str, Any] = {k: int(v) for k, v in cur.fetchone().items()}
+        figures["fairs_by_mode"] = {mode: figures.pop(f"fairs_{mode}") for mode in FAIR_MODES}
+        return figures
 
 
 class JobsStore(BureauStore, MatchingStore, OfferStore):

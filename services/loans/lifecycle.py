@@ -20,6 +20,7 @@ from shared.auth import READ, STATS, WRITE, Auth
 from shared.clock import Clock
 from shared.errors import NotFound
 from shared.messaging import rpc
+from shared.months import last_months, span
 from shared.validation import load, parse_uuid
 
 log = structlog.get_logger(__name__)
@@ -275,7 +276,12 @@ class LoanLifecycle:
     def stats(self, county_code=None):
         county_code, counties, listed = self.stats_scope(county_code)
         figures, by_kind = self.store.stats(counties)
-        return replies.present_stats(county_code, listed, figures, by_kind)
+        months = last_months(self.clock.today())
+        by_month = self.store.disbursed_by_month(counties, *span(months))
+        return {
+            **replies.present_stats(county_code, listed, figures, by_kind),
+            "by_month": replies.present_by_month(months, by_month),
+        }
 
     # -- helpers --------------------------------------------------------------------------
     def _stamp(self) -> Stamp:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from services.loans import schedule, schemas
 from services.loans.domain import Loan, LoanHistory, Repayment, Subsidy, TaxRelief
 from services.loans.schedule import Instalment
+from shared.months import series
 
 MONEY = ("amount", "approved_amount")
 RATES = ("annual_rate", "interest_subsidy_rate")
@@ -118,4 +119,17 @@ def present_stats(county_code: str | None, listed: list, figures: dict, by_kind:
             for kind in schemas.SUBSIDY_KINDS
         },
         "tax_relief_total": money(figures["tax_relief_total"]),
+    }
+
+
+def present_by_month(months: list[str], rows: dict) -> dict:
+    """Every month of ``months`` with the loans disbursed in it and their amount (yuan,
+    as the other amounts: a string with two decimals), zero when none."""
+    filled = series(months, rows, {"loans_disbursed": 0, "loans_amount": Decimal(0)})
+    return {
+        month: {
+            "loans_disbursed": int(row["loans_disbursed"]),
+            "loans_amount": money(row["loans_amount"]),
+        }
+        for month, row in filled.items()
     }

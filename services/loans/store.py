@@ -399,6 +399,19 @@ class LoansStore(Store):
             by_kind = {row["kind"]: row for row in cur.fetchall()}
         return figures, by_kind
 
+    def disbursed_by_month(self, counties, first_day, day_after):
+        """``{month: {loans_disbursed, loans_amount}}``: loans disbursed from ``first_day``
+        to before ``day_after``, by the month of disbursement (a bureau date)."""
+        with self.dict_cursor() as cur:
+            cur.execute(
+                "SELECT to_char(disbursed_on, 'YYYY-MM') AS month, count(*) AS loans_disbursed,"
+                " coalesce(sum(approved_amount), 0) AS loans_amount FROM loans"
+                f" WHERE {in_counties()} AND disbursed_on >= %(first)s"
+                " AND disbursed_on < %(after)s GROUP BY 1",
+                {"c": counties, "first": first_day, "after": day_after},
+            )
+            return {row.pop("month"): dict(row) for row in cur.fetchall()}
+
 
 LOAN_COLUMNS = ", ".join(item.name for item in fields(Loan))
 # What the lifecycle changes of a loan after its application.

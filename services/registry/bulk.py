@@ -15,13 +15,14 @@ from services.registry.schemas import RegisterVeteranSchema
 from services.registry.worker import RegistryWorker
 from shared.auth import WRITE
 from shared.bounded import bounded_rpc
-from shared.errors import flatten_errors
+from shared.errors import Forbidden, flatten_errors
 from shared.validation import checking_on, invalid
 
 log = structlog.get_logger(__name__)
 MAX_ROWS = 1000
 MAX_DUPLICATES = domain.MAX_DUPLICATES
 OUTSIDE_COUNTIES = "outside your counties"
+OUTSIDE_STATIONS = "outside your stations"
 UNSTORABLE = "contains a character that cannot be stored (NUL or a lone surrogate)"
 ROW_INPUT = RegisterVeteranSchema()  # built once: construction costs more than a load
 # Rows between yields to the other green threads of the process (the outbox relay, other
@@ -38,14 +39,20 @@ CREATED, CONFLICT, INVALID = "created", "conflict", "invalid"
 
 class BulkRpcs(RegistryWorker):
     @bounded_rpc(
-        "BULK_CONCURRENCY", DEFAULT_CONCURRENCY, roles=WRITE, sensitive_arguments=("batch",)
+        "BULK_CONCURRENCY",
+        DEFAULT_CONCURRENCY,
+        roles=WRITE,
+        sensitive_arguments=("batch",),
+        stations=True,
     )
     def register_veterans(self, batch):
         """Up to 1,000 registrations → ``{results: [{row, status, id, errors}]}`` in input
         order; a bad row never blocks the good ones."""
         check_batch(batch)
         operator = self.auth.operator
-        results, commands = validate_rows(batch, operator.may_see, self.clock.today())
+        results, commands = validate_rows(
+            batch, operator.may_see, self.clock.today(), may_use_station=self._may_use_station
+        )
         claims, repeats = first_claims(commands)
         numbers = [c["preferential_card_number"] for c in claims.values()]
         numbers = [n for n in numbers if n]
@@ -59,9 +66,11 @@ class BulkRpcs(RegistryWorker):
             command["collected_by"] = command["collected_by"] or operator.id
         rules = card_rules.load()
         now = self.clock.now()
-        scope = self.auth.scope()
+        scope, stations = self.auth.scope(), self.stations_in_scope()
         taken = self.store.holders(
-            [command["id_number"] for command in claims.values()], counties=scope
+            [command["id_number"] for command in claims.values()],
+            counties=scope,
+            stations=stations,
         )
         drafts = {
             index: domain.register(command, str(uuid.uuid4()), now, rules=rules)
@@ -69,13 +78,14 @@ class BulkRpcs(RegistryWorker):
             if command["id_number"] not in taken
         }
         while True:
-            registered = self._with_duplicates(drafts, scope)
+            registered = self._with_duplicates(drafts, scope, stations)
             # Between our look-up and our insert another transaction may register one of
             # these ID numbers: then nothing was kept, and we go again without it.
             lost = self.store.add_veterans(
                 [veteran for veteran, _ in registered.values()],
                 created_by=operator.id,
                 counties=scope,
+                stations=stations,
             )
             if not lost:
                 break
@@ -102,7 +112,14 @@ class BulkRpcs(RegistryWorker):
         )
         return {"results": replies}
 
-    def _with_duplicates(self, drafts, scope):
+    def _may_use_station(self, station_code):
+        try:
+            self.auth.require_station(station_code)
+        except Forbidden:
+            return False
+        return True
+
+    def _with_duplicates(self, drafts, scope, stations=None):
         """The drafts (``{index: (veteran, events)}``), those with possible duplicates among
         existing cards in the caller's counties (``scope``, None: all) and the batch's
         earlier rows flagged and listing them."""
@@ -110,6 +127,7 @@ class BulkRpcs(RegistryWorker):
         existing = self.store.duplicates_of(
             [(index, v.name, v.birth_date, v.county_code, v.phone) for index, v in veterans],
             counties=scope,
+            stations=stations,
         )
         duplicates = batch_duplicates(veterans, existing)
         return {
@@ -130,9 +148,10 @@ def result(index, status, veteran_id=None, errors=None):
     return {"row": index, "status": status, "id": veteran_id, "errors": errors or {}}
 
 
-def validate_rows(batch, may_see, today):
+def validate_rows(batch, may_see, today, may_use_station=lambda station_code: True):
     """Each row through the single registration's schema (date rules as of ``today``), and
-    its county against the operator's. → ``({index: invalid result}, {index: command})``."""
+    its county (and station, for a station token) against the operator's. →
+    ``({index: invalid result}, {index: command})``."""
     invalid, commands = {}, {}
     for index, data in _cooperatively(enumerate(batch)):
         try:
@@ -151,6 +170,9 @@ def validate_rows(batch, may_see, today):
             continue
         if not may_see(command["county_code"]):
             invalid[index] = result(index, INVALID, errors={"county_code": [OUTSIDE_COUNTIES]})
+            continue
+        if not may_use_station(command["station_code"]):
+            invalid[index] = result(index, INVALID, errors={"station_code": [OUTSIDE_STATIONS]})
             continue
         commands[index] = command
     return invalid, commands

@@ -14,16 +14,18 @@ def _json_default(value):
 
 
 class BulkStore(Store):
-    def holders(self, id_numbers, counties=None):
+    def holders(self, id_numbers, counties=None, stations=None):
         """``{id_number: veteran id}`` of the ID numbers already registered; the id is None
-        for a card outside ``counties`` (None: all), which the caller may not see."""
+        for a card outside ``counties`` or ``stations`` (None: all), which the caller may
+        not see."""
         if not id_numbers:
             return {}
         with self.cursor() as cur:
             cur.execute(
-                f"SELECT id_number, CASE WHEN {in_counties()} THEN id END"
+                f"SELECT id_number, CASE WHEN {in_counties()}"
+                f" AND {in_counties('station_code', 's')} THEN id END"
                 " FROM veterans WHERE id_number = ANY(%(numbers)s)",
-                {"c": counties, "numbers": list(id_numbers)},
+                {"c": counties, "s": stations, "numbers": list(id_numbers)},
             )
             return {number: veteran_id and str(veteran_id) for number, veteran_id in cur.fetchall()}
 
@@ -39,12 +41,13 @@ class BulkStore(Store):
             )
             return {number for (number,) in cur.fetchall()}
 
-    def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None):
+    def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None, stations=None):
         """Other cards with the same name, birth date and county, or the same phone, for
         many people in one query: ``[(key, name, birth_date, county_code, phone)]`` →
         ``{key: [ids, the oldest ``limit`` first]}`` (keys without any are left out).
         Only cards in ``counties`` (None: all) count: a hint never names a card the
-        registering operator may not see, and the scope is applied before the cap."""
+        registering operator may not see (nor, for a station token, a card outside
+        ``stations``), and the scope is applied before the cap."""
         if not people:
             return {}
         scope = None if counties is None else list(counties)
@@ -66,10 +69,12 @@ class BulkStore(Store):
                 "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.name = b.name"
                 "   AND v.birth_date = b.birth_date AND v.county_code = b.county_code"
                 f"   AND {in_counties('v.county_code', 'scope')}"
+                f"   AND {in_counties('v.station_code', 'stations')}"
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)"
                 "  UNION"
                 "  (SELECT v.id, v.registered_at FROM veterans v WHERE v.phone = b.phone"
                 f"   AND {in_counties('v.county_code', 'scope')}"
+                f"   AND {in_counties('v.station_code', 'stations')}"
                 "   ORDER BY v.registered_at, v.id LIMIT %(limit)s)) found"
                 "  ORDER BY registered_at, id LIMIT %(limit)s) d"
                 " ORDER BY b.key, d.registered_at, d.id",
@@ -81,6 +86,7 @@ class BulkStore(Store):
                     "phones": phones,
                     "limit": limit,
                     "scope": scope,
+                    "stations": None if stations is None else list(stations),
                 },
             )
             found: dict[int, list[str]] = {}
@@ -89,14 +95,21 @@ class BulkStore(Store):
             return found
 
     def possible_duplicates(
-        self, name, birth_date, county_code, phone, limit=MAX_DUPLICATES, counties=None
+        self,
+        name,
+        birth_date,
+        county_code,
+        phone,
+        limit=MAX_DUPLICATES,
+        counties=None,
+        stations=None,
     ):
         """``duplicates_of`` for one registration: the same statement, so one rule."""
-        return self.duplicates_of([(0, name, birth_date, county_code, phone)], limit, counties).get(
-            0, []
-        )
+        return self.duplicates_of(
+            [(0, name, birth_date, county_code, phone)], limit, counties, stations
+        ).get(0, [])
 
-    def add_veterans(self, veterans, created_by, counties=None):
+    def add_veterans(self, veterans, created_by, counties=None, stations=None):
         """Insert every card or none. Returns ``{}`` when all went in; when some ID numbers
         were registered meanwhile by a concurrent transaction, keeps nothing of this call
         and returns ``{id_number: holder id}`` of those, so the caller can try again
@@ -131,7 +144,7 @@ class BulkStore(Store):
                 return {}
             cur.execute("ROLLBACK TO SAVEPOINT bulk_insert")
         return self.holders(
-            [v.id_number for v in veterans if v.id_number not in inserted], counties
+            [v.id_number for v in veterans if v.id_number not in inserted], counties, stations
         )
 
     def audit_many(self, operator, action, entity, entity_ids, at):

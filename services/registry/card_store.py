@@ -14,6 +14,7 @@ COLUMNS = (
     "gender",
     "birth_date",
     "county_code",
+    "station_code",
     "address",
     "ethnicity",
     "education",

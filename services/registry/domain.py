@@ -52,6 +52,7 @@ class Veteran:
     updated_at: datetime
     phone: str | None = None
     address: str | None = None
+    station_code: str | None = None  # township or village station (shared.jurisdiction)
     ethnicity: str | None = None
     education: str | None = None
     branch: str | None = None
@@ -307,6 +308,7 @@ def facts(veteran):
     return {
         "veteran_id": veteran.id,
         "county_code": veteran.county_code,
+        "station_code": veteran.station_code,
         "gender": veteran.gender,
         "birth_year": veteran.birth_date.year,
         "discharge_type": veteran.discharge_type,

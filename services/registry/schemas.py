@@ -9,7 +9,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 
 from services.registry import card_rules
 from services.registry.domain import card_problems
-from shared.jurisdiction import county_validator
+from shared.jurisdiction import Jurisdiction, county_validator, station_validator
 from shared.taxonomy import Code
 from shared.validation import HISTORY, MOBILE, QUERY, loading_day
 
@@ -114,6 +114,7 @@ class RegisterVeteranSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=50))
     phone = fields.String(allow_none=True, load_default=None, validate=MOBILE)
     county_code = fields.String(required=True, validate=county_validator())
+    station_code = fields.String(allow_none=True, load_default=None, validate=station_validator())
     address = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
     ethnicity = code("ethnicity")
     education = code("education")
@@ -189,10 +190,20 @@ class RegisterVeteranSchema(Schema):
             and not data.get("employer")
         ):
             errors["employer"] = ["is required when employment_status is employed"]
+        if "county_code" in data and "station_code" in data:
+            errors.update(station_errors(data["county_code"], data["station_code"]))
         for name, messages in card_problems(data, card_rules.load()).items():
             errors.setdefault(name, messages)
         if errors:
             raise ValidationError(errors)
+
+
+def station_errors(county_code, station_code):
+    """``{"station_code": [...]}`` unless the station (None: none) is one of the county's."""
+    station = Jurisdiction.load().station(station_code)
+    if station_code is None or station is None or station.county_code == county_code:
+        return {}  # an unknown code is the field validator's to report
+    return {"station_code": ["is not a station of the card's county_code"]}
 
 
 class UpdateVeteranSchema(RegisterVeteranSchema):

@@ -1,18 +1,22 @@
 """Finding veterans' cards (``search_veterans``) and the registry's statistics (``stats``):
 the RPCs, their input schemas and the arithmetic of the bureau's indicators."""
 
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.registry import domain
 from services.registry.worker import RegistryWorker
 from shared.auth import READ, STATS
-from shared.errors import InvalidInput
-from shared.jurisdiction import county_validator
+from shared.errors import Forbidden, InvalidInput
+from shared.jurisdiction import Jurisdiction, county_validator, station_validator, within_any
 from shared.messaging import rpc
+from shared.months import ends, last_months, series, zone_name
 from shared.taxonomy import Taxonomy, code_of
 from shared.validation import invalid, load, load_page
 
 FIRST_YEAR, LAST_YEAR = 1900, 2100
+OUTSIDE_STATIONS = "the station named is outside this operator's stations"
 
 
 class OneOrMany(fields.List):
@@ -49,6 +53,8 @@ class VeteranFiltersSchema(Schema):
     """Every filter is optional; None means "not filtering". Unknown keys are refused."""
 
     county_code = OneOrMany(fields.String(validate=county_validator()), 20, allow_none=True)
+    # a township matches its villages' cards too
+    station_code = OneOrMany(fields.String(validate=station_validator()), 20, allow_none=True)
     employment_status = one_or_many("employment_status")
     willingness = one_or_many("willingness")
     service_need = one_or_many("service_needs")
@@ -71,6 +77,13 @@ class VeteranFiltersSchema(Schema):
 
 
 FILTERS_INPUT = VeteranFiltersSchema()
+
+
+class StationStatsSchema(Schema):
+    station_code = fields.String(allow_none=True, load_default=None, validate=station_validator())
+
+
+STATION_STATS_INPUT = StationStatsSchema()
 # Filters whose values are personal: an audit row says that they were used, not what they
 # held (the others hold codes and years).
 PERSONAL_FILTERS = ("name",)
@@ -114,13 +127,16 @@ def search_audit(criteria, page, page_size, rows, total):
 
 
 class SearchRpcs(RegistryWorker):
-    @rpc(roles=READ)
+    @rpc(roles=READ, stations=True)
     def search_veterans(self, filters=None, page=1, page_size=50):
         """Cards matching every filter, in registration order, one page of them; a county
-        clerk only ever sees their own counties."""
+        clerk only ever sees their own counties, a station clerk their own stations."""
         criteria, page, page_size = load_search(filters, page, page_size)
         given = dict(criteria)
         criteria["county_code"] = self.counties_in_scope(criteria.get("county_code"))
+        stations = self.stations_searched(criteria.pop("station_code", None))
+        if stations is not None:
+            criteria["stations"] = stations
         total, veterans = self.store.search_veterans(
             criteria, limit=page_size, offset=(page - 1) * page_size
         )
@@ -140,14 +156,56 @@ class SearchRpcs(RegistryWorker):
             "page_size": page_size,
         }
 
-    @rpc(roles=STATS)
-    def stats(self, county_code=None):
-        """The ledger's indicators for one county, or for every county the caller sees."""
+    @rpc(roles=STATS, stations=True)
+    def stats(self, county_code=None, station_code=None):
+        """The ledger's indicators for one county, or one station (a township rolls up its
+        villages), or everything the caller sees; a station clerk's only its stations'.
+        Enterprises count by county, or at stations by their founders' cards."""
         county_code, counties, listed = self.stats_scope(county_code)
+        station_code, stations = self.station_stats_scope(station_code, county_code)
         needs = sorted(Taxonomy.load().codes("service_needs"))
-        by_state, by_need = self.store.veteran_counts(counties, needs)
-        reply = indicators(by_state, by_need, self.store.enterprise_counts(counties))
-        return {"county_code": county_code, "counties": listed, **reply}
+        by_state, by_need = self.store.veteran_counts(counties, needs, stations)
+        reply = indicators(by_state, by_need, self.store.enterprise_counts(counties, stations))
+        months = last_months(self.clock.today())
+        states = self.store.states_by_month(
+            counties, months, ends(months, self.clock.tz), zone_name(self.clock.tz), stations
+        )
+        return {
+            "county_code": county_code,
+            "counties": listed,
+            "station_code": station_code,
+            "stations": stations,
+            **reply,
+            "by_month": employment_by_month(states, months),
+        }
+
+    def station_stats_scope(self, station_code, county_code):
+        """``(station_code, the stations counted or None for no limit)``: the station asked
+        for (in the caller's counties and, for a station clerk, within their stations, else
+        ``Forbidden`` naming neither) with its villages, or a station clerk's own."""
+        station_code = load(STATION_STATS_INPUT, {"station_code": station_code})["station_code"]
+        if station_code is None:
+            return None, self.stations_in_scope()
+        jurisdiction = Jurisdiction.load()
+        county = jurisdiction.stations[station_code].county_code
+        if county_code is not None and county != county_code:
+            raise invalid({"station_code": ["is not a station of county_code"]})
+        self.auth.require_county(county)
+        scope = self.auth.station_scope()
+        if scope is not None and not within_any(station_code, scope):
+            raise Forbidden(OUTSIDE_STATIONS)
+        return station_code, jurisdiction.covered([station_code])
+
+    def stations_searched(self, requested):
+        """The station codes a search covers (None: no limit): those asked for with their
+        villages, each within a station clerk's own (else ``Forbidden``, naming none); when
+        none are asked for, a station clerk's own."""
+        if requested is None:
+            return self.stations_in_scope()
+        scope = self.auth.station_scope()
+        if scope is not None and not all(within_any(code, scope) for code in requested):
+            raise Forbidden(OUTSIDE_STATIONS)
+        return Jurisdiction.load().covered(requested)
 
     def counties_in_scope(self, requested):
         """The counties a read may cover: those asked for, each of which must be the
@@ -174,11 +232,9 @@ def indicators(veteran_counts, need_counts, enterprise_counts, taxonomy=None):
     for (status, willingness), n in veteran_counts.items():
         by_status[status] = by_status.get(status, 0) + n
         by_willingness[willingness] = by_willingness.get(willingness, 0) + n
-        if status in domain.WORKING:
-            working += n
-            base += n
-        elif willingness in ("job", "business"):
-            base += n
+        works, counted = rate_terms(status, willingness)
+        working += n * works
+        base += n * counted
     by_need = _zeros(taxonomy.codes("service_needs"))
     for need, n in need_counts.items():
         by_need[need] = by_need.get(need, 0) + n
@@ -201,6 +257,32 @@ def indicators(veteran_counts, need_counts, enterprise_counts, taxonomy=None):
             "rate": round(working / base, 4) if base else 0,
         },
     }
+
+
+def rate_terms(status, willingness):
+    """``(working?, in the base?)`` of one card for the employment-and-entrepreneurship
+    rate: the base is everyone who works or wants a job or a business."""
+    works = status in domain.WORKING
+    return works, works or willingness in ("job", "business")
+
+
+def employment_by_month(states, months):
+    """``states``: [(month, employment_status, willingness, n)]: the cards registered by
+    each month's end, in the state their history says they were in at that moment →
+    ``{month: {registered, working, base, employment_rate}}`` for every month of
+    ``months``, the rate defined as the headline one (working / base; None when the base
+    is empty)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for month, status, willingness, n in states:
+        row = rows.setdefault(month, {"registered": 0, "working": 0, "base": 0})
+        works, counted = rate_terms(status, willingness)
+        row["registered"] += n
+        row["working"] += n * works
+        row["base"] += n * counted
+    for row in rows.values():
+        row["employment_rate"] = round(row["working"] / row["base"], 4) if row["base"] else None
+    zeros = {"registered": 0, "working": 0, "base": 0, "employment_rate": None}
+    return series(months, rows, zeros)
 
 
 def _zeros(codes):

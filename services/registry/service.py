@@ -16,6 +16,7 @@ from services.registry.schemas import (
     RegisterVeteranSchema,
     RevealSchema,
     UpdateVeteranSchema,
+    station_errors,
 )
 from services.registry.search import SearchRpcs
 from services.registry.store import RegistryStore
@@ -23,6 +24,7 @@ from shared.auth import ADMIN, READ, REVEAL, WRITE
 from shared.contracts.summaries import summary
 from shared.db import Database
 from shared.errors import Conflict, NotFound
+from shared.jurisdiction import Jurisdiction
 from shared.messaging import rpc
 from shared.service import ServiceBase
 from shared.validation import invalid, load, parse_uuid
@@ -45,10 +47,11 @@ class RegistryService(
     name = "registry"
     store = Database(RegistryStore)
 
-    @rpc(roles=WRITE, sensitive_arguments=("data",))
+    @rpc(roles=WRITE, sensitive_arguments=("data",), stations=True)
     def register_veteran(self, data):
         command = load(REGISTER_INPUT, data, today=self.clock.today())
         self.auth.require_county(command["county_code"])
+        self.auth.require_station(command["station_code"])
         now = self.clock.now()
         duplicates = self.store.possible_duplicates(
             command["name"],
@@ -56,6 +59,7 @@ class RegistryService(
             command["county_code"],
             command["phone"],
             counties=self.auth.scope(),
+            stations=self.stations_in_scope(),
         )
         operator = self.auth.operator
         command["collected_by"] = command["collected_by"] or operator.id
@@ -64,8 +68,8 @@ class RegistryService(
         )
         existing = self.store.add_veteran(veteran, created_by=operator.id)
         if existing:
-            holder, county = existing
-            if not self.auth.may_see(county):  # name no card the caller may not see
+            holder, county, station = existing
+            if not self.auth.may_see_card(county, station):  # name no card the caller may not see
                 raise Conflict(REGISTERED_ELSEWHERE, {})
             raise Conflict(
                 "a veteran with this ID number is already registered", {"veteran_id": holder}
@@ -81,7 +85,7 @@ class RegistryService(
         )
         return domain.present(veteran)
 
-    @rpc(roles=WRITE, sensitive_arguments=("data",))
+    @rpc(roles=WRITE, sensitive_arguments=("data",), stations=True)
     def update_veteran(self, veteran_id, data):
         """A partial update; each changed field is kept as history."""
         changes = load(UPDATE_INPUT, data, partial=True, today=self.clock.today())
@@ -89,6 +93,12 @@ class RegistryService(
         veteran = self._veteran(veteran_id, lock=True)
         if "county_code" in changes:  # moving a card needs the destination county too
             self.auth.require_county(changes["county_code"])
+        if "county_code" in changes or "station_code" in changes:
+            station = changes.get("station_code", veteran.station_code)
+            wrong = station_errors(changes.get("county_code", veteran.county_code), station)
+            if wrong:
+                raise invalid(wrong)
+            self.auth.require_station(station)
         if changes.get("employment_status") == "employed" and not (
             changes.get("employer") or veteran.employer
         ):
@@ -101,23 +111,23 @@ class RegistryService(
         updated = self.apply_changes(veteran, changes, reason=reason)
         return domain.present(updated)
 
-    @rpc(roles=READ)
+    @rpc(roles=READ, stations=True)
     def get_veteran(self, veteran_id):
         """The card, phone and address in full; audited."""
         veteran = self._veteran(veteran_id)
         self._audit_read(veteran, "get_veteran")
         return domain.present(veteran, contact=True)
 
-    @rpc(roles=READ, sensitive_arguments=("id_number",))
+    @rpc(roles=READ, sensitive_arguments=("id_number",), stations=True)
     def find_veteran_by_id_number(self, id_number):
         command = load(ID_NUMBER_INPUT, {"id_number": id_number})
         veteran = self.store.find_by_id_number(command["id_number"])
-        if veteran is None or not self.auth.may_see(veteran.county_code):
+        if veteran is None or not self.auth.may_see_card(veteran.county_code, veteran.station_code):
             raise NotFound("no veteran with this ID number")
         self._audit_read(veteran, "find_veteran_by_id_number")
         return domain.present(veteran, contact=True)
 
-    @rpc(roles=READ)
+    @rpc(roles=READ, stations=True)
     def get_card(self, veteran_id):
         """一人一卡: the veteran (phone and address in full), their enterprises, counters
         and the timeline, newest first; audited."""
@@ -141,7 +151,7 @@ class RegistryService(
             "timeline": domain.json_rows(self.store.timeline(veteran_id=veteran.id)),
         }
 
-    @rpc(roles=REVEAL)
+    @rpc(roles=REVEAL, stations=True)
     def reveal_id_number(self, veteran_id, reason):
         """The full ID number, for an operator in scope who says why; audited."""
         command = load(REVEAL_INPUT, {"reason": reason})
@@ -260,6 +270,12 @@ class RegistryService(
         """Enterprises a veteran founded, in the operator's counties (see enterprises.py)."""
         return EnterpriseRpcs.enterprises_of(self, veteran_id)
 
+    def stations_in_scope(self):
+        """Every station code a station token covers (a township: its villages too), or
+        None for an operator not limited to stations."""
+        scope = self.auth.station_scope()
+        return None if scope is None else Jurisdiction.load().covered(scope)
+
     def _audit_read(self, veteran, rpc_name):
         """A single card read shows the phone and address in full: one audit row says who
         read whose card, when and through which RPC."""
@@ -274,6 +290,6 @@ class RegistryService(
 
     def _veteran(self, veteran_id, lock=False):
         veteran = self.store.get_veteran(parse_uuid(veteran_id, "veteran_id"), lock=lock)
-        if veteran is None or not self.auth.may_see(veteran.county_code):
+        if veteran is None or not self.auth.may_see_card(veteran.county_code, veteran.station_code):
             raise NotFound(f"no veteran {veteran_id}")
         return veteran

@@ -40,8 +40,8 @@ def card_number_unique(cur, name):
 
 class VeteranStore(Store):
     def add_veteran(self, veteran, created_by):
-        """Insert; on a taken ID number return ``(id, county_code)`` of the veteran who
-        holds it."""
+        """Insert; on a taken ID number return ``(id, county_code, station_code)`` of the
+        veteran who holds it."""
         with self.cursor() as cur:
             # ON CONFLICT waits for a concurrent insert of the same ID number to commit,
             # so of two simultaneous registrations exactly one gets the row.
@@ -57,10 +57,11 @@ class VeteranStore(Store):
             if inserted:
                 return None
             cur.execute(
-                "SELECT id, county_code FROM veterans WHERE id_number = %s", (veteran.id_number,)
+                "SELECT id, county_code, station_code FROM veterans WHERE id_number = %s",
+                (veteran.id_number,),
             )
-            holder, county = cur.fetchone()
-            return str(holder), county
+            holder, county, station = cur.fetchone()
+            return str(holder), county, station
 
     def get_veteran(self, veteran_id, lock=False):
         return self._one(f"{SELECT} WHERE id = %s" + (" FOR UPDATE" if lock else ""), (veteran_id,))

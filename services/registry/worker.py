@@ -23,5 +23,7 @@ class RegistryWorker:
     emit_recorded: Callable[[Iterable[Any]], list[dict[str, Any]]]
     # service.py: a change of a card (history, audit, events, timeline) → the new card
     apply_changes: Callable[..., Veteran]
+    # service.py: every station a station token covers, or None for no limit
+    stations_in_scope: Callable[[], list[str] | None]
     # ServiceBase: county_code → (county_code, counties or None for all, counties listed)
     stats_scope: Callable[[str | None], tuple[str | None, list[str] | None, list[str]]]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from services.training.domain import Placement, Veteran
 from shared.contracts.jobs import VETERAN_HIRED
 from shared.contracts.registry import VETERAN_REGISTERED, VETERAN_UPDATED
+from shared.months import label, series
 
 PLACEMENT_WINDOW = dt.timedelta(days=90)
 # Recommendation points: a course for an occupation the veteran wants, skills they lack,
@@ -140,6 +141,30 @@ def placement_figures(graduates, placements_by_veteran):
         "placed_within_90_days": placed,
         "rate": round(placed / len(graduates), 4) if graduates else None,
     }
+
+
+def placement_day(completed_on, placements, window=PLACEMENT_WINDOW):
+    """The first placement date that counts for a graduate (see ``placed_within``), or
+    None."""
+    days = [
+        day
+        for day in placements
+        if completed_on - dt.timedelta(days=1) <= day <= completed_on + window
+    ]
+    return min(days) if days else None
+
+
+def placed_by_month(graduates, placements_by_veteran, months):
+    """``{month: {placed_after_training}}`` for every month of ``months``: the graduates
+    (as ``placement_figures`` counts them) by the month of their first placement that
+    counts, zero when none."""
+    rows: dict[str, dict[str, int]] = {}
+    for veteran_id, completed_on in graduates:
+        day = placement_day(completed_on, placements_by_veteran.get(veteran_id, ()))
+        if day is not None:
+            row = rows.setdefault(label(day), {"placed_after_training": 0})
+            row["placed_after_training"] += 1
+    return series(months, rows, {"placed_after_training": 0})
 
 
 def placement_report(graduates, placements_by_veteran):

@@ -15,6 +15,7 @@ from shared.contracts.registry import ENTERPRISE_REGISTERED, VETERAN_REGISTERED,
 from shared.db import Database
 from shared.errors import NotFound
 from shared.messaging import batch_event_handler, rpc
+from shared.months import last_months
 from shared.records import as_dict
 from shared.replies import plain
 from shared.service import ServiceBase
@@ -269,6 +270,9 @@ class TrainingService(ServiceBase):
             **figures,
             "placed_within_90_days": placed["placed_within_90_days"],
             "placement_rate": placed["rate"],
+            "by_month": placement_domain.placed_by_month(
+                graduates, placements, last_months(self.clock.today())
+            ),
         }
 
     # -- helpers --------------------------------------------------------------------------

@@ -19,6 +19,11 @@ class VeteranFacts(EventData):
 
     veteran_id = fields.String(required=True)
     county_code = fields.String(required=True, validate=validate.Length(equal=6))
+    # The township or village station keeping the card (12 digits), None when not set;
+    # absent from events published before stations existed.
+    station_code = fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(equal=12)
+    )
     gender = fields.String(required=True, validate=validate.OneOf(["male", "female"]))
     birth_year = fields.Integer(required=True)
     discharge_type = fields.String(required=True)

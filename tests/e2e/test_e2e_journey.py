@@ -325,13 +325,13 @@ def test_the_report_counts_the_veterans_the_posting_the_hire_and_the_revisit(
     system, veteran, revisit
 ):
     def figures():
-        got = system.vetctl_json("report", "--county", COUNTY)[COUNTY]
+        got = system.vetctl_json("report", "--county", COUNTY)["areas"][COUNTY]
         return got["revisits_done"] == 1 and got["employment_rate"] == "50.0%" and got
 
     got = wait_for(figures, timeout=30, interval=0.5, message="the report's figures")
     assert (got["veterans"], got["postings"], got["intentions"]) == (2, 1, 1)
     assert got["dedicated_referrals"] == 1
-    whole = system.vetctl_json("report")
+    whole = system.vetctl_json("report")["areas"]
     assert whole["prefecture"]["veterans"] == 2 and whole[COUNTY]["veterans"] == 2
     table = system.vetctl("report", "--county", COUNTY)
     assert "登记退役军人" in table and "50.0%" in table

@@ -47,3 +47,28 @@ def test_every_id_argument_of_every_rpc_is_in_the_county_scope_table():
         if (takes_dict or not ids) and not in_table and (service, method) not in NO_RECORD_ID:
             missing.append(f"{service}.{method}: in the table, or among NO_RECORD_ID")
     assert missing == []
+
+
+# Station tokens (docs/architecture.md, "Stations and station scope"): only these RPCs,
+# which check each card's station, accept one; every other refuses it before any worker.
+STATION_RPCS = {
+    ("registry", "register_veteran"),
+    ("registry", "register_veterans"),
+    ("registry", "update_veteran"),
+    ("registry", "get_veteran"),
+    ("registry", "find_veteran_by_id_number"),
+    ("registry", "get_card"),
+    ("registry", "reveal_id_number"),
+    ("registry", "search_veterans"),
+    ("registry", "stats"),
+}
+
+
+def test_only_registrys_card_rpcs_accept_a_station_token():
+    accepting = set()
+    for cls in SERVICES:
+        for name, member in inspect.getmembers(cls, inspect.isfunction):
+            for entrypoint in getattr(member, "nameko_entrypoints", ()):
+                if isinstance(entrypoint, Rpc) and getattr(entrypoint, "stations", False):
+                    accepting.add((cls.name, name))
+    assert accepting == STATION_RPCS

@@ -16,15 +16,16 @@ def export():
 @export.command("veterans")
 @click.option("--county", help="a county code")
 @click.option("--status", help="an employment status code")
+@click.option("--station", help="a township or village station code (a township: its villages too)")
 @click.option(
     "--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True
 )
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False))
 @pass_settings
-def export_veterans(settings, county, status, fmt, output):
+def export_veterans(settings, county, status, station, fmt, output):
     """Example: vetctl export veterans --county 652301 --format csv -o 昌吉市.csv"""
     with settings.client() as client:
-        count = records.export_veterans(client, output, fmt, county, status)
+        count = records.export_veterans(client, output, fmt, county, status, station)
     if settings.as_json:
         emit_json({"rows": count, "file": output})
     else:

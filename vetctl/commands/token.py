@@ -22,16 +22,25 @@ def token():
 @click.option("--counties", required=True, help="comma-separated codes, or *")
 @click.option("--days", type=float, default=30, show_default=True)
 @click.option("--name", default="")
+@click.option(
+    "--station",
+    "stations",
+    multiple=True,
+    help="limit the token to this township or village station (12 digits; repeatable); "
+    "a township covers its villages",
+)
 @pass_settings
-def token_issue(settings, operator, role, counties, days, name):
+def token_issue(settings, operator, role, counties, days, name, stations):
     """Mint a token (needs the secret). The token goes to standard output, its id (jti,
     for `vetctl token revoke`) to standard error; --json prints both.
 
     \b
-    Example: vetctl token issue --operator clerk-07 --role county --counties 652301,652302"""
+    Example: vetctl token issue --operator clerk-07 --role county --counties 652301,652302
+             vetctl token issue --operator clerk-0101 --role county --counties 652301 \\
+                 --station 652301001000"""
     import uuid
 
-    from shared.auth import ROLES, issue
+    from shared.auth import ROLES, issue, stations_problem
     from shared.jurisdiction import Jurisdiction
 
     codes = [c.strip() for c in counties.split(",") if c.strip()]
@@ -44,8 +53,17 @@ def token_issue(settings, operator, role, counties, days, name):
     unknown = [c for c in codes if c != "*" and not Jurisdiction.load().contains(c)]
     if unknown:
         raise click.UsageError(f"counties outside the jurisdiction: {', '.join(unknown)}")
+    stations = list(dict.fromkeys(stations))
+    unknown = [s for s in stations if Jurisdiction.load().station(s) is None]
+    if unknown:
+        raise click.UsageError(f"stations outside the jurisdiction: {', '.join(unknown)}")
+    problem = stations_problem(stations, codes, role) if stations else None
+    if problem:
+        raise click.UsageError(f"--station: {problem}")
     jti = str(uuid.uuid4())
-    token_ = issue(signing_secret(), operator, role, codes, name=name, days=days, jti=jti)
+    token_ = issue(
+        signing_secret(), operator, role, codes, name=name, days=days, jti=jti, stations=stations
+    )
     if settings.as_json:
         emit_json(
             {
@@ -54,6 +72,7 @@ def token_issue(settings, operator, role, counties, days, name):
                 "operator": operator,
                 "role": role,
                 "counties": codes,
+                "stations": stations,
                 "days": days,
             }
         )

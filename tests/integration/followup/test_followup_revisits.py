@@ -332,3 +332,66 @@ def test_retention_counts_who_stayed_employed(followup, clock, deliver, rpc):
     assert got["day_180"] == {"hires": 3, "retained": 1, "rate": 0.3333}
     # The hire of 2026-10-01 is too recent to judge by any of the three.
     assert got["continuous_60"] == {"hires": 3, "retained": 2, "rate": 0.6667}
+
+
+def test_stats_by_month_give_retention_at_the_ninety_day_mark_and_revisit_satisfaction(
+    followup, clock, deliver, rpc, rpc_as
+):
+    stayed, left, stayed_too, recent, elsewhere = (str(uuid.uuid4()) for _ in range(5))
+    for vid in (stayed, left, stayed_too):
+        deliver(hired(vid, started_on="2026-01-05"))  # day 90: 5 April
+    deliver(hired(elsewhere, started_on="2026-05-31", county="652302"))  # day 90: 29 August
+    deliver(hired(recent, started_on="2026-10-01"))  # day 90: 30 December, not yet judged
+    deliver(
+        envelope(
+            "registry",
+            "employment_status_changed",
+            occurred_at=dt.datetime(2026, 2, 14, 3, tzinfo=dt.UTC),
+            veteran_id=left,
+            previous="employed",
+            current="unemployed",
+            reason="left_job",
+            cause_event_id=None,
+        )
+    )
+
+    def complete(vid, satisfaction, at, index=0):
+        revisit = rpc.followup.list_revisits({"veteran_id": vid})["items"][index]
+        clock.at = at
+        rpc.followup.complete_revisit(
+            revisit["id"],
+            {
+                "contacted_on": at.astimezone(clock.tz).date().isoformat(),
+                "outcome": "employed_same",
+                "veteran_satisfaction": satisfaction,
+            },
+        )
+
+    # 23:00 on 30 September in Beijing: September. 23:30 UTC the same day is already
+    # 1 October there: October, with the other October revisit.
+    complete(stayed, 2, dt.datetime(2026, 9, 30, 15, 0, tzinfo=dt.UTC))
+    complete(stayed_too, 5, dt.datetime(2026, 9, 30, 23, 30, tzinfo=dt.UTC))
+    complete(recent, 4, dt.datetime(2026, 10, 20, 2, 0, tzinfo=dt.UTC))
+    complete(elsewhere, 1, dt.datetime(2026, 10, 21, 2, 0, tzinfo=dt.UTC))
+    clock.at = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+
+    months = rpc.followup.stats()["by_month"]
+    assert list(months) == ["2025-12", *[f"2026-{m:02d}" for m in range(1, 12)]]
+    assert months["2026-04"] == {
+        "hires_judged": 3,
+        "retained": 2,
+        "retention_90": 0.6667,
+        "revisits_done": 0,
+        "satisfaction": None,
+    }
+    assert (months["2026-08"]["hires_judged"], months["2026-08"]["retention_90"]) == (1, 1.0)
+    assert (months["2026-09"]["revisits_done"], months["2026-09"]["satisfaction"]) == (1, 2.0)
+    assert (months["2026-10"]["revisits_done"], months["2026-10"]["satisfaction"]) == (3, 3.33)
+    assert months["2026-11"]["hires_judged"] == 0
+    assert sum(m["hires_judged"] for m in months.values()) == 4
+    county = rpc.followup.stats("652301")["by_month"]
+    assert (county["2026-10"]["revisits_done"], county["2026-10"]["satisfaction"]) == (2, 4.5)
+    assert county["2026-08"]["retention_90"] is None
+    with rpc_as(token("viewer", ["652302"])) as viewer:
+        mine = viewer.followup.stats()["by_month"]
+    assert mine["2026-10"]["satisfaction"] == 1.0 and mine["2026-04"]["hires_judged"] == 0

@@ -328,3 +328,47 @@ def test_stats_count_the_bureaus_job_figures_by_county(jobs, employer, post, off
             viewer.jobs.stats("652301")
         with pytest.raises(Forbidden):
             viewer.jobs.search_jobs()
+
+
+def test_stats_count_fairs_held_by_mode_and_hires_into_auxiliary_police_and_village_posts(
+    jobs, employer, post, offered, rpc
+):
+    def fair(mode, hours_ago=1):
+        rpc.jobs.schedule_fair(
+            {
+                "title": "退役军人专场招聘会",
+                "county_code": "652301",
+                "mode": mode,
+                "starts_at": (bureau_now() - dt.timedelta(hours=hours_ago)).isoformat(),
+                "stream_url": "https://live.example.cn/fair/1",
+                "venue": "昌吉市人力资源市场",
+            }
+        )
+
+    for mode in ("online_live", "online_live", "offline", "hybrid"):
+        fair(mode)
+    fair("offline", hours_ago=-48)  # in two days: not held yet
+
+    police = post(occupation="auxiliary_police", title="辅警", openings=3)
+    cadre = post(occupation="village_cadre", title="村（社区）“两委”后备干部", openings=2)
+    driver = post()
+    for posting, county in (
+        (police, "652301"),
+        (police, "652302"),
+        (cadre, "652301"),
+        (driver, "652301"),
+    ):
+        application = offered(posting, county_code=county)
+        rpc.jobs.hire(application["id"], {"started_on": in_days(1), "salary": 4000})
+    offered(cadre)  # an offer is not a placement
+
+    everywhere = rpc.jobs.stats()
+    assert everywhere["fairs_held"] == 4
+    assert everywhere["fairs_by_mode"] == {"online_live": 2, "offline": 1, "hybrid": 1}
+    assert everywhere["auxiliary_police_placements"] == 2
+    assert everywhere["village_cadre_placements"] == 1
+    assert everywhere["hires"] == 4
+    # Hires count in the veteran's county, fairs in their own.
+    county = rpc.jobs.stats("652302")
+    assert county["auxiliary_police_placements"] == 1 and county["village_cadre_placements"] == 0
+    assert county["fairs_by_mode"] == {"online_live": 0, "offline": 0, "hybrid": 0}

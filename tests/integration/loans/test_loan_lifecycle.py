@@ -5,6 +5,7 @@ subsidies, tax relief and statistics."""
 import datetime as dt
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import eventlet
 import pytest
@@ -19,6 +20,7 @@ from tests.conftest import token
 from tests.helpers import publish, registered_event, scalar
 
 START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -436,3 +438,37 @@ def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, 
             clerk.loans.stats("652301")
     assert str(outside.value) == f"no loan {disbursed}"
     assert "652301" not in str(refused.value)
+
+
+def test_stats_give_the_loans_disbursed_by_month_of_disbursement(
+    loans, clock, veteran, rpc, rpc_as
+):
+    def disburse(on, amount, county="652301"):
+        """A loan approved and disbursed on the bureau's day ``on``."""
+        clock.at = dt.datetime.combine(on, dt.time(10), BEIJING)
+        loan = rpc.loans.apply_loan(application(veteran(county_code=county)))["id"]
+        rpc.loans.approve_loan(loan, {"approved_amount": amount})
+        rpc.loans.disburse_loan(loan, {"disbursed_on": on.isoformat()})
+
+    disburse(dt.date(2025, 11, 30), "90000.00")  # thirteen months back: not shown
+    disburse(dt.date(2026, 8, 31), "50000.00")
+    disburse(dt.date(2026, 9, 1), "30000.00")
+    disburse(dt.date(2026, 9, 30), "20000.50")
+    disburse(dt.date(2026, 11, 1), "40000.00", county="652302")
+    clock.at = dt.datetime.combine(dt.date(2026, 11, 20), dt.time(10), BEIJING)
+    rpc.loans.apply_loan(application(veteran()))  # applied, not disbursed: not counted
+
+    everywhere = rpc.loans.stats()["by_month"]
+    assert list(everywhere) == ["2025-12", *[f"2026-{m:02d}" for m in range(1, 12)]]
+    assert everywhere["2026-08"] == {"loans_disbursed": 1, "loans_amount": "50000.00"}
+    assert everywhere["2026-09"] == {"loans_disbursed": 2, "loans_amount": "50000.50"}
+    assert everywhere["2026-10"] == {"loans_disbursed": 0, "loans_amount": "0.00"}
+    assert everywhere["2026-11"] == {"loans_disbursed": 1, "loans_amount": "40000.00"}
+    assert everywhere["2025-12"] == {"loans_disbursed": 0, "loans_amount": "0.00"}
+    assert sum(m["loans_disbursed"] for m in everywhere.values()) == 4
+    county = rpc.loans.stats("652301")["by_month"]
+    assert county["2026-11"] == {"loans_disbursed": 0, "loans_amount": "0.00"}
+    assert county["2026-09"]["loans_disbursed"] == 2
+    with rpc_as(token("county", ["652302"])) as clerk:
+        mine = clerk.loans.stats()["by_month"]
+    assert [m for m, row in mine.items() if row["loans_disbursed"]] == ["2026-11"]

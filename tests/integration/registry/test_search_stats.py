@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.registry.service import RegistryService
+from shared.clock import Clock, FrozenClock
 from shared.errors import Forbidden, InvalidInput
 from tests.conftest import token
 from tests.factories import make_veteran, unique_id_numbers
@@ -383,3 +384,98 @@ def test_stats_for_a_county_outside_the_jurisdiction_is_invalid_input(registry, 
     with pytest.raises(InvalidInput) as caught:
         rpc.registry.stats("110101")
     assert "county_code" in caught.value.errors
+
+
+# -- the employment rate month by month, from the cards' history ------------------------
+
+
+def at(year, month, day, hour=10, minute=0):
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def row(registered, working, base, rate):
+    return {"registered": registered, "working": working, "base": base, "employment_rate": rate}
+
+
+def test_each_months_rate_is_the_cards_as_they_stood_at_the_bureaus_month_end(start, rpc, rpc_as):
+    runner = start(RegistryService)
+    [container] = runner.containers
+    clock = FrozenClock(at(2026, 1, 10))
+    for dependency in container.dependencies:
+        if isinstance(dependency, Clock):
+            dependency.clock = clock
+
+    def register(county, status, willingness, when):
+        clock.at = when
+        return rpc.registry.register_veteran(
+            make_veteran(
+                county_code=county,
+                employment_status=status,
+                willingness=willingness,
+                employer=None,
+                phone=None,
+            )
+        )["id"]
+
+    # B: registered in January, unemployed; works from 23:30 UTC on 31 March, which is
+    # already 1 April in the bureau's zone: still not working at March's end.
+    b = register("652301", "unemployed", "job", at(2026, 1, 10))
+    # A: 23:30 UTC on 31 January is 1 February in Beijing: February's card, not January's.
+    register("652302", "unemployed", "job", at(2026, 1, 31, 23, 30))
+    # C: working from February; stops in June and wants nothing: leaves the base.
+    c = register("652301", "flexible", "none", at(2026, 2, 15))
+    clock.at = at(2026, 3, 31, 23, 30)
+    rpc.registry.update_veteran(b, {"employment_status": "flexible"})
+    clock.at = at(2026, 6, 10)
+    rpc.registry.update_veteran(c, {"employment_status": "unemployed"})
+    clock.at = at(2026, 11, 20)
+
+    stats = rpc.registry.stats()
+    months = stats["by_month"]
+    assert list(months) == ["2025-12", *[f"2026-{m:02d}" for m in range(1, 12)]]
+    rates = {month: row["employment_rate"] for month, row in months.items()}
+    assert months["2025-12"] == row(0, 0, 0, None)
+    assert months["2026-01"] == row(1, 0, 1, 0)
+    assert months["2026-02"] == {
+        "registered": 3,
+        "working": 1,
+        "base": 3,
+        "employment_rate": 0.3333,
+    }
+    assert rates["2026-03"] == 0.3333  # B's change came in April, the bureau's time
+    assert months["2026-04"] == {
+        "registered": 3,
+        "working": 2,
+        "base": 3,
+        "employment_rate": 0.6667,
+    }
+    assert months["2026-05"] == months["2026-04"]
+    assert months["2026-06"] == row(3, 1, 2, 0.5)
+    # Nothing changed since June: the last month is the headline rate.
+    assert rates["2026-11"] == stats["employment_rate"]["rate"] == 0.5
+
+    with rpc_as(CLERK_652301) as clerk:
+        mine = clerk.registry.stats()["by_month"]
+    assert mine["2026-02"] == row(2, 1, 2, 0.5)
+    assert mine["2026-04"]["employment_rate"] == 1.0
+    assert mine["2026-06"] == row(2, 1, 1, 1.0)
+
+
+def test_cards_registered_before_the_twelve_months_count_in_every_one(start, rpc):
+    runner = start(RegistryService)
+    [container] = runner.containers
+    clock = FrozenClock(at(2025, 3, 1))
+    for dependency in container.dependencies:
+        if isinstance(dependency, Clock):
+            dependency.clock = clock
+    for status in ("flexible", "unemployed"):
+        card = rpc.registry.register_veteran(
+            make_veteran(employment_status=status, willingness="job", employer=None, phone=None)
+        )
+    clock.at = at(2025, 12, 31, 16, 0)  # midnight starting 2026 in Beijing: January's change
+    rpc.registry.update_veteran(card["id"], {"employment_status": "flexible"})
+    clock.at = at(2026, 11, 20)
+
+    months = rpc.registry.stats()["by_month"]
+    assert months["2025-12"] == row(2, 1, 2, 0.5)
+    assert all(months[m] == row(2, 2, 2, 1.0) for m in list(months)[1:])

@@ -2,13 +2,14 @@
 events, mentors, the startup competition and statistics."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import entrypoint_waiter
 from nameko.testing.utils import get_container
 
 from services.training.service import TrainingService
+from shared.clock import Clock, FrozenClock
 from shared.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import token
 from tests.helpers import bureau_now, bureau_today, publish, scalar
@@ -222,3 +223,52 @@ def test_stats_count_training_by_county(training, rpc, rpc_as, base, cohort, tra
     assert rpc.training.stats()["incubation_bases"] == 1
     with rpc_as(token("viewer", ["652302"])) as viewer:
         assert viewer.training.stats()["enrolled"] == 0
+
+
+def test_stats_count_graduates_placed_by_the_month_of_their_placement(
+    training, rpc, rpc_as, cohort, trained_veteran, config, db
+):
+    container = get_container(training, TrainingService)
+    counties = ("652301", "652301", "652301", "652302", "652301")
+    graduates = [trained_veteran(county_code=c)["veteran_id"] for c in counties]
+    for vid in graduates:
+        enrollment = rpc.training.enroll(cohort["id"], vid)
+        rpc.training.record_result(enrollment["id"], {"theory_score": 90, "practical_score": 90})
+    # Known course ends: every graduate finished on 30 June 2026.
+    with db.cursor() as cur:
+        cur.execute("UPDATE training.enrollments SET completed_on = '2026-06-30'")
+    started = {
+        graduates[0]: "2026-07-01",  # July
+        graduates[1]: "2026-06-29",  # the day before the course ended: June
+        graduates[2]: "2026-09-29",  # day 91: not a placement after training
+        graduates[3]: "2026-08-15",  # August, in 652302
+    }  # graduates[4]: never placed
+    for vid, day in started.items():
+        event = envelope(
+            "jobs",
+            "veteran_hired",
+            application_id=str(uuid.uuid4()),
+            veteran_id=vid,
+            posting_id=str(uuid.uuid4()),
+            employer_id=str(uuid.uuid4()),
+            county_code="652301",
+            started_on=day,
+            salary=5000,
+            channel="referral",
+        )
+        with entrypoint_waiter(container, "on_events", timeout=15):
+            publish(config, event, source="jobs")
+    for dependency in container.dependencies:
+        if isinstance(dependency, Clock):
+            dependency.clock = FrozenClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+
+    stats = rpc.training.stats()
+    placed = {month: row["placed_after_training"] for month, row in stats["by_month"].items()}
+    assert list(placed) == ["2025-12", *[f"2026-{m:02d}" for m in range(1, 12)]]
+    assert {m: n for m, n in placed.items() if n} == {"2026-06": 1, "2026-07": 1, "2026-08": 1}
+    assert stats["placed_within_90_days"] == sum(placed.values()) == 3
+    with rpc_as(token("viewer", ["652302"])) as viewer:
+        mine = viewer.training.stats()["by_month"]
+    assert {m: row for m, row in mine.items() if row["placed_after_training"]} == {
+        "2026-08": {"placed_after_training": 1}
+    }

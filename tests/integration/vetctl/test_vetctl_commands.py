@@ -16,6 +16,7 @@ from kombu import Connection, Exchange, Producer
 
 from tests.factories import make_veteran
 from tests.helpers import bureau_now, bureau_today, queue_depth, scalar, wait_for
+from vetctl import report as reports
 from vetctl.main import cli
 
 
@@ -124,16 +125,62 @@ def test_report_combines_every_services_stats(system, vetctl, rpc, tmp_path):
     )
     table = vetctl("report")
     assert "登记退役军人" in table and "全州" in table and "就业创业率" in table
-    english = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
+    document = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
+    assert set(document) == {"generated_at", "areas", "area_names", "by_month", "form"}
+    assert document["area_names"]["652301"] == "昌吉市" and document["form"] is None
+    english = document["areas"]
     assert english["652301"]["veterans"] == 2 and english["prefecture"]["veterans"] == 3
     assert english["652301"]["employment_rate"] == "100.0%"
     assert english["652301"]["training_bases"] == 1 and english["652302"]["training_bases"] == 0
+    # The seed's summary rows: every service answered, so each is a count (0), not empty.
+    for key in (
+        "postings",
+        "openings",
+        "fairs",
+        "fairs_online_live",
+        "fairs_offline",
+        "fairs_hybrid",
+        "consultations",
+        "intentions",
+        "dedicated_referrals",
+        "auxiliary_police_placements",
+        "village_cadre_placements",
+        "incubation_bases",
+        "mentors",
+    ):
+        assert english["prefecture"][key] == 0, key
+    assert "发布用工信息（个岗位）" in table and "咨询服务人次" in table and "“两委”" in table
+    # The monthly series the charts draw, from the same stats.
+    monthly = reports.monthly(reports.collect(Direct(rpc), ["652301", "652302"]))
+    this_month = bureau_today().strftime("%Y-%m")
+    assert list(monthly) == ["652301", "652302", "prefecture"]
+    assert len(monthly["prefecture"]) == 12 and list(monthly["prefecture"])[-1] == this_month
+    assert monthly["652301"][this_month] == {
+        "employment_rate": 1.0,
+        "loans_disbursed": 0,
+        "loans_amount": "0.00",
+        "placed_after_training": 0,
+        "retention_90": None,
+        "satisfaction": None,
+    }
+    assert {area: document["by_month"][area] for area in monthly} == monthly  # --json: the same
     out = tmp_path / "report.xlsx"
     vetctl("report", "--county", "652301", "--format", "xlsx", "--lang", "en", "-o", out)
     sheet = openpyxl.load_workbook(out).worksheets[0]
     cells = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert cells["registered veterans"] == 2
     assert "needs --output" in vetctl("report", "--format", "csv", expect=2)
+
+
+class Direct:
+    """vetctl's client interface over the test's RPC proxy (``reports.collect`` needs
+    only ``try_call``)."""
+
+    def __init__(self, rpc):
+        self.rpc = rpc
+
+    def try_call(self, service, method, *args):
+        return getattr(getattr(self.rpc, service), method)(*args)
 
 
 def test_events_tail_prints_events_without_personal_identifiers(
@@ -299,7 +346,8 @@ def test_every_command_has_help_with_an_example(vetctl):
 def test_demo_data_gives_every_service_something_to_report(system, vetctl):
     summary = json.loads(vetctl("--json", "demo", "--veterans", "60"))
     assert summary["veterans"] == 60 and summary["certified"] >= 1
-    figures = json.loads(vetctl("report", "--format", "json", "--lang", "en"))["prefecture"]
+    document = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
+    figures = document["areas"]["prefecture"]
     assert figures["veterans"] == 60
     for key in (
         "postings",

@@ -82,3 +82,36 @@ def test_leaving_on_day_61_keeps_the_60_continuous_days_but_not_day_90():
     assert got["day_90"]["retained"] == 0
     back = left + [(start + dt.timedelta(days=80), True)]
     assert domain.retention([("a", start)], {"a": back}, D(2026, 12, 31))["day_90"]["retained"] == 1
+
+
+def test_retention_by_month_judges_hires_in_the_month_their_ninety_days_end():
+    months = ["2026-03", "2026-04", "2026-05"]
+    hires = [
+        ("a", D(2026, 1, 1)),  # day 90: 1 April, still working
+        ("b", D(2026, 1, 1)),  # left on 1 March: not retained on 1 April
+        ("c", D(2025, 12, 31)),  # day 90: 31 March
+        ("d", D(2026, 2, 20)),  # day 90: 21 May, after today: not judged yet
+    ]
+    signals = {"b": [(D(2026, 3, 1), False)]}
+    got = domain.retention_by_month(hires, signals, D(2026, 5, 10), months)
+    assert got == {
+        "2026-03": {"hires_judged": 1, "retained": 1, "retention_90": 1.0},
+        "2026-04": {"hires_judged": 2, "retained": 1, "retention_90": 0.5},
+        "2026-05": {"hires_judged": 0, "retained": 0, "retention_90": None},
+    }
+
+
+def test_the_monthly_series_puts_revisits_beside_retention_with_averages_rounded():
+    months = ["2026-04", "2026-05"]
+    retained = domain.retention_by_month([], {}, D(2026, 5, 10), months)
+    got = domain.by_month(
+        retained, {"2026-05": {"revisits_done": 3, "satisfaction": 4.3333}}, months
+    )
+    assert got["2026-05"]["revisits_done"] == 3 and got["2026-05"]["satisfaction"] == 4.33
+    assert got["2026-04"] == {
+        "hires_judged": 0,
+        "retained": 0,
+        "retention_90": None,
+        "revisits_done": 0,
+        "satisfaction": None,
+    }

@@ -137,6 +137,9 @@ def test_a_stats_reply_counts_every_category_and_channel():
         {"phone": 1},
     )
     service.store.retention_inputs.return_value = ([], [], [])
+    service.store.revisits_by_month.return_value = {
+        "2026-10": {"revisits_done": 2, "satisfaction": 3.5}
+    }
     reply = service.stats("652301")
     assert service.store.stats.call_args.args == (["652301"], TODAY, TODAY - dt.timedelta(days=7))
     assert list(reply) == [
@@ -148,5 +151,23 @@ def test_a_stats_reply_counts_every_category_and_channel():
         "issues",
         "contacts",
         "retention",
+        "by_month",
     ]
     assert reply["contacts"]["total"] == 1 and reply["average_satisfaction"] == 4.0
+    # Twelve bureau months ending with November 2026, the revisits in theirs, zero elsewhere.
+    first, end, tz = service.store.revisits_by_month.call_args.args[1:]
+    assert (first.isoformat(), end.isoformat(), tz) == (
+        "2025-12-01T00:00:00+08:00",
+        "2026-12-01T00:00:00+08:00",
+        "Asia/Shanghai",
+    )
+    assert next(iter(reply["by_month"])) == "2025-12" and len(reply["by_month"]) == 12
+    assert reply["by_month"]["2026-10"]["revisits_done"] == 2
+    assert reply["by_month"]["2026-10"]["satisfaction"] == 3.5
+    assert reply["by_month"]["2026-11"] == {
+        "hires_judged": 0,
+        "retained": 0,
+        "retention_90": None,
+        "revisits_done": 0,
+        "satisfaction": None,
+    }

@@ -11,6 +11,7 @@ from services.jobs.domain import Application, Employer, Posting
 from services.jobs.matching import reasons, wanted_counties
 from services.jobs.projection_domain import VeteranFacts, facts_of, project, seeks_work, union
 from shared.errors import Conflict, InvalidInput
+from shared.taxonomy import Taxonomy
 
 
 @pytest.mark.parametrize(
@@ -575,3 +576,16 @@ def test_an_update_below_the_hires_in_the_past_or_with_another_employer_is_inval
     with pytest.raises(InvalidInput) as caught:
         revise(sent(), 6, uscc="U2")
     assert list(caught.value.errors) == ["employer.uscc"]
+
+
+def test_the_fair_modes_are_the_taxonomys_codes_with_chinese_labels():
+    taxonomy = Taxonomy.load()
+    assert taxonomy.codes("fair_mode") == set(fair_domain.FAIR_MODES)
+    assert taxonomy.label("fair_mode", "online_live") == "线上直播"
+    assert taxonomy.label("fair_mode", "offline") == "线下面试"
+
+
+def test_the_summarys_placements_name_occupations_the_taxonomy_knows():
+    occupations = Taxonomy.load().codes("occupations")
+    assert set(domain.PLACEMENT_OCCUPATIONS.values()) == {"auxiliary_police", "village_cadre"}
+    assert set(domain.PLACEMENT_OCCUPATIONS.values()) <= occupations

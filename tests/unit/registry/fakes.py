@@ -49,13 +49,19 @@ class FakeLedger:
         return {"outbox_backlog": len(self.events), "outbox_oldest_seconds": 0.0}
 
 
-def _duplicates(veterans, name, birth_date, county_code, phone, counties):
-    """Ids of the cards in ``counties`` (None: all) with the same name, birth date and
-    county, or the same phone, oldest first."""
+def _in_scope(veteran, counties, stations=None):
+    return (counties is None or veteran.county_code in counties) and (
+        stations is None or veteran.station_code in stations
+    )
+
+
+def _duplicates(veterans, name, birth_date, county_code, phone, counties, stations=None):
+    """Ids of the cards in ``counties`` and ``stations`` (None: all) with the same name,
+    birth date and county, or the same phone, oldest first."""
     return [
         v.id
         for v in sorted(veterans, key=lambda v: (v.registered_at, v.id))
-        if (counties is None or v.county_code in counties)
+        if _in_scope(v, counties, stations)
         and (
             (v.name, v.birth_date, v.county_code) == (name, birth_date, county_code)
             or (phone and v.phone == phone)
@@ -71,7 +77,7 @@ class FakeVeteranStore(FakeLedger):
         self.created_by = created_by
         for existing in self.veterans.values():
             if existing.id_number == veteran.id_number:
-                return existing.id, existing.county_code
+                return existing.id, existing.county_code, existing.station_code
         self.veterans[veteran.id] = veteran
         return None
 
@@ -176,17 +182,28 @@ class FakeSearchStore(FakeLedger):
         ]
         return len(found), found[offset : offset + limit]
 
-    def veteran_counts(self, counties, needs):
+    def veteran_counts(self, counties, needs, stations=None):
         self._called("veteran_counts")
         self.counted.append(counties)
-        in_scope = [
-            v for v in self.veterans.values() if counties is None or v.county_code in counties
-        ]
+        in_scope = [v for v in self.veterans.values() if _in_scope(v, counties, stations)]
         by_state = Counter((v.employment_status, v.willingness) for v in in_scope)
         by_need = {need: sum(need in v.service_needs for v in in_scope) for need in needs}
         return dict(by_state), by_need
 
-    def enterprise_counts(self, counties):
+    def states_by_month(self, counties, months, month_ends, tz_name, stations=None):
+        """As the store, with each card's state now (the fake keeps no history)."""
+        self._called("states_by_month")
+        found = Counter(
+            (month, v.employment_status, v.willingness)
+            for month, end in zip(months, month_ends, strict=True)
+            for v in self.veterans.values()
+            if v.registered_at < end
+            and (counties is None or v.county_code in counties)
+            and (stations is None or v.station_code in stations)
+        )
+        return [(*key, n) for key, n in found.items()]
+
+    def enterprise_counts(self, counties, stations=None):
         self._called("enterprise_counts")
         return dict(
             Counter(
@@ -206,6 +223,8 @@ def _matches(veteran, criteria):
     ):
         if criteria.get(key) is not None and getattr(veteran, attribute) not in criteria[key]:
             return False
+    if criteria.get("stations") is not None and veteran.station_code not in criteria["stations"]:
+        return False
     if not set(criteria.get("skill") or ()) <= set(veteran.skills):
         return False
     if not set(criteria.get("service_need") or ()) <= set(veteran.service_needs):
@@ -232,34 +251,41 @@ class FakeBulkStore(FakeLedger):
         held = {v.preferential_card_number for v in self.veterans.values()}
         return {n for n in numbers if n in held}
 
-    def holders(self, id_numbers, counties=None):
+    def holders(self, id_numbers, counties=None, stations=None):
         self._called("holders")
         return {
-            v.id_number: v.id if counties is None or v.county_code in counties else None
+            v.id_number: v.id if _in_scope(v, counties, stations) else None
             for v in self.veterans.values()
             if v.id_number in id_numbers
         }
 
-    def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None):
+    def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None, stations=None):
         self._called("duplicates_of")
         found = {}
         for key, name, birth_date, county_code, phone in people:
             ids = _duplicates(
-                self.veterans.values(), name, birth_date, county_code, phone, counties
+                self.veterans.values(), name, birth_date, county_code, phone, counties, stations
             )[:limit]
             if ids:
                 found[key] = ids
         return found
 
     def possible_duplicates(
-        self, name, birth_date, county_code, phone, limit=MAX_DUPLICATES, counties=None
+        self,
+        name,
+        birth_date,
+        county_code,
+        phone,
+        limit=MAX_DUPLICATES,
+        counties=None,
+        stations=None,
     ):
         self._called("possible_duplicates")
-        return _duplicates(self.veterans.values(), name, birth_date, county_code, phone, counties)[
-            :limit
-        ]
+        return _duplicates(
+            self.veterans.values(), name, birth_date, county_code, phone, counties, stations
+        )[:limit]
 
-    def add_veterans(self, veterans, created_by, counties=None):
+    def add_veterans(self, veterans, created_by, counties=None, stations=None):
         self._called("add_veterans")
         lost = {
             v.id_number: self.snatched[v.id_number]

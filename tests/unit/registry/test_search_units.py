@@ -6,17 +6,21 @@ import datetime
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.registry.search import indicators, load_search, search_audit
+from services.registry.search import employment_by_month, indicators, load_search, search_audit
 from services.registry.search_store import where_clause
 from services.registry.service import RegistryService
 from shared.auth import Caller, Operator
+from shared.clock import FrozenClock
 from shared.errors import Forbidden, InvalidInput
-from tests.unit.registry.fakes import FakeRegistryStore
+from tests.unit.registry.fakes import NOW, FakeRegistryStore
 
 
 def service_as(role, counties, store):
     return worker_factory(
-        RegistryService, store=store, auth=Caller(Operator("op-1", "tester", role, tuple(counties)))
+        RegistryService,
+        store=store,
+        auth=Caller(Operator("op-1", "tester", role, tuple(counties))),
+        clock=FrozenClock(NOW),
     )
 
 
@@ -238,3 +242,46 @@ def test_every_need_and_every_enterprise_stage_is_reported_even_at_zero():
         "individual_business": {"startup": 0, "operating": 3, "closed": 0},
         "cooperative": {"startup": 0, "operating": 0, "closed": 0},
     }
+
+
+# -- the employment rate month by month -------------------------------------------------
+
+
+def test_each_months_rate_counts_the_states_at_its_end_as_the_headline_rate_does():
+    months = ["2026-01", "2026-02", "2026-03"]
+    got = employment_by_month(
+        [
+            ("2026-02", "employed", "none", 1),  # working: in the base whatever they want
+            ("2026-02", "unemployed", "job", 2),  # wants a job: in the base
+            ("2026-02", "unemployed", "training", 1),  # registered, not in the base
+            ("2026-03", "employed", "none", 2),
+            ("2026-03", "unemployed", "job", 2),
+        ],
+        months,
+    )
+    assert got["2026-02"] == {
+        "registered": 4,
+        "working": 1,
+        "base": 3,
+        "employment_rate": round(1 / 3, 4),
+    }
+    assert got["2026-03"]["employment_rate"] == 0.5
+    # Nobody registered yet: zero cards, and no rate rather than a made-up 0 %.
+    assert got["2026-01"] == {"registered": 0, "working": 0, "base": 0, "employment_rate": None}
+    assert list(got) == months
+
+
+def test_the_last_months_rate_is_the_headline_rate_when_nothing_changed_since():
+    counts = {("employed", "none"): 3, ("unemployed", "job"): 1, ("unemployed", "training"): 2}
+    headline = indicators(counts, {}, {})["employment_rate"]
+    monthly = employment_by_month(
+        [("2026-03", s, w, n) for (s, w), n in counts.items()], ["2026-03"]
+    )
+    assert monthly["2026-03"]["employment_rate"] == headline["rate"] == 0.75
+    assert monthly["2026-03"]["base"] == headline["base"]
+
+
+def test_stats_give_twelve_bureau_months_ending_with_todays(store):
+    reply = service_as("viewer", ["*"], store).stats()
+    assert list(reply["by_month"])[-1] == "2026-03" and len(reply["by_month"]) == 12
+    assert next(iter(reply["by_month"])) == "2025-04"

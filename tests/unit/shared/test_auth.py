@@ -235,3 +235,83 @@ def test_a_service_token_verifies_as_role_service_for_every_county():
     operator = verifier().verify(token)
     assert operator.role == "service" and operator.scope() is None
     assert auth.service_token({"AUTH_SECRETS": SECRET}, "loans") == token  # reused, not re-minted
+
+
+# -- station tokens --------------------------------------------------------------------------
+STATION_SECRET = "station-test-secret-0123456789abcdefgh"
+
+
+def _claims(**more):
+    now = int(time.time())
+    return {
+        "sub": "clerk",
+        "role": "county",
+        "counties": ["652301"],
+        "iat": now,
+        "exp": now + 60,
+        **more,
+    }
+
+
+@pytest.mark.parametrize(
+    "stations,role,counties",
+    [
+        ([], "county", ["652301"]),
+        ("652301001000", "county", ["652301"]),
+        (["65230100100"], "county", ["652301"]),
+        ([652301001000], "county", ["652301"]),
+        (["652302001000"], "county", ["652301"]),  # outside the token's counties
+        (["652301001000"], "admin", ["*"]),  # an admin is never limited
+        (["652301001000"], "service", ["*"]),
+    ],
+)
+def test_a_malformed_stations_claim_is_unauthorized_naming_the_claim(stations, role, counties):
+    claims = _claims(stations=stations, role=role, counties=counties)
+    with pytest.raises(Unauthorized, match="malformed token: stations"):
+        auth.check_claims(claims, time.time())
+
+
+def test_a_well_formed_stations_claim_passes_and_a_prefecture_token_may_hold_any():
+    auth.check_claims(_claims(stations=["652301001000", "652301002001"]), time.time())
+    auth.check_claims(_claims(stations=["652302001000"], counties=["*"]), time.time())
+
+
+def test_issue_refuses_stations_outside_the_counties():
+    with pytest.raises(ValueError, match="stations must each lie"):
+        auth.issue(STATION_SECRET, "c", "county", ["652302"], stations=["652301001000"])
+
+
+def test_a_station_operator_sees_only_cards_of_its_stations():
+    token = auth.issue(
+        STATION_SECRET, "c", "county", ["652301"], stations=["652301001000", "652301002001"]
+    )
+    operator = auth.Verifier([STATION_SECRET]).verify(token)
+    assert operator.station_scope() == ["652301001000", "652301002001"]
+    assert operator.may_see_card("652301", "652301001000")
+    assert operator.may_see_card("652301", "652301001003")  # the township's village
+    assert operator.may_see_card("652301", "652301002001")
+    assert not operator.may_see_card("652301", "652301002002")
+    assert not operator.may_see_card("652301", None)  # a card without a station
+    assert not operator.may_see_card("652302", "652301001000")
+    county = auth.Verifier([STATION_SECRET]).verify(
+        auth.issue(STATION_SECRET, "c", "county", ["652301"])
+    )
+    assert county.station_scope() is None and county.may_see_card("652301", None)
+
+
+def test_a_station_token_is_refused_by_rpcs_not_marked_for_stations():
+    operator = auth.Operator("c", "", "county", ("652301",), ("652301001000",))
+    with pytest.raises(Forbidden, match="station tokens work in registry only"):
+        auth.require_role(operator, auth.READ, "jobs.match_jobs")
+    auth.require_role(operator, auth.READ, "registry.get_card", stations=True)
+    auth.require_role(auth.Operator("c", "", "county", ("652301",)), auth.READ, "jobs.stats")
+
+
+def test_require_station_is_forbidden_without_naming_a_station():
+    caller = auth.Caller(auth.Operator("c", "", "county", ("652301",), ("652301001001",)))
+    caller.require_station("652301001001")
+    for station in ("652301001002", None):
+        with pytest.raises(Forbidden) as refused:
+            caller.require_station(station)
+        assert "6523" not in str(refused.value)
+    auth.Caller(auth.Operator("c", "", "county", ("652301",))).require_station(None)

@@ -161,6 +161,7 @@ def test_the_packaged_file_has_the_required_categories_and_the_card_fields(taxon
         "ethnicity",
         "rank_category",
         "consent_scope",
+        "fair_mode",
     }
 
 

@@ -165,3 +165,37 @@ def test_events_become_the_newest_facts_per_veteran_and_placements():
             "placed_on": dt.date(2026, 10, 1),
         },
     ]
+
+
+def test_graduates_placed_count_in_the_month_of_their_first_placement_that_counts():
+    months = ["2026-03", "2026-04", "2026-05", "2026-06"]
+    graduates = [
+        ("a", dt.date(2026, 3, 31)),  # hired 1 April: April
+        ("b", dt.date(2026, 3, 31)),  # hired the day before it ended: March
+        ("c", dt.date(2026, 3, 31)),  # hired 91 days later: not a placement after training
+        ("d", dt.date(2026, 4, 15)),  # two placements: the first decides (April)
+        ("e", dt.date(2026, 4, 15)),  # never placed
+    ]
+    placements = {
+        "a": [dt.date(2026, 4, 1)],
+        "b": [dt.date(2026, 3, 30)],
+        "c": [dt.date(2026, 6, 30)],
+        "d": [dt.date(2026, 5, 20), dt.date(2026, 4, 20)],
+    }
+    got = domain.placed_by_month(graduates, placements, months)
+    assert got == {
+        "2026-03": {"placed_after_training": 1},
+        "2026-04": {"placed_after_training": 2},
+        "2026-05": {"placed_after_training": 0},
+        "2026-06": {"placed_after_training": 0},
+    }
+    # The same graduates as the 90-day figure counts.
+    figures = domain.placement_figures(graduates, placements)
+    assert figures["placed_within_90_days"] == sum(m["placed_after_training"] for m in got.values())
+
+
+def test_a_placement_before_the_months_shown_is_left_out():
+    got = domain.placed_by_month(
+        [("a", dt.date(2025, 12, 20))], {"a": [dt.date(2025, 12, 28)]}, ["2026-01"]
+    )
+    assert got == {"2026-01": {"placed_after_training": 0}}

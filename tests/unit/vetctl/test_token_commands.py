@@ -79,3 +79,33 @@ def test_a_short_secret_is_refused_before_any_token_is_made(run, monkeypatch):
     monkeypatch.setenv("VET_AUTH_SECRET", "short")
     result = run("token", "issue", "--operator", "a", "--role", "admin", "--counties", "*")
     assert result.exit_code == 1 and "32 bytes" in result.stderr and not result.stdout
+
+
+def test_issue_with_stations_limits_the_token_to_them(run):
+    result = run(
+        "token", "issue", "--operator", "clerk-0101", "--role", "county", "--counties", "652301",
+        "--station", "652301001000", "--station", "652301002001",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    operator = auth.Verifier([SECRET]).verify(result.stdout.strip())
+    assert operator.stations == ("652301001000", "652301002001")
+    assert operator.may_see_card("652301", "652301001003")  # a village of the township
+    assert not operator.may_see_card("652301", "652301002002")
+
+
+@pytest.mark.parametrize(
+    "counties,station,says",
+    [
+        ("652302", "652301001000", "must each lie in one of the token's counties"),
+        ("652301", "652301999000", "stations outside the jurisdiction: 652301999000"),
+        ("652301", "6523010010", "stations outside the jurisdiction"),
+    ],
+)
+def test_issue_refuses_a_station_outside_the_tokens_counties_or_unknown(
+    run, counties, station, says
+):
+    result = run(
+        "token", "issue", "--operator", "a", "--role", "county", "--counties", counties,
+        "--station", station,
+    )  # fmt: skip
+    assert result.exit_code == 2 and says in result.stderr
