@@ -4,6 +4,7 @@ laid side by side to undo each other."""
 
 ID_STARS = 11
 PHONE_STARS = 4
+CARD_SHOWN = 2  # characters shown at each end of a preferential card number
 
 
 def mask_id_number(id_number):
@@ -22,3 +23,14 @@ def mask_phone(phone):
     if not phone:
         return phone
     return f"{phone[:3]}{'*' * PHONE_STARS}{phone[-4:]}"
+
+
+def mask_card_number(number):
+    """A preferential-treatment card number (优待证号; its national format was not found):
+    like the ID number, only its ends show, ``YD**********12``: the first and last two
+    characters, never more than a third of it; None stays None."""
+    if not number:
+        return number
+    shown = min(CARD_SHOWN, len(number) // 3)
+    head, tail = number[:shown], number[len(number) - shown :] if shown else ""
+    return f"{head}{'*' * (len(number) - 2 * shown)}{tail}"

@@ -208,6 +208,20 @@ EXPORT_COLUMNS = (
     "employment_status",
     "service_needs",
     "registered_at",
+    "political_status",
+    "preferential_card_number",  # masked, as every list reply has it
+    "honours",
+    "health",
+    "disability_grade",
+    "employment_difficulty",
+    "reported_on",
+    "hukou_place",
+    "placement_place",
+    "collected_by",
+    "verified_by",
+    "verified_at",
+    "trained",
+    "flags",
 )
 
 
@@ -238,7 +252,16 @@ def export_veterans(client, path, fmt, county_code=None, status=None, station_co
 
 
 def _cell(value):
-    return "、".join(value) if isinstance(value, list) else value
+    """A list as 、-separated text (honours as ``kind:year``); employment difficulty as
+    ``recognised`` / ``not recognised`` (its lists are on the card)."""
+    if isinstance(value, list):
+        return "、".join(
+            f"{item['kind']}:{item['year']}" if isinstance(item, dict) else str(item)
+            for item in value
+        )
+    if isinstance(value, dict) and "recognised" in value:
+        return "recognised" if value["recognised"] else "not recognised"
+    return value
 
 
 def find_card(client, key):

@@ -69,6 +69,12 @@ INDICATORS = (
         lambda s: _sum_kinds(s, "individual_business"),
     ),
     (
+        "cooperatives",
+        "农民专业合作社",
+        "farmers' cooperatives",
+        lambda s: _sum_kinds(s, "cooperative"),
+    ),
+    (
         "loans",
         "协调贷款（笔/元）",
         "loans coordinated (count / yuan)",

@@ -1,6 +1,7 @@
 """Spreadsheets in and out: ``.xlsx`` (openpyxl, read-only and write-only so a large file
 streams) and ``.csv`` in UTF-8 or GB18030, with Chinese or English column headers. Cells
-become the RPCs' payloads: Chinese labels of codes become codes, lists split on 、，,; and
+become the RPCs' payloads: Chinese labels of codes (and old labels, the taxonomy's aliases)
+become codes, lists split on 、，,; and
 dates and numbers from Excel become ISO strings and integers. What goes out is data: no
 cell is written so that a spreadsheet would run it as a formula."""
 
@@ -40,6 +41,15 @@ VETERAN_HEADERS = {
     "employer": ("工作单位", "就业单位"),
     "employed_since": ("入职时间", "就业时间"),
     "notes": ("备注",),
+    # The card the national collection keeps (issue 19).
+    "political_status": ("政治面貌",),
+    "preferential_card_number": ("优待证号", "优待证编号"),
+    "health": ("健康状况",),
+    "disability_grade": ("伤残等级",),
+    "reported_on": ("报到时间", "报到日期"),
+    "hukou_place": ("户籍地", "户籍地代码"),
+    "placement_place": ("安置地", "安置地代码"),
+    "collected_by": ("采集人",),
 }
 ENTERPRISE_HEADERS = {
     "kind": ("类型", "主体类型"),
@@ -67,6 +77,8 @@ CODED = {
     "willingness": "willingness",
     "employment_status": "employment_status",
     "service_needs": "service_needs",
+    "political_status": "political_status",
+    "health": "health",
     "kind": "enterprise_kind",
     "industry": "industries",
     "stage": "enterprise_stage",
@@ -79,8 +91,8 @@ LISTS = {
     "service_needs",
     "founder_id_numbers",
 }
-DATES = {"enlisted_on", "discharged_on", "employed_since", "founded_on"}
-INTEGERS = {"intentions.min_salary", "employees", "veteran_employees"}
+DATES = {"enlisted_on", "discharged_on", "employed_since", "founded_on", "reported_on"}
+INTEGERS = {"intentions.min_salary", "employees", "veteran_employees", "disability_grade"}
 BOOLEANS = {"federation_member"}
 TRUE, FALSE = {"是", "true", "yes", "y", "1"}, {"否", "false", "no", "n", "0"}
 # Excel keeps 15 significant digits of a number: an 18-digit ID number typed as one comes
@@ -219,6 +231,8 @@ class Cells:
             known = taxonomy.codes(category)
             table = {code: code for code in known}
             table.update({taxonomy.label(category, code): code for code in known})
+            # Old codes and labels of old sheets (士官 → nco), occupations' 大典 codes.
+            table.update(taxonomy.aliases(category))
             self.labels[field] = table
 
     def problems(self, cells):

@@ -10,7 +10,7 @@ import eventlet
 import structlog
 from marshmallow import ValidationError
 
-from services.registry import domain
+from services.registry import card_rules, domain
 from services.registry.schemas import RegisterVeteranSchema
 from services.registry.worker import RegistryWorker
 from shared.auth import WRITE
@@ -54,6 +54,17 @@ class BulkRpcs(RegistryWorker):
             batch, operator.may_see, self.clock.today(), may_use_station=self._may_use_station
         )
         claims, repeats = first_claims(commands)
+        numbers = [c["preferential_card_number"] for c in claims.values()]
+        numbers = [n for n in numbers if n]
+        held = self.store.card_numbers_held(numbers) if numbers else set()
+        for index in card_number_clashes(claims, held):
+            results[index] = result(
+                index, INVALID, errors={"preferential_card_number": [CARD_NUMBER_HELD]}
+            )
+            del claims[index]
+        for command in claims.values():
+            command["collected_by"] = command["collected_by"] or operator.id
+        rules = card_rules.load()
         now = self.clock.now()
         scope, stations = self.auth.scope(), self.stations_in_scope()
         taken = self.store.holders(
@@ -62,7 +73,7 @@ class BulkRpcs(RegistryWorker):
             stations=stations,
         )
         drafts = {
-            index: domain.register(command, str(uuid.uuid4()), now)
+            index: domain.register(command, str(uuid.uuid4()), now, rules=rules)
             for index, command in _cooperatively(claims.items())
             if command["id_number"] not in taken
         }
@@ -191,6 +202,23 @@ def _unstorable(value):
     if isinstance(value, dict):
         return any(_unstorable(v) for v in value.values())
     return False
+
+
+CARD_NUMBER_HELD = "is already on another card"
+
+
+def card_number_clashes(claims, held):
+    """Indexes of the rows whose preferential card number another card holds (``held``,
+    the numbers already registered) or an earlier row of the batch claims."""
+    seen = set(held)
+    clashes = []
+    for index, command in claims.items():
+        number = command.get("preferential_card_number")
+        if number and number in seen:
+            clashes.append(index)
+        elif number:
+            seen.add(number)
+    return clashes
 
 
 def first_claims(commands):

@@ -29,6 +29,18 @@ class BulkStore(Store):
             )
             return {number: veteran_id and str(veteran_id) for number, veteran_id in cur.fetchall()}
 
+    def card_numbers_held(self, numbers):
+        """The preferential card numbers among ``numbers`` already on a card."""
+        if not numbers:
+            return set()
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT preferential_card_number FROM veterans"
+                " WHERE preferential_card_number = ANY(%s)",
+                (list(numbers),),
+            )
+            return {number for (number,) in cur.fetchall()}
+
     def duplicates_of(self, people, limit=MAX_DUPLICATES, counties=None, stations=None):
         """Other cards with the same name, birth date and county, or the same phone, for
         many people in one query: ``[(key, name, birth_date, county_code, phone)]`` →

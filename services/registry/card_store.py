@@ -37,8 +37,21 @@ COLUMNS = (
     "possible_duplicates",
     "registered_at",
     "updated_at",
+    "political_status",
+    "preferential_card_number",
+    "honours",
+    "health",
+    "disability_grade",
+    "employment_difficulty",
+    "reported_on",
+    "hukou_place",
+    "placement_place",
+    "collected_by",
+    "verified_by",
+    "verified_at",
+    "trained",
 )
-JSON_COLUMNS = ("intentions", "consent")
+JSON_COLUMNS = ("intentions", "consent", "honours", "employment_difficulty")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM veterans"
 
 

@@ -1,5 +1,6 @@
 """What registry does when other services' events arrive: the card follows the facts
-(hired → employed, left the job → unemployed, certified → certificate and skills), and
+(hired → employed, left the job → unemployed, certified → certificate and skills, a
+completed course or a certificate → trained), and
 every event that concerns a veteran or an enterprise joins its timeline. All through the
 inbox, in the same transaction as the inbox record."""
 
@@ -49,12 +50,24 @@ class Reactions(RegistryWorker):
             self._change(
                 event,
                 veteran.id,
-                domain.certified(
-                    veteran, event.data["certificate_name"], event.data["skills_granted"]
-                ),
+                {
+                    **domain.certified(
+                        veteran, event.data["certificate_name"], event.data["skills_granted"]
+                    ),
+                    **domain.took_training(),
+                },
                 reason="certificate_issued",
                 veteran=veteran,
             )
+
+    @event_handler("training", training.TRAINING_COMPLETED)
+    def on_training_completed(self, event):
+        """The veteran took skills training (passed or not: the annual form's column F
+        counts who took it). Setting ``trained`` again changes nothing."""
+        self._record(event)
+        self._change(
+            event, event.data["veteran_id"], domain.took_training(), reason="training_completed"
+        )
 
     def _change(self, event, veteran_id, changes, reason, veteran=None):
         veteran = veteran or self.store.get_veteran(veteran_id, lock=True)
@@ -106,6 +119,7 @@ REACTING = {
     ("jobs", jobs.VETERAN_HIRED),
     ("followup", followup.REVISIT_COMPLETED),
     ("training", training.CERTIFICATE_ISSUED),
+    ("training", training.TRAINING_COMPLETED),
 }
 # Every other service's event that concerns a veteran or an enterprise, fed through one
 # queue (a quorum queue per event type would cost the broker a Raft group each).

@@ -1,21 +1,43 @@
 """RPC input schemas of registry. Every code is checked against the taxonomy, every
 county against the jurisdiction; every string has a length limit."""
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
+from services.registry import card_rules
+from services.registry.domain import card_problems
 from shared.jurisdiction import Jurisdiction, county_validator, station_validator
-from shared.taxonomy import code_of
+from shared.taxonomy import Code
 from shared.validation import HISTORY, MOBILE, QUERY, loading_day
+
+# 优待证号: its national format was not found; 1-32 ASCII letters and digits, nothing else.
+CARD_NUMBER = re.compile(r"[A-Za-z0-9]{1,32}")
+# An administrative division: county (6), township (9) or village (12) code, ASCII digits.
+DIVISION = re.compile(r"[0-9]{6}(?:[0-9]{3}){0,2}")
 
 
 def codes(category, max_items=30):
-    return fields.List(
-        fields.String(validate=code_of(category)),
-        load_default=list,
-        validate=validate.Length(max=max_items),
-    )
+    return fields.List(Code(category), load_default=list, validate=validate.Length(max=max_items))
+
+
+def code(category, **kwargs):
+    """An optional code of ``category`` (old codes and labels load as the current one)."""
+    return Code(category, allow_none=True, load_default=None, **kwargs)
+
+
+def matching(pattern, message):
+    def check(value):
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise ValidationError(message)
+
+    return check
+
+
+CARD_NUMBER_CHECK = matching(CARD_NUMBER, "must be 1-32 ASCII letters or digits")
+DIVISION_CHECK = matching(DIVISION, "must be an administrative division code of 6, 9 or 12 digits")
 
 
 def check_id_number(value):
@@ -33,8 +55,34 @@ def check_id_number(value):
         raise ValidationError("the check character is wrong")
 
 
+class HonourSchema(Schema):
+    """立功受奖: which honour, and the year it was awarded."""
+
+    kind = Code("honours", required=True)
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(min=1950, max=2200))
+
+    @validates_schema
+    def not_in_the_future(self, data, **kwargs):
+        if data.get("year") and data["year"] > loading_day().year:
+            raise ValidationError({"year": ["is in the future"]})
+
+
+class DifficultySchema(Schema):
+    """就业困难: recognised or not, why, the help given and its outcome."""
+
+    recognised = fields.Boolean(required=True)
+    reasons = codes("difficulty_reason", 10)
+    help = codes("difficulty_help", 10)
+    outcome = code("difficulty_outcome")
+
+    @validates_schema
+    def reasons_when_recognised(self, data, **kwargs):
+        if data.get("recognised") and not data.get("reasons"):
+            raise ValidationError({"reasons": ["are required when recognised"]})
+
+
 class IntentionsSchema(Schema):
-    occupations = codes("occupations", 10)
+    occupations = codes("occupations", 10)  # ours, or their 职业分类大典 codes
     counties = fields.List(
         fields.String(validate=county_validator()),
         load_default=list,
@@ -51,7 +99,7 @@ class IntentionsSchema(Schema):
 class ConsentSchema(Schema):
     given_on = fields.Date(required=True, validate=HISTORY)
     scope = fields.List(
-        fields.String(validate=code_of("consent_scope")),
+        Code("consent_scope"),
         required=True,
         validate=validate.Length(min=1, max=10),
     )
@@ -68,15 +116,13 @@ class RegisterVeteranSchema(Schema):
     county_code = fields.String(required=True, validate=county_validator())
     station_code = fields.String(allow_none=True, load_default=None, validate=station_validator())
     address = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=200))
-    ethnicity = fields.String(allow_none=True, load_default=None, validate=code_of("ethnicity"))
-    education = fields.String(allow_none=True, load_default=None, validate=code_of("education"))
-    branch = fields.String(allow_none=True, load_default=None, validate=code_of("branch"))
-    rank_category = fields.String(
-        allow_none=True, load_default=None, validate=code_of("rank_category")
-    )
+    ethnicity = code("ethnicity")
+    education = code("education")
+    branch = code("branch")
+    rank_category = code("rank_category")
     enlisted_on = fields.Date(allow_none=True, load_default=None, validate=HISTORY)
     discharged_on = fields.Date(required=True, validate=HISTORY)
-    discharge_type = fields.String(required=True, validate=code_of("discharge_type"))
+    discharge_type = Code("discharge_type", required=True)  # the placement type (安置方式)
     skills = codes("skills")
     certificates = fields.List(
         fields.String(validate=validate.Length(min=1, max=100)),
@@ -87,8 +133,8 @@ class RegisterVeteranSchema(Schema):
         IntentionsSchema,
         load_default=lambda: {"occupations": [], "counties": [], "min_salary": None},
     )
-    willingness = fields.String(required=True, validate=code_of("willingness"))
-    employment_status = fields.String(required=True, validate=code_of("employment_status"))
+    willingness = Code("willingness", required=True)
+    employment_status = Code("employment_status", required=True)
     service_needs = codes("service_needs", 10)
     employer = fields.String(
         allow_none=True, load_default=None, validate=validate.Length(min=1, max=100)
@@ -96,6 +142,26 @@ class RegisterVeteranSchema(Schema):
     employed_since = fields.Date(allow_none=True, load_default=None, validate=HISTORY)
     consent = fields.Nested(ConsentSchema, allow_none=True, load_default=None)
     notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=1000))
+    # The card the national collection keeps (issue 19).
+    political_status = code("political_status")
+    preferential_card_number = fields.String(
+        allow_none=True, load_default=None, validate=CARD_NUMBER_CHECK
+    )
+    honours = fields.List(
+        fields.Nested(HonourSchema), load_default=list, validate=validate.Length(max=30)
+    )
+    health = code("health")
+    disability_grade = fields.Integer(
+        strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=10)
+    )
+    employment_difficulty = fields.Nested(DifficultySchema, allow_none=True, load_default=None)
+    reported_on = fields.Date(allow_none=True, load_default=None, validate=HISTORY)
+    hukou_place = fields.String(allow_none=True, load_default=None, validate=DIVISION_CHECK)
+    placement_place = fields.String(allow_none=True, load_default=None, validate=DIVISION_CHECK)
+    # Who collected the card: the registering operator's id unless given.
+    collected_by = fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(min=1, max=50)
+    )
 
     @post_load
     def normalise(self, data, **kwargs):
@@ -116,6 +182,8 @@ class RegisterVeteranSchema(Schema):
             errors["enlisted_on"] = ["is after discharged_on"]
         if data.get("employed_since") and data["employed_since"] > today:
             errors["employed_since"] = ["is in the future"]
+        if data.get("reported_on") and data["reported_on"] > today:
+            errors["reported_on"] = ["is in the future"]
         if (
             data.get("employment_status") == "employed"
             and "employer" in data
@@ -124,6 +192,8 @@ class RegisterVeteranSchema(Schema):
             errors["employer"] = ["is required when employment_status is employed"]
         if "county_code" in data and "station_code" in data:
             errors.update(station_errors(data["county_code"], data["station_code"]))
+        for name, messages in card_problems(data, card_rules.load()).items():
+            errors.setdefault(name, messages)
         if errors:
             raise ValidationError(errors)
 

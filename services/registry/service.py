@@ -6,7 +6,7 @@ from datetime import datetime
 
 import structlog
 
-from services.registry import domain
+from services.registry import card_rules, domain
 from services.registry.bulk import BulkRpcs
 from services.registry.enterprises import EnterpriseRpcs
 from services.registry.reactions import Reactions, TimelineHandlers
@@ -62,8 +62,11 @@ class RegistryService(
             counties=self.auth.scope(),
             stations=self.stations_in_scope(),
         )
-        veteran, events = domain.register(command, str(uuid.uuid4()), now, duplicates)
         operator = self.auth.operator
+        command["collected_by"] = command["collected_by"] or operator.id
+        veteran, events = domain.register(
+            command, str(uuid.uuid4()), now, duplicates, rules=card_rules.load()
+        )
         existing = self.store.add_veteran(veteran, created_by=operator.id)
         if existing:
             holder, county, station = existing
@@ -101,6 +104,11 @@ class RegistryService(
             changes.get("employer") or veteran.employer
         ):
             raise invalid({"employer": ["is required when employment_status is employed"]})
+        problems = domain.card_problems(
+            domain.as_card(veteran, changes), card_rules.load(), changed=changes
+        )
+        if problems:  # a rule across fields, read with what the card already holds
+            raise invalid(problems)
         updated = self.apply_changes(veteran, changes, reason=reason)
         return domain.present(updated)
 
@@ -162,6 +170,42 @@ class RegistryService(
         )
         return {"veteran_id": veteran.id, "id_number": veteran.id_number}
 
+    @rpc(roles=REVEAL)
+    def reveal_preferential_card(self, veteran_id, reason):
+        """The full preferential card number (优待证号), for an operator in scope who says
+        why; audited like ``reveal_id_number``."""
+        command = load(REVEAL_INPUT, {"reason": reason})
+        veteran = self._veteran(veteran_id)
+        self.store.audit(
+            self.auth.operator,
+            "reveal_preferential_card",
+            "veteran",
+            veteran.id,
+            self.clock.now(),
+            reason=command["reason"],
+        )
+        log.info(
+            "veteran.preferential_card_revealed",
+            veteran_id=veteran.id,
+            operator_id=self.auth.operator.id,
+        )
+        return {
+            "veteran_id": veteran.id,
+            "preferential_card_number": veteran.preferential_card_number,
+        }
+
+    @rpc(roles=WRITE)
+    def verify_veteran(self, veteran_id):
+        """The calling operator has checked the card: it records who and when (audited,
+        with the card's history)."""
+        veteran = self._veteran(veteran_id, lock=True)
+        changes = domain.verified(self.auth.operator.id, self.clock.now())
+        updated = self.apply_changes(veteran, changes, reason="verified")
+        self.store.audit(
+            self.auth.operator, "verify_veteran", "veteran", veteran.id, self.clock.now()
+        )
+        return domain.present(updated)
+
     @rpc(roles=ADMIN)
     def audit(self, filters=None):
         """Reveals, changes, card reads and searches by operator, action and time, newest
@@ -187,7 +231,9 @@ class RegistryService(
     def apply_changes(self, veteran, changes, reason=None, cause_event_id=None):
         """Change a card: history, audit, events through the outbox, timeline."""
         now = self.clock.now()
-        updated, history, events = domain.update(veteran, changes, now, reason, cause_event_id)
+        updated, history, events = domain.update(
+            veteran, changes, now, reason, cause_event_id, rules=card_rules.load()
+        )
         if not history:
             return veteran
         operator = self.auth.operator

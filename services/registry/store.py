@@ -1,7 +1,9 @@
 """registry's SQL for veterans' cards, their history and timeline: domain objects in and out."""
 
 import json
+from contextlib import contextmanager
 
+import psycopg2.errors
 import psycopg2.extras
 
 from services.registry.bulk_store import BulkStore
@@ -10,6 +12,31 @@ from services.registry.enterprise_store import EnterpriseStore
 from services.registry.form_store import FormStore
 from services.registry.search_store import SearchStore
 from shared.db import Store, insert, where
+from shared.errors import Conflict
+from shared.masks import mask_card_number
+
+# A preferential card number another card holds: the reply names neither card nor county.
+CARD_NUMBER_TAKEN = "this preferential card number is already on another card"
+CARD_NUMBER_INDEX = "veterans_preferential_card"
+# History keeps these masked: the card's history is read with the card, the full value
+# only through the audited reveal.
+MASKED_IN_HISTORY = {"preferential_card_number": mask_card_number}
+
+
+@contextmanager
+def card_number_unique(cur, name):
+    """A clash on the preferential card number becomes ``Conflict`` (the savepoint
+    ``name`` keeps the transaction usable); the database's message, which holds the number,
+    goes nowhere."""
+    cur.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except psycopg2.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != CARD_NUMBER_INDEX:
+            raise
+        cur.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        raise Conflict(CARD_NUMBER_TAKEN, {}) from None
+    cur.execute(f"RELEASE SAVEPOINT {name}")
 
 
 class VeteranStore(Store):
@@ -20,13 +47,15 @@ class VeteranStore(Store):
             # ON CONFLICT waits for a concurrent insert of the same ID number to commit,
             # so of two simultaneous registrations exactly one gets the row.
             row = dict(zip(COLUMNS, column_values(veteran), strict=True))
-            insert(
-                cur,
-                "veterans",
-                {**row, "created_by": created_by},
-                " ON CONFLICT (id_number) DO NOTHING RETURNING id",
-            )
-            if cur.fetchone():
+            with card_number_unique(cur, "add_veteran"):
+                insert(
+                    cur,
+                    "veterans",
+                    {**row, "created_by": created_by},
+                    " ON CONFLICT (id_number) DO NOTHING RETURNING id",
+                )
+                inserted = cur.fetchone()
+            if inserted:
                 return None
             cur.execute(
                 "SELECT id, county_code, station_code FROM veterans WHERE id_number = %s",
@@ -53,18 +82,20 @@ class VeteranStore(Store):
             {c.field for c in history} | {"employer", "employed_since"} | {"updated_at"}
         )
         with self.cursor() as cur:
-            cur.execute(
-                f"UPDATE veterans SET {', '.join(f'{c} = %s' for c in columns)} WHERE id = %s",
-                column_values(veteran, columns) + [veteran.id],
-            )
+            with card_number_unique(cur, "save_changes"):
+                cur.execute(
+                    f"UPDATE veterans SET {', '.join(f'{c} = %s' for c in columns)} WHERE id = %s",
+                    column_values(veteran, columns) + [veteran.id],
+                )
+            mask = MASKED_IN_HISTORY.get
             rows = [
                 (
                     veteran.id,
                     at,
                     operator_id,
                     c.field,
-                    json.dumps(c.old, default=str),
-                    json.dumps(c.new, default=str),
+                    json.dumps(mask(c.field, _same)(c.old), default=str),
+                    json.dumps(mask(c.field, _same)(c.new), default=str),
                     reason,
                     cause_event_id,
                 )
@@ -168,3 +199,7 @@ class VeteranStore(Store):
 
 class RegistryStore(BulkStore, SearchStore, FormStore, EnterpriseStore, VeteranStore):
     """The store the service injects; enterprise, search and bulk parts join as mixins."""
+
+
+def _same(value):
+    return value

@@ -50,6 +50,8 @@ class Course:
     practical_pass: int
     created_at: dt.datetime
     created_by: str
+    # 职业技能等级 of the certificate the course leads to (taxonomy skill_level), if any
+    skill_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Certificate:
     certificate_name: str
     skills: list[str]
     issued_on: dt.date
+    skill_level: str | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,7 @@ def certify(
         certificate_name=course.certificate_name,
         skills=list(course.skills_granted),
         issued_on=enrollment.completed_on,
+        skill_level=course.skill_level,
     )
     return certificate, [certificate_event(certificate)]
 
@@ -367,5 +371,6 @@ def certificate_event(certificate: Certificate) -> Event:
             "cert_no": certificate.cert_no,
             "skills_granted": list(certificate.skills),
             "issued_on": certificate.issued_on,
+            "skill_level": certificate.skill_level,
         },
     )

@@ -4,7 +4,7 @@ limits on every string, list and number."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.jurisdiction import county_validator
-from shared.taxonomy import code_of
+from shared.taxonomy import Code, code_of
 from shared.validation import PLANNED
 
 BASE_KINDS = ("training", "incubation")
@@ -29,7 +29,7 @@ class BaseSchema(Schema):
 
 class CourseSchema(Schema):
     title = _text(100, required=True)
-    occupation = fields.String(required=True, validate=code_of("occupations"))
+    occupation = Code("occupations", required=True)  # ours, or its 职业分类大典 code
     certificate_name = _text(100, required=True)
     skills_granted = fields.List(
         fields.String(validate=code_of("skills")),
@@ -42,6 +42,8 @@ class CourseSchema(Schema):
     base_id = fields.UUID(required=True)
     theory_pass = _count(0, 100, load_default=60)
     practical_pass = _count(0, 100, load_default=60)
+    # the certificate's 职业技能等级 (五级 … 一级), when the course leads to one
+    skill_level = fields.String(allow_none=True, load_default=None, validate=code_of("skill_level"))
 
     @validates_schema
     def some_hours(self, data, **kwargs):

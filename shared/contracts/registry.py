@@ -35,6 +35,15 @@ class VeteranFacts(EventData):
     service_needs = codes(required=True)
     employment_status = fields.String(required=True)
     intentions = fields.Nested(Intentions, required=True)
+    # Since issue 19 (absent from older events: the defaults). Codes and flags only: no
+    # card number, no years of honours, no places.
+    honours = codes(load_default=list)  # honours codes (立功受奖 kinds), each once
+    disability_grade = fields.Integer(
+        allow_none=True, load_default=None, validate=validate.Range(min=1, max=10)
+    )
+    difficulty_recognised = fields.Boolean(load_default=False)  # 就业困难 recognised
+    late_report = fields.Boolean(load_default=False)  # reported in later than 30 days
+    trained = fields.Boolean(load_default=False)  # took skills training
 
 
 class VeteranRegistered(VeteranFacts):
@@ -69,7 +78,7 @@ class EmploymentStatusChanged(EventData):
 class EnterpriseFacts(EventData):
     enterprise_id = fields.String(required=True)
     kind = fields.String(
-        required=True, validate=validate.OneOf(["enterprise", "individual_business"])
+        required=True, validate=validate.OneOf(["enterprise", "individual_business", "cooperative"])
     )
     county_code = fields.String(required=True, validate=validate.Length(equal=6))
     industry = fields.String(required=True)

@@ -28,6 +28,8 @@ class CertificateIssued(EventData):
     cert_no = fields.String(required=True)
     skills_granted = codes(required=True)
     issued_on = fields.Date(required=True)
+    # taxonomy skill_level (level_5 五级/初级工 … level_1 一级/高级技师); null: none stated
+    skill_level = fields.String(allow_none=True, load_default=None)
 
 
 SCHEMAS = {

@@ -75,6 +75,10 @@ TABLE = {
     ("registry", "reveal_id_number", "veteran_id"): lambda p, w, x: p.registry.reveal_id_number(
         x, "checking a document"
     ),
+    ("registry", "reveal_preferential_card", "veteran_id"): lambda p, w, x: (
+        p.registry.reveal_preferential_card(x, "checking a document")
+    ),
+    ("registry", "verify_veteran", "veteran_id"): lambda p, w, x: p.registry.verify_veteran(x),
     ("registry", "get_enterprise", "enterprise_id"): lambda p, w, x: p.registry.get_enterprise(x),
     ("registry", "update_enterprise", "enterprise_id"): lambda p, w, x: (
         p.registry.update_enterprise(x, {"stage": "operating"})

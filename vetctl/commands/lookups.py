@@ -44,6 +44,19 @@ def card(settings, key):
             ("employment status", v["employment_status"]),
             ("employer", v.get("employer")),
             ("service needs", "、".join(v["service_needs"]) or "—"),
+            ("political status", v.get("political_status")),
+            ("preferential card", v.get("preferential_card_number")),  # masked
+            ("honours", _honours(v.get("honours")) or "—"),
+            ("health", _health(v)),
+            ("difficulty", _difficulty(v.get("employment_difficulty"))),
+            ("reported", v.get("reported_on")),
+            (
+                "hukou / placement",
+                f"{v.get('hukou_place') or '—'} / {v.get('placement_place') or '—'}",
+            ),
+            ("collected / verified", _verified(v)),
+            ("trained", "yes" if v.get("trained") else "no"),
+            ("flags", "、".join(v.get("flags") or ()) or "—"),
         ],
     )
     if got["enterprises"]:
@@ -53,6 +66,34 @@ def card(settings, key):
             [(e["name"], e["kind"], e["stage"]) for e in got["enterprises"]],
         )
     timeline(got["timeline"])
+
+
+def _honours(honours):
+    return "、".join(f"{h['kind']} {h['year']}" for h in honours or ())
+
+
+def _health(v):
+    grade = v.get("disability_grade")
+    return f"{v.get('health') or '—'}" + (f" (grade {grade})" if grade else "")
+
+
+def _difficulty(difficulty):
+    if not difficulty:
+        return "not assessed"
+    if not difficulty.get("recognised"):
+        return "not recognised"
+    outcome = difficulty.get("outcome") or "no outcome yet"
+    return (
+        f"recognised: {'、'.join(difficulty['reasons'])}; help "
+        f"{'、'.join(difficulty.get('help') or ()) or '—'}; {outcome}"
+    )
+
+
+def _verified(v):
+    verified = (
+        f"{v['verified_by']} at {v['verified_at'][:16]}" if v.get("verified_by") else "not verified"
+    )
+    return f"{v.get('collected_by') or '—'} / {verified}"
 
 
 @click.command()

@@ -309,6 +309,7 @@ def test_stats_count_the_ledger_and_compute_the_rate(ledger, rpc, db):
         ("individual_business", "operating", "652302"),
         ("individual_business", "operating", "652324"),
         ("individual_business", "closed", "652301"),
+        ("cooperative", "operating", "652301"),
     )
     stats = rpc.registry.stats()
 
@@ -322,6 +323,9 @@ def test_stats_count_the_ledger_and_compute_the_rate(ledger, rpc, db):
         "public_welfare_post": 1,
         "in_training": 1,
         "further_education": 0,
+        "back_to_school": 0,
+        "admitted_by_exam": 0,
+        "returned_farming": 0,
         "not_seeking": 1,
     }
     assert stats["by_willingness"] == {"job": 2, "business": 2, "training": 3, "none": 3}
@@ -337,6 +341,7 @@ def test_stats_count_the_ledger_and_compute_the_rate(ledger, rpc, db):
     assert stats["enterprises"] == {
         "enterprise": {"startup": 1, "operating": 1, "closed": 0},
         "individual_business": {"startup": 0, "operating": 2, "closed": 1},
+        "cooperative": {"startup": 0, "operating": 1, "closed": 0},
     }
     # Working: 张伟民, 刘洋 (employed), 李强 (self-employed), 王芳 (flexible), 赵_明 (public
     # welfare post). Base: those five plus 张伟 (wants a job) and Aygul (wants a business).
@@ -362,7 +367,7 @@ def test_stats_of_an_empty_ledger_are_zero(registry, rpc):
         "base": 0,
         "rate": 0,
     }
-    assert set(stats["enterprises"]) == {"enterprise", "individual_business"}
+    assert set(stats["enterprises"]) == {"enterprise", "individual_business", "cooperative"}
 
 
 def test_a_clerk_gets_stats_for_their_counties_and_is_forbidden_others(ledger, rpc_as):

@@ -200,8 +200,39 @@ def test_a_pass_issues_a_numbered_certificate_and_a_fail_does_not(
         "cert_no": certificate["cert_no"],
         "skills_granted": ["fire_facility_operator"],
         "issued_on": certificate["issued_on"],
+        "skill_level": None,  # the course states none
     }
     assert sent[2][1]["passed"] is False
 
     [taken] = rpc.training.trainings_for(good["veteran_id"])
     assert taken["cert_no"] == certificate["cert_no"] and taken["title"] == course["title"]
+
+
+def test_a_course_with_a_skill_level_issues_certificates_of_that_level(
+    rpc, base, trained_veteran, db
+):
+    data = {
+        "title": "焊工（中级）",
+        "occupation": "electrician",
+        "certificate_name": "焊工职业技能等级证书",
+        "skills_granted": ["welder"],
+        "theory_hours": 40,
+        "practical_hours": 60,
+        "mode": "offline",
+        "base_id": base["id"],
+    }
+    with pytest.raises(InvalidInput) as caught:
+        rpc.training.open_course({**data, "skill_level": "intermediate"})
+    assert "skill_level" in caught.value.errors
+    course = rpc.training.open_course(
+        {**data, "skill_level": "level_4", "occupation": "4-07-05-04"}  # a 大典 code
+    )
+    assert (course["skill_level"], course["occupation"]) == ("level_4", "fire_facility_operator")
+    cohort = rpc.training.open_cohort(
+        course["id"], {"starts_on": in_days(3), "ends_on": in_days(33), "capacity": 30}
+    )
+    enrollment = rpc.training.enroll(cohort["id"], trained_veteran()["veteran_id"])
+    rpc.training.record_result(enrollment["id"], {"theory_score": 90, "practical_score": 90})
+    assert scalar(db, "SELECT skill_level FROM training.certificates") == "level_4"
+    [issued] = [data for kind, data in events(db) if kind == "certificate_issued"]
+    assert issued["skill_level"] == "level_4"

@@ -35,6 +35,27 @@ def test_card_by_id_number_or_id_and_an_unknown_one(system, vetctl, rpc):
     assert "veteran_id" in bad
 
 
+def test_card_shows_the_national_collections_fields_with_the_card_number_masked(
+    system, vetctl, rpc
+):
+    data = make_veteran(
+        preferential_card_number="YD6523019911",
+        honours=[{"kind": "third_class_merit", "year": 2012}],
+        health="disabled",
+        disability_grade=7,
+        employment_difficulty={"recognised": True, "reasons": ["low_skills"], "help": []},
+        reported_on="2017-01-20",
+        hukou_place="652301100001",
+    )
+    veteran = rpc.registry.register_veteran(data)
+    rpc.registry.verify_veteran(veteran["id"])
+    out = vetctl("card", veteran["id"])
+    assert "YD********11" in out and "YD6523019911" not in out
+    assert "third_class_merit 2012" in out and "disabled (grade 7)" in out
+    assert "recognised: low_skills" in out and "late_report" in out
+    assert "op-test at" in out  # verified by the caller
+
+
 def test_booklet_match_and_call(system, vetctl, rpc, db):
     founder = rpc.registry.register_veteran(make_veteran(willingness="business"))
     enterprise = rpc.registry.register_enterprise(

@@ -254,3 +254,62 @@ def test_a_csv_in_another_encoding_is_one_line_naming_the_accepted_ones(vetctl, 
     assert "accepted encodings: UTF-8 (with or without BOM), GB18030" in out
     assert "Traceback" not in out and "UnicodeDecodeError" not in out
     assert len(out.strip().splitlines()) == 1
+
+
+def test_an_old_sheet_with_old_labels_still_imports_and_the_new_columns_are_read(
+    system, vetctl, tmp_path, db
+):
+    # A sheet from before issue 19: 士官 (now 军士), 升学 (now split into 复学/考试入学); and one
+    # of today's with the card's new columns.
+    path = tmp_path / "旧台账.csv"
+    first, second = unique_id_numbers(2)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [*HEADERS, "衔级类别", "政治面貌", "优待证号", "报到时间", "户籍地", "采集人"]
+        )
+        for number, extra in (
+            (first, ["士官", "", "", "", "", ""]),
+            (second, ["军士", "中共党员", "YD0099", "2017-02-01", "652301100001", "村站"]),
+        ):
+            writer.writerow(
+                [
+                    number,
+                    "张伟",
+                    "13912345678",
+                    "652301",
+                    "2016-12-01",
+                    "自主就业",
+                    "B2驾驶",
+                    "job",
+                    "升学",
+                    "岗位推荐",
+                    "驾驶员",
+                    4000,
+                    *extra,
+                ]
+            )
+    result = json.loads(vetctl("--json", "import", "veterans", path))
+    assert (result["created"], result["rejected"]) == (2, 0)
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT rank_category, employment_status, political_status,"
+            " preferential_card_number, reported_on::text, hukou_place, collected_by, flags"
+            " FROM registry.veterans ORDER BY id_number = %s",
+            (second,),
+        )
+        old, new = cur.fetchall()
+    assert old[:4] == ("nco", "further_education", None, None)
+    assert old[6] == "op-test"  # collected by the importing operator
+    assert new[:7] == (
+        "nco",
+        "further_education",
+        "cpc_member",
+        "YD0099",
+        "2017-02-01",
+        "652301100001",
+        "村站",
+    )
+    # (id_division_unverified too when the generated birth year predates the division)
+    assert new[7][-2:] == ["possible_duplicate", "late_report"]
+    assert "late_report" not in old[7]

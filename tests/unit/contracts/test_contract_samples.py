@@ -11,7 +11,7 @@ import pytest
 from shared.contracts import SCHEMAS, ContractError, Event, dump_data, envelope, load_event
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "samples"
-PERSONAL = {"id_number", "name", "phone", "address"}
+PERSONAL = {"id_number", "name", "phone", "address", "preferential_card_number"}
 
 
 def sample(source, event_type):

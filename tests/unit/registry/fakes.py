@@ -246,6 +246,11 @@ class FakeBulkStore(FakeLedger):
         super().__init__(now)
         self.snatched = {}
 
+    def card_numbers_held(self, numbers):
+        self._called("card_numbers_held")
+        held = {v.preferential_card_number for v in self.veterans.values()}
+        return {n for n in numbers if n in held}
+
     def holders(self, id_numbers, counties=None, stations=None):
         self._called("holders")
         return {

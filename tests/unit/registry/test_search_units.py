@@ -240,6 +240,7 @@ def test_every_need_and_every_enterprise_stage_is_reported_even_at_zero():
     assert figures["enterprises"] == {
         "enterprise": {"startup": 0, "operating": 0, "closed": 0},
         "individual_business": {"startup": 0, "operating": 3, "closed": 0},
+        "cooperative": {"startup": 0, "operating": 0, "closed": 0},
     }
 
 

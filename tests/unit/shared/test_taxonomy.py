@@ -1,9 +1,10 @@
+import datetime as dt
 import re
 
 import pytest
 from marshmallow import Schema, ValidationError, fields
 
-from shared.taxonomy import Taxonomy, code_of
+from shared.taxonomy import Code, Taxonomy, code_of
 
 REQUIRED = {
     "employment_status": {
@@ -13,7 +14,10 @@ REQUIRED = {
         "flexible": "灵活就业",
         "public_welfare_post": "公益性岗位",
         "in_training": "培训中",
-        "further_education": "升学",
+        "further_education": "升学（旧，未区分复学/考试入学）",
+        "back_to_school": "复学",
+        "admitted_by_exam": "考试入学",
+        "returned_farming": "返乡务农",
         "not_seeking": "暂无意愿",
     },
     "willingness": {"job": "就业", "business": "创业", "training": "培训", "none": "暂无"},
@@ -31,6 +35,9 @@ REQUIRED = {
         "assigned_job": "安排工作",
         "retired": "退休",
         "supported": "供养",
+        "monthly_pension": "逐月领取退役金",
+        "transfer": "转业",
+        "demobilised": "复员",
     },
     "branch": {
         "army": "陆军",
@@ -39,8 +46,38 @@ REQUIRED = {
         "rocket_force": "火箭军",
         "armed_police": "武警部队",
         "joint_logistics": "联勤保障部队",
+        "aerospace_force": "军事航天部队",
+        "cyberspace_force": "网络空间部队",
+        "information_support_force": "信息支援部队",
+        "strategic_support_force": "战略支援部队",
         "other": "其他",
     },
+    "political_status": {
+        "cpc_member": "中共党员",
+        "cpc_probationary": "中共预备党员",
+        "cyl_member": "共青团员",
+        "democratic_party": "民主党派成员",
+        "non_partisan": "无党派人士",
+        "masses": "群众",
+    },
+    "honours": {
+        "first_class_merit": "一等功",
+        "second_class_merit": "二等功",
+        "third_class_merit": "三等功",
+        "honorary_title": "荣誉称号",
+        "commendation": "嘉奖",
+    },
+    "health": {"healthy": "健康", "chronic_illness": "患病", "disabled": "伤残"},
+    "skill_level": {
+        "level_5": "五级/初级工",
+        "level_4": "四级/中级工",
+        "level_3": "三级/高级工",
+        "level_2": "二级/技师",
+        "level_1": "一级/高级技师",
+    },
+    "difficulty_reason": {"other"},
+    "difficulty_help": {"other"},
+    "difficulty_outcome": {"other"},
     "skills": {
         "driver_b2",
         "driver_a2",
@@ -126,6 +163,56 @@ def test_the_packaged_file_has_the_required_categories_and_the_card_fields(taxon
         "consent_scope",
         "fair_mode",
     }
+
+
+def test_the_rank_category_says_junshi_and_the_cooperative_is_an_enterprise_kind(taxonomy):
+    assert taxonomy.label("rank_category", "nco") == "军士"
+    assert taxonomy.label("enterprise_kind", "cooperative") == "农民专业合作社"
+
+
+def test_old_codes_and_labels_map_to_current_codes(taxonomy):
+    assert taxonomy.current("rank_category", "士官") == "nco"
+    assert taxonomy.current("employment_status", "升学") == "further_education"
+    assert taxonomy.current("rank_category", "nco") == "nco"
+    assert taxonomy.current("rank_category", "将军") == "将军"  # unknown stays, to be refused
+
+
+def test_an_occupation_named_by_its_dadian_code_is_ours_and_unknown_codes_stay_null(taxonomy):
+    assert taxonomy.current("occupations", "4-07-05-04") == "fire_facility_operator"
+    assert taxonomy.occupation_code("fire_facility_operator") == {
+        "code": "4-07-05-04",
+        "confirmed": True,
+    }
+    assert taxonomy.occupation_code("drone_pilot") == {"code": "4-02-04-06", "confirmed": False}
+    known = {o for o in taxonomy.codes("occupations") if taxonomy.occupation_code(o)}
+    assert known == {"fire_facility_operator", "drone_pilot"}  # none invented
+
+
+def test_branch_periods_come_from_the_data_file(taxonomy):
+    periods = taxonomy.branch_periods()
+    assert periods["strategic_support_force"] == (None, dt.date(2024, 4, 19))
+    assert periods["aerospace_force"] == (dt.date(2024, 4, 19), None)
+    assert "army" not in periods
+
+
+def test_an_alias_to_no_current_code_is_refused_when_the_file_loads():
+    with pytest.raises(ValueError, match="colour"):
+        Taxonomy({"colour": {"red": "红"}}, aliases={"colour": {"赤": "crimson"}})
+
+
+class Card(Schema):
+    rank = Code("rank_category")
+    occupation = Code("occupations")
+
+
+def test_the_code_field_loads_an_alias_as_the_current_code_and_refuses_the_unknown():
+    assert Card().load({"rank": "士官", "occupation": "4-02-04-06"}) == {
+        "rank": "nco",
+        "occupation": "drone_pilot",
+    }
+    with pytest.raises(ValidationError) as caught:
+        Card().load({"rank": "general"})
+    assert caught.value.messages == {"rank": ["not a rank_category code"]}
 
 
 def test_every_label_is_a_non_empty_chinese_string(taxonomy):

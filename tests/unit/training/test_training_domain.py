@@ -156,7 +156,7 @@ def test_a_result_is_recorded_once_for_an_enrolled_veteran():
 
 
 def test_a_certificate_names_the_course_its_skills_and_the_day_of_the_result():
-    course = make_course(skills_granted=["welder", "cook"])
+    course = make_course(skills_granted=["welder", "cook"], skill_level="level_4")
     completed, _ = domain.record_result(
         make_enrollment(county_code="652302"), course, 80, 80, TODAY
     )
@@ -170,6 +170,7 @@ def test_a_certificate_names_the_course_its_skills_and_the_day_of_the_result():
         "certificate_name": "消防设施操作员证",
         "skills": ["welder", "cook"],
         "issued_on": TODAY,
+        "skill_level": "level_4",
     }
     assert [(e.type, e.data) for e in events] == [
         (
@@ -180,6 +181,7 @@ def test_a_certificate_names_the_course_its_skills_and_the_day_of_the_result():
                 "cert_no": "TR20266523020000042",
                 "skills_granted": ["welder", "cook"],
                 "issued_on": TODAY,
+                "skill_level": "level_4",
             },
         )
     ]

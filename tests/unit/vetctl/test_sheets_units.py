@@ -3,6 +3,7 @@ numbers typed as numbers and oversized cells are refused row by row, a CSV in an
 encoding is one line naming the encodings accepted. Registry is a fake."""
 
 import csv
+import datetime as dt
 import zipfile
 
 import openpyxl
@@ -368,3 +369,59 @@ def test_an_integer_cell_is_sent_as_a_json_integer_or_as_text_the_service_refuse
     cells = sheets.Cells(["intentions.min_salary"])
     value = cells.payload([cell])["intentions"]["min_salary"]
     assert value == sent and type(value) is type(sent)
+
+
+def test_an_old_sheet_with_old_labels_still_maps_to_current_codes():
+    # 士官 (the label before 军士), 升学 (before 复学/考试入学 were told apart).
+    fields, unknown = sheets.columns_for(
+        ["衔级类别", "就业状态", "退役类型", "意向职业"], sheets.VETERAN_HEADERS
+    )
+    assert unknown == []
+    payload = sheets.Cells(fields).payload(["士官", "升学", "逐月领取退役金", "4-07-05-04、驾驶员"])
+    assert payload["rank_category"] == "nco"
+    assert payload["employment_status"] == "further_education"
+    assert payload["discharge_type"] == "monthly_pension"
+    assert payload["intentions"]["occupations"] == ["fire_facility_operator", "driver"]
+
+
+def test_the_new_card_columns_are_read_from_their_chinese_headers():
+    headers = ["政治面貌", "优待证号", "健康状况", "伤残等级"]
+    headers += ["报到时间", "户籍地", "安置地", "采集人"]
+    fields, unknown = sheets.columns_for(headers, sheets.VETERAN_HEADERS)
+    assert unknown == []
+    payload = sheets.Cells(fields).payload(
+        ["中共党员", "YD0001", "伤残", 6.0, dt.date(2017, 1, 3), 652301100001.0, "652301", "李"]
+    )
+    assert payload == {
+        "political_status": "cpc_member",
+        "preferential_card_number": "YD0001",
+        "health": "disabled",
+        "disability_grade": 6,
+        "reported_on": "2017-01-03",
+        "hukou_place": "652301100001",
+        "placement_place": "652301",
+        "collected_by": "李",
+    }
+
+
+def test_the_export_has_the_new_card_columns_as_the_list_reply_gives_them(tmp_path):
+    registry = FakeRegistry(
+        [
+            {
+                "id": "v1",
+                "preferential_card_number": "YD********01",
+                "honours": [{"kind": "third_class_merit", "year": 2012}],
+                "employment_difficulty": {"recognised": True, "reasons": ["other"]},
+                "trained": True,
+                "flags": ["late_report"],
+            }
+        ]
+    )
+    path = tmp_path / "out.csv"
+    assert records.export_veterans(registry, path, "csv") == 1
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        (row,) = csv.DictReader(handle)
+    assert row["preferential_card_number"] == "YD********01"
+    assert row["honours"] == "third_class_merit:2012"
+    assert row["employment_difficulty"] == "recognised"
+    assert (row["trained"], row["flags"]) == ("True", "late_report")

@@ -174,7 +174,7 @@ def _with(**values):
 
 REGISTER_CASES = [
     ("missing kind", _without("kind"), "kind"),
-    ("unknown kind", _with(kind="cooperative"), "kind"),
+    ("unknown kind", _with(kind="partnership"), "kind"),
     ("uscc with a bad check character", _with(uscc=BAD_CHECK_USCC), "uscc"),
     ("uscc of the wrong length", _with(uscc="91652301MA78K2Q5"), "uscc"),
     ("uscc with a letter stdnum excludes", _with(uscc="91652301MA78K2Q5O3"), "uscc"),

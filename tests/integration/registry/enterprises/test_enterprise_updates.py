@@ -120,7 +120,7 @@ UPDATE_CASES = [
     ("an unknown founder", {"founder_ids": [UNKNOWN_ID]}, "founder_ids.0"),
     ("county outside the jurisdiction", {"county_code": "110101"}, "county_code"),
     ("founded in the future", {"founded_on": "2999-01-01"}, "founded_on"),
-    ("unknown kind", {"kind": "cooperative"}, "kind"),
+    ("unknown kind", {"kind": "partnership"}, "kind"),
     ("empty name", {"name": ""}, "name"),
     ("the id", {"id": UNKNOWN_ID}, "id"),
     ("payload a string", "closed", "_schema"),
