@@ -243,6 +243,7 @@ NO_RECORD_ID = {
     ("registry", "find_veteran_by_id_number"),
     ("registry", "search_veterans"),
     ("registry", "stats"),
+    ("registry", "annual_form"),
     ("registry", "audit"),
     ("jobs", "register_employer"),
     ("jobs", "search_jobs"),
