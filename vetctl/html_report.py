@@ -91,7 +91,14 @@ TEXT = {
 # Charts by county: (id, Chinese title, English title, unit, [(series key, part)], y max).
 # ``part`` picks the count (0) or the amount (1) of a "count / amount" figure.
 COUNTY_CHARTS = (
-    ("employment_rate", "就业创业率", "employment rate", "%", [("employment_rate", None)], 100),
+    (
+        "employment_rate",
+        "就业创业率（上年度新增自主就业退役士兵）",
+        "employment rate (last year's self-arranged cohort)",
+        "%",
+        [("cohort_employment_rate", None)],
+        100,
+    ),
     ("loans", "协调贷款（笔）", "loans coordinated", "笔", [("loans", 0)], None),
     ("loans_amount", "协调贷款金额（元）", "loans coordinated (yuan)", "元", [("loans", 1)], None),
     (

@@ -47,13 +47,42 @@ def _retention(stats, days):
     return _rate(value)
 
 
+# Where ``attach_form`` puts an area's figures of the annual form beside its services' stats.
+FORM = "annual_form"
+
+
+def attach_form(areas, form):
+    """Put each area's annual-form rate beside its stats (``areas[area][FORM]``): the
+    form's total for the area it was asked for (the prefecture, or the one county), its
+    rows for the areas below (counties, or townships). Areas the form has no row for get
+    nothing (shown as "—")."""
+    if not form:
+        return areas
+    by_area = {row["area"]: row for row in form["rows"]}
+    scope = form["scope"].get("code")
+    for area, stats in areas.items():
+        if area == scope:
+            stats[FORM] = {"rate": form["rate"]["value"], **form["total"]}
+        elif area in by_area:
+            stats[FORM] = {"rate": form["rate"]["rows"][area], **by_area[area]["values"]}
+    return areas
+
+
 # (key, Chinese label, English label, value from {service: stats})
 INDICATORS = (
     ("veterans", "登记退役军人", "registered veterans", lambda s: _get(s, "registry", "veterans")),
     (
+        # The headline: the annual form's rate (D ÷ A) for last year's cohort of 自主就业
+        # discharges, the figure the bureau files upward (``attach_form``).
+        "cohort_employment_rate",
+        "就业创业率（上年度新增自主就业退役士兵，D÷A）",
+        "employment and entrepreneurship rate (last year's self-arranged cohort, D/A)",
+        lambda s: _rate(_get(s, FORM, "rate")),
+    ),
+    (
         "employment_rate",
-        "就业创业率",
-        "employment and entrepreneurship rate",
+        "在册就业率（全体登记中有就业创业意愿或在业者）",
+        "employment rate of the whole ledger (of those willing or working)",
         lambda s: _rate(_get(s, "registry", "employment_rate", "rate")),
     ),
     (
@@ -237,7 +266,12 @@ def as_json(areas):
 # (key, Chinese label, English label, (service, figure)): the monthly series a chart draws,
 # each read from that service's ``stats`` → ``by_month``.
 MONTHLY = (
-    ("employment_rate", "就业创业率", "employment rate", ("registry", "employment_rate")),
+    (
+        "employment_rate",
+        "在册就业率（月末）",
+        "employment rate of the ledger (month end)",
+        ("registry", "employment_rate"),
+    ),
     ("loans_disbursed", "放款（笔）", "loans disbursed", ("loans", "loans_disbursed")),
     ("loans_amount", "放款金额（元）", "loans disbursed (yuan)", ("loans", "loans_amount")),
     (

@@ -55,6 +55,7 @@ def report(settings, ctx, county, fmt, lang, output, stations):
         annual = client.try_call("registry", "annual_form", None, county)
     if county:
         areas.pop(None)
+    reports.attach_form(areas, annual)
     # One document for --json and the HTML page: the same numbers in both.
     document = reports.document(areas, jurisdiction, bureau_clock().local_now(), form=annual)
     if settings.as_json or fmt == "json":

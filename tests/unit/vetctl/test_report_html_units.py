@@ -22,6 +22,7 @@ def stats(veterans, rate, loans, amount, by_month=None):
         "training": {"enrolled": 4, "certificates": 2},
         "followup": {"average_satisfaction": 4.5, "retention": {"day_90": {"rate": 0.75}}},
         "jobs": None,  # a service that did not answer
+        report.FORM: {"rate": rate},  # the annual form's rate (report.attach_form)
     }
 
 
@@ -188,3 +189,20 @@ def test_html_csv_and_xlsx_need_an_output_file_before_anything_is_asked():
     for fmt in ("html", "csv", "xlsx"):
         result = CliRunner().invoke(cli, ["report", "--format", fmt])
         assert result.exit_code == 2 and f"--format {fmt} needs --output FILE" in result.output
+
+
+def test_the_headline_rate_is_the_annual_forms_per_area():
+    areas = {"652301": {}, "652302": {}, None: {}}
+    form = {
+        "scope": {"level": "prefecture", "code": None},
+        "rows": [{"area": "652301", "values": {"A": 4, "D": 3}}],
+        "total": {"A": 4, "D": 3},
+        "rate": {"value": "0.7500", "rows": {"652301": "0.7500"}},
+    }
+
+    figures = report.as_json(report.attach_form(areas, form))
+
+    assert figures["652301"]["cohort_employment_rate"] == "75.0%"
+    assert figures["prefecture"]["cohort_employment_rate"] == "75.0%"
+    assert figures["652302"]["cohort_employment_rate"] is None  # no row: shown as —
+    assert report.attach_form({"652301": {}}, None) == {"652301": {}}

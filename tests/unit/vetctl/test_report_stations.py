@@ -19,7 +19,7 @@ class FakeClient:
 
     def try_call(self, service, method, *args):
         self.calls.append((service, method, *args))
-        if service != "registry":
+        if service != "registry" or method != "stats":
             return None
         station = args[1] if len(args) > 1 else None
         return {"veterans": 10 if station is None else int(station[-3:]) + 1}
