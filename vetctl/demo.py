@@ -34,7 +34,46 @@ def uscc(rng, county):
     return body + USCC_ALPHABET[(31 - total % 31) % 31]
 
 
-def veterans(rng, fake, n, today):
+# Last year's discharges, the annual form's cohort: how they are doing (weights).
+COHORT_STATUSES = {
+    "employed": 30,
+    "flexible": 10,
+    "self_employed": 8,
+    "returned_farming": 10,
+    "back_to_school": 5,
+    "admitted_by_exam": 5,
+    "unemployed": 32,
+}
+
+
+def last_years_cohort(cohort, record, today):
+    """Make about a third of the cards last year's discharges with the form's statuses (and
+    some waiting veterans recognised as in employment difficulty), drawn from ``cohort``, a
+    generator of their own, so that every other demo figure stays as it was for a seed."""
+    if cohort.random() >= 0.3:
+        return record
+    discharged = dt.date(today.year - 1, cohort.randint(1, 12), 1)
+    status = cohort.choices(list(COHORT_STATUSES), list(COHORT_STATUSES.values()))[0]
+    record = {
+        **record,
+        "discharged_on": discharged.isoformat(),
+        "enlisted_on": dt.date(discharged.year - cohort.randint(2, 8), 9, 1).isoformat(),
+        "employment_status": status,
+    }
+    record.pop("employer", None)
+    if status == "unemployed" and cohort.random() < 0.4:
+        record["employment_difficulty"] = {
+            "recognised": True,
+            "reasons": [cohort.choice(["long_term_unemployed", "low_skills", "older_age"])],
+            "help": cohort.sample(["job_referral", "skills_training", "public_welfare_post"], 1)
+            if cohort.random() < 0.7
+            else [],
+        }
+    return record
+
+
+def veterans(rng, fake, n, today, cohort=None):
+    cohort = cohort or random.Random(7)
     jurisdiction = Jurisdiction.load()
     counties = jurisdiction.codes()
     # Each card at a village station of its county (when the county lists any), picked
@@ -91,7 +130,13 @@ def veterans(rng, fake, n, today):
         }
         if status == "employed":
             record["employer"] = fake.company()
+        record = last_years_cohort(cohort, record, today)
+        if record["employment_status"] == "employed" and not record.get("employer"):
+            record["employer"] = f"{jurisdiction.name_of(county)}{cohort.choice(EMPLOYERS)}"
         yield record
+
+
+EMPLOYERS = ("物流有限公司", "保安服务有限公司", "农业发展有限公司", "建设工程有限公司")
 
 
 def bureau_today(client):
@@ -110,7 +155,7 @@ def run(client, n, seed=2026, echo=print):
     taxonomy = Taxonomy.load()
     occupations = sorted(taxonomy.codes("occupations"))
     created = []
-    batch = list(veterans(rng, fake, n, today))
+    batch = list(veterans(rng, fake, n, today, random.Random(seed + 1)))
     for start in range(0, len(batch), 500):
         part = batch[start : start + 500]
         results = client.call("registry", "register_veterans", part)["results"]
@@ -119,8 +164,11 @@ def run(client, n, seed=2026, echo=print):
 
     # Enterprises founded by those who want a business.
     founders = [(vid, rec) for vid, rec in created if rec["willingness"] == "business"]
+    cohort_kinds = random.Random(seed + 2)
     for vid, rec in founders[: max(1, len(founders) // 2)]:
         kind = rng.choice(["enterprise", "individual_business"])
+        if kind == "individual_business" and cohort_kinds.random() < 0.3:
+            kind = "cooperative"  # a farmers' cooperative (its own generator, as above)
         data = {
             "kind": kind,
             "name": fake.company(),

@@ -362,6 +362,10 @@ def test_demo_data_gives_every_service_something_to_report(system, vetctl):
         "intentions",
     ):
         assert figures[key], key
+    # Last year's cohort is there for the annual form, and it adds up.
+    form = document["form"]
+    assert form["total"]["A"] >= 10 and form["ok"], form["checks"]
+    assert form["total"]["D"] and form["total"]["L"] and figures["cohort_employment_rate"]
 
 
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Urumqi"])
