@@ -55,7 +55,7 @@ def write_xlsx(path, form, generated_at):
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
 
-    sheet.cell(1, 1, f"{form['year']}年度新增自主就业退役士兵就业及去向情况表")
+    sheet.cell(1, 1, f"{form['year']}{form['title']}")
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
     sheet.cell(1, 1).font = Font(bold=True, size=14)
     sheet.cell(1, 1).alignment = centre

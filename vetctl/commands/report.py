@@ -123,7 +123,7 @@ def form(settings, year, county, station, fmt, output):
         emit_json(sheet)
     elif fmt == "table":
         columns = ["地区", *(f"{c['key']} {c['label']}" for c in sheet["columns"])]
-        table(f"{sheet['year']}年度{sheet['title']}", columns, list(form_sheet.lines(sheet)))
+        table(f"{sheet['year']}{sheet['title']}", columns, list(form_sheet.lines(sheet)))
         for line in form_sheet.notes(sheet):
             click.echo(line)
     else:
