@@ -50,6 +50,11 @@ TEXT = {
         "area": "地区",
         "total": "合计",
         "checks": "表内校验",
+        "checks_summary": "共 {n} 项校验，{failed} 项不符（下表列出合计行的校验和全部不符项）",
+        "unclassified": (
+            "{n} 张卡片无法归入任何一栏，只计入总数：请核对后再报送"
+            "（vetctl report form --json 列出卡片编号）"
+        ),
         "rule": "校验规则",
         "left": "左边",
         "right": "右边",
@@ -75,6 +80,11 @@ TEXT = {
         "area": "area",
         "total": "total",
         "checks": "Checks",
+        "checks_summary": "{n} checks, {failed} failing (listed: the total's, every failing one)",
+        "unclassified": (
+            "{n} card(s) fit no column and count in the total only: correct them before "
+            "filing (vetctl report form --json lists them)"
+        ),
         "rule": "rule",
         "left": "left",
         "right": "right",
@@ -298,10 +308,30 @@ def _month_tables(doc, lang, specs):
     return "".join(out)
 
 
+def _forms_own(check):
+    """One of the form's own checks (A = B + C + D + L …), not a row sum or a bound."""
+    rule = check.get("rule", "")
+    return "=" in rule and "各行" not in rule
+
+
+def _percent(value):
+    """A rate as the form gives it (a fraction, "0.6814") shown as "68.1%"; text that is
+    already a percentage, or None, as ``shown`` has it."""
+    try:
+        return f"{float(value) * 100:.1f}%"
+    except (TypeError, ValueError):
+        return shown(value)
+
+
 def _form_section(form, lang):
     t = TEXT[lang]
     columns = form.get("columns") or []
-    head = "".join(f'<th scope="col">{_e(c.get("label", c["key"]))}</th>' for c in columns)
+    # A column's letter above its label (the checks name the columns by letter).
+    head = "".join(
+        f'<th scope="col">{_e(c["key"]) + "<br>" if len(c["key"]) == 1 else ""}'
+        f"{_e(c.get('label', c['key']))}</th>"
+        for c in columns
+    )
     rows = []
     for row in form.get("rows") or []:
         values = row.get("values") or {}
@@ -322,29 +352,48 @@ def _form_section(form, lang):
         f'<table class="form"><thead><tr><th scope="col">{_e(t["area"])}</th>{head}</tr>'
         f"</thead><tbody>{''.join(rows)}</tbody></table>",
     ]
+    names = {row.get("area"): row.get("name") or row.get("area") for row in form.get("rows") or []}
     checks = form.get("checks") or []
+    # The form's checks on its total, and every check that fails anywhere (a row, or the
+    # rows not adding up); the others are counted, not listed (a prefecture has ~60).
+    listed = [
+        c
+        for c in checks
+        if not c.get("ok")
+        or (c.get("area") is None and "=" in c.get("rule", "") and "各行" not in c.get("rule", ""))
+    ]
     if checks:
+        failed = sum(not c.get("ok") for c in checks)
         lines = "".join(
-            f"<tr><td>{_e(c.get('rule', ''))}</td><td>{_e(c.get('area') or t['total'])}</td>"
+            f"<tr><td>{_e(c.get('rule', ''))}</td>"
+            f"<td>{_e(names.get(c.get('area'), c.get('area')) or t['total'])}</td>"
             f'<td class="num">{_e(shown(c.get("left")))}</td>'
             f'<td class="num">{_e(shown(c.get("right")))}</td>'
             f'<td class="{"ok" if c.get("ok") else "fail"}" data-ok="{bool(c.get("ok"))}">'
             f"{_e(t['ok'] if c.get('ok') else t['fail'])}</td></tr>"
-            for c in checks
+            for c in listed
         )
         parts.append(
-            f'<h3>{_e(t["checks"])}</h3><table class="checks"><thead><tr>'
+            f"<h3>{_e(t['checks'])}</h3>"
+            f"<p>{_e(t['checks_summary'].format(n=len(checks), failed=failed))}</p>"
+            f'<table class="checks"><thead><tr>'
             f"<th>{_e(t['rule'])}</th><th>{_e(t['area'])}</th><th>{_e(t['left'])}</th>"
             f"<th>{_e(t['right'])}</th><th>{_e(t['result'])}</th></tr></thead>"
             f"<tbody>{lines}</tbody></table>"
+        )
+    if form.get("unclassified"):
+        parts.append(
+            f'<p class="fail">{_e(t["unclassified"].format(n=len(form["unclassified"])))}</p>'
         )
     rate = form.get("rate")
     if rate:
         parts.append(
             f'<p><strong>{_e(t["rate"])}：</strong><span data-table="form" data-key="rate">'
-            f"{_e(shown(rate.get('value')))}</span></p>"
+            f"{_e(_percent(rate.get('value')))}</span></p>"
             f'<p class="definition">{_e(t["definition"])}{_e(rate.get("definition", ""))}</p>'
         )
+    if form.get("precedence"):
+        parts.append(f'<p class="definition">{_e(form["precedence"])}</p>')
     return "".join(parts)
 
 
