@@ -122,8 +122,10 @@ def form(settings, year, county, station, fmt, output):
     if settings.as_json or fmt == "json":
         emit_json(sheet)
     elif fmt == "table":
-        columns = ["地区", *(f"{c['key']} {c['label']}" for c in sheet["columns"])]
+        # The columns by letter (a terminal is too narrow for the labels), then the legend.
+        columns = ["地区", *(c["key"] for c in sheet["columns"])]
         table(f"{sheet['year']}{sheet['title']}", columns, list(form_sheet.lines(sheet)))
+        click.echo("栏目：" + "，".join(f"{c['key']} {c['label']}" for c in sheet["columns"]))
         for line in form_sheet.notes(sheet):
             click.echo(line)
     else:
