@@ -17,6 +17,20 @@ def bureau_now():
     return bureau_clock().now()
 
 
+def envelope(source, event_type, occurred_at=None, **data):
+    """An event as the bus carries it: ``data`` from ``source``, occurred now (the bureau's
+    clock) unless ``occurred_at`` says when."""
+    return {
+        "event_id": str(uuid.uuid4()),
+        "type": event_type,
+        "version": 1,
+        "occurred_at": (occurred_at or bureau_now()).isoformat(),
+        "source": source,
+        "correlation_id": uuid.uuid4().hex,
+        "data": data,
+    }
+
+
 def bureau_today():
     """The bureau's date now (never the machine's: ``TZ`` changes nothing)."""
     return bureau_clock().today()

@@ -10,21 +10,15 @@ from nameko.testing.utils import get_container
 
 from services.followup.service import FollowupService
 from shared.clock import Clock, FrozenClock
+from tests import helpers
 from tests.helpers import publish
 
 START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
 
 
 def envelope(source, event_type, occurred_at=None, **data):
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": event_type,
-        "version": 1,
-        "occurred_at": (occurred_at or START).isoformat(),
-        "source": source,
-        "correlation_id": uuid.uuid4().hex,
-        "data": data,
-    }
+    """As tests.helpers.envelope, but occurring at the scenario's START unless told."""
+    return helpers.envelope(source, event_type, occurred_at or START, **data)
 
 
 def hired(veteran_id, started_on="2026-11-02", county="652301"):

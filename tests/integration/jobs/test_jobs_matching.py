@@ -10,19 +10,14 @@ from nameko.testing.utils import get_container
 from services.jobs.service import JobsService
 from shared.errors import InvalidInput, NotFound
 from tests.conftest import token
-from tests.helpers import bureau_now, bureau_today, publish, registered_event, scalar, wait_for
-
-
-def envelope(source, event_type, **data):
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": event_type,
-        "version": 1,
-        "occurred_at": bureau_now().isoformat(),
-        "source": source,
-        "correlation_id": uuid.uuid4().hex,
-        "data": data,
-    }
+from tests.helpers import (
+    bureau_today,
+    envelope,
+    publish,
+    registered_event,
+    scalar,
+    wait_for,
+)
 
 
 def test_a_registered_veteran_is_projected_without_personal_identifiers(jobs, known_veteran, db):

@@ -13,7 +13,7 @@ from services.registry.service import RegistryService
 from shared.errors import Forbidden, InvalidInput
 from tests.conftest import token
 from tests.factories import make_veteran
-from tests.helpers import bureau_now, publish
+from tests.helpers import bureau_now, envelope, publish
 from tests.integration.registry.enterprises.booklets import make_enterprise, valid_uscc
 
 YEAR = 2025
@@ -38,20 +38,14 @@ def cohort_card(county, status, station=None, **more):
 
 
 def training_completed(veteran_id):
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": "training_completed",
-        "version": 1,
-        "occurred_at": bureau_now().isoformat(),
-        "source": "training",
-        "correlation_id": uuid.uuid4().hex,
-        "data": {
-            "enrollment_id": str(uuid.uuid4()),
-            "veteran_id": veteran_id,
-            "course_id": str(uuid.uuid4()),
-            "passed": True,
-        },
-    }
+    return envelope(
+        "training",
+        "training_completed",
+        enrollment_id=str(uuid.uuid4()),
+        veteran_id=veteran_id,
+        course_id=str(uuid.uuid4()),
+        passed=True,
+    )
 
 
 @pytest.fixture

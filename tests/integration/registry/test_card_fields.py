@@ -23,7 +23,7 @@ from shared import migrations
 from shared.errors import Conflict, InvalidInput
 from shared.logging import make_handler
 from tests.factories import make_veteran
-from tests.helpers import bureau_now, publish, scalar
+from tests.helpers import bureau_now, envelope, publish, scalar
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "registry" / "migrations"
 CARD_NUMBER = "YD6523010007"
@@ -60,18 +60,6 @@ def rows(db, sql, *args):
     with db.cursor() as cur:
         cur.execute(sql, args)
         return cur.fetchall()
-
-
-def envelope(source, event_type, **data):
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": event_type,
-        "version": 1,
-        "occurred_at": bureau_now().isoformat(),
-        "source": source,
-        "correlation_id": uuid.uuid4().hex,
-        "data": data,
-    }
 
 
 def test_a_card_with_every_new_field_is_stored_and_read_back(registry, rpc, db):

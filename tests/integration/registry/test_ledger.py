@@ -12,24 +12,12 @@ from services.registry.service import RegistryService
 from shared.errors import Forbidden, InvalidInput, NotFound
 from tests.conftest import token
 from tests.factories import id_number, make_veteran
-from tests.helpers import bureau_now, publish, scalar
+from tests.helpers import bureau_now, envelope, publish, scalar
 
 
 @pytest.fixture
 def registry(start):
     return get_container(start(RegistryService), RegistryService)
-
-
-def envelope(source, event_type, **data):
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": event_type,
-        "version": 1,
-        "occurred_at": bureau_now().isoformat(),
-        "source": source,
-        "correlation_id": uuid.uuid4().hex,
-        "data": data,
-    }
 
 
 def deliver(container, config, event, handler):

@@ -12,20 +12,8 @@ from services.training.service import TrainingService
 from shared.clock import Clock, FrozenClock
 from shared.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import token
-from tests.helpers import bureau_now, bureau_today, publish, scalar
+from tests.helpers import bureau_today, envelope, publish, scalar
 from tests.integration.training.conftest import in_days
-
-
-def envelope(source, event_type, **data):
-    return {
-        "event_id": str(uuid.uuid4()),
-        "type": event_type,
-        "version": 1,
-        "occurred_at": bureau_now().isoformat(),
-        "source": source,
-        "correlation_id": uuid.uuid4().hex,
-        "data": data,
-    }
 
 
 def test_courses_are_recommended_by_wanted_occupation_missing_skills_need_and_county(
