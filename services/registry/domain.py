@@ -327,7 +327,10 @@ def facts(veteran):
             veteran.employment_difficulty and veteran.employment_difficulty.get("recognised")
         ),
         "late_report": FLAG_LATE_REPORT in veteran.flags,
-        "trained": bool(veteran.trained),
+        # Not ``trained``: it stays on the card (the annual form reads it here). As a fact,
+        # a training_completed would send a veteran_updated of its own just before the
+        # certificate's, and a replica of jobs taking the two out of order would put back
+        # a snapshot without the certificate (chaos-ci caught it).
     }
 
 

@@ -43,7 +43,6 @@ class VeteranFacts(EventData):
     )
     difficulty_recognised = fields.Boolean(load_default=False)  # 就业困难 recognised
     late_report = fields.Boolean(load_default=False)  # reported in later than 30 days
-    trained = fields.Boolean(load_default=False)  # took skills training
 
 
 class VeteranRegistered(VeteranFacts):

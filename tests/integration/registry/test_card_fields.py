@@ -203,8 +203,10 @@ def test_training_sets_trained_exactly_once(registry, rpc, config, db):
             db, "SELECT body FROM registry.outbox WHERE routing_key = 'veteran_updated' ORDER BY id"
         )
     ]
-    assert updates[0] == {"trained": True}
-    assert all("trained" not in changed for changed in updates[1:])
+    # Only the certificate changed facts others keep: trained sends no event of its own.
+    assert updates == [
+        {"certificates": ["焊工证"], "skills": [*make_veteran()["skills"], "welder"]}
+    ]
 
 
 def test_migration_008_keeps_old_cards_valid(database_url):
