@@ -11,19 +11,16 @@ from services.registry import form_domain
 from services.registry.form_file import load_definition
 from services.registry.worker import RegistryWorker
 from shared.auth import STATS
-from shared.errors import Forbidden
 from shared.jurisdiction import (
     TOWNSHIP,
     Jurisdiction,
     county_validator,
     station_validator,
-    within_any,
 )
 from shared.messaging import rpc
 from shared.validation import invalid, load
 
 NO_STATION = "（未填服务站）"
-OUTSIDE_STATIONS = "the station named is outside this operator's stations"
 
 
 class FormQuerySchema(Schema):
@@ -78,14 +75,11 @@ class ReportRpcs(RegistryWorker):
                 raise invalid({"station_code": ["name one of your stations"]})
             station_code = own[0]
         if station_code is not None:
-            station = jurisdiction.stations[station_code]  # the schema checked it exists
-            if county_code is not None and station.county_code != county_code:
-                raise invalid({"station_code": ["is not a station of county_code"]})
-            self.auth.require_county(station.county_code)
-            if own is not None and not within_any(station_code, own):
-                raise Forbidden(OUTSIDE_STATIONS)
-            covered = jurisdiction.covered([station_code])
-            rows = [(code, jurisdiction.stations[code].name) for code in covered]
+            # The checks of stats(station_code=…): of county_code, in the caller's counties
+            # and, for a station clerk, within its stations; the station with its villages.
+            station_code, covered = self.station_stats_scope(station_code, county_code)
+            station = jurisdiction.stations[station_code]
+            rows = [(code, jurisdiction.stations[code].name) for code in covered or ()]
             scope: dict[str, str | None] = {
                 "level": "station",
                 "code": station.code,

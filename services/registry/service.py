@@ -155,16 +155,7 @@ class RegistryService(
     @rpc(roles=REVEAL, stations=True)
     def reveal_id_number(self, veteran_id, reason):
         """The full ID number, for an operator in scope who says why; audited."""
-        command = load(REVEAL_INPUT, {"reason": reason})
-        veteran = self._veteran(veteran_id)
-        self.store.audit(
-            self.auth.operator,
-            "reveal_id_number",
-            "veteran",
-            veteran.id,
-            self.clock.now(),
-            reason=command["reason"],
-        )
+        veteran = self._reveal(veteran_id, reason, "reveal_id_number")
         log.info(
             "veteran.id_number_revealed", veteran_id=veteran.id, operator_id=self.auth.operator.id
         )
@@ -174,16 +165,7 @@ class RegistryService(
     def reveal_preferential_card(self, veteran_id, reason):
         """The full preferential card number (优待证号), for an operator in scope who says
         why; audited like ``reveal_id_number``."""
-        command = load(REVEAL_INPUT, {"reason": reason})
-        veteran = self._veteran(veteran_id)
-        self.store.audit(
-            self.auth.operator,
-            "reveal_preferential_card",
-            "veteran",
-            veteran.id,
-            self.clock.now(),
-            reason=command["reason"],
-        )
+        veteran = self._reveal(veteran_id, reason, "reveal_preferential_card")
         log.info(
             "veteran.preferential_card_revealed",
             veteran_id=veteran.id,
@@ -193,6 +175,21 @@ class RegistryService(
             "veteran_id": veteran.id,
             "preferential_card_number": veteran.preferential_card_number,
         }
+
+    def _reveal(self, veteran_id, reason, action):
+        """The card whose identifier a reveal shows, once the reason is checked and the
+        reveal audited (who, when, why) as ``action``."""
+        command = load(REVEAL_INPUT, {"reason": reason})
+        veteran = self._veteran(veteran_id)
+        self.store.audit(
+            self.auth.operator,
+            action,
+            "veteran",
+            veteran.id,
+            self.clock.now(),
+            reason=command["reason"],
+        )
+        return veteran
 
     @rpc(roles=WRITE)
     def verify_veteran(self, veteran_id):

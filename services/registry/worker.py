@@ -25,5 +25,7 @@ class RegistryWorker:
     apply_changes: Callable[..., Veteran]
     # service.py: every station a station token covers, or None for no limit
     stations_in_scope: Callable[[], list[str] | None]
+    # search.py: station_code, county_code → (station_code, the stations it covers)
+    station_stats_scope: Callable[[str | None, str | None], tuple[str | None, list[str] | None]]
     # ServiceBase: county_code → (county_code, counties or None for all, counties listed)
     stats_scope: Callable[[str | None], tuple[str | None, list[str] | None, list[str]]]
