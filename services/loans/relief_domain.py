@@ -338,10 +338,12 @@ def employer(
     """The employer's relief of ``year``: Σ over its qualifying hires of the months of
     ``year`` in each hire's 36 months × the per-person figure ÷ 12, rounded once."""
     total = _Tally()
-    per_hire = []
+    per_hire: list[dict[str, Any]] = []
+    count = 0
     for hire in sorted(hires, key=lambda h: (h.started_on, h.hire_id)):
         criteria, tally = _hire_criteria(policy, hire, placements.get(hire.veteran_id), year)
         qualifies = all(c.passed for c in criteria)
+        count += qualifies
         if qualifies:
             total.counted += tally.counted
             for key, (entry, n) in tally.by_entry.items():
@@ -359,7 +361,6 @@ def employer(
                 "criteria": [c.__dict__ for c in criteria],
             }
         )
-    count = sum(h["qualifies"] for h in per_hire)
     criteria = [
         Criterion(
             "qualifying_hires",
