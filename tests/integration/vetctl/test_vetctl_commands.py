@@ -341,6 +341,7 @@ def test_every_command_has_help_with_an_example(vetctl):
         ["check"],
         ["migrate"],
         ["health"],
+        ["loans", "relief"],
     ):
         out = vetctl(*args, "--help")
         assert "Example" in out or "example" in out, args
