@@ -110,14 +110,19 @@ def month_start(index: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _window_months(policy: Policy, section: str, start: int) -> int:
-    """How long the relief lasts from month ``start``: the ``months`` of the rule in force
-    that month, else of the first rule that comes into force later (0 if none)."""
+def _rule_at(policy: Policy, section: str, start: int) -> Entry | None:
+    """The rule in force in month ``start``, else the first that comes into force later."""
     try:
-        return int(policy.in_force(section, month_start(start))["months"])
+        return policy.in_force(section, month_start(start))
     except NoRule:
         later = [e for e in policy.entries(section) if e.effective_from > month_start(start)]
-        return int(later[0]["months"]) if later else 0
+        return later[0] if later else None
+
+
+def _window_months(policy: Policy, section: str, start: int) -> int:
+    """How long the relief lasts from month ``start`` (0 when no rule ever applies)."""
+    rule = _rule_at(policy, section, start)
+    return int(rule["months"]) if rule else 0
 
 
 @dataclass
@@ -209,11 +214,9 @@ def self_employed(
 ) -> Entitlement:
     """The self-employed relief of ``year`` for ``business`` (the subject's individual
     business), given its founders' placements (``discharge_type``, None when unknown)."""
-    criteria = [
-        _placement(
-            next((p for p in placements if p == PLACEMENT), placements[0] if placements else None)
-        )
-    ]
+    # One founder placed 自主就业 is enough (else the first founder's placement is shown).
+    placed = PLACEMENT if PLACEMENT in placements else next(iter(placements), None)
+    criteria = [_placement(placed)]
     if business is None:
         criteria.append(
             Criterion(
@@ -317,14 +320,6 @@ def _hire_criteria(
     )
     criteria.append(_policy_criterion(EMPLOYER, tally, year))
     return criteria, tally
-
-
-def _rule_at(policy: Policy, section: str, start: int) -> Entry | None:
-    try:
-        return policy.in_force(section, month_start(start))
-    except NoRule:
-        later = [e for e in policy.entries(section) if e.effective_from > month_start(start)]
-        return later[0] if later else None
 
 
 def employer(
