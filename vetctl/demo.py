@@ -6,12 +6,15 @@ mentors, a fair, contacts."""
 import datetime as dt
 import random
 import time
+from decimal import ROUND_DOWN, Decimal
 
 from stdnum.cn import ric
 
 from shared.clock import bureau_clock
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
+
+CENT = Decimal("0.01")
 
 USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -165,6 +168,7 @@ def run(client, n, seed=2026, echo=print):
     # Enterprises founded by those who want a business.
     founders = [(vid, rec) for vid, rec in created if rec["willingness"] == "business"]
     cohort_kinds = random.Random(seed + 2)
+    shops = []  # founders of individual businesses: the self-employed tax relief
     for vid, rec in founders[: max(1, len(founders) // 2)]:
         kind = rng.choice(["enterprise", "individual_business"])
         if kind == "individual_business" and cohort_kinds.random() < 0.3:
@@ -183,6 +187,8 @@ def run(client, n, seed=2026, echo=print):
         if kind == "enterprise":
             data["uscc"] = uscc(rng, rec["county_code"])
         client.call("registry", "register_enterprise", data)
+        if kind == "individual_business":
+            shops.append(vid)
 
     # Employers, postings, a fair; applications and hires once jobs knows the veterans.
     employers = [
@@ -239,6 +245,9 @@ def run(client, n, seed=2026, echo=print):
     ]
     _wait_known(client, "jobs", seekers[-1:] or [created[-1][0]])
     hires = 0
+    # The hire's terms (an employer's tax relief needs a contract of a year and social
+    # insurance): some shorter, some uninsured. Their own generator keeps the rest as it was.
+    terms, hiring = random.Random(seed + 5), []
     for vid in seekers[: max(1, len(seekers) // 3)]:
         matches = client.call("jobs", "match_jobs", vid, 3)
         if not matches:
@@ -255,9 +264,15 @@ def run(client, n, seed=2026, echo=print):
                     "jobs",
                     "hire",
                     application["id"],
-                    {"started_on": today.isoformat(), "salary": rng.randrange(4000, 7001, 500)},
+                    {
+                        "started_on": today.isoformat(),
+                        "salary": rng.randrange(4000, 7001, 500),
+                        "contract_months": terms.choice([6, 12, 24, 36, 36]),
+                        "social_insurance": terms.random() < 0.8,
+                    },
                 )
                 hires += 1
+                hiring.append(matches[0]["posting"]["employer_id"])
             except Exception:  # the posting filled up meanwhile: an offer stays an offer
                 pass
     echo(f"demo: {len(employers)} employers, {len(postings)} postings, {hires} hires")
@@ -286,17 +301,9 @@ def run(client, n, seed=2026, echo=print):
             "grant_subsidy",
             {"veteran_id": vid, "kind": "startup", "amount": "5000.00", "period": str(today.year)},
         )
-        client.call(
-            "loans",
-            "record_tax_relief",
-            {
-                "veteran_id": vid,
-                "tax_year": today.year,
-                "amount": "14400.00",
-                "policy": "财税〔2019〕21号",
-            },
-        )
         loans += 1
+    reliefs = _tax_relief(client, shops, hiring, today.year, random.Random(seed + 6))
+    echo(f"demo: {reliefs} tax relief records (within each computed entitlement)")
     base = client.call(
         "training",
         "register_base",
@@ -376,7 +383,13 @@ def run(client, n, seed=2026, echo=print):
         ):
             contacts += 1
     echo(f"demo: {contacts} contacts recorded")
-    return {"veterans": len(created), "hires": hires, "loans": loans, "certified": certified}
+    return {
+        "veterans": len(created),
+        "hires": hires,
+        "loans": loans,
+        "certified": certified,
+        "tax_relief_records": reliefs,
+    }
 
 
 def _wait_known(client, service, veteran_ids, timeout=60):
@@ -388,3 +401,48 @@ def _wait_known(client, service, veteran_ids, timeout=60):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.5)
+
+
+def _tax_relief(client, veteran_ids, employer_ids, year, rng, timeout=30):
+    """Relief actually deducted, recorded against what the rules give: part of each
+    founder's (individual business) and each hiring employer's entitlement for ``year``,
+    never more than the tax the record states was due. Waits for loans to have heard of
+    the businesses and hires; returns how many were recorded."""
+    deadline, recorded = time.monotonic() + timeout, 0
+    subjects = [{"veteran_id": vid} for vid in veteran_ids[:10]]
+    subjects += [{"employer_id": employer_id} for employer_id in dict.fromkeys(employer_ids)]
+    for subject in subjects:
+        while True:  # until loans has heard of the business (or of the employer's hires)
+            got = client.try_call("loans", "tax_relief_entitlement", subject, year)
+            if got and ("employer_id" in subject or _heard_of_business(got)):
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if not got or not got["eligible"]:
+            continue  # not 自主就业, no qualifying hire, or loans has not heard yet
+        remaining = Decimal(got["remaining"])
+        tax_due = (remaining * Decimal(rng.choice(["0.6", "0.8", "1.2"]))).quantize(CENT)
+        amount = min(remaining, tax_due) * Decimal(rng.choice(["0.5", "0.75", "1"]))
+        if amount < CENT:
+            continue
+        client.call(
+            "loans",
+            "record_tax_relief",
+            {
+                **subject,
+                "tax_year": year,
+                "amount": f"{amount.quantize(CENT, rounding=ROUND_DOWN)}",
+                "tax_due": f"{tax_due}",
+                "note": "演示：已抵减税额",
+            },
+        )
+        recorded += 1
+    return recorded
+
+
+def _heard_of_business(entitlement):
+    return any(
+        c["code"] == "individual_business_registered" and c["passed"]
+        for c in entitlement["criteria"]
+    )

@@ -142,6 +142,10 @@ class Hire:
     dedicated: bool
     hired_at: dt.datetime
     hired_by: str
+    # Since issue 20: the terms an employer's tax relief turns on.
+    contract_months: int | None = None
+    social_insurance: bool = False
+    insured_from: dt.date | None = None
 
 
 # -- employers and postings ---------------------------------------------------------------
@@ -292,6 +296,9 @@ def hire(
         dedicated=posting.dedicated,
         hired_at=now,
         hired_by=operator_id,
+        contract_months=terms.get("contract_months"),
+        social_insurance=bool(terms.get("social_insurance", False)),
+        insured_from=terms.get("insured_from"),
     )
 
 
@@ -341,6 +348,9 @@ def hired_event(hire: Hire, employer_name: str) -> Event:
             "started_on": hire.started_on,
             "salary": hire.salary,
             "channel": hire.channel,
+            "contract_months": hire.contract_months,
+            "social_insurance": hire.social_insurance,
+            "insured_from": hire.insured_from,
         },
     )
 

@@ -193,6 +193,24 @@ class HireSchema(Schema):
         strict=True, required=True, validate=validate.Range(min=1, max=MAX_SALARY)
     )
     note = _text(500, allow_none=True, load_default=None)
+    # The terms an employer's tax relief turns on (loans reads them from veteran_hired):
+    # the labour contract's months (None: not stated; 0 or fewer refused), whether social
+    # insurance is paid and from when (None: from the start).
+    contract_months = fields.Integer(
+        strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=600)
+    )
+    social_insurance = fields.Boolean(load_default=False, truthy={True}, falsy={False})
+    insured_from = fields.Date(allow_none=True, load_default=None, validate=HISTORY)
+
+    @validates_schema
+    def insured_from_the_start_or_later(self, data, **kwargs):
+        insured_from = data.get("insured_from")
+        if insured_from is None:
+            return
+        if not data.get("social_insurance"):
+            raise ValidationError("only with social_insurance: true", "insured_from")
+        if data.get("started_on") and insured_from < data["started_on"]:
+            raise ValidationError("must be on or after started_on", "insured_from")
 
 
 class MatchLimitSchema(Schema):

@@ -312,6 +312,9 @@ class JobsService(BureauHttp, ServiceBase):
             **domain.present_application(self._application(application.id)),
             "started_on": hire.started_on.isoformat(),
             "salary": hire.salary,
+            "contract_months": hire.contract_months,
+            "social_insurance": hire.social_insurance,
+            "insured_from": hire.insured_from.isoformat() if hire.insured_from else None,
             "posting_remaining": openings - hired,
         }
 

@@ -156,19 +156,6 @@ class Subsidy:
     granted_by: str
 
 
-@dataclass(frozen=True)
-class TaxRelief:
-    id: str
-    veteran_id: str | None
-    enterprise_id: str | None
-    county_code: str
-    tax_year: int
-    amount: Decimal
-    policy: str
-    recorded_at: dt.datetime
-    recorded_by: str
-
-
 def _county_listed(product, params, veteran, context):
     if veteran.county_code in product.counties:
         return True, f"lives in county {veteran.county_code}, which the product covers"

@@ -12,7 +12,7 @@ import structlog
 from nameko.timer import timer
 
 from services.loans import loan_domain, replies, schedule, schemas
-from services.loans.domain import Assessment, Loan, Product, Subsidy, TaxRelief, VeteranFacts
+from services.loans.domain import Assessment, Loan, Product, Subsidy, VeteranFacts
 from services.loans.loan_domain import Change, Stamp
 from services.loans.products import Products
 from services.loans.store import LoansStore
@@ -246,30 +246,6 @@ class LoanLifecycle:
             operator_id=self.auth.operator.id,
         )
         return replies.present_subsidy(subsidy)
-
-    @rpc(roles=WRITE)
-    def record_tax_relief(self, data):
-        command = load(schemas.TAX_RELIEF_INPUT, data, today=self.clock.today())
-        beneficiary = self._beneficiary(command)
-        relief = TaxRelief(
-            id=str(uuid.uuid4()),
-            veteran_id=beneficiary.veteran_id,
-            enterprise_id=beneficiary.enterprise_id,
-            county_code=beneficiary.county_code,
-            tax_year=command["tax_year"],
-            amount=command["amount"],
-            policy=command["policy"],
-            recorded_at=self.clock.now(),
-            recorded_by=self.auth.operator.id,
-        )
-        self.store.add_tax_relief(relief)
-        log.info(
-            "tax_relief.recorded",
-            tax_relief_id=relief.id,
-            county_code=relief.county_code,
-            operator_id=self.auth.operator.id,
-        )
-        return replies.present_tax_relief(relief)
 
     # -- statistics -----------------------------------------------------------------------
     @rpc(roles=STATS)

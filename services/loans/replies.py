@@ -6,7 +6,7 @@ from dataclasses import fields
 from decimal import Decimal
 
 from services.loans import schedule, schemas
-from services.loans.domain import Loan, LoanHistory, Repayment, Subsidy, TaxRelief
+from services.loans.domain import Loan, LoanHistory, Repayment, Subsidy
 from services.loans.schedule import Instalment
 from shared.months import series
 
@@ -88,15 +88,6 @@ def present_subsidy(subsidy: Subsidy) -> dict:
         if item.name != "granted_by"
     }
     return {**out, "amount": money(subsidy.amount), "granted_at": subsidy.granted_at.isoformat()}
-
-
-def present_tax_relief(relief: TaxRelief) -> dict:
-    out = {
-        item.name: getattr(relief, item.name)
-        for item in fields(relief)
-        if item.name != "recorded_by"
-    }
-    return {**out, "amount": money(relief.amount), "recorded_at": relief.recorded_at.isoformat()}
 
 
 def present_stats(county_code: str | None, listed: list, figures: dict, by_kind: dict) -> dict:

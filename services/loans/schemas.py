@@ -87,16 +87,63 @@ class GrantSubsidySchema(_Beneficiary):
     note = _text(500, allow_none=True, load_default=None)
 
 
-class TaxReliefSchema(_Beneficiary):
-    tax_year = fields.Integer(strict=True, required=True, validate=validate.Range(min=2000))
-    amount = Money(required=True)
-    policy = _text(200, required=True)
+class _ReliefSubject(Schema):
+    """Whose tax relief: a self-employed veteran, a booklet enterprise (an individual
+    business) or an employer (jobs' employer id), exactly one."""
 
-    @validates("tax_year")
-    def not_after_next_year(self, value, **kwargs):
-        # The bound moves with the bureau's calendar, checked when the input is loaded.
-        if value > loading_day().year + 1:
-            raise ValidationError(f"must be {loading_day().year + 1} or earlier")
+    veteran_id = fields.UUID(allow_none=True, load_default=None)
+    enterprise_id = fields.UUID(allow_none=True, load_default=None)
+    employer_id = fields.UUID(allow_none=True, load_default=None)
+
+    @validates_schema
+    def exactly_one(self, data, **kwargs):
+        given = [key for key in RELIEF_SUBJECTS if data.get(key) is not None]
+        if len(given) != 1:
+            raise ValidationError(
+                {"veteran_id": ["give one of veteran_id, enterprise_id or employer_id"]}
+            )
+
+
+RELIEF_SUBJECTS = ("veteran_id", "enterprise_id", "employer_id")
+
+
+def _not_after_next_year(value):
+    # The bound moves with the bureau's calendar, checked when the input is loaded.
+    if value > loading_day().year + 1:
+        raise ValidationError(f"must be {loading_day().year + 1} or earlier")
+
+
+def _tax_year(**kwargs):
+    return fields.Integer(
+        strict=True, validate=[validate.Range(min=2000), _not_after_next_year], **kwargs
+    )
+
+
+class ReliefSubjectSchema(_ReliefSubject):
+    pass
+
+
+class ReliefYearSchema(Schema):
+    year = _tax_year(required=True)
+
+
+class TaxReliefSchema(_ReliefSubject):
+    """Relief actually deducted: ``amount`` (at most ``tax_due``, the tax the record says
+    was due) against the entitlement the rules compute for ``tax_year``."""
+
+    tax_year = _tax_year(required=True)
+    amount = Money(required=True)
+    tax_due = Money(required=True)
+    note = _text(500, allow_none=True, load_default=None)
+    # Refused with a message: the rule applied is the one in force (policy_ids on the record).
+    policy = fields.Raw()
+
+    @validates("policy")
+    def no_free_policy(self, value, **kwargs):
+        raise ValidationError(
+            "is no longer taken: the entitlement is computed by the policy entries in force,"
+            " which the record names (policy_ids)"
+        )
 
 
 APPLY_INPUT = ApplyLoanSchema()
@@ -106,3 +153,5 @@ DISBURSE_INPUT = DisburseSchema()
 REPAYMENT_INPUT = RepaymentSchema()
 SUBSIDY_INPUT = GrantSubsidySchema()
 TAX_RELIEF_INPUT = TaxReliefSchema()
+RELIEF_SUBJECT_INPUT = ReliefSubjectSchema()
+RELIEF_YEAR_INPUT = ReliefYearSchema()

@@ -7,7 +7,9 @@ import structlog
 
 from services.loans import domain
 from services.loans.lifecycle import LoanLifecycle
+from services.loans.policy import PolicyTable
 from services.loans.products import ProductCatalog
+from services.loans.relief import TaxReliefs
 from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE
 from shared.contracts.registry import (
@@ -24,10 +26,11 @@ from shared.validation import invalid, parse_uuid
 log = structlog.get_logger(__name__)
 
 
-class LoansService(LoanLifecycle, ServiceBase):
+class LoansService(TaxReliefs, LoanLifecycle, ServiceBase):
     name = "loans"
     store = Database(LoansStore)
     products = ProductCatalog()
+    policy = PolicyTable()
 
     # -- reactions ---------------------------------------------------------------------
     # One queue for registry's veteran and enterprise events keeps a veteran's registration
@@ -45,6 +48,7 @@ class LoansService(LoanLifecycle, ServiceBase):
     def on_registry_events(self, events):
         veterans: dict[str, tuple[domain.VeteranFacts, dict]] = {}
         enterprises: dict[str, domain.Enterprise] = {}
+        terms: dict[str, tuple] = {}  # enterprise_id → (id, kind, founded_on, stage): tax relief
         assess: list[tuple[str, domain.VeteranFacts | None, str]] = []
         for event in events:
             if event.type in (VETERAN_REGISTERED, VETERAN_UPDATED):
@@ -67,10 +71,17 @@ class LoansService(LoanLifecycle, ServiceBase):
                     tuple(data["founder_ids"]),
                 )
                 assess += [(founder, None, event.event_id) for founder in data["founder_ids"]]
+                terms[data["enterprise_id"]] = (
+                    data["enterprise_id"],
+                    data["kind"],
+                    data["founded_on"],
+                    data["stage"],
+                )
         now = self.clock.now()
         # The projection keeps each veteran's and enterprise's last state in the batch.
         self.store.save_veterans(veterans.values(), now)
         self.store.save_enterprises(enterprises.values(), now)
+        self.store.save_enterprise_terms(terms.values(), self.clock.today())
         # Each veteran event is judged on its own facts, in order; an enterprise's founders
         # on what loans knows of them.
         known = self.store.get_veterans(

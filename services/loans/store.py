@@ -18,14 +18,14 @@ from services.loans.domain import (
     LoanHistory,
     Repayment,
     Subsidy,
-    TaxRelief,
     VeteranFacts,
 )
+from services.loans.relief_store import ReliefStore
 from services.loans.schedule import Instalment
 from shared.db import Store, in_counties, insert
 
 
-class LoansStore(Store):
+class LoansStore(ReliefStore, Store):
     def save_veterans(self, items, at):
         """Upsert the projection from registry's events: ``items`` of (facts, raw data),
         one per veteran. Rows are written in veteran order, so concurrent batches lock them
@@ -341,10 +341,6 @@ class LoansStore(Store):
     def add_subsidy(self, subsidy: Subsidy) -> None:
         with self.cursor() as cur:
             insert(cur, "subsidies", _row(subsidy))
-
-    def add_tax_relief(self, relief: TaxRelief) -> None:
-        with self.cursor() as cur:
-            insert(cur, "tax_reliefs", _row(relief))
 
     def get_enterprise(self, enterprise_id) -> Enterprise | None:
         with self.cursor() as cur:

@@ -41,6 +41,12 @@ class VeteranHired(EventData):
     started_on = fields.Date(required=True)
     salary = fields.Integer(required=True)
     channel = fields.String(required=True)
+    # Since issue 20 (absent from older events: the defaults), for the employer's tax
+    # relief: the labour contract's length in months (None: not stated), whether social
+    # insurance is paid, and from when (None: from the start).
+    contract_months = fields.Integer(allow_none=True, load_default=None)
+    social_insurance = fields.Boolean(load_default=False)
+    insured_from = fields.Date(allow_none=True, load_default=None)
 
 
 SCHEMAS = {

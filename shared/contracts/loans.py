@@ -57,3 +57,22 @@ SCHEMAS.update(
     }
 )
 SCHEMAS[SUBSIDY_GRANTED] = SubsidyGranted()
+
+TAX_RELIEF_RECORDED = "tax_relief_recorded"
+
+
+class TaxReliefRecorded(EventData):
+    """Relief a subject actually deducted, recorded against its computed entitlement: one
+    of veteran_id (self-employed), enterprise_id (an individual business), employer_id
+    (jobs' employer). No names."""
+
+    tax_relief_id = fields.String(required=True)
+    veteran_id = fields.String(allow_none=True, load_default=None)
+    enterprise_id = fields.String(allow_none=True, load_default=None)
+    employer_id = fields.String(allow_none=True, load_default=None)
+    tax_year = fields.Integer(required=True)
+    amount = fields.Decimal(required=True, as_string=True, places=2)
+    policy_ids = fields.List(fields.String(), load_default=list)
+
+
+SCHEMAS[TAX_RELIEF_RECORDED] = TaxReliefRecorded()

@@ -146,10 +146,10 @@ TABLE = {
         {"enterprise_id": x, "kind": "startup", "amount": "1000.00", "period": "2026"}
     ),
     ("loans", "record_tax_relief", "data.veteran_id"): lambda p, w, x: p.loans.record_tax_relief(
-        {"veteran_id": x, "tax_year": 2026, "amount": "1000.00", "policy": "财税〔2019〕21号"}
+        {"veteran_id": x, "tax_year": 2026, "amount": "1000.00", "tax_due": "1000.00"}
     ),
     ("loans", "record_tax_relief", "data.enterprise_id"): lambda p, w, x: p.loans.record_tax_relief(
-        {"enterprise_id": x, "tax_year": 2026, "amount": "1000.00", "policy": "财税〔2019〕21号"}
+        {"enterprise_id": x, "tax_year": 2026, "amount": "1000.00", "tax_due": "1000.00"}
     ),
     # training
     ("training", "open_course", "data.base_id"): lambda p, w, x: p.training.open_course(

@@ -70,6 +70,43 @@ def test_an_application_goes_through_the_pipeline_to_a_hire(jobs, post, known_ve
         "started_on": in_days(3),
         "salary": 5500,
         "channel": "referral",
+        "contract_months": None,  # not stated
+        "social_insurance": False,
+        "insured_from": None,
+    }
+
+
+def test_a_hire_stores_and_publishes_its_contract_and_insurance(jobs, post, offered, rpc, db):
+    application = offered(post())
+    hired = rpc.jobs.hire(
+        application["id"],
+        {
+            "started_on": in_days(1),
+            "salary": 5200,
+            "contract_months": 24,
+            "social_insurance": True,
+            "insured_from": in_days(5),
+        },
+    )
+    assert (hired["contract_months"], hired["social_insurance"], hired["insured_from"]) == (
+        24,
+        True,
+        in_days(5),
+    )
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT contract_months, social_insurance, insured_from::text FROM jobs.hires"
+            " WHERE application_id = %s",
+            (application["id"],),
+        )
+        assert cur.fetchone() == (24, True, in_days(5))
+    [event] = [body for key, body in _outbox(db) if key == "veteran_hired"]
+    assert {
+        k: event["data"][k] for k in ("contract_months", "social_insurance", "insured_from")
+    } == {
+        "contract_months": 24,
+        "social_insurance": True,
+        "insured_from": in_days(5),
     }
 
 
@@ -180,6 +217,19 @@ def test_a_bad_application_is_invalid_input(jobs, post, known_veteran, rpc, db, 
         ({"started_on": in_days(1), "salary": "5000"}, "salary"),
         ({"started_on": "2001-01-01", "salary": 5000}, "started_on"),
         ({"salary": 5000}, "started_on"),
+        ({"started_on": in_days(1), "salary": 5000, "contract_months": 0}, "contract_months"),
+        ({"started_on": in_days(1), "salary": 5000, "contract_months": "12"}, "contract_months"),
+        ({"started_on": in_days(1), "salary": 5000, "social_insurance": "yes"}, "social_insurance"),
+        (
+            {
+                "started_on": in_days(3),
+                "salary": 5000,
+                "social_insurance": True,
+                "insured_from": in_days(1),
+            },
+            "insured_from",
+        ),
+        ({"started_on": in_days(1), "salary": 5000, "insured_from": in_days(2)}, "insured_from"),
     ],
 )
 def test_a_bad_hire_is_invalid_input_and_takes_no_opening(

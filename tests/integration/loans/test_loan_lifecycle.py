@@ -17,7 +17,7 @@ from services.loans.service import LoansService
 from shared.clock import Clock, FrozenClock
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import token
-from tests.helpers import publish, registered_event, scalar
+from tests.helpers import envelope, publish, registered_event, scalar
 
 START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -399,8 +399,19 @@ def test_subsidies_are_capped_per_beneficiary_kind_and_year(loans, veteran, rpc,
         )
 
 
-def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, rpc_as):
+def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, rpc_as, config):
     first, second, elsewhere = veteran(), veteran(), veteran(county_code="652302")
+    shop = {  # an individual business: the founder's tax relief (20,000 in 2026)
+        "enterprise_id": str(uuid.uuid4()),
+        "kind": "individual_business",
+        "county_code": "652301",
+        "industry": "catering",
+        "stage": "operating",
+        "founder_ids": [first],
+        "founded_on": "2025-03-01",
+    }
+    with entrypoint_waiter(loans, "on_registry_events", timeout=15):
+        publish(config, envelope("registry", "enterprise_registered", **shop))
     disbursed = rpc.loans.apply_loan(application(first))["id"]
     rpc.loans.approve_loan(disbursed, {"approved_amount": "50000.00"})
     clock.move(days=10)
@@ -411,7 +422,7 @@ def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, 
         {"veteran_id": first, "kind": "interest", "amount": "1200.50", "period": "2026"}
     )
     relief = rpc.loans.record_tax_relief(
-        {"veteran_id": first, "tax_year": 2026, "amount": "14400.00", "policy": "财税〔2019〕21号"}
+        {"veteran_id": first, "tax_year": 2026, "amount": "14400.00", "tax_due": "15000.00"}
     )
     assert relief["amount"] == "14400.00"
 

@@ -341,6 +341,7 @@ def test_every_command_has_help_with_an_example(vetctl):
         ["check"],
         ["migrate"],
         ["health"],
+        ["loans", "relief"],
     ):
         out = vetctl(*args, "--help")
         assert "Example" in out or "example" in out, args
@@ -349,6 +350,7 @@ def test_every_command_has_help_with_an_example(vetctl):
 def test_demo_data_gives_every_service_something_to_report(system, vetctl):
     summary = json.loads(vetctl("--json", "demo", "--veterans", "60"))
     assert summary["veterans"] == 60 and summary["certified"] >= 1
+    assert summary["tax_relief_records"] >= 1  # recorded against computed entitlements
     document = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
     figures = document["areas"]["prefecture"]
     assert figures["veterans"] == 60

@@ -6,15 +6,18 @@ from nameko.events import get_event_exchange
 from services.loans.service import LoansService
 from shared.messaging import DEFAULT_DELIVERY_LIMIT, dead_letter_names, handler_queues
 
-# loans takes registry's veteran and enterprise events through one queue.
+# loans takes registry's veteran and enterprise events through one queue, and jobs' hires
+# (for employers' tax relief) through another.
 QUEUES = {
     "evt-many--loans.on_registry_events": {
         "veteran_registered",
         "veteran_updated",
         "enterprise_registered",
         "enterprise_updated",
-    }
+    },
+    "evt-jobs-veteran_hired--loans.on_veteran_hired": {"veteran_hired"},
 }
+SOURCES = {"evt-many--loans.on_registry_events": "registry"}
 
 
 @pytest.fixture
@@ -43,13 +46,14 @@ def test_each_handler_queue_dead_letters_to_loans_dlx_keeping_its_own_name(queue
 
 
 @pytest.mark.parametrize("name, event_types", sorted(QUEUES.items()))
-def test_each_handler_queue_is_bound_to_registrys_event_exchange_by_event_type(
+def test_each_handler_queue_is_bound_to_its_sources_event_exchange_by_event_type(
     queues, name, event_types
 ):
+    source = SOURCES.get(name, "jobs")
     bindings = queues[name].bindings
     assert {bound.routing_key for bound in bindings} == event_types
     for bound in bindings:
-        assert bound.exchange.name == get_event_exchange("registry", {}).name == "registry.events"
+        assert bound.exchange.name == get_event_exchange(source, {}).name == f"{source}.events"
         assert bound.exchange.type == "topic"
 
 
