@@ -156,38 +156,38 @@ def forfeit_overdue(instalments, day):
 
 def extend(instalments, annual_rate, method, extra_months, today, first_day):
     """展期: the unpaid principal (of overdue instalments and those not yet due) re-spread
-    over the months not yet due plus ``extra_months`` at the same rate, with no subsidy.
-    Instalments due by ``today`` stay (an overdue one keeps its unpaid interest, its
-    principal moves); an instalment not yet due but partly paid keeps what was paid.
-    ``first_day``: the disbursement date (the new instalments follow the last kept one)."""
-    kept, moved, future = [], ZERO, 0
-    for item in instalments:
-        paid = item.paid_principal + item.paid_interest
+    over the months not yet due plus ``extra_months`` at the same rate, with no subsidy,
+    on the loan's due days (``first_day``: the disbursement). Instalments due by
+    ``today`` stay (an overdue one keeps its unpaid interest, its principal moves); one
+    not yet due but partly paid keeps what was paid and owes nothing more."""
+    touched = [
+        n
+        for n, item in enumerate(instalments)
+        if item.due_on <= today or item.paid_principal + item.paid_interest > ZERO
+    ]
+    cut = touched[-1] + 1 if touched else 0
+    kept, moved = [], ZERO
+    for item in instalments[:cut]:
         if item.due_on > today:
-            future += 1
-            if paid == ZERO:
-                moved += item.principal
-                continue
             # A prepaid part of an instalment not yet due stays paid, and is all it owes.
             moved += item.principal - item.paid_principal
-            kept.append(
-                replace(
-                    item,
-                    principal=item.paid_principal,
-                    interest=item.paid_interest,
-                    subsidised_interest=ZERO,
-                    paid_on=item.paid_on or today,
-                )
+            item = replace(
+                item,
+                principal=item.paid_principal,
+                interest=item.paid_interest,
+                subsidised_interest=ZERO,
+                paid_on=item.paid_on or today,
             )
-            continue
-        if not item.settled:
+        elif not item.settled:
             moved += item.principal - item.paid_principal
             item = replace(item, principal=item.paid_principal)
             if item.settled:  # what was owed now is paid: settled by the extension
                 item = replace(item, paid_on=today)
         kept.append(item)
-    start = kept[-1].due_on if kept else first_day
-    months = future - sum(1 for i in kept if i.due_on > today) + extra_months
-    rows = build(moved, annual_rate, months, method, ZERO, start)
-    offset = len(kept)
-    return kept + [replace(row, number=row.number + offset) for row in rows]
+    moved += sum((item.principal for item in instalments[cut:]), ZERO)
+    months = len(instalments) - cut + extra_months
+    rows = build(moved, annual_rate, months, method, ZERO, first_day)
+    return kept + [
+        replace(row, number=row.number + cut, due_on=add_months(first_day, row.number + cut))
+        for row in rows
+    ]

@@ -2,6 +2,7 @@
 (lifecycle.py)."""
 
 import uuid
+from decimal import Decimal
 
 import structlog
 
@@ -147,6 +148,8 @@ class LoansService(LoanLifecycle, ServiceBase):
         today = self.clock.today()
         out = []
         for product in self.products.values():
+            rate: Decimal | None
+            share: Decimal | None
             try:
                 pricing = loan_rules.price(self.policy, product, today, None)
                 rate, share = pricing.annual_rate, pricing.subsidy_share
