@@ -466,7 +466,10 @@ def extend(
             f"a {loan.status} loan cannot be extended; only an active or delinquent one",
             {"loan_id": loan.id, "status": loan.status},
         )
-    longest = limits(product, cap)[1] if product else loan.term_months or 0
+    if product is not None:
+        longest = limits(product, cap)[1]
+    else:  # a product no longer offered: the borrower kind's longest, else no extension
+        longest = cap["max_term_months"] if cap else loan.term_months or 0
     term = (loan.term_months or 0) + loan.extended_months + extra_months
     if term > longest:
         raise invalid(

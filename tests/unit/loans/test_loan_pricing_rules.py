@@ -415,3 +415,32 @@ def test_placement_not_in_excludes_assigned_jobs_and_public_welfare_posts(
     veteran = replace(VETERAN, discharge_type=discharge_type, employment_status=status)
     result = domain.assess(product, veteran, 0, dt.datetime(2026, 11, 20, tzinfo=dt.UTC), "a")
     assert result.eligible is passed
+
+
+# -- the shipped rules --------------------------------------------------------------------
+def test_the_shipped_loan_rules_name_their_sources_and_mark_what_is_unverified():
+    shipped = load_policy()
+    caps = shipped.in_force("loan_caps", dt.date(2026, 1, 1))
+    assert caps.effective_from == dt.date(2023, 9, 14) and "普惠金融" in caps.source
+    kinds = caps["kinds"]
+    assert (kinds["individual"]["max_principal"], kinds["individual"]["max_term_months"]) == (
+        D("300000.00"),
+        36,
+    )
+    assert kinds["small_micro_enterprise"]["max_principal"] == D("4000000.00")
+    assert kinds["small_micro_enterprise"]["new_hire_share"] == D("0.10")
+    assert kinds["cooperative"]["unverified"] and kinds["individual_business"]["unverified"]
+    assert not kinds["individual"]["unverified"]
+    assert shipped.in_force("loan_subsidy", dt.date(2022, 6, 1)).id == "loan-subsidy-pre-2023"
+    assert shipped.in_force("loan_subsidy", dt.date(2026, 1, 1))["share_of_rate"] == D("0.50")
+    repeat = shipped.in_force("loan_repeat_limits", dt.date(2026, 1, 1))
+    assert repeat.unverified and repeat["limits"]["individual"] == 3
+    assert loan_rules.kind_cap(shipped, "partnership", dt.date(2026, 1, 1)) is None
+
+
+def test_a_subsidy_rule_without_its_figure_stops_loading(tmp_path):
+    path = tmp_path / "policy.yaml"
+    bad = entry("bad", "2023-01-01", kind="share_of_rate")
+    path.write_text(yaml.safe_dump({"loan_subsidy": [bad]}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"\(bad\).*share_of_rate"):
+        load_policy(path)
