@@ -22,10 +22,17 @@ class Product:
     min_principal: Decimal
     max_principal: Decimal
     max_term_months: int
-    annual_rate: Decimal
-    interest_subsidy_rate: Decimal
+    # The rate is the LPR in force at signing (``lpr_term``: one_year | five_year) plus
+    # ``rate_spread`` (may be negative); see loan_rules.price.
+    rate_spread: Decimal
+    lpr_term: str
     repayment_method: str
     criteria: dict = field(default_factory=dict)
+    borrower_kinds: tuple = ("individual",)
+    # [{max_years_since_discharge, share}]: the share of the interest subsidised for a
+    # veteran signing before that anniversary of discharge (replaces the rule's share).
+    subsidy_tiers: tuple = ()
+    subsidy_months: int | None = None  # instalments after this month get no subsidy
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,8 @@ class VeteranFacts:
     birth_year: int
     willingness: str
     employment_status: str
+    discharge_type: str | None = None
+    discharged_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,12 @@ class Context:
     as_of: object
     enterprises: tuple = ()
     enterprise_id: str | None = None
+    # The borrower's loan record for ``repeat_limit``: its kind, the limit per kind in
+    # force (None: no rule), its earlier disbursed loans and how many were written off.
+    borrower_kind: str = "individual"
+    repeat_limits: dict | None = None
+    earlier_loans: int = 0
+    written_off: int = 0
 
 
 QUALIFYING_STAGES = ("startup", "operating")
@@ -84,6 +99,9 @@ class Enterprise:
     county_code: str
     stage: str
     founder_ids: tuple[str, ...] = ()
+    kind: str | None = None
+    employees: int | None = None
+    new_hires: int | None = None  # hires of the past 12 months on contracts of a year+
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,15 @@ class Loan:
     days_overdue: int = 0
     updated_at: dt.datetime | None = None
     created_by: str | None = None
+    # Pricing and borrower (migration 006): fixed at signing (approval in-house).
+    borrower_kind: str = "individual"
+    lpr: Decimal | None = None
+    lpr_entry: str | None = None
+    rate_spread: Decimal | None = None
+    subsidy_rule: str | None = None
+    subsidy_months: int | None = None
+    extended_months: int = 0
+    extended_on: dt.date | None = None
 
     @property
     def days_to_disbursement(self) -> int | None:
@@ -203,7 +230,36 @@ def _enterprise_not_closed(product, params, veteran, context):
     return True, f"the enterprise named is in stage {stages[context.enterprise_id]}"
 
 
+def _placement_not_in(product, params, veteran, context):
+    """Veterans placed in an assigned job or on a public-welfare post are excluded by some
+    provinces' products (Shandong)."""
+    types, statuses = params.get("discharge_types", []), params.get("employment_statuses", [])
+    if veteran.discharge_type in types:
+        return False, f"placed as {veteran.discharge_type}, which {product.name} excludes"
+    if veteran.employment_status in statuses:
+        return False, f"employment status {veteran.employment_status} is excluded"
+    return True, "not in an excluded placement"
+
+
+def _repeat_limit(product, params, veteran, context):
+    """At most the limit in force for the borrower kind of earlier disbursed loans (any
+    product), and none written off (the "good record" read as: no written-off loan)."""
+    if context.written_off:
+        return False, f"{context.written_off} earlier loan(s) written off"
+    limit = (context.repeat_limits or {}).get(context.borrower_kind)
+    if limit is None:
+        return True, f"no repeat-loan limit in force for {context.borrower_kind}"
+    if context.earlier_loans >= limit:
+        return False, (
+            f"{context.earlier_loans} earlier loan(s) disbursed; a {context.borrower_kind}"
+            f" borrower may have {limit}"
+        )
+    return True, f"{context.earlier_loans} earlier loan(s) of at most {limit}"
+
+
 CRITERIA = {
+    "placement_not_in": _placement_not_in,
+    "repeat_limit": _repeat_limit,
     "county_listed": _county_listed,
     "business_intent": _business_intent,
     "no_active_loan": _no_active_loan,
@@ -223,9 +279,11 @@ def assess(
     cause_event_id=None,
     enterprises=(),
     enterprise_id=None,
+    **record,
 ):
-    """Assess one veteran (``None`` when loans has never heard of them) for one product."""
-    context = Context(active_loans, as_of, tuple(enterprises), enterprise_id)
+    """Assess one veteran (``None`` when loans has never heard of them) for one product.
+    ``record``: the borrower's loan record for ``repeat_limit`` (``Context``'s fields)."""
+    context = Context(active_loans, as_of, tuple(enterprises), enterprise_id, **record)
     if veteran is None:
         criteria = [Criterion("registered_veteran", False, "not found among registered veterans")]
         criteria += [
@@ -291,7 +349,9 @@ def present_assessment(assessment):
     }
 
 
-def present_product(product):
+def present_product(product, annual_rate=None, subsidy_share=None):
+    """``annual_rate``: the rate today (LPR in force + spread), for clients that read one;
+    ``subsidy_share``: the share of the interest subsidised today."""
     return {
         "code": product.code,
         "name": product.name,
@@ -300,8 +360,16 @@ def present_product(product):
         "min_principal": f"{product.min_principal:.2f}",
         "max_principal": f"{product.max_principal:.2f}",
         "max_term_months": product.max_term_months,
-        "annual_rate": str(product.annual_rate),
-        "interest_subsidy_rate": str(product.interest_subsidy_rate),
+        "annual_rate": None if annual_rate is None else str(annual_rate),
+        "interest_subsidy_rate": None if subsidy_share is None else str(subsidy_share),
         "repayment_method": product.repayment_method,
         "criteria": list(product.criteria),
+        "rate_spread": str(product.rate_spread),
+        "lpr_term": product.lpr_term,
+        "borrower_kinds": list(product.borrower_kinds),
+        "subsidy_tiers": [
+            {"max_years_since_discharge": t["max_years_since_discharge"], "share": str(t["share"])}
+            for t in product.subsidy_tiers
+        ],
+        "subsidy_months": product.subsidy_months,
     }

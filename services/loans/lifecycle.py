@@ -11,14 +11,15 @@ from dataclasses import dataclass
 import structlog
 from nameko.timer import timer
 
-from services.loans import loan_domain, replies, schedule, schemas
+from services.loans import loan_domain, loan_rules, replies, schedule, schemas
 from services.loans.domain import Assessment, Loan, Product, Subsidy, VeteranFacts
 from services.loans.loan_domain import Change, Stamp
+from services.loans.policy import NoRule, Policy
 from services.loans.products import Products
 from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE, Auth
 from shared.clock import Clock
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.messaging import rpc
 from shared.months import last_months, span
 from shared.validation import load, parse_uuid
@@ -42,6 +43,7 @@ class LoanLifecycle:
     # sees a shared.auth.Caller and a shared.clock.SystemClock).
     store: LoansStore
     products: Products
+    policy: Policy
     clock: Clock
     auth: Auth
     stats_scope: Callable[[str | None], tuple[str | None, list[str] | None, list[str]]]
@@ -63,7 +65,11 @@ class LoanLifecycle:
             self._visible_veteran(str(command["veteran_id"]), lock=True)
         )
         enterprise_id = str(command["enterprise_id"]) if command["enterprise_id"] else None
-        [assessment] = self._assess_many([(veteran, None)], [product], enterprise_id=enterprise_id)
+        kind = command["borrower_kind"]
+        [assessment] = self._assess_many(
+            [(veteran, None)], [product], enterprise_id=enterprise_id, borrower_kind=kind
+        )
+        found = loan_rules.kind_cap(self.policy, kind, self.clock.today())
         change = loan_domain.apply_for(
             product,
             veteran,
@@ -74,6 +80,9 @@ class LoanLifecycle:
             term_months=command["term_months"],
             purpose=command["purpose"],
             enterprise_id=enterprise_id,
+            borrower_kind=kind,
+            enterprise=self.store.get_enterprise(enterprise_id) if enterprise_id else None,
+            cap=found[1] if found else None,
         )
         self._store(change)
         log.info(
@@ -87,14 +96,19 @@ class LoanLifecycle:
 
     @rpc(roles=WRITE, sensitive_arguments=("data",))
     def approve_loan(self, loan_id, data=None):
+        """In-house, approval is the signing: the loan is priced from the LPR in force
+        today plus the product's spread, with the subsidy rule and share in force."""
         command = load(schemas.APPROVE_INPUT, data or {})
         loan = self._loan(loan_id, lock=True)
+        product = self.products.get(loan.product_code)
+        stamp = self._stamp()
         change = loan_domain.approve(
             loan,
-            self.products.get(loan.product_code),
+            product,
             command["approved_amount"],
             command["note"],
-            self._stamp(),
+            stamp,
+            self._price(loan, product, stamp.today),
         )
         self._store(change)
         return self._reply(loan)
@@ -173,11 +187,41 @@ class LoanLifecycle:
             schedules = self.store.instalments_of([loan.id for loan in loans])
             stamp = self._stamp()
             for loan in loans:
-                change = loan_domain.follow_delinquency(loan, schedules[loan.id], stamp)
+                # An instalment found unsettled after its due date forfeits its subsidy.
+                instalments, forfeited, change = loan_domain.sweep(loan, schedules[loan.id], stamp)
+                if forfeited:
+                    self.store.save_instalments(loan.id, instalments)
                 self._store(change)
                 moved += bool(change and change.moved)
             self.store.commit()
             after = loans[-1].id
+
+    @rpc(roles=WRITE)
+    def extend_loan(self, loan_id, data):
+        """展期: an active or delinquent loan's unpaid principal re-spread over its
+        remaining months plus ``extra_months`` at the same rate; no subsidy from then on.
+        The whole term stays within the product's and the borrower kind's longest."""
+        command = load(schemas.EXTEND_INPUT, data)
+        loan = self._loan(loan_id, lock=True)
+        found = loan_rules.kind_cap(self.policy, loan.borrower_kind, self.clock.today())
+        change, instalments = loan_domain.extend(
+            loan,
+            self.store.instalments(loan.id),
+            self.products.get(loan.product_code),
+            found[1] if found else None,
+            command["extra_months"],
+            command["note"],
+            self._stamp(),
+        )
+        self.store.save_instalments(loan.id, instalments)
+        self._store(change)
+        log.info(
+            "loan.extended",
+            loan_id=loan.id,
+            extra_months=command["extra_months"],
+            operator_id=self.auth.operator.id,
+        )
+        return self.get_loan(loan.id)
 
     # -- reading --------------------------------------------------------------------------
     @rpc(roles=READ)
@@ -197,6 +241,7 @@ class LoanLifecycle:
             self.store.loan_history(loan.id),
             overdue,
             today,
+            self._pricing(loan),
         )
 
     @rpc(roles=READ)
@@ -262,6 +307,35 @@ class LoanLifecycle:
     # -- helpers --------------------------------------------------------------------------
     def _stamp(self) -> Stamp:
         return Stamp(self.clock.now(), self.clock.today(), self.auth.operator.id)
+
+    def _price(self, loan: Loan, product: Product | None, day) -> loan_rules.Pricing | None:
+        """The price of a loan signed on ``day`` (None for a product no longer offered:
+        it keeps the rate it was applied with); ``Conflict`` when no LPR or subsidy rule
+        is in force then (the bureau enters them in policy.yaml)."""
+        if product is None:
+            return None
+        try:
+            return loan_rules.price(
+                self.policy, product, day, self.store.discharged_on(loan.veteran_id)
+            )
+        except NoRule as exc:
+            raise Conflict(f"the loan cannot be priced: {exc}", {"loan_id": loan.id}) from None
+
+    def _pricing(self, loan: Loan) -> dict | None:
+        """The loan's price as ``get_loan`` shows it, each rule cited; None before it is
+        priced."""
+        if loan.lpr_entry is None:
+            return None
+
+        def cite(section, entry_id):
+            try:
+                return self.policy.find(section, entry_id).cite()
+            except NoRule:  # an entry since removed from the file: its id only
+                return {"id": entry_id}
+
+        return replies.present_pricing(
+            loan, cite("lpr", loan.lpr_entry), cite("loan_subsidy", loan.subsidy_rule)
+        )
 
     def _loan(self, loan_id, lock=False) -> Loan:
         loan = self.store.get_loan(parse_uuid(loan_id, "loan_id"), lock=lock)

@@ -11,10 +11,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from services.loans import schedule
+from services.loans import loan_rules, schedule
 from services.loans.domain import (
     ACTIVE_LOAN_STATES,
     Assessment,
+    Enterprise,
     Loan,
     LoanHistory,
     Product,
@@ -29,6 +30,7 @@ from shared.contracts.loans import (
     LOAN_APPROVED,
     LOAN_CLOSED,
     LOAN_DISBURSED,
+    LOAN_EXTENDED,
     LOAN_REJECTED,
     SUBSIDY_GRANTED,
 )
@@ -162,19 +164,25 @@ def apply_for(
     term_months: int,
     purpose: str | None,
     enterprise_id: str | None,
+    borrower_kind: str = "individual",
+    enterprise: Enterprise | None = None,
+    cap: dict | None = None,
 ) -> Change:
-    """A submitted loan, when the amount and term are within the product's limits and the
-    veteran is eligible as ``assessment`` found; else ``InvalidInput`` naming the fields
-    and the failed criteria (``criteria.<code>``)."""
-    errors = {}
-    if not product.min_principal <= amount <= product.max_principal:
+    """A submitted loan, when the amount and term are within the limits (the product's,
+    or ``cap`` for the borrower kind from ``loan_caps`` when lower), the borrower may
+    borrow (``borrower_errors``) and the veteran is eligible as ``assessment`` found; else
+    ``InvalidInput`` naming the fields and the failed criteria (``criteria.<code>``)."""
+    errors = borrower_errors(product, veteran, borrower_kind, enterprise_id, enterprise, cap)
+    top, longest = limits(product, cap)
+    if not product.min_principal <= amount <= top:
         errors["amount"] = [
-            f"must be between {product.min_principal} and "
-            f"{product.max_principal} for {product.name}"
+            f"must be between {product.min_principal} and {top} for {product.name}"
+            + (f" and a {borrower_kind} borrower" if top < product.max_principal else "")
         ]
-    if term_months > product.max_term_months:
+    if term_months > longest:
         errors["term_months"] = [
-            f"must be at most {product.max_term_months} months for {product.name}"
+            f"must be at most {longest} months for {product.name}"
+            + (f" and a {borrower_kind} borrower" if longest < product.max_term_months else "")
         ]
     for criterion in assessment.criteria:
         if not criterion.passed:
@@ -192,27 +200,76 @@ def apply_for(
         enterprise_id=enterprise_id,
         term_months=term_months,
         purpose=purpose,
-        annual_rate=product.annual_rate,
-        interest_subsidy_rate=product.interest_subsidy_rate,
         repayment_method=product.repayment_method,
         submitted_on=stamp.today,
         updated_at=stamp.at,
         created_by=stamp.operator_id,
+        borrower_kind=borrower_kind,
     )
     history = LoanHistory(loan.id, stamp.at, None, "submitted", None, stamp.operator_id)
     return Change(loan, history, (loan_event(LOAN_APPLIED, loan),))
 
 
 # -- deciding -------------------------------------------------------------------------------
+def limits(product: Product, cap: dict | None) -> tuple[Decimal, int]:
+    """The largest amount and longest term: the product's, or the borrower kind's cap
+    (``loan_caps``) where it is lower."""
+    if cap is None:
+        return product.max_principal, product.max_term_months
+    return (
+        min(product.max_principal, cap["max_principal"]),
+        min(product.max_term_months, cap["max_term_months"]),
+    )
+
+
+def borrower_errors(
+    product: Product,
+    veteran: VeteranFacts,
+    kind: str,
+    enterprise_id: str | None,
+    enterprise: Enterprise | None,
+    cap: dict | None,
+) -> dict[str, list[str]]:
+    """Who borrows: an individual, or an enterprise of the matching booklet kind that the
+    veteran founded and that is not closed; a small or micro enterprise must also meet
+    the new-hire condition of ``cap``. ``{field: [reasons]}``."""
+    errors: dict[str, list[str]] = {}
+    if kind not in product.borrower_kinds:
+        errors["borrower_kind"] = [
+            f"{product.name} lends to {', '.join(product.borrower_kinds)}, not {kind}"
+        ]
+        return errors
+    if kind == "individual":
+        return errors
+    if enterprise_id is None:
+        return {"enterprise_id": [f"is required for a {kind} loan"]}
+    if enterprise is None or veteran.veteran_id not in enterprise.founder_ids:
+        return {"enterprise_id": ["is not an enterprise this veteran founded"]}
+    if enterprise.stage == "closed":
+        errors["enterprise_id"] = ["the enterprise is closed"]
+    wanted = loan_rules.BOOKLET_KIND[kind]
+    if enterprise.kind != wanted:
+        errors["borrower_kind"] = [
+            f"the enterprise's booklet kind is {enterprise.kind}; a {kind} loan needs {wanted}"
+        ]
+    elif kind == "small_micro_enterprise" and cap is not None:
+        problem = loan_rules.new_hires_problem(cap, enterprise.employees, enterprise.new_hires)
+        if problem:
+            errors["new_hires"] = [problem]
+    return errors
+
+
 def approve(
     loan: Loan,
     product: Product | None,
     approved_amount: Decimal | None,
     note: str | None,
     stamp: Stamp,
+    pricing: loan_rules.Pricing | None = None,
 ) -> Change:
     """Approved for the amount applied for unless a lower one is given, not below the
-    product's minimum."""
+    product's minimum. In-house, approval is the signing: the loan is priced then
+    (``pricing``: the LPR in force + the product's spread, the subsidy rule and share)."""
     check_move(loan, "approved", "approved")
     amount = approved_amount or loan.amount
     floor = product.min_principal if product else schedule.ZERO
@@ -230,7 +287,21 @@ def approve(
         event_amount=amount,
         approved_amount=amount,
         approved_on=stamp.today,
+        **(priced(pricing, product) if pricing is not None else {}),
     )
+
+
+def priced(pricing: loan_rules.Pricing, product: Product | None) -> dict[str, Any]:
+    """The loan's fields a price sets."""
+    return {
+        "lpr": pricing.lpr,
+        "lpr_entry": pricing.lpr_entry,
+        "rate_spread": pricing.rate_spread,
+        "annual_rate": pricing.annual_rate,
+        "subsidy_rule": pricing.subsidy_rule,
+        "interest_subsidy_rate": pricing.subsidy_share,
+        "subsidy_months": product.subsidy_months if product else None,
+    }
 
 
 def reject(loan: Loan, reason: str, stamp: Stamp) -> Change:
@@ -280,13 +351,16 @@ def disburse(loan: Loan, day: dt.date, stamp: Stamp) -> tuple[Change, list[Insta
         raise invalid({"disbursed_on": ["is in the future"]})
     if loan.approved_on is not None and day < loan.approved_on:
         raise invalid({"disbursed_on": [f"is before the approval on {loan.approved_on}"]})
+    if loan.annual_rate is None:
+        raise Conflict("the loan has no rate: it was not priced", {"loan_id": loan.id})
     instalments = schedule.build(
         loan.approved_amount,
         loan.annual_rate,
         loan.term_months,
         loan.repayment_method,
-        loan.interest_subsidy_rate,
+        loan.interest_subsidy_rate or 0,
         day,
+        loan.subsidy_months,
     )
     change = transition(
         loan,
@@ -319,10 +393,13 @@ def repay(
         raise invalid({"paid_on": ["is in the future"]})
     if loan.disbursed_on is not None and paid_on < loan.disbursed_on:
         raise invalid({"paid_on": [f"is before the disbursement on {loan.disbursed_on}"]})
+    # An instalment unsettled after its due date (as of the payment) has lost its subsidy.
+    instalments, _ = schedule.forfeit_overdue(instalments, paid_on)
     outstanding = schedule.totals(instalments)["outstanding"]
     if amount > outstanding:
         raise invalid({"amount": [f"is more than the {outstanding:.2f} outstanding"]})
     instalments = schedule.allocate(instalments, amount, paid_on)
+    instalments, _ = schedule.forfeit_overdue(instalments, stamp.today)
     repayment = Repayment(repayment_id, loan.id, amount, paid_on, stamp.at, stamp.operator_id)
     change: Change | None
     if schedule.totals(instalments)["outstanding"] == schedule.ZERO:
@@ -358,6 +435,84 @@ def follow_delinquency(loan: Loan, instalments: list[Instalment], stamp: Stamp) 
     if overdue != loan.days_overdue:
         return Change(replace(loan, days_overdue=overdue))
     return None
+
+
+def sweep(
+    loan: Loan, instalments: list[Instalment], stamp: Stamp
+) -> tuple[list[Instalment], bool, Change | None]:
+    """The hourly look at a loan being repaid: instalments unsettled after their due date
+    forfeit their subsidy (→ the instalments, whether any did), and the loan follows its
+    delinquency."""
+    instalments, forfeited = schedule.forfeit_overdue(instalments, stamp.today)
+    return instalments, forfeited, follow_delinquency(loan, instalments, stamp)
+
+
+# -- extending (展期) -------------------------------------------------------------------------
+def extend(
+    loan: Loan,
+    instalments: list[Instalment],
+    product: Product | None,
+    cap: dict | None,
+    extra_months: int,
+    note: str | None,
+    stamp: Stamp,
+) -> tuple[Change, list[Instalment]]:
+    """An active or delinquent loan's unpaid principal re-spread over its remaining months
+    plus ``extra_months`` at the same rate, with no subsidy on any instalment from the
+    extension on (the rules pay none on an extended loan); the whole term within the
+    product's and the borrower kind's longest (``InvalidInput`` on ``extra_months``)."""
+    if loan.status not in REPAYING:
+        raise Conflict(
+            f"a {loan.status} loan cannot be extended; only an active or delinquent one",
+            {"loan_id": loan.id, "status": loan.status},
+        )
+    if product is not None:
+        longest = limits(product, cap)[1]
+    else:  # a product no longer offered: the borrower kind's longest, else no extension
+        longest = cap["max_term_months"] if cap else loan.term_months or 0
+    term = (loan.term_months or 0) + loan.extended_months + extra_months
+    if term > longest:
+        raise invalid(
+            {
+                "extra_months": [
+                    f"would make the term {term} months; the longest for a "
+                    f"{loan.borrower_kind} borrower of this product is {longest}"
+                ]
+            }
+        )
+    instalments, _ = schedule.forfeit_overdue(instalments, stamp.today)
+    instalments = [
+        i if i.due_on <= stamp.today else replace(i, subsidised_interest=schedule.ZERO)
+        for i in instalments
+    ]
+    extended = schedule.extend(
+        instalments,
+        loan.annual_rate or 0,
+        loan.repayment_method,
+        extra_months,
+        stamp.today,
+        loan.disbursed_on,
+    )
+    overdue = schedule.days_overdue(extended, stamp.today)
+    moved = replace(
+        loan,
+        extended_months=loan.extended_months + extra_months,
+        extended_on=stamp.today,
+        days_overdue=overdue,
+        updated_at=stamp.at,
+    )
+    text = f"extended by {extra_months} months" + (f": {note}" if note else "")
+    history = LoanHistory(loan.id, stamp.at, loan.status, loan.status, text, stamp.operator_id)
+    event = Event(
+        LOAN_EXTENDED,
+        {
+            "loan_id": loan.id,
+            "veteran_id": loan.veteran_id,
+            "product_code": loan.product_code,
+            "extra_months": extra_months,
+        },
+    )
+    return Change(moved, history, (event,)), extended
 
 
 # -- subsidies ------------------------------------------------------------------------------

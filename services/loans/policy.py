@@ -31,7 +31,11 @@ COMMON = ("id", "effective_from", "effective_to", "source", "unverified", "demo"
 # section name → the marshmallow schema of its entries' own values
 SECTIONS: dict[str, Schema] = {}
 # The modules that register sections (imported before a file is read).
-SECTION_MODULES = ("services.loans.policy", "services.loans.relief_policy")
+SECTION_MODULES = (
+    "services.loans.policy",
+    "services.loans.relief_policy",
+    "services.loans.loan_rules",
+)
 
 
 def register(section: str) -> Callable[[type[Schema]], type[Schema]]:

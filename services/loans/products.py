@@ -8,10 +8,18 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from nameko.extensions import DependencyProvider
 
 from services.loans.domain import KNOWN_CRITERIA, Product
+from services.loans.loan_rules import BORROWER_KINDS
 from shared.jurisdiction import county_validator
 from shared.taxonomy import Taxonomy
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "products.yaml"
+
+
+class SubsidyTierSchema(Schema):
+    max_years_since_discharge = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1)
+    )
+    share = fields.Decimal(required=True, validate=validate.Range(min=0, max=1))
 
 
 class ProductSchema(Schema):
@@ -24,8 +32,18 @@ class ProductSchema(Schema):
     max_term_months = fields.Integer(
         strict=True, required=True, validate=validate.Range(min=1, max=360)
     )
-    annual_rate = fields.Decimal(required=True, validate=validate.Range(min=0, max=1))
-    interest_subsidy_rate = fields.Decimal(load_default=0, validate=validate.Range(min=0, max=1))
+    # The spread over the LPR at signing (may be negative) and which LPR (loan_rules.price).
+    rate_spread = fields.Decimal(required=True, validate=validate.Range(min=-1, max=1))
+    lpr_term = fields.String(required=True, validate=validate.OneOf(["one_year", "five_year"]))
+    borrower_kinds = fields.List(
+        fields.String(validate=validate.OneOf(BORROWER_KINDS)),
+        load_default=lambda: ["individual"],
+        validate=validate.Length(min=1),
+    )
+    subsidy_tiers = fields.List(fields.Nested(SubsidyTierSchema), load_default=list)
+    subsidy_months = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0)
+    )
     repayment_method = fields.String(
         required=True, validate=validate.OneOf(["equal_instalments", "interest_only"])
     )
@@ -52,6 +70,14 @@ class ProductSchema(Schema):
         if unknown or not isinstance(wanted, list):
             raise ValidationError(
                 f"business_intent.willingness has unknown codes {unknown}", "criteria"
+            )
+        placement = data["criteria"].get("placement_not_in") or {}
+        if Taxonomy.load().unknown("discharge_type", placement.get("discharge_types", [])) or (
+            Taxonomy.load().unknown("employment_status", placement.get("employment_statuses", []))
+        ):
+            raise ValidationError(
+                "placement_not_in lists unknown discharge_type or employment_status codes",
+                "criteria",
             )
         stages = (data["criteria"].get("business_intent") or {}).get("stages", [])
         if not isinstance(stages, list) or Taxonomy.load().unknown("enterprise_stage", stages):
@@ -102,6 +128,8 @@ def load_products(path=None):
             raise ValueError(f"{path}: product code {item['code']} appears twice")
         item["counties"] = tuple(item["counties"])
         item["criteria"] = {k: (v or {}) for k, v in item["criteria"].items()}
+        item["borrower_kinds"] = tuple(item["borrower_kinds"])
+        item["subsidy_tiers"] = tuple(item["subsidy_tiers"])
         products[item["code"]] = Product(**item)
     return Products(
         products, {kind: cap["cap_per_period"] for kind, cap in data["subsidies"].items()}

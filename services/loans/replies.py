@@ -11,7 +11,7 @@ from services.loans.schedule import Instalment
 from shared.months import series
 
 MONEY = ("amount", "approved_amount")
-RATES = ("annual_rate", "interest_subsidy_rate")
+RATES = ("annual_rate", "interest_subsidy_rate", "lpr", "rate_spread")
 UNSHOWN = ("created_by",)  # who made the loan is in its history
 
 
@@ -43,11 +43,14 @@ def present_loan_details(
     history: list[LoanHistory],
     overdue: int,
     today: dt.date,
+    pricing: dict | None = None,
 ) -> dict:
-    """``get_loan``: the loan with its schedule, totals, repayments and history."""
+    """``get_loan``: the loan with its schedule, totals, repayments and history, and its
+    ``pricing`` (None before it is priced at approval)."""
     return {
         **present_loan(loan),
         "days_overdue": overdue,
+        "pricing": pricing,
         "schedule": [
             {
                 "number": i.number,
@@ -55,6 +58,7 @@ def present_loan_details(
                 "principal": money(i.principal),
                 "interest": money(i.interest),
                 "subsidised_interest": money(i.subsidised_interest),
+                "subsidy_forfeited": i.subsidy_forfeited,
                 "due": money(i.due),
                 "paid": money(i.paid_principal + i.paid_interest),
                 "outstanding": money(i.outstanding),
@@ -78,6 +82,25 @@ def present_loan_details(
             }
             for h in history
         ],
+    }
+
+
+def rate(value: Decimal | None) -> str | None:
+    return None if value is None else str(value.normalize())
+
+
+def present_pricing(loan: Loan, lpr_entry: dict, subsidy_rule: dict) -> dict:
+    """How the loan was priced at signing: the LPR (its entry cited), the spread, the rate,
+    the subsidy rule (cited) and the share of each instalment's interest it pays."""
+    return {
+        "lpr": rate(loan.lpr),
+        "lpr_entry": lpr_entry,
+        "rate_spread": rate(loan.rate_spread),
+        "annual_rate": rate(loan.annual_rate),
+        "subsidy_rule": subsidy_rule,
+        "subsidy_share": rate(loan.interest_subsidy_rate),
+        "subsidy_months": loan.subsidy_months,
+        "extended": loan.extended_months > 0,
     }
 
 

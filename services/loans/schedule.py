@@ -8,8 +8,11 @@ Two methods, as the products file names them:
 - ``interest_only`` (按月付息、到期还本): each month the interest on the whole principal;
   the principal in full with the last instalment.
 
-The government pays ``interest_subsidy_rate`` (a share, 0–1) of each instalment's interest,
-rounded to the fen; the veteran pays the rest."""
+The government pays the loan's subsidy share (0–1, fixed at signing: loan_rules.price) of
+each instalment's interest, rounded to the fen; the veteran pays the rest. Instalments after
+``subsidy_months`` get none. An instalment not settled by its due date forfeits its subsidy
+for good (``forfeit_overdue``: the veteran owes its whole interest), later ones paid on time
+keep theirs; an extended loan (``extend``) has no subsidy from the extension on."""
 
 import calendar
 import datetime as dt
@@ -34,6 +37,7 @@ class Instalment:
     paid_principal: Decimal = ZERO
     paid_interest: Decimal = ZERO
     paid_on: dt.date | None = None
+    subsidy_forfeited: bool = False
 
     @property
     def due(self):
@@ -61,9 +65,11 @@ def add_months(day, months):
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def build(principal, annual_rate, term_months, method, subsidy_rate, first_day):
+def build(
+    principal, annual_rate, term_months, method, subsidy_rate, first_day, subsidy_months=None
+):
     """The instalments of a loan disbursed on ``first_day``: one a month from a month
-    after it."""
+    after it; none subsidised after ``subsidy_months`` (None: all)."""
     principal, annual = money(principal), Decimal(annual_rate)
     rate = annual / 12
     subsidy_rate = Decimal(subsidy_rate)
@@ -88,7 +94,9 @@ def build(principal, annual_rate, term_months, method, subsidy_rate, first_day):
                 add_months(first_day, number),
                 part,
                 interest,
-                money(interest * subsidy_rate),
+                money(interest * subsidy_rate)
+                if subsidy_months is None or number <= subsidy_months
+                else ZERO,
             )
         )
         balance -= part
@@ -131,3 +139,55 @@ def days_overdue(instalments, today):
     """Days since the oldest unsettled instalment fell due, 0 when none is overdue."""
     overdue = [i.due_on for i in instalments if not i.settled and i.due_on < today]
     return (today - min(overdue)).days if overdue else 0
+
+
+def forfeit_overdue(instalments, day):
+    """Every instalment still unsettled after its due date (``due_on < day``) loses its
+    subsidy for good: the veteran owes its whole interest. Never one not yet due, never
+    one settled. → (the instalments, whether any changed)."""
+    out, changed = [], False
+    for item in instalments:
+        if not item.settled and item.due_on < day and item.subsidised_interest > ZERO:
+            item = replace(item, subsidised_interest=ZERO, subsidy_forfeited=True)
+            changed = True
+        out.append(item)
+    return out, changed
+
+
+def extend(instalments, annual_rate, method, extra_months, today, first_day):
+    """展期: the unpaid principal (of overdue instalments and those not yet due) re-spread
+    over the months not yet due plus ``extra_months`` at the same rate, with no subsidy,
+    on the loan's due days (``first_day``: the disbursement). Instalments due by
+    ``today`` stay (an overdue one keeps its unpaid interest, its principal moves); one
+    not yet due but partly paid keeps what was paid and owes nothing more."""
+    touched = [
+        n
+        for n, item in enumerate(instalments)
+        if item.due_on <= today or item.paid_principal + item.paid_interest > ZERO
+    ]
+    cut = touched[-1] + 1 if touched else 0
+    kept, moved = [], ZERO
+    for item in instalments[:cut]:
+        if item.due_on > today:
+            # A prepaid part of an instalment not yet due stays paid, and is all it owes.
+            moved += item.principal - item.paid_principal
+            item = replace(
+                item,
+                principal=item.paid_principal,
+                interest=item.paid_interest,
+                subsidised_interest=ZERO,
+                paid_on=item.paid_on or today,
+            )
+        elif not item.settled:
+            moved += item.principal - item.paid_principal
+            item = replace(item, principal=item.paid_principal)
+            if item.settled:  # what was owed now is paid: settled by the extension
+                item = replace(item, paid_on=today)
+        kept.append(item)
+    moved += sum((item.principal for item in instalments[cut:]), ZERO)
+    months = len(instalments) - cut + extra_months
+    rows = build(moved, annual_rate, months, method, ZERO, first_day)
+    return kept + [
+        replace(row, number=row.number + cut, due_on=add_months(first_day, row.number + cut))
+        for row in rows
+    ]

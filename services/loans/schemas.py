@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
+from services.loans.loan_rules import BORROWER_KINDS
 from services.loans.products import SUBSIDY_KINDS
 from shared.validation import HISTORY, loading_day
 
@@ -45,6 +46,9 @@ class ApplyLoanSchema(Schema):
     )
     purpose = _text(500, required=True)
     enterprise_id = fields.UUID(allow_none=True, load_default=None)
+    borrower_kind = fields.String(
+        load_default="individual", validate=validate.OneOf(BORROWER_KINDS)
+    )
 
 
 class ApproveLoanSchema(Schema):
@@ -58,6 +62,13 @@ class ReasonSchema(Schema):
 
 class DisburseSchema(Schema):
     disbursed_on = fields.Date(required=True, validate=HISTORY)
+
+
+class ExtendSchema(Schema):
+    extra_months = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=120)
+    )
+    note = _text(500, allow_none=True, load_default=None)
 
 
 class RepaymentSchema(Schema):
@@ -151,6 +162,7 @@ APPROVE_INPUT = ApproveLoanSchema()
 REASON_INPUT = ReasonSchema()
 DISBURSE_INPUT = DisburseSchema()
 REPAYMENT_INPUT = RepaymentSchema()
+EXTEND_INPUT = ExtendSchema()
 SUBSIDY_INPUT = GrantSubsidySchema()
 TAX_RELIEF_INPUT = TaxReliefSchema()
 RELIEF_SUBJECT_INPUT = ReliefSubjectSchema()

@@ -2,12 +2,13 @@
 (lifecycle.py)."""
 
 import uuid
+from decimal import Decimal
 
 import structlog
 
-from services.loans import domain
+from services.loans import domain, loan_rules
 from services.loans.lifecycle import LoanLifecycle
-from services.loans.policy import PolicyTable
+from services.loans.policy import NoRule, PolicyTable
 from services.loans.products import ProductCatalog
 from services.loans.relief import TaxReliefs
 from services.loans.store import LoansStore
@@ -59,6 +60,8 @@ class LoansService(TaxReliefs, LoanLifecycle, ServiceBase):
                     birth_year=data["birth_year"],
                     willingness=data["willingness"],
                     employment_status=data["employment_status"],
+                    discharge_type=data.get("discharge_type"),
+                    discharged_on=data.get("discharged_on"),
                 )
                 veterans[data["veteran_id"]] = (facts, data)
                 assess.append((data["veteran_id"], facts, event.event_id))
@@ -69,6 +72,9 @@ class LoansService(TaxReliefs, LoanLifecycle, ServiceBase):
                     data["county_code"],
                     data["stage"],
                     tuple(data["founder_ids"]),
+                    kind=data.get("kind"),
+                    employees=data.get("employees"),
+                    new_hires=data.get("new_hires"),
                 )
                 assess += [(founder, None, event.event_id) for founder in data["founder_ids"]]
                 terms[data["enterprise_id"]] = (
@@ -95,15 +101,21 @@ class LoansService(TaxReliefs, LoanLifecycle, ServiceBase):
         if items:
             self._assess_many(items, list(self.products.values()))
 
-    def _assess_many(self, items, products, enterprise_id=None):
+    def _assess_many(self, items, products, enterprise_id=None, borrower_kind="individual"):
         """Assess each (facts, cause_event_id) in order for each product; store every
         assessment and announce those whose answer or amount changed. Returns them.
-        ``enterprise_id``: the enterprise a loan application names."""
+        ``enterprise_id``: the enterprise a loan application names; ``borrower_kind``: who
+        borrows (an enterprise kind's loan record is the enterprise's)."""
         veteran_ids = [facts.veteran_id for facts, _ in items]
         context = self.store.assessment_contexts(
             veteran_ids, [product.code for product in products]
         )
         founded = self.store.enterprises_of(veteran_ids)
+        records = self.store.loan_records(veteran_ids)
+        if borrower_kind != "individual" and enterprise_id is not None:
+            record = self.store.enterprise_loan_record(enterprise_id)
+            records = dict.fromkeys(veteran_ids, record)
+        limits = loan_rules.repeat_limits(self.policy, self.clock.today())
         now, assessments, changed = self.clock.now(), [], []
         for facts, cause_event_id in items:
             for product in products:
@@ -118,6 +130,10 @@ class LoansService(TaxReliefs, LoanLifecycle, ServiceBase):
                     cause_event_id=cause_event_id,
                     enterprises=founded.get(facts.veteran_id, ()),
                     enterprise_id=enterprise_id,
+                    borrower_kind=borrower_kind,
+                    repeat_limits=limits,
+                    earlier_loans=records.get(facts.veteran_id, (0, 0))[0],
+                    written_off=records.get(facts.veteran_id, (0, 0))[1],
                 )
                 assessments.append(assessment)
                 if domain.outcome_changed(previous, assessment):
@@ -136,7 +152,20 @@ class LoansService(TaxReliefs, LoanLifecycle, ServiceBase):
     # -- queries -----------------------------------------------------------------------
     @rpc(roles=STATS)
     def list_products(self):
-        return [domain.present_product(p) for p in self.products.values()]
+        """The products with their rate today (the LPR in force + the product's spread) and
+        the share of the interest subsidised today (None when no rule is in force)."""
+        today = self.clock.today()
+        out = []
+        for product in self.products.values():
+            rate: Decimal | None
+            share: Decimal | None
+            try:
+                pricing = loan_rules.price(self.policy, product, today, None)
+                rate, share = pricing.annual_rate, pricing.subsidy_share
+            except NoRule:
+                rate = share = None
+            out.append(domain.present_product(product, rate, share))
+        return out
 
     @rpc(roles=WRITE)
     def check_eligibility(self, veteran_id, product_code):

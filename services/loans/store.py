@@ -61,8 +61,7 @@ class LoansStore(ReliefStore, Store):
         run one at a time (the upsert in ``save_veterans`` holds it the same way)."""
         with self.cursor() as cur:
             cur.execute(
-                "SELECT veteran_id, county_code, birth_year, willingness,"
-                " employment_status FROM veterans WHERE veteran_id = %s"
+                f"SELECT {VETERAN_COLUMNS} FROM veterans WHERE veteran_id = %s"
                 + (" FOR UPDATE" if lock else ""),
                 (veteran_id,),
             )
@@ -153,7 +152,16 @@ class LoansStore(ReliefStore, Store):
     def save_enterprises(self, enterprises, at):
         """Upsert ``Enterprise`` records, one per enterprise, in id order."""
         values = [
-            (e.enterprise_id, e.county_code, e.stage, list(e.founder_ids), at)
+            (
+                e.enterprise_id,
+                e.county_code,
+                e.stage,
+                list(e.founder_ids),
+                at,
+                e.kind,
+                e.employees,
+                e.new_hires,
+            )
             for e in sorted(enterprises, key=lambda e: e.enterprise_id)
         ]
         if values:
@@ -161,11 +169,14 @@ class LoansStore(ReliefStore, Store):
                 psycopg2.extras.execute_values(
                     cur,
                     "INSERT INTO enterprises (enterprise_id, county_code, stage, founder_ids,"
-                    " updated_at) VALUES %s ON CONFLICT (enterprise_id) DO UPDATE SET"
+                    " updated_at, kind, employees, new_hires) VALUES %s"
+                    " ON CONFLICT (enterprise_id) DO UPDATE SET"
                     " county_code = EXCLUDED.county_code, stage = EXCLUDED.stage,"
-                    " founder_ids = EXCLUDED.founder_ids, updated_at = EXCLUDED.updated_at",
+                    " founder_ids = EXCLUDED.founder_ids, updated_at = EXCLUDED.updated_at,"
+                    " kind = EXCLUDED.kind, employees = EXCLUDED.employees,"
+                    " new_hires = EXCLUDED.new_hires",
                     values,
-                    template="(%s, %s, %s, %s::uuid[], %s)",
+                    template="(%s, %s, %s, %s::uuid[], %s, %s, %s, %s)",
                     page_size=len(values),
                 )
 
@@ -183,11 +194,20 @@ class LoansStore(ReliefStore, Store):
                 found.setdefault(veteran_id, []).append((enterprise_id, stage))
             return {k: tuple(v) for k, v in found.items()}
 
+    def discharged_on(self, veteran_id):
+        """The veteran's discharge date from the projected facts (None when unknown)."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT (facts->>'discharged_on')::date FROM veterans WHERE veteran_id = %s",
+                (veteran_id,),
+            )
+            row = cur.fetchone()
+        return row[0] if row else None
+
     def get_veterans(self, veteran_ids):
         with self.cursor() as cur:
             cur.execute(
-                "SELECT veteran_id, county_code, birth_year, willingness,"
-                " employment_status FROM veterans WHERE veteran_id = ANY(%s::uuid[])",
+                f"SELECT {VETERAN_COLUMNS} FROM veterans WHERE veteran_id = ANY(%s::uuid[])",
                 (list(veteran_ids),),
             )
             return {str(row[0]): VeteranFacts(str(row[0]), *row[1:]) for row in cur.fetchall()}
@@ -249,17 +269,24 @@ class LoansStore(ReliefStore, Store):
                 i.paid_principal,
                 i.paid_interest,
                 i.paid_on,
+                i.subsidy_forfeited,
             )
             for i in instalments
         ]
+        # Every column: a forfeited subsidy and an extension (展期) rewrite instalments.
         with self.cursor() as cur:
             psycopg2.extras.execute_values(
                 cur,
                 "INSERT INTO instalments (loan_id, number, due_on, principal, interest,"
-                " subsidised_interest, paid_principal, paid_interest, paid_on) VALUES %s"
+                " subsidised_interest, paid_principal, paid_interest, paid_on,"
+                " subsidy_forfeited) VALUES %s"
                 " ON CONFLICT (loan_id, number) DO UPDATE SET"
+                " due_on = EXCLUDED.due_on, principal = EXCLUDED.principal,"
+                " interest = EXCLUDED.interest,"
+                " subsidised_interest = EXCLUDED.subsidised_interest,"
                 " paid_principal = EXCLUDED.paid_principal,"
-                " paid_interest = EXCLUDED.paid_interest, paid_on = EXCLUDED.paid_on",
+                " paid_interest = EXCLUDED.paid_interest, paid_on = EXCLUDED.paid_on,"
+                " subsidy_forfeited = EXCLUDED.subsidy_forfeited",
                 rows,
                 page_size=max(1, len(rows)),
             )
@@ -268,7 +295,7 @@ class LoansStore(ReliefStore, Store):
         with self.cursor() as cur:
             cur.execute(
                 "SELECT number, due_on, principal, interest, subsidised_interest,"
-                " paid_principal, paid_interest, paid_on FROM instalments"
+                " paid_principal, paid_interest, paid_on, subsidy_forfeited FROM instalments"
                 " WHERE loan_id = %s ORDER BY number",
                 (loan_id,),
             )
@@ -309,14 +336,39 @@ class LoansStore(ReliefStore, Store):
         with self.cursor() as cur:
             cur.execute(
                 "SELECT loan_id::text, number, due_on, principal, interest,"
-                " subsidised_interest, paid_principal, paid_interest, paid_on"
-                " FROM instalments WHERE loan_id = ANY(%s::uuid[])"
+                " subsidised_interest, paid_principal, paid_interest, paid_on,"
+                " subsidy_forfeited FROM instalments WHERE loan_id = ANY(%s::uuid[])"
                 " ORDER BY loan_id, number",
                 (list(loan_ids),),
             )
             for loan_id, *row in cur.fetchall():
                 schedules[loan_id].append(Instalment(*row))
         return schedules
+
+    def loan_records(self, veteran_ids):
+        """{veteran_id: (disbursed individual loans, written off)}: the veterans' own loans
+        (borrower kind individual) that were ever disbursed, of any product."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT veteran_id::text, count(*) FILTER (WHERE disbursed_on IS NOT NULL),"
+                " count(*) FILTER (WHERE status = 'written_off') FROM loans"
+                " WHERE veteran_id = ANY(%s::uuid[]) AND borrower_kind = 'individual'"
+                " GROUP BY veteran_id",
+                (list(veteran_ids),),
+            )
+            return {vid: (n, off) for vid, n, off in cur.fetchall()}
+
+    def enterprise_loan_record(self, enterprise_id):
+        """(disbursed loans, written off) of an enterprise borrower, any product."""
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FILTER (WHERE disbursed_on IS NOT NULL),"
+                " count(*) FILTER (WHERE status = 'written_off') FROM loans"
+                " WHERE enterprise_id = %s AND borrower_kind <> 'individual'",
+                (enterprise_id,),
+            )
+            n, off = cur.fetchone()
+            return n, off
 
     # -- subsidies and tax relief ---------------------------------------------------------
     def lock_beneficiary(self, kind, period, beneficiary):
@@ -346,12 +398,14 @@ class LoansStore(ReliefStore, Store):
         with self.cursor() as cur:
             cur.execute(
                 "SELECT enterprise_id::text, county_code, stage,"
-                " array(SELECT unnest(founder_ids)::text) FROM enterprises"
-                " WHERE enterprise_id = %s",
+                " array(SELECT unnest(founder_ids)::text), kind, employees, new_hires"
+                " FROM enterprises WHERE enterprise_id = %s",
                 (enterprise_id,),
             )
             row = cur.fetchone()
-        return None if row is None else Enterprise(row[0], row[1], row[2], tuple(row[3]))
+        if row is None:
+            return None
+        return Enterprise(row[0], row[1], row[2], tuple(row[3]), *row[4:])
 
     # -- statistics -----------------------------------------------------------------------
     def stats(self, counties):
@@ -410,6 +464,10 @@ class LoansStore(ReliefStore, Store):
 
 
 LOAN_COLUMNS = ", ".join(item.name for item in fields(Loan))
+VETERAN_COLUMNS = (
+    "veteran_id, county_code, birth_year, willingness, employment_status,"
+    " facts->>'discharge_type', (facts->>'discharged_on')::date"
+)
 # What the lifecycle changes of a loan after its application.
 LOAN_CHANGES = (
     "status",
@@ -420,6 +478,16 @@ LOAN_CHANGES = (
     "closed_on",
     "days_overdue",
     "updated_at",
+    # priced at signing (approval), and extensions
+    "lpr",
+    "lpr_entry",
+    "rate_spread",
+    "annual_rate",
+    "subsidy_rule",
+    "interest_subsidy_rate",
+    "subsidy_months",
+    "extended_months",
+    "extended_on",
 )
 UUIDS = ("id", "veteran_id", "enterprise_id")
 

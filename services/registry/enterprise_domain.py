@@ -23,6 +23,7 @@ FACT_FIELDS = (
     "employees",
     "veteran_employees",
     "federation_member",
+    "new_hires",
 )
 IMMUTABLE = ("id", "registered_at", "created_by")
 
@@ -44,6 +45,9 @@ class Enterprise:
     veteran_employees: int | None = None
     federation_member: bool = False
     incubation_base: str | None = None
+    # Staff hired in the past 12 months on contracts of at least a year (loans' small and
+    # micro enterprise condition); None: not given.
+    new_hires: int | None = None
 
 
 def founders(ids):
@@ -76,6 +80,12 @@ def problems(enterprise, today):
         errors["veteran_employees"] = ["is more than employees"]
     if enterprise.veteran_employees is not None and enterprise.employees is None:
         errors["employees"] = ["is required when veteran_employees is given"]
+    if (
+        enterprise.new_hires is not None
+        and enterprise.employees is not None
+        and enterprise.new_hires > enterprise.employees
+    ):
+        errors["new_hires"] = ["is more than employees"]
     if not enterprise.founder_ids:
         errors["founder_ids"] = ["at least one founder"]
     return errors
@@ -134,6 +144,7 @@ def facts(enterprise):
         "founded_on": enterprise.founded_on,
         "employees": enterprise.employees,
         "veteran_employees": enterprise.veteran_employees,
+        "new_hires": enterprise.new_hires,
     }
 
 

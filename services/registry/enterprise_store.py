@@ -24,6 +24,7 @@ COLUMNS = (
     "incubation_base",
     "registered_at",
     "updated_at",
+    "new_hires",
 )
 SELECT = (
     f"SELECT {', '.join(f'e.{c}' for c in COLUMNS)},"

@@ -47,6 +47,7 @@ class RegisterEnterpriseSchema(Schema):
     )
     employees = _headcount()
     veteran_employees = _headcount()
+    new_hires = _headcount()  # hired in the past 12 months on contracts of a year or more
     federation_member = fields.Boolean(load_default=False, truthy={True}, falsy={False})
     incubation_base = fields.String(
         allow_none=True, load_default=None, validate=validate.Length(max=200)

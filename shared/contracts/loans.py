@@ -76,3 +76,16 @@ class TaxReliefRecorded(EventData):
 
 
 SCHEMAS[TAX_RELIEF_RECORDED] = TaxReliefRecorded()
+LOAN_EXTENDED = "loan_extended"
+
+
+class LoanExtended(EventData):
+    """展期: the loan's unpaid principal re-spread over more months, without subsidy."""
+
+    loan_id = fields.String(required=True)
+    veteran_id = fields.String(required=True)
+    product_code = fields.String(required=True)
+    extra_months = fields.Integer(required=True)
+
+
+SCHEMAS[LOAN_EXTENDED] = LoanExtended()

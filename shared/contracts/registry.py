@@ -88,6 +88,9 @@ class EnterpriseFacts(EventData):
     founded_on = fields.Date(required=True)
     employees = fields.Integer(load_default=None, allow_none=True)
     veteran_employees = fields.Integer(load_default=None, allow_none=True)
+    # Staff hired in the past 12 months on contracts of a year or more (the small and
+    # micro enterprise loan's condition); absent from older events.
+    new_hires = fields.Integer(load_default=None, allow_none=True)
 
 
 class EnterpriseRegistered(EnterpriseFacts):

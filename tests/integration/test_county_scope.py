@@ -136,6 +136,9 @@ TABLE = {
     ("loans", "record_repayment", "loan_id"): lambda p, w, x: p.loans.record_repayment(
         x, {"amount": "100.00", "paid_on": day(0)}
     ),
+    ("loans", "extend_loan", "loan_id"): lambda p, w, x: p.loans.extend_loan(
+        x, {"extra_months": 6}
+    ),
     ("loans", "write_off_loan", "loan_id"): lambda p, w, x: p.loans.write_off_loan(x, "无法收回"),
     ("loans", "get_loan", "loan_id"): lambda p, w, x: p.loans.get_loan(x),
     ("loans", "loans_for", "veteran_id"): lambda p, w, x: p.loans.loans_for(x),
@@ -150,6 +153,18 @@ TABLE = {
     ),
     ("loans", "record_tax_relief", "data.enterprise_id"): lambda p, w, x: p.loans.record_tax_relief(
         {"enterprise_id": x, "tax_year": 2026, "amount": "1000.00", "tax_due": "1000.00"}
+    ),
+    ("loans", "record_tax_relief", "data.employer_id"): lambda p, w, x: p.loans.record_tax_relief(
+        {"employer_id": x, "tax_year": 2026, "amount": "1000.00", "tax_due": "1000.00"}
+    ),
+    ("loans", "tax_relief_entitlement", "subject.veteran_id"): lambda p, w, x: (
+        p.loans.tax_relief_entitlement({"veteran_id": x}, 2026)
+    ),
+    ("loans", "tax_relief_entitlement", "subject.enterprise_id"): lambda p, w, x: (
+        p.loans.tax_relief_entitlement({"enterprise_id": x}, 2026)
+    ),
+    ("loans", "tax_relief_entitlement", "subject.employer_id"): lambda p, w, x: (
+        p.loans.tax_relief_entitlement({"employer_id": x}, 2026)
     ),
     # training
     ("training", "open_course", "data.base_id"): lambda p, w, x: p.training.open_course(

@@ -84,7 +84,7 @@ def test_the_tax_year_may_be_next_year_of_the_bureaus_calendar(moment):
     data = {
         "veteran_id": "7cc34789-4e34-48be-8a8b-4a956bdf8b5e",
         "amount": "100.00",
-        "policy": "财税〔2019〕21号",
+        "tax_due": "300.00",
     }
     got = load(
         loan_schemas.TAX_RELIEF_INPUT, {**data, "tax_year": day.year + 1}, today=clock.today()

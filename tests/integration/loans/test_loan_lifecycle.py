@@ -85,8 +85,9 @@ def test_a_loan_from_application_to_repaid(loans, clock, veteran, rpc, db):
     assert len(got["schedule"]) == 24
     assert sum(Decimal(i["principal"]) for i in got["schedule"]) == Decimal("80000.00")
     assert got["schedule"][0]["due_on"] == "2026-12-16"
-    assert got["schedule"][0]["interest"] == "290.00"  # 80,000 × 4.35% / 12
-    assert got["schedule"][0]["subsidised_interest"] == "145.00"  # half paid by government
+    # Priced at approval: the (demo) one-year LPR in force, 3.00 %, + the product's 0 spread.
+    assert got["schedule"][0]["interest"] == "200.00"  # 80,000 × 3.00% / 12
+    assert got["schedule"][0]["subsidised_interest"] == "100.00"  # half paid by government
     assert got["totals"]["outstanding_principal"] == "80000.00"
 
     total = got["totals"]["outstanding"]

@@ -44,16 +44,22 @@ def test_a_repayment_is_taken_only_by_an_active_or_delinquent_loan(state):
 def test_a_repayment_of_everything_outstanding_closes_the_loan_on_the_day_paid():
     loan = repaying_loan(status="delinquent", days_overdue=20)
     instalments = instalments_of(loan)
-    repaid = loan_domain.repay(
-        loan, instalments, outstanding(instalments), dt.date(2026, 11, 18), "rep-1", STAMP
-    )
+    # The first instalment (due 2026-11-01) is unsettled on 11-18: its subsidy is forfeit,
+    # so everything outstanding is the schedule's plus that instalment's subsidy.
+    everything = outstanding(instalments) + instalments[0].subsidised_interest
+    with pytest.raises(InvalidInput):
+        loan_domain.repay(
+            loan, instalments, everything + Decimal("0.01"), dt.date(2026, 11, 18), "r", STAMP
+        )
+    repaid = loan_domain.repay(loan, instalments, everything, dt.date(2026, 11, 18), "rep-1", STAMP)
     assert outstanding(repaid.instalments) == schedule.ZERO
+    assert [i.subsidy_forfeited for i in repaid.instalments[:2]] == [True, False]
     loan = repaid.change.loan
     assert (loan.status, loan.closed_on, loan.days_overdue) == ("closed", dt.date(2026, 11, 18), 0)
     assert repaid.change.history.note == "repaid"
     assert [(e.type, e.data["status"]) for e in repaid.change.events] == [("loan_closed", "closed")]
     assert repaid.repayment == domain.Repayment(
-        "rep-1", "loan-1", outstanding(instalments), dt.date(2026, 11, 18), NOW, "clerk-7"
+        "rep-1", "loan-1", everything, dt.date(2026, 11, 18), NOW, "clerk-7"
     )
 
 

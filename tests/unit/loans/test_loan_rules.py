@@ -34,8 +34,8 @@ PRODUCT = domain.Product(
     min_principal=Decimal("10000.00"),
     max_principal=Decimal("250000.00"),
     max_term_months=24,
-    annual_rate=Decimal("0.0435"),
-    interest_subsidy_rate=Decimal("0.5"),
+    rate_spread=Decimal("0.0085"),
+    lpr_term="one_year",
     repayment_method="equal_instalments",
     criteria={},
 )
@@ -244,7 +244,9 @@ def test_an_application_is_submitted_on_the_products_terms_and_announced():
     change = apply()
     loan = change.loan
     assert (loan.status, loan.submitted_on, loan.created_by) == ("submitted", TODAY, "clerk-7")
-    assert (loan.annual_rate, loan.repayment_method) == (Decimal("0.0435"), "equal_instalments")
+    # Not priced until it is signed (approved): no rate yet.
+    assert (loan.annual_rate, loan.repayment_method) == (None, "equal_instalments")
+    assert loan.borrower_kind == "individual"
     assert change.applied and change.history.from_status is None
     assert [e.type for e in change.events] == ["loan_applied"]
     assert dump_data("loans", change.events[0])["status"] == "submitted"

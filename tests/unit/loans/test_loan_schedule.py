@@ -3,6 +3,7 @@ method the principal sums to the loan exactly and each instalment's interest is 
 method says; repayments are allocated oldest first, interest before principal."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 from hypothesis import given, settings
@@ -140,3 +141,97 @@ def test_days_overdue_counts_from_the_oldest_unsettled_instalment():
     paid = schedule.allocate(rows, Decimal("100.00"), dt.date(2026, 3, 12))
     assert paid[0].settled and paid[0].paid_on == dt.date(2026, 3, 12)
     assert schedule.days_overdue(paid, dt.date(2026, 3, 12)) == 2
+
+
+# -- subsidies by the rules (issue 20) ------------------------------------------------------
+methods = st.sampled_from(["equal_instalments", "interest_only"])
+shares = st.sampled_from([Decimal("0"), Decimal("0.5"), Decimal("1.0"), Decimal("0.476190")])
+payments = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=800),  # days after disbursement
+        st.decimals(
+            min_value=Decimal("0.01"),
+            max_value=Decimal("50000.00"),
+            places=2,
+            allow_nan=False,
+            allow_infinity=False,
+        ),
+    ),
+    max_size=10,
+)
+
+
+def simulate(rows, events):
+    """Repayments in day order, each preceded and followed by the look that forfeits
+    the subsidy of instalments unsettled after their due date (as repay and the hourly
+    sweep do). → the instalments and the last day looked at."""
+    day = DAY
+    for offset, amount in sorted(events):
+        day = DAY + dt.timedelta(days=offset)
+        rows, _ = schedule.forfeit_overdue(rows, day)
+        amount = min(amount, schedule.totals(rows)["outstanding"])
+        if amount > 0:
+            rows = schedule.allocate(rows, amount, day)
+        rows, _ = schedule.forfeit_overdue(rows, day)
+    return rows, day
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    principals,
+    rates,
+    st.integers(min_value=1, max_value=36),
+    methods,
+    shares,
+    st.one_of(st.none(), st.integers(min_value=0, max_value=36)),
+    payments,
+)
+def test_the_subsidy_never_exceeds_the_share_of_the_interest_due_and_forfeits_only_when_late(
+    principal, rate, term, method, share, months, events
+):
+    built = schedule.build(principal, rate, term, method, share, DAY, months)
+    assert sum(r.principal for r in built) == principal
+    rows, last = simulate(built, events)
+    for before, row in zip(built, rows, strict=True):
+        assert row.subsidised_interest <= schedule.money(row.interest * share)
+        if months is not None and row.number > months:
+            assert row.subsidised_interest == 0
+        if row.subsidy_forfeited:
+            # Forfeited only when unsettled after its due date: never paid, or paid late.
+            assert row.subsidised_interest == 0
+            assert row.paid_on is None or row.paid_on > row.due_on
+            assert row.due_on < last
+        elif before.subsidised_interest > 0:
+            # Kept: settled by its due date, or not yet overdue on the last look.
+            assert (
+                (row.paid_on is not None and row.paid_on <= row.due_on)
+                or row.due_on >= last
+                or row.due == 0  # wholly subsidised, no principal: nothing to pay
+            )
+            assert row.subsidised_interest == before.subsidised_interest
+    assert schedule.totals(rows)["outstanding"] >= 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    principals,
+    rates,
+    st.integers(min_value=1, max_value=36),
+    methods,
+    payments,
+    st.integers(min_value=0, max_value=1200),
+    st.integers(min_value=1, max_value=24),
+)
+def test_an_extension_keeps_the_principal_exact_and_pays_no_subsidy_after_it(
+    principal, rate, term, method, events, offset, extra
+):
+    rows, _ = simulate(schedule.build(principal, rate, term, method, Decimal("0.5"), DAY), events)
+    paid_before = schedule.totals(rows)["paid"]
+    today = DAY + dt.timedelta(days=offset)
+    extended = schedule.extend(rows, rate, method, extra, today, DAY)
+    assert len(extended) == term + extra
+    assert [r.number for r in extended] == list(range(1, term + extra + 1))
+    assert sum(r.principal for r in extended) == principal
+    assert schedule.totals(extended)["paid"] == paid_before  # nothing paid is lost
+    assert all(r.subsidised_interest == 0 for r in extended if r.due_on > today)
+    assert all(a.due_on < b.due_on for a, b in itertools.pairwise(extended))

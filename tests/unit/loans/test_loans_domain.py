@@ -29,8 +29,8 @@ PRODUCT = domain.Product(
     min_principal=Decimal("10000.00"),
     max_principal=Decimal("250000.00"),
     max_term_months=24,
-    annual_rate=Decimal("0.0435"),
-    interest_subsidy_rate=Decimal("0.5"),
+    rate_spread=Decimal("0.0085"),
+    lpr_term="one_year",
     repayment_method="equal_instalments",
     criteria={
         "registered_veteran": {},

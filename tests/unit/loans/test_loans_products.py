@@ -110,3 +110,53 @@ def test_criterion_settings_that_make_no_sense_are_refused(tmp_path, criteria):
     path = write(tmp_path, product(criteria=criteria))
     with pytest.raises(ValueError, match="criteria"):
         load_products(path)
+
+
+def test_the_shipped_product_is_priced_from_the_one_year_lpr_with_a_configurable_spread():
+    p = load_products()["yongjun_chuangye"]
+    assert (p.rate_spread, p.lpr_term) == (Decimal("0.0000"), "one_year")
+    assert p.borrower_kinds == (
+        "individual",
+        "individual_business",
+        "small_micro_enterprise",
+        "cooperative",
+    )
+    assert (p.subsidy_tiers, p.subsidy_months) == ((), None)
+    assert "repeat_limit" in p.criteria
+
+
+def test_local_subsidy_rules_and_an_exclusion_load(tmp_path):
+    item = product(
+        rate_spread="-0.0050",
+        subsidy_tiers=[{"max_years_since_discharge": 5, "share": "1.00"}],
+        subsidy_months=24,
+    )
+    item["criteria"]["placement_not_in"] = {
+        "discharge_types": ["assigned_job"],
+        "employment_statuses": ["public_welfare_post"],
+    }
+    p = load_products(write(tmp_path, item))["yongjun_chuangye"]
+    assert p.rate_spread == Decimal("-0.0050") and p.subsidy_months == 24
+    assert p.subsidy_tiers == ({"max_years_since_discharge": 5, "share": Decimal("1.00")},)
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"annual_rate": "0.0435"}, "annual_rate"),  # the fixed rate is gone: LPR + spread
+        ({"lpr_term": "ten_year"}, "lpr_term"),
+        ({"borrower_kinds": ["partnership"]}, "borrower_kinds"),
+        ({"subsidy_tiers": [{"max_years_since_discharge": 5, "share": "1.5"}]}, "share"),
+        ({"subsidy_months": -1}, "subsidy_months"),
+    ],
+)
+def test_a_bad_pricing_field_stops_loading(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=message):
+        load_products(write(tmp_path, product(**changes)))
+
+
+def test_placement_not_in_must_name_taxonomy_codes(tmp_path):
+    item = product()
+    item["criteria"]["placement_not_in"] = {"discharge_types": ["assigned_jobs"]}
+    with pytest.raises(ValueError, match="placement_not_in"):
+        load_products(write(tmp_path, item))

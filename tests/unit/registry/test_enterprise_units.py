@@ -78,6 +78,7 @@ def test_registration_announces_the_facts_without_name_or_uscc():
         ({"founded_on": date(2026, 3, 2)}, "founded_on"),
         ({"employees": 2, "veteran_employees": 3}, "veteran_employees"),
         ({"employees": None, "veteran_employees": 3}, "employees"),
+        ({"employees": 6, "new_hires": 7}, "new_hires"),
         ({"founder_ids": []}, "founder_ids"),
     ],
 )
@@ -93,6 +94,8 @@ def test_problems_name_the_field_that_breaks_a_rule(overrides, field):
         {"founded_on": TODAY},
         {"employees": 3, "veteran_employees": 3},
         {"employees": None, "veteran_employees": None},
+        {"employees": 6, "new_hires": 6},
+        {"employees": None, "veteran_employees": None, "new_hires": 2},
     ],
 )
 def test_a_sound_booklet_has_no_problems(overrides):

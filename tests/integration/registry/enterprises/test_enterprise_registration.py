@@ -45,7 +45,7 @@ def test_registering_an_enterprise_makes_its_founder_self_employed(founder, rpc,
 
 def test_enterprise_registered_carries_the_facts_and_no_names(founder, rpc, db):
     data = make_enterprise(
-        [founder["id"]], federation_member=True, incubation_base="昌吉市创业孵化园"
+        [founder["id"]], federation_member=True, incubation_base="昌吉市创业孵化园", new_hires=2
     )
     enterprise = rpc.registry.register_enterprise(data)
 
@@ -60,6 +60,7 @@ def test_enterprise_registered_carries_the_facts_and_no_names(founder, rpc, db):
         "founded_on": "2025-05-01",
         "employees": 6,
         "veteran_employees": 3,
+        "new_hires": 2,
     }
     for secret in (data["name"], founder["name"], data["uscc"], data["incubation_base"]):
         assert secret not in str(body)
