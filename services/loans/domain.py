@@ -10,7 +10,7 @@ from decimal import Decimal
 from shared.contracts import Event
 from shared.contracts.loans import LOAN_ELIGIBILITY_ASSESSED
 
-ACTIVE_LOAN_STATES = ("submitted", "approved", "active", "delinquent")
+ACTIVE_LOAN_STATES = ("submitted", "referred", "approved", "active", "delinquent")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,11 @@ class Product:
     interest_subsidy_rate: Decimal
     repayment_method: str
     criteria: dict = field(default_factory=dict)
+    # in_house: the bureau approves and disburses; referral: the bureau verifies and refers
+    # to one of partner_banks (codes of the products file's banks), the bank decides.
+    workflow: str = "in_house"
+    partner_banks: tuple = ()
+    figures_unverified: bool = False  # cap and term are placeholders the bureau must confirm
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,9 @@ class Loan:
     days_overdue: int = 0
     updated_at: dt.datetime | None = None
     created_by: str | None = None
+    workflow: str = "in_house"  # the product's, when applied for (referral.py)
+    bank_code: str | None = None  # the partner bank a referral loan went to
+    referred_on: dt.date | None = None
 
     @property
     def days_to_disbursement(self) -> int | None:
@@ -317,4 +325,7 @@ def present_product(product):
         "interest_subsidy_rate": str(product.interest_subsidy_rate),
         "repayment_method": product.repayment_method,
         "criteria": list(product.criteria),
+        "workflow": product.workflow,
+        "partner_banks": list(product.partner_banks),
+        "figures_unverified": product.figures_unverified,
     }

@@ -48,6 +48,7 @@ class LoanLifecycle:
     _visible_veteran: Callable[..., VeteranFacts | None]
     _product: Callable[[str], Product]
     _assess_many: Callable[..., list[Assessment]]
+    _workflow_stats: Callable[..., dict]
 
     # -- applying -------------------------------------------------------------------------
     @rpc(roles=WRITE, sensitive_arguments=("data",))
@@ -281,6 +282,7 @@ class LoanLifecycle:
         return {
             **replies.present_stats(county_code, listed, figures, by_kind),
             "by_month": replies.present_by_month(months, by_month),
+            "by_workflow": self._workflow_stats(counties),  # referral.py
         }
 
     # -- helpers --------------------------------------------------------------------------

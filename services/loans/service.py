@@ -6,8 +6,10 @@ import uuid
 import structlog
 
 from services.loans import domain
+from services.loans.bank_http import BankHttp
 from services.loans.lifecycle import LoanLifecycle
 from services.loans.products import ProductCatalog
+from services.loans.referral import LoanReferral
 from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE
 from shared.contracts.registry import (
@@ -24,7 +26,7 @@ from shared.validation import invalid, parse_uuid
 log = structlog.get_logger(__name__)
 
 
-class LoansService(LoanLifecycle, ServiceBase):
+class LoansService(LoanReferral, BankHttp, LoanLifecycle, ServiceBase):
     name = "loans"
     store = Database(LoansStore)
     products = ProductCatalog()
