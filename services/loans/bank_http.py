@@ -19,6 +19,7 @@ is 409), and a bank reports only on loans referred to it (any other is 404, as a
 loan). The worker acts as operator ``bank:<code>``."""
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -110,6 +111,11 @@ class BankHttp:
 
     store: LoansStore
     clock: Clock
+    # referral.py's steps, which the operator's RPCs share
+    _bank_decision: Callable[..., Loan]
+    _bank_disbursement: Callable[..., Loan]
+    _bank_repayment: Callable[..., Loan]
+    _bank_revisit: Callable[..., referral_domain.Revisit]
 
     @SIGNING.signed_json("POST", "/bank/loans/<loan_id>/decision")
     def bank_decision(self, request, payload, loan_id):
@@ -185,7 +191,7 @@ class BankHttp:
 
     def _bank_reply(self, loan: Loan) -> dict:
         """The loan as stored now, as its bank sees it."""
-        stored = self.store.get_loan(loan.id)
+        stored = self.store.get_loan(loan.id) or loan
         instalments = self.store.instalments(loan.id) if stored.disbursed_on else []
         return schemas.BANK_LOAN_OUTPUT.dump(present_bank_loan(stored, instalments))
 
@@ -340,8 +346,7 @@ def openapi():
             "get": {
                 "summary": "Applications referred to this bank after a cursor, oldest first",
                 "description": "Ask again with since=next_cursor; an empty page keeps it.",
-                "parameters": signed
-                + [{"in": "query", "schema": schemas.ReferralsQuerySchema}],
+                "parameters": signed + [{"in": "query", "schema": schemas.ReferralsQuerySchema}],
                 "responses": {
                     "200": {
                         "description": "referrals and the next cursor",

@@ -117,7 +117,7 @@ def check_move(loan: Loan, target: str, action: str) -> None:
 
 
 def loan_event(event_type: str, loan: Loan, amount: Decimal | None = None) -> Event:
-    data = {
+    data: dict[str, Any] = {
         "loan_id": loan.id,
         "veteran_id": loan.veteran_id,
         "enterprise_id": loan.enterprise_id,

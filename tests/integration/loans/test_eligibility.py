@@ -131,8 +131,9 @@ def test_events_waiting_in_the_queue_are_assessed_as_one_batch_in_their_order(
 
     start(LoansService)
     wait_for(
-        lambda: scalar(db, f"SELECT count(*) FROM loans.eligibility_assessments WHERE {PRODUCT}")
-        == 31,
+        lambda: (
+            scalar(db, f"SELECT count(*) FROM loans.eligibility_assessments WHERE {PRODUCT}") == 31
+        ),
         message="31 assessments",
     )
     # The update came after the registration: the projection and the latest answer follow it.
