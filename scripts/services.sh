@@ -159,6 +159,17 @@ prepare() { # the servers answer (else vetctl's one-line messages), broker users
         VET_AUTH_SECRET=$(<"$LOCAL/auth.secret")
         export VET_AUTH_SECRET
     fi
+    # Without BANK_HMAC_SECRETS: one random secret per demo bank (products.yaml) kept in
+    # .local/bank.secrets, so that `vetctl demo` can sign the banks' reports to loans' HTTP.
+    if [[ -z ${BANK_HMAC_SECRETS:-} ]]; then
+        if [[ ! -s $LOCAL/bank.secrets ]]; then
+            (umask 077 && "$VENV/bin/python" -c 'import secrets; print(",".join(
+                f"{code}={secrets.token_hex(32)}" for code in ("demo_bank_a", "demo_bank_b")))' \
+                >"$LOCAL/bank.secrets") || exit 1
+        fi
+        BANK_HMAC_SECRETS=$(<"$LOCAL/bank.secrets")
+        export BANK_HMAC_SECRETS
+    fi
 }
 
 # start_service PIDFILE SVC LOG [WRAPPER...]: SVC's supervisor, through a bash that writes

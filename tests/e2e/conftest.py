@@ -50,6 +50,7 @@ FOREIGN = {
     "REPLICAS",
     "LOCAL_DIR",
     "BUREAU_HMAC_SECRET",
+    "BANK_HMAC_SECRETS",
     "PLANS_FILE",
     "PRODUCTS_FILE",
 }
