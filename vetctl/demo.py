@@ -17,6 +17,7 @@ from pathlib import Path
 from stdnum.cn import ric
 
 from shared.clock import bureau_clock
+from shared.http import signature
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
 
@@ -476,17 +477,16 @@ def bank_reporter(client, timeout=10):
     the demo knows the banks' secrets (BANK_HMAC_SECRETS, else the .local/bank.secrets that
     `make up` writes) and loans' web server answers (WEB_SERVER_ADDRESS_LOANS, else its
     default 127.0.0.1:8100); else None."""
-    from services.loans.bank_http import BANK_CODE, SIGNING, bank_secrets
-
     raw = os.environ.get("BANK_HMAC_SECRETS")
     if not raw:
         local = Path(os.environ.get("LOCAL_DIR") or Path(__file__).resolve().parents[1] / ".local")
         path = local / "bank.secrets"
         raw = path.read_text(encoding="utf-8").strip() if path.exists() else ""
-    try:
-        secrets = bank_secrets(raw)
-    except ValueError:
-        return None
+    secrets: dict[str, str] = {}  # the first secret of each bank signs
+    for item in raw.split(","):
+        code, _, secret = item.strip().partition("=")
+        if code and secret:
+            secrets.setdefault(code, secret)
     address = os.environ.get("WEB_SERVER_ADDRESS_LOANS") or "127.0.0.1:8100"
     base = f"http://{address}"
     try:
@@ -499,13 +499,14 @@ def bank_reporter(client, timeout=10):
 
     def report(bank, path, body):
         data = json.dumps(body).encode()
-        headers = SIGNING.headers(secrets[bank][0], int(time.time()), "POST", path, "", data)
-        request = urllib.request.Request(
-            f"{base}{path}",
-            data=data,
-            method="POST",
-            headers={**headers, BANK_CODE: bank, "Content-Type": "application/json"},
-        )
+        stamp = str(int(bureau_clock().now().timestamp()))
+        headers = {  # as services/loans/bank_http.py checks them (shared/http.py's signing)
+            "X-Bank-Code": bank,
+            "X-Bank-Timestamp": stamp,
+            "X-Bank-Signature": signature(secrets[bank], stamp, "POST", path, "", data),
+            "Content-Type": "application/json",
+        }
+        request = urllib.request.Request(f"{base}{path}", data=data, method="POST", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as reply:
                 return json.loads(reply.read())

@@ -103,9 +103,7 @@ class LoanReferral:
     # -- the steps both ways share ----------------------------------------------------------
     def _bank_decision(self, loan: Loan, data, stamp: Stamp) -> Loan:
         command = load(schemas.DECISION_INPUT, data)
-        change = referral_domain.decide(
-            loan, self.products.get(loan.product_code), command, stamp
-        )
+        change = referral_domain.decide(loan, self.products.get(loan.product_code), command, stamp)
         self._store(change)
         log.info(
             "loan.bank_decided",

@@ -243,4 +243,3 @@ def revisit(
         },
     )
     return record, (event,)
-

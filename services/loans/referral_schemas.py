@@ -143,9 +143,7 @@ class ReferralsSchema(Schema):
 class ErrorSchema(Schema):
     error = fields.String(required=True)
     message = fields.String(required=True)
-    errors = fields.Dict(
-        keys=fields.String(), values=fields.List(fields.String()), required=True
-    )
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
 
 
 REFER_INPUT = ReferSchema()

@@ -413,7 +413,6 @@ class LoansStore(Store):
             )
             return {row.pop("month"): dict(row) for row in cur.fetchall()}
 
-
     # -- the referral workflow (referral.py, bank_http.py) -------------------------------
     def add_revisit(self, revisit) -> None:
         with self.cursor() as cur:
