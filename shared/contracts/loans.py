@@ -61,8 +61,9 @@ SCHEMAS[SUBSIDY_GRANTED] = SubsidyGranted()
 
 class LoanDisbursed(LoanChanged):
     # The bureau's day the money reached the veteran: followup's business revisits count
-    # from it.
-    disbursed_on = fields.Date(required=True)
+    # from it. Events from before issue 20 lack it (consumers then take the day the event
+    # occurred), so it may be absent, but loans always sends it now.
+    disbursed_on = fields.Date(allow_none=True, load_default=None)
 
 
 SCHEMAS[LOAN_DISBURSED] = LoanDisbursed()

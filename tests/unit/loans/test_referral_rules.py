@@ -357,3 +357,13 @@ def test_a_bad_referral_product_stops_the_service_with_a_message(tmp_path, chang
     with pytest.raises(ValueError) as caught:
         load_products(path)
     assert message in str(caught.value)
+
+
+def test_a_loan_disbursed_event_from_before_disbursed_on_still_loads():
+    """Consumers (followup) take events already on the bus: the new field may be absent."""
+    change, _ = referral_domain.disburse(approved(), dt.date(2026, 11, 10), BANK)
+    body = envelope("loans", change.events[0], "corr", NOW)
+    del body["data"]["disbursed_on"]
+    assert load_event(body).data["disbursed_on"] is None
+    [wanted] = read_events([load_event(body)], "Asia/Shanghai").wanted
+    assert wanted.starts_on == dt.date(2026, 11, 20)  # the day the event occurred
