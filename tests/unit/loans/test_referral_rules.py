@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -286,7 +287,7 @@ def test_a_revisit_is_of_a_disbursed_loan_within_its_life_and_is_announced():
 def test_followup_reads_a_bank_disbursement_as_business_revisits_from_its_day():
     change, _ = referral_domain.disburse(approved(), dt.date(2026, 11, 10), BANK)
     body = envelope("loans", change.events[0], "corr", NOW + dt.timedelta(days=5))
-    facts = read_events([load_event(body)], "Asia/Shanghai")
+    facts = read_events([load_event(body)], ZoneInfo("Asia/Shanghai"))
     [wanted] = facts.wanted
     assert (wanted.veteran_id, wanted.kind) == ("vet-1", "business")
     assert wanted.starts_on == dt.date(2026, 11, 10)  # the bank's day, not the day it was heard
@@ -365,5 +366,5 @@ def test_a_loan_disbursed_event_from_before_disbursed_on_still_loads():
     body = envelope("loans", change.events[0], "corr", NOW)
     del body["data"]["disbursed_on"]
     assert load_event(body).data["disbursed_on"] is None
-    [wanted] = read_events([load_event(body)], "Asia/Shanghai").wanted
+    [wanted] = read_events([load_event(body)], ZoneInfo("Asia/Shanghai")).wanted
     assert wanted.starts_on == dt.date(2026, 11, 20)  # the day the event occurred
