@@ -143,9 +143,12 @@ class Processes:
         names = []
         for i in range(1, count + 1):
             name, port = f"{service}-{i}", free_port()
-            self.start(
-                name, config, module, component=service, env={"HEALTH_ADDRESS": f"127.0.0.1:{port}"}
-            )
+            # and a web port of its own, for a service with HTTP (loans' banks, jobs' bureau)
+            env = {
+                "HEALTH_ADDRESS": f"127.0.0.1:{port}",
+                "WEB_SERVER_ADDRESS": f"127.0.0.1:{free_port()}",
+            }
+            self.start(name, config, module, component=service, env=env)
             self.health_ports[name] = port
             names.append(name)
         return names

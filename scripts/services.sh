@@ -11,7 +11,8 @@
 # <svc>-2 … <svc>-N, each with its own supervisor, pid file and log. They share the
 # service's queues (competing consumers) and its database; replica k listens for probes
 # and metrics on the configured HEALTH_ADDRESS port + 100·(k-1) (registry: 9101, 9201 …)
-# and, for jobs, for the bureau's HTTP on WEB_SERVER_ADDRESS's port + (k-1) (8000, 8001 …).
+# and, for jobs, for the bureau's HTTP on WEB_SERVER_ADDRESS's port + (k-1) (8000, 8001 …),
+# for loans, the banks' HTTP on WEB_SERVER_ADDRESS_LOANS's (default 8100) + (k-1).
 # HEALTH_ADDRESS_<SERVICE> (HEALTH_ADDRESS_REGISTRY=127.0.0.1:19101 …) moves one service's
 # probe port, so a second system (tests/e2e) can run beside `make up`; HEALTH_ADDRESS
 # alone would give every service the same port. LOCAL_DIR (default .local) holds the pid
@@ -101,11 +102,16 @@ health_address() {
     with_port "$base" $((($(replica_of "$1") - 1) * HEALTH_PORT_STEP))
 }
 
-# web_address INSTANCE: where a replica of a service with an HTTP entrypoint (jobs) listens.
+# web_address INSTANCE: where a replica of a service with an HTTP entrypoint listens (jobs:
+# the bureau's, 8000; loans: the partner banks', 8100): $WEB_SERVER_ADDRESS_<SERVICE>, else
+# for jobs $WEB_SERVER_ADDRESS (as before loans had one), else its config.yaml's default.
 web_address() {
-    local svc base
+    local svc base own
     svc=$(service_of "$1")
-    base=${WEB_SERVER_ADDRESS:-$(config_default "$svc" WEB_SERVER_ADDRESS)}
+    own=WEB_SERVER_ADDRESS_${svc^^}
+    base=${!own:-}
+    [[ -z $base && $svc == jobs ]] && base=${WEB_SERVER_ADDRESS:-}
+    base=${base:-$(config_default "$svc" WEB_SERVER_ADDRESS)}
     [[ -n $base ]] || return 1
     with_port "$base" $(($(replica_of "$1") - 1))
 }
@@ -152,6 +158,17 @@ prepare() { # the servers answer (else vetctl's one-line messages), broker users
         LOCAL_DIR=$LOCAL "$VETCTL" auth init || exit 1
         VET_AUTH_SECRET=$(<"$LOCAL/auth.secret")
         export VET_AUTH_SECRET
+    fi
+    # Without BANK_HMAC_SECRETS: one random secret per demo bank (products.yaml) kept in
+    # .local/bank.secrets, so that `vetctl demo` can sign the banks' reports to loans' HTTP.
+    if [[ -z ${BANK_HMAC_SECRETS:-} ]]; then
+        if [[ ! -s $LOCAL/bank.secrets ]]; then
+            (umask 077 && "$VENV/bin/python" -c 'import secrets; print(",".join(
+                f"{code}={secrets.token_hex(32)}" for code in ("demo_bank_a", "demo_bank_b")))' \
+                >"$LOCAL/bank.secrets") || exit 1
+        fi
+        BANK_HMAC_SECRETS=$(<"$LOCAL/bank.secrets")
+        export BANK_HMAC_SECRETS
     fi
 }
 

@@ -397,12 +397,29 @@ class Database(DependencyProvider):
         self.clock = next((d for d in self.container.dependencies if isinstance(d, Clock)), None)
 
     def stop(self):
+        self._close_sessions()
         self.pool.close()
         self._close_probe()
 
     def kill(self):
+        self._close_sessions()
         self.pool.close()
         self._close_probe()
+
+    def _close_sessions(self):
+        """Workers that a stop or kill ended mid-transaction never reach worker_teardown:
+        their connections (in a transaction, maybe holding row locks) are closed here, so
+        the server rolls them back now, not whenever the garbage collector gets to them.
+        Seen: a killed batch handler's connection left "idle in transaction" holding its
+        locks until the process ended."""
+        sessions, self.sessions = list(self.sessions.values()), {}
+        for session in sessions:
+            conn, session.conn = session.conn, None
+            if conn is not None:
+                try:
+                    conn.close()
+                except psycopg2.Error:
+                    pass
 
     def ready_problem(self):
         """For /readyz: None if the database answers ``SELECT 1`` within 2 s, on a

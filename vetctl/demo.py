@@ -1,16 +1,24 @@
 """Demo data through the real RPCs, so every indicator of the report has something to
 show: veterans (Faker zh_CN names, ID numbers valid for their county and birth year),
-enterprises, employers and postings, hires, loans, subsidies, training with certificates,
-mentors, a fair, contacts."""
+enterprises, employers and postings, hires, loans by both workflows (the bureau's own, and
+referred to a demo partner bank whose reports go through loans' signed HTTP when the demo
+knows the bank's secret), subsidies, training with certificates, mentors, a fair,
+contacts."""
 
 import datetime as dt
+import json
+import os
 import random
 import time
+import urllib.error
+import urllib.request
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 
 from stdnum.cn import ric
 
 from shared.clock import bureau_clock
+from shared.http import signature
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
 
@@ -304,6 +312,7 @@ def run(client, n, seed=2026, echo=print):
         loans += 1
     reliefs = _tax_relief(client, shops, hiring, today.year, random.Random(seed + 6))
     echo(f"demo: {reliefs} tax relief records (within each computed entitlement)")
+    referred = referrals(client, rng, founders[10:16], today, echo)
     base = client.call(
         "training",
         "register_base",
@@ -387,9 +396,132 @@ def run(client, n, seed=2026, echo=print):
         "veterans": len(created),
         "hires": hires,
         "loans": loans,
+        "referred": referred,
         "certified": certified,
         "tax_relief_records": reliefs,
     }
+
+
+# -- loans referred to a (demo) partner bank --------------------------------------------------
+REFERRAL_PRODUCT = "tuiyi_junren_chuangye"
+DEMO_BANKS = ("demo_bank_a", "demo_bank_b")
+
+
+def referrals(client, rng, founders, today, echo):
+    """Applications for the referral product, verified and referred to the demo banks; the
+    banks decide (one rejection, one left waiting), disburse and revisit, through loans'
+    signed HTTP when the demo knows their secrets (``bank_reporter``), else entered by an
+    operator's RPCs. Returns how many were referred."""
+    report = bank_reporter(client)
+    referred, over_http = 0, report is not None
+    for index, (vid, _) in enumerate(founders):
+        try:
+            loan = client.call(
+                "loans",
+                "apply_loan",
+                {
+                    "veteran_id": vid,
+                    "product_code": REFERRAL_PRODUCT,
+                    "amount": f"{rng.randrange(50000, 200001, 10000)}.00",
+                    "term_months": 36,
+                    "purpose": "创办个体经营",
+                },
+            )
+        except Exception:  # not eligible (age, county): the demo moves on
+            continue
+        bank = DEMO_BANKS[index % 2]
+        client.call("loans", "refer_loan", loan["id"], {"bank_code": bank, "note": "身份已核验"})
+        referred += 1
+        if index == len(founders) - 1:
+            continue  # one left waiting for its bank's decision
+        if index == 0:
+            decision = {"outcome": "rejected", "reason": "经营计划需补充"}
+            _bank_report(client, report, bank, loan["id"], "decision", decision)
+            continue
+        amount = f"{int(loan['amount'].split('.')[0]) - 10000}.00"
+        reports = (
+            (
+                "decision",
+                {
+                    "outcome": "approved",
+                    "approved_amount": amount,
+                    "term_months": 24,
+                    "annual_rate": "0.0385",
+                },
+            ),
+            ("disbursement", {"disbursed_on": today.isoformat()}),
+            ("revisits", {"visited_on": today.isoformat(), "outcome": "operating"}),
+        )
+        for kind, body in reports:
+            _bank_report(client, report, bank, loan["id"], kind, body)
+    how = "the banks' signed HTTP" if over_http else "an operator's RPCs (no bank secret known)"
+    echo(f"demo: {referred} loans referred to demo banks, reported through {how}")
+    return referred
+
+
+OPERATOR_RPC = {
+    "decision": "record_bank_decision",
+    "disbursement": "record_bank_disbursement",
+    "repayments": "record_bank_repayment",
+    "revisits": "record_bank_revisit",
+}
+
+
+def _bank_report(client, report, bank, loan_id, kind, body):
+    """Through the bank's HTTP when there is one; a refusal there (a web server of another
+    system on the address: it knows no such loan) falls back to the operator's RPC, which
+    says what is wrong if the report itself is."""
+    if report is not None:
+        try:
+            report(bank, f"/bank/loans/{loan_id}/{kind}", body)
+            return
+        except (RuntimeError, OSError):
+            pass
+    client.call("loans", OPERATOR_RPC[kind], loan_id, body)
+
+
+def bank_reporter(client, timeout=10):
+    """``report(bank, path, body)`` that POSTs a bank's signed report to loans' HTTP, when
+    the demo knows the banks' secrets (BANK_HMAC_SECRETS, else the .local/bank.secrets that
+    `make up` writes) and loans' web server answers (WEB_SERVER_ADDRESS_LOANS, else its
+    default 127.0.0.1:8100); else None."""
+    raw = os.environ.get("BANK_HMAC_SECRETS")
+    if not raw:
+        local = Path(os.environ.get("LOCAL_DIR") or Path(__file__).resolve().parents[1] / ".local")
+        path = local / "bank.secrets"
+        raw = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+    secrets: dict[str, str] = {}  # the first secret of each bank signs
+    for item in raw.split(","):
+        code, _, secret = item.strip().partition("=")
+        if code and secret:
+            secrets.setdefault(code, secret)
+    address = os.environ.get("WEB_SERVER_ADDRESS_LOANS") or "127.0.0.1:8100"
+    base = f"http://{address}"
+    try:
+        with urllib.request.urlopen(f"{base}/bank/openapi.json", timeout=timeout):
+            pass
+    except (OSError, urllib.error.URLError):
+        return None
+    if not all(bank in secrets for bank in DEMO_BANKS):
+        return None
+
+    def report(bank, path, body):
+        data = json.dumps(body).encode()
+        stamp = str(int(bureau_clock().now().timestamp()))
+        headers = {  # as services/loans/bank_http.py checks them (shared/http.py's signing)
+            "X-Bank-Code": bank,
+            "X-Bank-Timestamp": stamp,
+            "X-Bank-Signature": signature(secrets[bank], stamp, "POST", path, "", data),
+            "Content-Type": "application/json",
+        }
+        request = urllib.request.Request(f"{base}{path}", data=data, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as reply:
+                return json.loads(reply.read())
+        except urllib.error.HTTPError as exc:  # say what the endpoint refused, and why
+            raise RuntimeError(f"{path}: {exc.code} {exc.read().decode('utf-8')}") from None
+
+    return report
 
 
 def _wait_known(client, service, veteran_ids, timeout=60):

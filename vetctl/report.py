@@ -38,6 +38,18 @@ def _pair(count, amount):
     return None if count is None else f"{count} / {amount}"
 
 
+def _referrals(stats):
+    """Loans by referral to a partner bank: referred / approved by the bank / disbursed /
+    yuan disbursed (loans' ``stats.by_workflow.referral``)."""
+    figures = _get(stats, "loans", "by_workflow", "referral")
+    if not isinstance(figures, dict):
+        return None
+    return (
+        f"{figures['referred']} / {figures['approved']} / {figures['disbursed']} / "
+        f"{figures['disbursed_amount']}"
+    )
+
+
 def _rate(value):
     return None if value is None else f"{float(value) * 100:.1f}%"
 
@@ -108,6 +120,23 @@ INDICATORS = (
         "协调贷款（笔/元）",
         "loans coordinated (count / yuan)",
         lambda s: _pair(_get(s, "loans", "disbursed"), _get(s, "loans", "disbursed_amount")),
+    ),
+    (
+        # The two workflows (services/loans/README.md, "The referral workflow"): the
+        # bureau's own loans, and those it verified and referred to a partner bank.
+        "loans_in_house",
+        "贷款（本局审批）（放款笔/元）",
+        "loans the bureau approved (disbursed count / yuan)",
+        lambda s: _pair(
+            _get(s, "loans", "by_workflow", "in_house", "disbursed"),
+            _get(s, "loans", "by_workflow", "in_house", "disbursed_amount"),
+        ),
+    ),
+    (
+        "loans_referral",
+        "贷款（银行转介）（转介/银行审批/放款笔/元）",
+        "loans referred to a partner bank (referred / approved / disbursed / yuan)",
+        _referrals,
     ),
     ("subsidies", "发放补贴（笔/元）", "subsidies granted (count / yuan)", _subsidies),
     (

@@ -10,7 +10,7 @@ from decimal import Decimal
 from shared.contracts import Event
 from shared.contracts.loans import LOAN_ELIGIBILITY_ASSESSED
 
-ACTIVE_LOAN_STATES = ("submitted", "approved", "active", "delinquent")
+ACTIVE_LOAN_STATES = ("submitted", "referred", "approved", "active", "delinquent")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,11 @@ class Product:
     # veteran signing before that anniversary of discharge (replaces the rule's share).
     subsidy_tiers: tuple = ()
     subsidy_months: int | None = None  # instalments after this month get no subsidy
+    # in_house: the bureau approves and disburses; referral: the bureau verifies and refers
+    # to one of partner_banks (codes of the products file's banks), the bank decides.
+    workflow: str = "in_house"
+    partner_banks: tuple = ()
+    figures_unverified: bool = False  # cap and term are placeholders the bureau must confirm
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,9 @@ class Loan:
     subsidy_months: int | None = None
     extended_months: int = 0
     extended_on: dt.date | None = None
+    workflow: str = "in_house"  # the product's, when applied for (referral.py)
+    bank_code: str | None = None  # the partner bank a referral loan went to
+    referred_on: dt.date | None = None
 
     @property
     def days_to_disbursement(self) -> int | None:
@@ -372,4 +380,7 @@ def present_product(product, annual_rate=None, subsidy_share=None):
             for t in product.subsidy_tiers
         ],
         "subsidy_months": product.subsidy_months,
+        "workflow": product.workflow,
+        "partner_banks": list(product.partner_banks),
+        "figures_unverified": product.figures_unverified,
     }

@@ -50,6 +50,7 @@ class LoanLifecycle:
     _visible_veteran: Callable[..., VeteranFacts | None]
     _product: Callable[[str], Product]
     _assess_many: Callable[..., list[Assessment]]
+    _workflow_stats: Callable[..., dict]
 
     # -- applying -------------------------------------------------------------------------
     @rpc(roles=WRITE, sensitive_arguments=("data",))
@@ -302,21 +303,25 @@ class LoanLifecycle:
         return {
             **replies.present_stats(county_code, listed, figures, by_kind),
             "by_month": replies.present_by_month(months, by_month),
+            "by_workflow": self._workflow_stats(counties),  # referral.py
         }
 
     # -- helpers --------------------------------------------------------------------------
     def _stamp(self) -> Stamp:
         return Stamp(self.clock.now(), self.clock.today(), self.auth.operator.id)
 
-    def _price(self, loan: Loan, product: Product | None, day) -> loan_rules.Pricing | None:
+    def _price(
+        self, loan: Loan, product: Product | None, day, rate=None
+    ) -> loan_rules.Pricing | None:
         """The price of a loan signed on ``day`` (None for a product no longer offered:
-        it keeps the rate it was applied with); ``Conflict`` when no LPR or subsidy rule
-        is in force then (the bureau enters them in policy.yaml)."""
+        it keeps the rate it was applied with), at ``rate`` when a partner bank set it;
+        ``Conflict`` when no LPR or subsidy rule is in force then (the bureau enters them
+        in policy.yaml)."""
         if product is None:
             return None
         try:
-            return loan_rules.price(
-                self.policy, product, day, self.store.discharged_on(loan.veteran_id)
+            return loan_rules.price_at(
+                self.policy, product, day, self.store.discharged_on(loan.veteran_id), rate
             )
         except NoRule as exc:
             raise Conflict(f"the loan cannot be priced: {exc}", {"loan_id": loan.id}) from None

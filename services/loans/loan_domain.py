@@ -39,6 +39,7 @@ from shared.errors import Conflict, invalid
 LOAN_MOVES = {
     "submitted": {"approved", "rejected", "withdrawn"},
     "approved": {"active", "withdrawn"},
+    "referred": {"approved", "rejected", "withdrawn"},  # the partner bank decides
     "active": {"delinquent", "closed", "written_off"},
     "delinquent": {"active", "closed", "written_off"},
     "rejected": set(),
@@ -47,6 +48,13 @@ LOAN_MOVES = {
     "written_off": set(),
 }
 REPAYING = ("active", "delinquent")
+# Where a workflow's moves differ from LOAN_MOVES: a referral loan is referred to a partner
+# bank after the bureau verifies it (referral_domain.py), never approved by the bureau.
+WORKFLOW_MOVES = {"referral": {"submitted": {"referred", "rejected", "withdrawn"}}}
+
+
+def moves_from(status: str, workflow: str = "in_house") -> set[str]:
+    return WORKFLOW_MOVES.get(workflow, {}).get(status, LOAN_MOVES.get(status, set()))
 
 
 @dataclass(frozen=True)
@@ -93,8 +101,8 @@ class Repaid:
     change: Change | None
 
 
-def illegal_loan_move(current: str, target: str, action: str) -> str:
-    allowed = sorted(LOAN_MOVES.get(current, set()))
+def illegal_loan_move(current: str, target: str, action: str, workflow: str = "in_house") -> str:
+    allowed = sorted(moves_from(current, workflow))
     return f"a {current} loan cannot be {action}" + (
         f"; from {current} it can become {', '.join(allowed)}"
         if allowed
@@ -103,25 +111,25 @@ def illegal_loan_move(current: str, target: str, action: str) -> str:
 
 
 def check_move(loan: Loan, target: str, action: str) -> None:
-    if target not in LOAN_MOVES.get(loan.status, set()):
+    if target not in moves_from(loan.status, loan.workflow):
         raise Conflict(
-            illegal_loan_move(loan.status, target, action),
+            illegal_loan_move(loan.status, target, action, loan.workflow),
             {"loan_id": loan.id, "status": loan.status},
         )
 
 
 def loan_event(event_type: str, loan: Loan, amount: Decimal | None = None) -> Event:
-    return Event(
-        event_type,
-        {
-            "loan_id": loan.id,
-            "veteran_id": loan.veteran_id,
-            "enterprise_id": loan.enterprise_id,
-            "product_code": loan.product_code,
-            "amount": amount if amount is not None else loan.amount,
-            "status": loan.status,
-        },
-    )
+    data: dict[str, Any] = {
+        "loan_id": loan.id,
+        "veteran_id": loan.veteran_id,
+        "enterprise_id": loan.enterprise_id,
+        "product_code": loan.product_code,
+        "amount": amount if amount is not None else loan.amount,
+        "status": loan.status,
+    }
+    if event_type == LOAN_DISBURSED:  # followup plans its business revisits from it
+        data["disbursed_on"] = loan.disbursed_on
+    return Event(event_type, data)
 
 
 def transition(
@@ -205,6 +213,7 @@ def apply_for(
         updated_at=stamp.at,
         created_by=stamp.operator_id,
         borrower_kind=borrower_kind,
+        workflow=product.workflow,
     )
     history = LoanHistory(loan.id, stamp.at, None, "submitted", None, stamp.operator_id)
     return Change(loan, history, (loan_event(LOAN_APPLIED, loan),))
@@ -270,6 +279,7 @@ def approve(
     """Approved for the amount applied for unless a lower one is given, not below the
     product's minimum. In-house, approval is the signing: the loan is priced then
     (``pricing``: the LPR in force + the product's spread, the subsidy rule and share)."""
+    require_in_house(loan, "approved")
     check_move(loan, "approved", "approved")
     amount = approved_amount or loan.amount
     floor = product.min_principal if product else schedule.ZERO
@@ -341,6 +351,15 @@ def write_off(loan: Loan, reason: str, stamp: Stamp) -> Change:
 def disburse(loan: Loan, day: dt.date, stamp: Stamp) -> tuple[Change, list[Instalment]]:
     """Active from ``day`` (not in the future, not before the approval), with the
     repayment schedule made from it."""
+    require_in_house(loan, "disbursed")
+    return paid_out(loan, day, stamp)
+
+
+def paid_out(
+    loan: Loan, day: dt.date, stamp: Stamp, note: str | None = None
+) -> tuple[Change, list[Instalment]]:
+    """The money reached the borrower on ``day`` (by the bureau's or, in the referral
+    workflow, the bank's hand): active, the schedule built from the loan's price."""
     check_move(loan, "active", "disbursed")
     if loan.status != "approved":  # delinquent -> active is catching up, not a disbursement
         raise Conflict(
@@ -367,6 +386,7 @@ def disburse(loan: Loan, day: dt.date, stamp: Stamp) -> tuple[Change, list[Insta
         "active",
         "disbursed",
         stamp,
+        note=note,
         event=LOAN_DISBURSED,
         event_amount=loan.approved_amount,
         disbursed_on=day,
@@ -539,3 +559,17 @@ def grant_subsidy(
             },
         ),
     )
+
+
+# -- workflows ------------------------------------------------------------------------------
+def require_in_house(loan: Loan, action: str) -> None:
+    """The bureau approves and disburses only its in-house loans: a referral loan's partner
+    bank decides and disburses (record_bank_decision, record_bank_disbursement, or the
+    bank's signed HTTP)."""
+    if loan.workflow != "in_house":
+        raise Conflict(
+            f"a {loan.workflow} loan is not {action} by the bureau: its partner bank "
+            f"reports that (the {loan.workflow} workflow: record_bank_decision, "
+            "record_bank_disbursement)",
+            {"loan_id": loan.id, "status": loan.status, "workflow": loan.workflow},
+        )

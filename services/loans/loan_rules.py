@@ -132,14 +132,23 @@ def price(policy: Policy, product, day: dt.date, discharged_on: dt.date | None) 
     """The loan's price signed on ``day``: LPR in force (the product's term) + spread; the
     subsidy rule in force and its share, or the product's tier for the veteran's years
     since discharge when one applies. ``NoRule`` when no LPR or subsidy rule is in force."""
+    return price_at(policy, product, day, discharged_on, None)
+
+
+def price_at(
+    policy: Policy, product, day: dt.date, discharged_on: dt.date | None, rate: Decimal | None
+) -> Pricing:
+    """As ``price``, at ``rate`` when a partner bank set it (the referral workflow: its
+    spread over the LPR is then what the bank chose), else LPR + the product's spread."""
     lpr_entry = policy.in_force("lpr", day)
     lpr = Decimal(lpr_entry[product.lpr_term])
-    rate = lpr + product.rate_spread
+    if rate is None:
+        rate = lpr + product.rate_spread
     rule = policy.in_force("loan_subsidy", day)
     share = tier_share(list(product.subsidy_tiers), discharged_on, day)
     if share is None:
         share = rule_share(rule, rate, lpr)
-    return Pricing(lpr, lpr_entry.id, product.rate_spread, rate, rule.id, share)
+    return Pricing(lpr, lpr_entry.id, rate - lpr, rate, rule.id, share)
 
 
 def kind_cap(policy: Policy, kind: str, day: dt.date) -> tuple[Entry, dict[str, Any]] | None:

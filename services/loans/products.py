@@ -9,6 +9,7 @@ from nameko.extensions import DependencyProvider
 
 from services.loans.domain import KNOWN_CRITERIA, Product
 from services.loans.loan_rules import BORROWER_KINDS
+from services.loans.referral_domain import WORKFLOWS, Bank
 from shared.jurisdiction import county_validator
 from shared.taxonomy import Taxonomy
 
@@ -52,6 +53,18 @@ class ProductSchema(Schema):
         values=fields.Dict(allow_none=True),
         required=True,
     )
+    # in_house (the bureau approves and disburses) or referral (a partner bank decides:
+    # referral.py); a referral product names its banks by code (the file's ``banks``).
+    workflow = fields.String(load_default="in_house", validate=validate.OneOf(WORKFLOWS))
+    partner_banks = fields.List(fields.String(), load_default=list)
+    figures_unverified = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def check_workflow(self, data, **kwargs):
+        if data.get("workflow") == "referral" and not data.get("partner_banks"):
+            raise ValidationError("a referral product lists its partner_banks", "partner_banks")
+        if data.get("workflow", "in_house") == "in_house" and data.get("partner_banks"):
+            raise ValidationError("an in_house product has no partner_banks", "partner_banks")
 
     @validates_schema
     def check_range(self, data, **kwargs):
@@ -93,6 +106,17 @@ class SubsidyCapSchema(Schema):
     cap_per_period = fields.Decimal(required=True, places=2, validate=validate.Range(min=0))
 
 
+class BankSchema(Schema):
+    """A partner bank (承办银行): the code it signs its reports as (X-Bank-Code, and the key
+    of its secret in BANK_HMAC_SECRETS), its name, the id of its signing key, and ``demo``
+    for a bank made up for the demo (never a real bank presented as a partner)."""
+
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,31}$"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    key_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    demo = fields.Boolean(load_default=False)
+
+
 class ProductsFile(Schema):
     products = fields.List(
         fields.Nested(ProductSchema), required=True, validate=validate.Length(min=1)
@@ -103,15 +127,17 @@ class ProductsFile(Schema):
         values=fields.Nested(SubsidyCapSchema),
         load_default=dict,
     )
+    banks = fields.List(fields.Nested(BankSchema), load_default=list)
 
 
 class Products(dict):
     """code → Product, and ``subsidy_caps``: kind → the cap per beneficiary and period
     (a kind without one has no cap)."""
 
-    def __init__(self, products, subsidy_caps):
+    def __init__(self, products, subsidy_caps, banks=None):
         super().__init__(products)
         self.subsidy_caps = subsidy_caps
+        self.banks: dict[str, Bank] = banks or {}  # code → the partner bank
 
 
 def load_products(path=None):
@@ -122,6 +148,11 @@ def load_products(path=None):
         data = ProductsFile().load(raw)
     except ValidationError as exc:
         raise ValueError(f"{path}: {exc.messages}") from None
+    banks = {}
+    for bank in data["banks"]:
+        if bank["code"] in banks:
+            raise ValueError(f"{path}: bank code {bank['code']} appears twice")
+        banks[bank["code"]] = Bank(**bank)
     products = {}
     for item in data["products"]:
         if item["code"] in products:
@@ -130,9 +161,13 @@ def load_products(path=None):
         item["criteria"] = {k: (v or {}) for k, v in item["criteria"].items()}
         item["borrower_kinds"] = tuple(item["borrower_kinds"])
         item["subsidy_tiers"] = tuple(item["subsidy_tiers"])
+        unknown = [code for code in item["partner_banks"] if code not in banks]
+        if unknown:
+            raise ValueError(f"{path}: product {item['code']} names unknown banks {unknown}")
+        item["partner_banks"] = tuple(item["partner_banks"])
         products[item["code"]] = Product(**item)
     return Products(
-        products, {kind: cap["cap_per_period"] for kind, cap in data["subsidies"].items()}
+        products, {kind: cap["cap_per_period"] for kind, cap in data["subsidies"].items()}, banks
     )
 
 

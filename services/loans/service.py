@@ -7,9 +7,11 @@ from decimal import Decimal
 import structlog
 
 from services.loans import domain, loan_rules
+from services.loans.bank_http import BankHttp
 from services.loans.lifecycle import LoanLifecycle
 from services.loans.policy import NoRule, PolicyTable
 from services.loans.products import ProductCatalog
+from services.loans.referral import LoanReferral
 from services.loans.relief import TaxReliefs
 from services.loans.store import LoansStore
 from shared.auth import READ, STATS, WRITE
@@ -27,7 +29,7 @@ from shared.validation import invalid, parse_uuid
 log = structlog.get_logger(__name__)
 
 
-class LoansService(TaxReliefs, LoanLifecycle, ServiceBase):
+class LoansService(TaxReliefs, LoanReferral, BankHttp, LoanLifecycle, ServiceBase):
     name = "loans"
     store = Database(LoansStore)
     products = ProductCatalog()

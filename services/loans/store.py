@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg2.extras
+from psycopg2 import errors as pg_errors
 
 from services.loans.domain import (
     ACTIVE_LOAN_STATES,
@@ -22,7 +23,7 @@ from services.loans.domain import (
 )
 from services.loans.relief_store import ReliefStore
 from services.loans.schedule import Instalment
-from shared.db import Store, in_counties, insert
+from shared.db import DatabaseUnavailable, Store, in_counties, insert
 
 
 class LoansStore(ReliefStore, Store):
@@ -462,6 +463,72 @@ class LoansStore(ReliefStore, Store):
             )
             return {row.pop("month"): dict(row) for row in cur.fetchall()}
 
+    # -- the referral workflow (referral.py, bank_http.py) -------------------------------
+    def add_revisit(self, revisit) -> None:
+        with self.cursor() as cur:
+            insert(cur, "loan_revisits", _row(revisit))
+
+    def revisits(self, loan_id) -> list[dict]:
+        with self.dict_cursor() as cur:
+            cur.execute(
+                "SELECT id::text, visited_on, outcome, note FROM loan_revisits"
+                " WHERE loan_id = %s ORDER BY visited_on, recorded_at",
+                (loan_id,),
+            )
+            return [dict(row) for row in cur.fetchall()]
+
+    def claim_bank_signature(self, digest, signed_at) -> bool:
+        """Records a bank request's signature; False if it was recorded already (a second
+        request with it waits for the first's transaction, as jobs' bureau_signatures)."""
+        with self.cursor() as cur:
+            cur.execute(
+                "INSERT INTO bank_signatures (digest, signed_at)"
+                " VALUES (%s, to_timestamp(%s)) ON CONFLICT DO NOTHING",
+                (digest, signed_at),
+            )
+            return cur.rowcount == 1
+
+    def forget_bank_signatures(self, before) -> int:
+        with self.cursor() as cur:
+            cur.execute("DELETE FROM bank_signatures WHERE signed_at < to_timestamp(%s)", (before,))
+            return cur.rowcount
+
+    def referrals(self, bank_code, since, limit) -> list[dict]:
+        """The loans referred to ``bank_code`` whose referral (its loan_history line) is
+        after the cursor ``since``, oldest first. History ids are taken at insert and seen
+        at commit, possibly out of order: SHARE mode waits for every transaction writing
+        history to end, so no referral with a smaller id appears after this page."""
+        try:
+            with self.dict_cursor() as cur:
+                cur.execute("SET LOCAL lock_timeout = '5s'")
+                cur.execute("LOCK TABLE loan_history IN SHARE MODE")
+                cur.execute(
+                    "SELECT h.id AS cursor, l.id::text AS loan_id, l.product_code,"
+                    " l.county_code, l.amount, l.term_months, l.purpose,"
+                    " l.enterprise_id::text AS enterprise_id, l.referred_on, l.status"
+                    " FROM loan_history h JOIN loans l ON l.id = h.loan_id"
+                    " WHERE h.to_status = 'referred' AND l.bank_code = %s AND h.id > %s"
+                    " ORDER BY h.id LIMIT %s",
+                    (bank_code, since, limit),
+                )
+                return [dict(row) for row in cur.fetchall()]
+        except pg_errors.LockNotAvailable:
+            raise DatabaseUnavailable("loans are being written; ask again") from None
+
+    def stats_by_workflow(self, counties) -> dict:
+        """{workflow: {applications, referred, approved, disbursed, disbursed_amount}}."""
+        with self.dict_cursor() as cur:
+            cur.execute(
+                "SELECT workflow, count(*) FILTER (WHERE submitted_on IS NOT NULL)"
+                " AS applications, count(*) FILTER (WHERE referred_on IS NOT NULL) AS referred,"
+                " count(*) FILTER (WHERE approved_on IS NOT NULL) AS approved,"
+                " count(*) FILTER (WHERE disbursed_on IS NOT NULL) AS disbursed,"
+                " coalesce(sum(approved_amount) FILTER (WHERE disbursed_on IS NOT NULL), 0)"
+                f" AS disbursed_amount FROM loans WHERE {in_counties()} GROUP BY workflow",
+                {"c": counties},
+            )
+            return {row.pop("workflow"): dict(row) for row in cur.fetchall()}
+
 
 LOAN_COLUMNS = ", ".join(item.name for item in fields(Loan))
 VETERAN_COLUMNS = (
@@ -488,6 +555,10 @@ LOAN_CHANGES = (
     "subsidy_months",
     "extended_months",
     "extended_on",
+    # the referral workflow: the bank's term (and its rate, above), the bank, when
+    "term_months",
+    "bank_code",
+    "referred_on",
 )
 UUIDS = ("id", "veteran_id", "enterprise_id")
 

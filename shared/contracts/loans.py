@@ -89,3 +89,35 @@ class LoanExtended(EventData):
 
 
 SCHEMAS[LOAN_EXTENDED] = LoanExtended()
+
+
+class LoanDisbursed(LoanChanged):
+    # The bureau's day the money reached the veteran: followup's business revisits count
+    # from it. Events from before issue 20 lack it (consumers then take the day the event
+    # occurred), so it may be absent, but loans always sends it now.
+    disbursed_on = fields.Date(allow_none=True, load_default=None)
+
+
+SCHEMAS[LOAN_DISBURSED] = LoanDisbursed()
+
+# The referral workflow (services/loans/referral.py): the bureau refers a verified
+# application to a partner bank, which later reports its post-loan revisits.
+LOAN_REFERRED, LOAN_REVISIT_REPORTED = "loan_referred", "loan_revisit_reported"
+
+
+class LoanReferred(EventData):
+    loan_id = fields.String(required=True)
+    veteran_id = fields.String(required=True)
+    product_code = fields.String(required=True)
+    bank_code = fields.String(required=True)
+
+
+class LoanRevisitReported(EventData):
+    loan_id = fields.String(required=True)
+    veteran_id = fields.String(required=True)
+    visited_on = fields.Date(required=True)
+    outcome = fields.String(required=True)
+
+
+SCHEMAS[LOAN_REFERRED] = LoanReferred()
+SCHEMAS[LOAN_REVISIT_REPORTED] = LoanRevisitReported()

@@ -462,6 +462,22 @@ def test_ingress_only_to_jobs_http_from_the_ingress_controller_and_probes_from_m
     assert {"name": "http", "containerPort": 8000} in jobs_ports
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_loans_serves_the_banks_http_on_8100_behind_its_ingress_from_the_controller_only(overlay):
+    loans = container(of_kind(overlay, "Deployment")["loans"])
+    assert {"name": "http", "containerPort": 8100} in loans["ports"]
+    env = {item["name"]: item for item in loans["env"]}
+    assert env["WEB_SERVER_ADDRESS"]["value"] == "0.0.0.0:8100"
+    assert env["BANK_HMAC_SECRETS"]["valueFrom"]["secretKeyRef"]["name"] == "vs-banks"
+    ingress = of_kind(overlay, "Ingress")["loans-http"]["spec"]
+    assert ingress["tls"][0]["secretName"] and ingress["rules"][0]["host"].startswith("banks.")
+    backend = ingress["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert of_kind(overlay, "Service")[backend["name"]]["spec"]["ports"][0]["port"] == 8100
+    policy = of_kind(overlay, "NetworkPolicy")["loans-ingress-http"]["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "loans"}
+    assert policy["ingress"][0]["ports"] == [{"protocol": "TCP", "port": "http"}]
+
+
 def selects(selector, labels):
     """Whether a LabelSelector (matchLabels + In/NotIn/Exists) matches these labels."""
     if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):

@@ -50,10 +50,11 @@ FOREIGN = {
     "REPLICAS",
     "LOCAL_DIR",
     "BUREAU_HMAC_SECRET",
+    "BANK_HMAC_SECRETS",
     "PLANS_FILE",
     "PRODUCTS_FILE",
 }
-FOREIGN_PREFIXES = ("HEALTH_ADDRESS_", "BROKER_PASSWORD_")
+FOREIGN_PREFIXES = ("HEALTH_ADDRESS_", "BROKER_PASSWORD_", "WEB_SERVER_ADDRESS_")
 
 
 def free_port():
@@ -180,6 +181,7 @@ def system(tmp_path_factory):
             "BROKER_USER_PREFIX": f"{name}-",
             "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + name,
             "WEB_SERVER_ADDRESS": web,
+            "WEB_SERVER_ADDRESS_LOANS": f"127.0.0.1:{free_port()}",  # the banks' HTTP
             "BUREAU_HMAC_SECRET": BUREAU_SECRET,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::UserWarning",

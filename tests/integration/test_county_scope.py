@@ -141,6 +141,23 @@ TABLE = {
     ),
     ("loans", "write_off_loan", "loan_id"): lambda p, w, x: p.loans.write_off_loan(x, "无法收回"),
     ("loans", "get_loan", "loan_id"): lambda p, w, x: p.loans.get_loan(x),
+    # the referral workflow (services/loans/referral.py)
+    ("loans", "refer_loan", "loan_id"): lambda p, w, x: p.loans.refer_loan(
+        x, {"bank_code": "demo_bank_a"}
+    ),
+    ("loans", "record_bank_decision", "loan_id"): lambda p, w, x: p.loans.record_bank_decision(
+        x, {"outcome": "rejected", "reason": "资料不全"}
+    ),
+    ("loans", "record_bank_disbursement", "loan_id"): lambda p, w, x: (
+        p.loans.record_bank_disbursement(x, {"disbursed_on": day(0)})
+    ),
+    ("loans", "record_bank_repayment", "loan_id"): lambda p, w, x: p.loans.record_bank_repayment(
+        x, {"amount": "100.00", "paid_on": day(0)}
+    ),
+    ("loans", "record_bank_revisit", "loan_id"): lambda p, w, x: p.loans.record_bank_revisit(
+        x, {"visited_on": day(0), "outcome": "operating"}
+    ),
+    ("loans", "loan_revisits", "loan_id"): lambda p, w, x: p.loans.loan_revisits(x),
     ("loans", "loans_for", "veteran_id"): lambda p, w, x: p.loans.loans_for(x),
     ("loans", "grant_subsidy", "data.veteran_id"): lambda p, w, x: p.loans.grant_subsidy(
         {"veteran_id": x, "kind": "startup", "amount": "1000.00", "period": "2026"}

@@ -25,13 +25,22 @@ def deliver(container, config, event, handler="on_registry_events"):
         publish(config, event)
 
 
+# Two products are shipped (the in-house 拥军创业贷 and the referral 退役军人创业贷): every
+# veteran is assessed for each; these tests follow the in-house one.
+PRODUCT = "product_code = 'yongjun_chuangye'"
+YONGJUN = "body->'data'->>'product_code' = 'yongjun_chuangye'"
+
+
 def failed(assessment):
     return [c["code"] for c in assessment["criteria"] if not c["passed"]]
 
 
 def test_products_come_from_the_config_file(loans, rpc):
-    [product] = rpc.loans.list_products()
-    assert product["code"] == "yongjun_chuangye" and product["name"] == "拥军创业贷"
+    products = {p["code"]: p for p in rpc.loans.list_products()}
+    assert sorted(products) == ["tuiyi_junren_chuangye", "yongjun_chuangye"]
+    assert products["tuiyi_junren_chuangye"]["workflow"] == "referral"
+    product = products["yongjun_chuangye"]
+    assert product["name"] == "拥军创业贷" and product["workflow"] == "in_house"
     assert product["max_principal"] == "300000.00" and product["max_term_months"] == 36
 
 
@@ -39,12 +48,12 @@ def test_a_veteran_who_wants_a_job_is_not_eligible_and_is_told_why(loans, rpc, c
     event = registered_event(willingness="job")
     deliver(loans, config, event)
 
-    [assessment] = rpc.loans.get_eligibility(event["data"]["veteran_id"])
+    [assessment] = rpc.loans.get_eligibility(event["data"]["veteran_id"], "yongjun_chuangye")
     assert assessment["eligible"] is False and failed(assessment) == ["business_intent"]
     assert assessment["max_amount"] == "0.00"
     detail = next(c["detail"] for c in assessment["criteria"] if c["code"] == "business_intent")
     assert "job" in detail
-    body = scalar(db, "SELECT body FROM loans.outbox")
+    body = scalar(db, f"SELECT body FROM loans.outbox WHERE {YONGJUN}")
     assert body["data"]["failed_criteria"] == ["business_intent"]
     assert body["data"]["cause_event_id"] == event["event_id"]
 
@@ -67,8 +76,8 @@ def test_checking_again_stores_an_assessment_but_announces_only_a_change(loans, 
     veteran_id = event["data"]["veteran_id"]
     deliver(loans, config, event)
     assert rpc.loans.check_eligibility(veteran_id, "yongjun_chuangye")["eligible"] is True
-    assert scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 2
-    assert scalar(db, "SELECT count(*) FROM loans.outbox") == 1
+    assert scalar(db, f"SELECT count(*) FROM loans.eligibility_assessments WHERE {PRODUCT}") == 2
+    assert scalar(db, f"SELECT count(*) FROM loans.outbox WHERE {YONGJUN}") == 1
 
     update = registered_event(veteran_id=veteran_id)
     update["type"] = "veteran_updated"
@@ -78,8 +87,8 @@ def test_checking_again_stores_an_assessment_but_announces_only_a_change(loans, 
         "snapshot": {**event["data"], "willingness": "none"},
     }
     deliver(loans, config, update, handler="on_registry_events")
-    assert rpc.loans.get_eligibility(veteran_id)[0]["eligible"] is False
-    assert scalar(db, "SELECT count(*) FROM loans.outbox") == 2
+    assert rpc.loans.get_eligibility(veteran_id, "yongjun_chuangye")[0]["eligible"] is False
+    assert scalar(db, f"SELECT count(*) FROM loans.outbox WHERE {YONGJUN}") == 2
 
 
 def test_an_unknown_veteran_fails_the_registered_criterion_and_nothing_is_stored(loans, rpc, db):
@@ -122,7 +131,9 @@ def test_events_waiting_in_the_queue_are_assessed_as_one_batch_in_their_order(
 
     start(LoansService)
     wait_for(
-        lambda: scalar(db, "SELECT count(*) FROM loans.eligibility_assessments") == 31,
+        lambda: (
+            scalar(db, f"SELECT count(*) FROM loans.eligibility_assessments WHERE {PRODUCT}") == 31
+        ),
         message="31 assessments",
     )
     # The update came after the registration: the projection and the latest answer follow it.
@@ -134,14 +145,14 @@ def test_events_waiting_in_the_queue_are_assessed_as_one_batch_in_their_order(
         )
         == "job"
     )
-    [latest] = rpc.loans.get_eligibility(changed["veteran_id"])
+    [latest] = rpc.loans.get_eligibility(changed["veteran_id"], "yongjun_chuangye")
     assert latest["eligible"] is False and failed(latest) == ["business_intent"]
     announced = scalar(
         db,
         "SELECT array_agg(body->'data'->>'eligible' ORDER BY id)"
-        " FROM loans.outbox WHERE body->'data'->>'veteran_id' = %s",
+        f" FROM loans.outbox WHERE body->'data'->>'veteran_id' = %s AND {YONGJUN}",
         changed["veteran_id"],
     )
     assert announced == ["true", "false"]
-    assert scalar(db, "SELECT count(*) FROM loans.outbox") == 31
+    assert scalar(db, f"SELECT count(*) FROM loans.outbox WHERE {YONGJUN}") == 31
     assert scalar(db, "SELECT count(*) FROM loans.inbox") == 31

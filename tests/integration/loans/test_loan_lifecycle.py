@@ -117,7 +117,7 @@ def test_an_application_makes_the_veteran_ineligible_for_a_second(loans, veteran
     with pytest.raises(InvalidInput) as caught:
         rpc.loans.apply_loan(application(vid))
     assert "criteria.no_active_loan" in caught.value.errors
-    [latest] = rpc.loans.get_eligibility(vid)
+    [latest] = rpc.loans.get_eligibility(vid, "yongjun_chuangye")
     assert latest["eligible"] is False
     rpc.loans.withdraw_loan(first["id"])
     assert rpc.loans.get_eligibility(vid)[0]["eligible"] is True  # free to apply again
@@ -348,7 +348,7 @@ def test_founding_an_enterprise_makes_a_job_seeker_eligible(loans, veteran, rpc,
     )
     with entrypoint_waiter(loans, "on_registry_events", timeout=15):
         publish(config, closed)
-    [latest] = rpc.loans.get_eligibility(vid)
+    [latest] = rpc.loans.get_eligibility(vid, "yongjun_chuangye")
     failed = [c["code"] for c in latest["criteria"] if not c["passed"]]
     assert "business_intent" in failed
 
@@ -429,7 +429,9 @@ def test_stats_count_loans_subsidies_and_tax_relief(loans, clock, veteran, rpc, 
 
     veteran()  # eligible, with no loan yet
     got = rpc.loans.stats("652301")
-    assert got["eligible_veterans"] == 1  # the two who applied have an active loan now
+    # The two who applied have an active 拥军创业贷 now; they stay eligible for the referral
+    # product (no_active_loan is per product), so all three count.
+    assert got["eligible_veterans"] == 3
     assert (got["applications"], got["approvals"], got["disbursed"], got["delinquent"]) == (
         2,
         1,

@@ -87,7 +87,7 @@ def test_an_in_house_loan_is_priced_from_the_lpr_at_approval(loans, clock, veter
     assert pricing["subsidy_rule"]["effective_from"] == "2023-01-01"
     assert pricing["subsidy_share"] == "0.5"
     assert got["annual_rate"] == "0.03"
-    [product] = rpc.loans.list_products()
+    [product] = [p for p in rpc.loans.list_products() if p["code"] == "yongjun_chuangye"]
     assert (product["annual_rate"], product["rate_spread"], product["lpr_term"]) == (
         "0.0300",
         "0.0000",

@@ -351,6 +351,7 @@ def test_demo_data_gives_every_service_something_to_report(system, vetctl):
     summary = json.loads(vetctl("--json", "demo", "--veterans", "60"))
     assert summary["veterans"] == 60 and summary["certified"] >= 1
     assert summary["tax_relief_records"] >= 1  # recorded against computed entitlements
+    assert summary["loans"] >= 1 and summary["referred"] >= 1  # loans by both workflows
     document = json.loads(vetctl("report", "--format", "json", "--lang", "en"))
     figures = document["areas"]["prefecture"]
     assert figures["veterans"] == 60
