@@ -26,8 +26,7 @@ class LockingRegistry(RegistryService):
 def held(db):
     with db.cursor() as cur:
         cur.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s"
-            " AND granted",
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s AND granted",
             (KEY,),
         )
         return cur.fetchone()[0]
