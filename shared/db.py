@@ -40,6 +40,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 import psycopg2.extras
+import psycopg2.sql
 import structlog
 from nameko.extensions import DependencyProvider
 
@@ -332,6 +333,33 @@ class Store:
 
     def dict_cursor(self):
         return self.session.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+
+    def claim_signature(self, table, digest, signed_at) -> bool:
+        """Records a partner request's signature (shared.http) in ``table`` (digest,
+        signed_at); False if it was recorded already. A second request with it while the
+        first's transaction is open waits for that to end: then it finds the row (409), or
+        none if the first rolled back."""
+        with self.cursor() as cur:
+            cur.execute(
+                psycopg2.sql.SQL(
+                    "INSERT INTO {} (digest, signed_at) VALUES (%s, to_timestamp(%s))"
+                    " ON CONFLICT DO NOTHING"
+                ).format(psycopg2.sql.Identifier(table)),
+                (digest, signed_at),
+            )
+            return cur.rowcount == 1
+
+    def forget_signatures(self, table, before) -> int:
+        """Deletes the signatures in ``table`` signed before unix time ``before`` (by the
+        index on signed_at); returns how many."""
+        with self.cursor() as cur:
+            cur.execute(
+                psycopg2.sql.SQL("DELETE FROM {} WHERE signed_at < to_timestamp(%s)").format(
+                    psycopg2.sql.Identifier(table)
+                ),
+                (before,),
+            )
+            return cur.rowcount
 
     def emit(self, *events):
         """Write events to this service's outbox, inside the business transaction; returns

@@ -85,6 +85,17 @@ class Replayed(Conflict):
         )
 
 
+def claim(store, table, request) -> None:
+    """Takes the request's signature once, in the worker's transaction (``table`` of
+    ``store``: shared.db.Store.claim_signature): a request that fails (rolled back) leaves
+    no claim and may be sent again as it was; one bearing a claimed signature is
+    ``Replayed`` (409)."""
+    if not store.claim_signature(table, request.signed.digest, request.signed.signed_at):
+        log.info("http.refused", path=request.path, status=409, reason="replayed")
+        raise Replayed()
+    request.signed.claimed = True
+
+
 STATUS = (
     (InvalidInput, 400, "invalid_input"),
     (Unauthorized, 401, "unauthorized"),

@@ -29,12 +29,13 @@ from services.jobs import bureau_domain, domain, schemas
 from services.jobs.store import JobsStore
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, flatten_errors
-from shared.http import MAX_BODY, MAX_SKEW, Replayed, SigningScheme, forget_before
+from shared.http import MAX_BODY, MAX_SKEW, SigningScheme, claim, forget_before
 from shared.jurisdiction import Jurisdiction
 from shared.taxonomy import Taxonomy
 from shared.validation import invalid, load, unstorable_strings
 
 log = structlog.get_logger(__name__)
+SIGNATURES = "bureau_signatures"  # the signatures taken once (shared.http.claim)
 # How the bureau signs its requests: its headers, and the secrets it shares with jobs
 # (config BUREAU_HMAC_SECRETS, from the environment's BUREAU_HMAC_SECRET).
 SIGNING = SigningScheme(
@@ -148,18 +149,13 @@ class BureauHttp:
         )
 
     def _claim(self, request):
-        """A signature is taken once. Claimed in the worker's transaction: a request that
-        fails (rolled back) leaves no claim and may be sent again as it was."""
-        if not self.store.claim_signature(request.signed.digest, request.signed.signed_at):
-            log.info("http.refused", path=request.path, status=409, reason="replayed")
-            raise Replayed()
-        request.signed.claimed = True
+        claim(self.store, SIGNATURES, request)
 
     @timer(interval=MAX_SKEW)
     def forget_bureau_signatures(self):
         """Signatures older than the window are refused as stale anyway: forgotten, so the
         table holds only the last minutes' requests (replicas may run this at once)."""
-        return self.store.forget_signatures(forget_before())
+        return self.store.forget_signatures(SIGNATURES, forget_before())
 
     @SIGNING.signed_json("GET", "/bureau/openapi.json", signed=False)
     def bureau_openapi(self, request, payload):

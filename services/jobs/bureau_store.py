@@ -18,27 +18,6 @@ class BureauStore(Store):
         with self.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('jobs:bureau-postings'))")
 
-    def claim_signature(self, digest, signed_at) -> bool:
-        """Records a request's signature; False if it was recorded already. A second
-        request with it while the first's transaction is open waits for that to end: then
-        it finds the row (409), or none if the first rolled back."""
-        with self.cursor() as cur:
-            cur.execute(
-                "INSERT INTO bureau_signatures (digest, signed_at)"
-                " VALUES (%s, to_timestamp(%s)) ON CONFLICT DO NOTHING",
-                (digest, signed_at),
-            )
-            return cur.rowcount == 1
-
-    def forget_signatures(self, before) -> int:
-        """Deletes signatures signed before unix time ``before`` (by the index on
-        signed_at); returns how many."""
-        with self.cursor() as cur:
-            cur.execute(
-                "DELETE FROM bureau_signatures WHERE signed_at < to_timestamp(%s)", (before,)
-            )
-            return cur.rowcount
-
     def bureau_posting(self, bureau_posting_id, lock=False) -> tuple[Posting, str | None] | None:
         """The posting the bureau sent under this id, with its employer's credit code;
         ``lock`` holds the row against concurrent hires until the transaction ends."""

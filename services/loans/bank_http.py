@@ -39,14 +39,15 @@ from shared.errors import InvalidInput
 from shared.http import (
     MAX_BODY,
     MAX_SKEW,
-    Replayed,
     SigningScheme,
     _unauthorized,
+    claim,
     forget_before,
 )
 from shared.validation import load, parse_uuid
 
 log = structlog.get_logger(__name__)
+SIGNATURES = "bank_signatures"  # the signatures taken once (shared.http.claim)
 BANK_CODE = "X-Bank-Code"
 
 
@@ -162,7 +163,7 @@ class BankHttp:
     @timer(interval=MAX_SKEW)
     def forget_bank_signatures(self):
         """Signatures older than the window are refused as stale anyway: forgotten."""
-        return self.store.forget_bank_signatures(forget_before())
+        return self.store.forget_signatures(SIGNATURES, forget_before())
 
     # -- helpers --------------------------------------------------------------------------
     def _bank_loan(self, request, loan_id) -> tuple[Loan, Stamp]:
@@ -182,12 +183,7 @@ class BankHttp:
         return loan, stamp
 
     def _claim_bank_signature(self, request):
-        """A signature is taken once, claimed in the worker's transaction (a request that
-        fails leaves no claim and may be sent again as it was)."""
-        if not self.store.claim_bank_signature(request.signed.digest, request.signed.signed_at):
-            log.info("http.refused", path=request.path, status=409, reason="replayed")
-            raise Replayed()
-        request.signed.claimed = True
+        claim(self.store, SIGNATURES, request)
 
     def _bank_reply(self, loan: Loan) -> dict:
         """The loan as stored now, as its bank sees it."""

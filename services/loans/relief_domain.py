@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from services.loans.domain import Criterion
 from services.loans.policy import Entry, NoRule, Policy
 from shared.contracts import Event
 from shared.contracts.loans import TAX_RELIEF_RECORDED
@@ -50,13 +51,6 @@ class Hire:
     contract_months: int | None = None
     social_insurance: bool = False
     insured_from: dt.date | None = None
-
-
-@dataclass(frozen=True)
-class Criterion:
-    code: str
-    passed: bool
-    detail: str
 
 
 @dataclass(frozen=True)

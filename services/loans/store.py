@@ -477,22 +477,6 @@ class LoansStore(ReliefStore, Store):
             )
             return [dict(row) for row in cur.fetchall()]
 
-    def claim_bank_signature(self, digest, signed_at) -> bool:
-        """Records a bank request's signature; False if it was recorded already (a second
-        request with it waits for the first's transaction, as jobs' bureau_signatures)."""
-        with self.cursor() as cur:
-            cur.execute(
-                "INSERT INTO bank_signatures (digest, signed_at)"
-                " VALUES (%s, to_timestamp(%s)) ON CONFLICT DO NOTHING",
-                (digest, signed_at),
-            )
-            return cur.rowcount == 1
-
-    def forget_bank_signatures(self, before) -> int:
-        with self.cursor() as cur:
-            cur.execute("DELETE FROM bank_signatures WHERE signed_at < to_timestamp(%s)", (before,))
-            return cur.rowcount
-
     def referrals(self, bank_code, since, limit) -> list[dict]:
         """The loans referred to ``bank_code`` whose referral (its loan_history line) is
         after the cursor ``since``, oldest first. History ids are taken at insert and seen
