@@ -315,6 +315,15 @@ def priced(pricing: loan_rules.Pricing, product: Product | None) -> dict[str, An
 
 
 def reject(loan: Loan, reason: str, stamp: Stamp) -> Change:
+    """The bureau refuses an application: an in-house one before approval, a referral one
+    only before it is referred (its status could not be verified); once referred, the
+    partner bank decides."""
+    if loan.status == "referred":
+        raise Conflict(
+            f"a referred loan is decided by its partner bank ({loan.bank_code}), not the "
+            "bureau: enter the bank's decision (record_bank_decision)",
+            {"loan_id": loan.id, "status": loan.status, "workflow": loan.workflow},
+        )
     return transition(
         loan,
         "rejected",

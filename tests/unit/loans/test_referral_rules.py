@@ -368,3 +368,13 @@ def test_a_loan_disbursed_event_from_before_disbursed_on_still_loads():
     assert load_event(body).data["disbursed_on"] is None
     [wanted] = read_events([load_event(body)], ZoneInfo("Asia/Shanghai")).wanted
     assert wanted.starts_on == dt.date(2026, 11, 20)  # the day the event occurred
+
+
+def test_the_bureau_rejects_an_unverified_application_but_not_a_referred_loan():
+    # Before the referral the bureau may refuse it (the status could not be verified) ...
+    change = loan_domain.reject(make_loan(), "身份核验未通过", STAMP)
+    assert change.loan.status == "rejected" and change.events[0].type == "loan_rejected"
+    # ... after it, only the bank decides.
+    with pytest.raises(Conflict, match="decided by its partner bank") as caught:
+        loan_domain.reject(referred(), "不予办理", STAMP)
+    assert caught.value.details["status"] == "referred"
