@@ -46,6 +46,15 @@ SUMMARIES = {
     ("loans", loans.LOAN_REJECTED): _loan("loan rejected"),
     ("loans", loans.LOAN_DISBURSED): _loan("loan disbursed"),
     ("loans", loans.LOAN_CLOSED): _loan("loan closed"),
+    ("loans", loans.LOAN_REFERRED): lambda d: (
+        f"loan {d['loan_id'][:8]} referred to partner bank {d['bank_code']}"
+    ),
+    ("loans", loans.LOAN_EXTENDED): lambda d: (
+        f"loan {d['loan_id'][:8]} extended by {d['extra_months']} months (no subsidy)"
+    ),
+    ("loans", loans.LOAN_REVISIT_REPORTED): lambda d: (
+        f"bank revisit of loan {d['loan_id'][:8]} on {d['visited_on']}: {d['outcome']}"
+    ),
     ("loans", loans.SUBSIDY_GRANTED): lambda d: f"{d['kind']} subsidy granted: {d['amount']}",
     ("training", training.ENROLLED): lambda d: f"enrolled in course {d['course_id'][:8]}",
     ("training", training.TRAINING_COMPLETED): lambda d: (

@@ -257,6 +257,37 @@ def test_events_of_other_services_land_on_the_timeline_newest_first(registry, rp
     assert "eligible up to 300000.00" in card["timeline"][3]["summary"]
 
 
+def test_a_referral_and_the_banks_revisit_land_on_the_card(registry, rpc, config):
+    vid = rpc.registry.register_veteran(make_veteran())["id"]
+    loan_id = str(uuid.uuid4())
+    events = [
+        envelope(
+            "loans",
+            "loan_referred",
+            loan_id=loan_id,
+            veteran_id=vid,
+            product_code="tuiyi_junren_chuangye",
+            bank_code="demo_bank_a",
+        ),
+        envelope(
+            "loans",
+            "loan_revisit_reported",
+            loan_id=loan_id,
+            veteran_id=vid,
+            visited_on="2026-11-20",
+            outcome="operating",
+        ),
+    ]
+    registered_at = bureau_now()
+    for minute, event in enumerate(events, start=1):
+        event["occurred_at"] = (registered_at + dt.timedelta(minutes=minute)).isoformat()
+        deliver(registry, config, event, "on_timeline_event")
+    lines = rpc.registry.get_card(vid)["timeline"][:2]
+    assert [line["type"] for line in lines] == ["loan_revisit_reported", "loan_referred"]
+    assert lines[0]["summary"] == f"bank revisit of loan {loan_id[:8]} on 2026-11-20: operating"
+    assert lines[1]["summary"] == f"loan {loan_id[:8]} referred to partner bank demo_bank_a"
+
+
 def test_a_likely_duplicate_is_accepted_but_flagged_with_the_other_card(registry, rpc):
     first = rpc.registry.register_veteran(
         make_veteran(
