@@ -15,18 +15,16 @@ is recorded in ``bureau_signatures`` in the worker's transaction, so a replay, o
 replica or another, is 409 ``replayed``. The worker acts as operator ``bureau``."""
 
 import inspect
-import json
 import uuid
 
 import structlog
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import ValidationError
 from nameko.timer import timer
 from stdnum.cn import uscc as uscc_number
 
 from services.jobs import bureau_domain, domain, schemas
 from services.jobs.store import JobsStore
+from shared import openapi as oas
 from shared.clock import Clock
 from shared.errors import Conflict, InvalidInput, flatten_errors
 from shared.http import MAX_BODY, MAX_SKEW, SigningScheme, claim, forget_before
@@ -193,60 +191,33 @@ def _known_codes(converter, field, **kwargs):
 
 def openapi():
     """The bureau's OpenAPI 3 document, from the schemas the endpoints load with."""
-    plugin = MarshmallowPlugin()
-    spec = APISpec(
-        title="veteran-services jobs: employment bureau integration",
-        version="1",
-        openapi_version="3.0.3",
-        plugins=[plugin],
-        info={
-            "description": (
-                f"Every request but this document carries {TIMESTAMP} (unix seconds, within "
-                f"{MAX_SKEW} s of the server's clock) and {SIGNATURE}: sha256=<hex of "
-                "HMAC-SHA256 with the shared secret over the string to sign>. The string to "
-                "sign is five lines joined by LF, none after the last: the timestamp as sent; "
-                "the method (POST, GET); the path without the query; the canonical query (each "
-                "name and value decoded, '+' a space, then percent-encoded from its UTF-8 bytes "
-                "leaving only A-Z a-z 0-9 - . _ ~, upper-case hex; pairs sorted by name, a "
-                "repeated name keeping its order; joined name=value with '&'; empty for none, "
-                "e.g. limit=100&since=0); the lowercase hex SHA-256 of the raw body (of no "
-                f"bytes for a GET). Bodies are at most {MAX_BODY} bytes. Refusals are "
-                '{"error", "message", "errors": {field: [messages]}}.'
-            )
-        },
+    spec = oas.document(
+        "veteran-services jobs: employment bureau integration",
+        (
+            f"Every request but this document carries {TIMESTAMP} (unix seconds, within "
+            f"{MAX_SKEW} s of the server's clock) and {SIGNATURE}: sha256=<hex of "
+            "HMAC-SHA256 with the shared secret over the string to sign>. The string to "
+            "sign is five lines joined by LF, none after the last: the timestamp as sent; "
+            "the method (POST, GET); the path without the query; the canonical query (each "
+            "name and value decoded, '+' a space, then percent-encoded from its UTF-8 bytes "
+            "leaving only A-Z a-z 0-9 - . _ ~, upper-case hex; pairs sorted by name, a "
+            "repeated name keeping its order; joined name=value with '&'; empty for none, "
+            "e.g. limit=100&since=0); the lowercase hex SHA-256 of the raw body (of no "
+            f"bytes for a GET). Bodies are at most {MAX_BODY} bytes. Refusals are "
+            '{"error", "message", "errors": {field: [messages]}}.'
+        ),
+        (
+            ("BureauPosting", schemas.BureauPostingSchema),
+            ("BureauBatch", schemas.BatchDocSchema),
+            ("BatchResult", schemas.BatchResultSchema),
+            ("Placements", schemas.PlacementsSchema),
+            ("Error", schemas.ErrorSchema),
+        ),
+        _known_codes,
     )
-    if plugin.converter is None:  # APISpec(plugins=[plugin]) above sets it
-        raise RuntimeError("apispec did not initialise its marshmallow plugin")
-    plugin.converter.add_attribute_function(_known_codes)
-    for name, schema in (
-        ("BureauPosting", schemas.BureauPostingSchema),
-        ("BureauBatch", schemas.BatchDocSchema),
-        ("BatchResult", schemas.BatchResultSchema),
-        ("Placements", schemas.PlacementsSchema),
-        ("Error", schemas.ErrorSchema),
-    ):
-        spec.components.schema(name, schema=schema)
-    signed = [
-        {
-            "in": "header",
-            "name": TIMESTAMP,
-            "required": True,
-            "description": "unix seconds, within 5 minutes of now",
-            "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
-        },
-        {
-            "in": "header",
-            "name": SIGNATURE,
-            "required": True,
-            "description": "sha256=<hex HMAC-SHA256(secret, timestamp LF method LF "
-            "path LF canonical query LF hex SHA-256 of the body)>",
-            "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
-        },
-    ]
+    signed = oas.signed_headers(TIMESTAMP, SIGNATURE, "secret")
 
-    def error(description):
-        return {"description": description, "content": {"application/json": {"schema": "Error"}}}
-
+    error = oas.error
     refused = {
         "400": error(
             "malformed JSON, a body that is not an object, or invalid "
@@ -314,18 +285,4 @@ def openapi():
             }
         },
     )
-    spec.path(
-        path="/bureau/openapi.json",
-        operations={
-            "get": {
-                "summary": "This document (unsigned)",
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.0",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
-            }
-        },
-    )
-    return json.loads(json.dumps(spec.to_dict()))
+    return oas.finish(spec, "/bureau/openapi.json")

@@ -18,13 +18,10 @@ once (its signature is claimed in ``bank_signatures`` in the worker's transactio
 is 409), and a bank reports only on loans referred to it (any other is 404, as an unknown
 loan). The worker acts as operator ``bank:<code>``."""
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from nameko.timer import timer
 
 from services.loans import referral_domain, replies, schedule
@@ -33,6 +30,7 @@ from services.loans.domain import Loan
 from services.loans.loan_domain import Stamp
 from services.loans.schemas import Money
 from services.loans.store import LoansStore
+from shared import openapi as oas
 from shared.auth import check_secret_lengths
 from shared.clock import Clock
 from shared.errors import InvalidInput
@@ -225,43 +223,34 @@ def _field_formats(converter, field, **kwargs):
 
 def openapi():
     """The banks' OpenAPI 3 document, from the schemas the endpoints load and dump with."""
-    plugin = MarshmallowPlugin()
-    spec = APISpec(
-        title="veteran-services loans: partner banks' referral integration",
-        version="1",
-        openapi_version="3.0.3",
-        plugins=[plugin],
-        info={
-            "description": (
-                f"Every request but this document carries {BANK_CODE} (the bank's code), "
-                f"{TIMESTAMP} (unix seconds, within {MAX_SKEW} s of the server's clock) and "
-                f"{SIGNATURE}: sha256=<hex of HMAC-SHA256 with the bank's own secret over the "
-                "string to sign>. The string to sign is five lines joined by LF, none after "
-                "the last: the timestamp as sent; the method; the path without the query; the "
-                "canonical query (pairs decoded, percent-encoded again leaving only A-Z a-z "
-                "0-9 - . _ ~, upper-case hex, sorted by name, joined with '&'; empty for "
-                "none); the lowercase hex SHA-256 of the raw body (of no bytes for a GET). A "
-                "signature is good once (409 replayed). A bank reports only on loans referred "
-                "to it: any other loan is 404. Money is a string with at most two decimals, "
-                f"rates a string with at most six. Bodies are at most {MAX_BODY} bytes. "
-                'Refusals are {"error", "message", "errors": {field: [messages]}}.'
-            )
-        },
+    spec = oas.document(
+        "veteran-services loans: partner banks' referral integration",
+        (
+            f"Every request but this document carries {BANK_CODE} (the bank's code), "
+            f"{TIMESTAMP} (unix seconds, within {MAX_SKEW} s of the server's clock) and "
+            f"{SIGNATURE}: sha256=<hex of HMAC-SHA256 with the bank's own secret over the "
+            "string to sign>. The string to sign is five lines joined by LF, none after "
+            "the last: the timestamp as sent; the method; the path without the query; the "
+            "canonical query (pairs decoded, percent-encoded again leaving only A-Z a-z "
+            "0-9 - . _ ~, upper-case hex, sorted by name, joined with '&'; empty for "
+            "none); the lowercase hex SHA-256 of the raw body (of no bytes for a GET). A "
+            "signature is good once (409 replayed). A bank reports only on loans referred "
+            "to it: any other loan is 404. Money is a string with at most two decimals, "
+            f"rates a string with at most six. Bodies are at most {MAX_BODY} bytes. "
+            'Refusals are {"error", "message", "errors": {field: [messages]}}.'
+        ),
+        (
+            ("Decision", schemas.DecisionSchema),
+            ("Disbursement", schemas.BankDisbursementSchema),
+            ("Repayment", schemas.BankRepaymentSchema),
+            ("Revisit", schemas.RevisitSchema),
+            ("BankLoan", schemas.BankLoanSchema),
+            ("RevisitRecorded", schemas.BankRevisitSchema),
+            ("Referrals", schemas.ReferralsSchema),
+            ("Error", schemas.ErrorSchema),
+        ),
+        _field_formats,
     )
-    if plugin.converter is None:  # APISpec(plugins=[plugin]) above sets it
-        raise RuntimeError("apispec did not initialise its marshmallow plugin")
-    plugin.converter.add_attribute_function(_field_formats)
-    for name, schema in (
-        ("Decision", schemas.DecisionSchema),
-        ("Disbursement", schemas.BankDisbursementSchema),
-        ("Repayment", schemas.BankRepaymentSchema),
-        ("Revisit", schemas.RevisitSchema),
-        ("BankLoan", schemas.BankLoanSchema),
-        ("RevisitRecorded", schemas.BankRevisitSchema),
-        ("Referrals", schemas.ReferralsSchema),
-        ("Error", schemas.ErrorSchema),
-    ):
-        spec.components.schema(name, schema=schema)
     signed = [
         {
             "in": "header",
@@ -270,21 +259,7 @@ def openapi():
             "description": "the bank's code (products.yaml banks)",
             "schema": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"},
         },
-        {
-            "in": "header",
-            "name": TIMESTAMP,
-            "required": True,
-            "description": "unix seconds, within 5 minutes of now",
-            "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
-        },
-        {
-            "in": "header",
-            "name": SIGNATURE,
-            "required": True,
-            "description": "sha256=<hex HMAC-SHA256(the bank's secret, timestamp LF method "
-            "LF path LF canonical query LF hex SHA-256 of the body)>",
-            "schema": {"type": "string", "pattern": "^sha256=[0-9a-fA-F]{64}$"},
-        },
+        *oas.signed_headers(TIMESTAMP, SIGNATURE, "the bank's secret"),
     ]
     loan_id = {
         "in": "path",
@@ -294,9 +269,7 @@ def openapi():
         "description": "the loan's id, as referred (GET /bank/referrals)",
     }
 
-    def error(description):
-        return {"description": description, "content": {"application/json": {"schema": "Error"}}}
-
+    error = oas.error
     refused = {
         "400": error("malformed JSON, or invalid fields or parameters (messages in errors)"),
         "401": error("no secret for this bank, or a missing, wrong or stale signature"),
@@ -353,18 +326,4 @@ def openapi():
             }
         },
     )
-    spec.path(
-        path="/bank/openapi.json",
-        operations={
-            "get": {
-                "summary": "This document (unsigned)",
-                "responses": {
-                    "200": {
-                        "description": "OpenAPI 3.0",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-                },
-            }
-        },
-    )
-    return json.loads(json.dumps(spec.to_dict()))
+    return oas.finish(spec, "/bank/openapi.json")
