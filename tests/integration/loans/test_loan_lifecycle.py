@@ -11,63 +11,13 @@ import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
-from nameko.testing.utils import get_container
 
-from services.loans.service import LoansService
-from shared.clock import Clock, FrozenClock
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.conftest import token
 from tests.helpers import envelope, publish, registered_event, scalar
+from tests.integration.loans.loan_helpers import START, application, loan_events
 
-START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
 BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def loans(start):
-    return get_container(start(LoansService), LoansService)
-
-
-@pytest.fixture
-def clock(loans):
-    frozen = FrozenClock(START)
-    for dependency in loans.dependencies:
-        if isinstance(dependency, Clock):
-            dependency.clock = frozen
-    return frozen
-
-
-@pytest.fixture
-def veteran(loans, config):
-    """``veteran(**facts)``: a veteran loans knows (delivered as registry would)."""
-
-    def make(**facts):
-        event = registered_event(**{"willingness": "business", **facts})
-        with entrypoint_waiter(loans, "on_registry_events", timeout=15):
-            publish(config, event)
-        return event["data"]["veteran_id"]
-
-    return make
-
-
-def application(veteran_id, **fields):
-    return {
-        "veteran_id": veteran_id,
-        "product_code": "yongjun_chuangye",
-        "amount": "100000.00",
-        "term_months": 24,
-        "purpose": "开办物流公司",
-        **fields,
-    }
-
-
-def loan_events(db):
-    with db.cursor() as cur:
-        cur.execute(
-            "SELECT routing_key, body->'data' FROM loans.outbox"
-            " WHERE routing_key <> 'loan_eligibility_assessed' ORDER BY id"
-        )
-        return cur.fetchall()
 
 
 def test_a_loan_from_application_to_repaid(loans, clock, veteran, rpc, db):

@@ -3,66 +3,14 @@ LPR at approval (get_loan's pricing), an overdue instalment losing its subsidy, 
 extension, a small or micro enterprise's loan and its new-hire condition (the booklet from
 registry's events), and the repeat-loan limit."""
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
 from nameko.testing.services import entrypoint_hook, entrypoint_waiter
-from nameko.testing.utils import get_container
 
-from services.loans.service import LoansService
-from shared.clock import Clock, FrozenClock
 from shared.errors import InvalidInput
 from tests.helpers import publish, registered_event, scalar
-
-START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
-
-
-@pytest.fixture
-def loans(start):
-    return get_container(start(LoansService), LoansService)
-
-
-@pytest.fixture
-def clock(loans):
-    frozen = FrozenClock(START)
-    for dependency in loans.dependencies:
-        if isinstance(dependency, Clock):
-            dependency.clock = frozen
-    return frozen
-
-
-@pytest.fixture
-def veteran(loans, config):
-    """``veteran(**facts)``: a veteran loans knows (delivered as registry would)."""
-
-    def make(**facts):
-        event = registered_event(**{"willingness": "business", **facts})
-        with entrypoint_waiter(loans, "on_registry_events", timeout=15):
-            publish(config, event)
-        return event["data"]["veteran_id"]
-
-    return make
-
-
-def application(veteran_id, **fields):
-    return {
-        "veteran_id": veteran_id,
-        "product_code": "yongjun_chuangye",
-        "amount": "100000.00",
-        "term_months": 24,
-        "purpose": "开办物流公司",
-        **fields,
-    }
-
-
-def loan_events(db):
-    with db.cursor() as cur:
-        cur.execute(
-            "SELECT routing_key, body->'data' FROM loans.outbox"
-            " WHERE routing_key <> 'loan_eligibility_assessed' ORDER BY id"
-        )
-        return cur.fetchall()
+from tests.integration.loans.loan_helpers import application, loan_events
 
 
 def active_loan(rpc, vid, disbursed_on="2026-11-02", **fields):

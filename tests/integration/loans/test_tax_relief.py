@@ -11,30 +11,12 @@ import eventlet
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_waiter
-from nameko.testing.utils import get_container
 
 from services.jobs.service import JobsService
 from services.loans.service import LoansService
-from shared.clock import Clock, FrozenClock
 from shared.errors import Conflict, InvalidInput, NotFound
 from tests.conftest import token
 from tests.helpers import bureau_today, envelope, publish, registered_event, scalar, wait_for
-
-START = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Changji
-
-
-@pytest.fixture
-def loans(start):
-    return get_container(start(LoansService), LoansService)
-
-
-@pytest.fixture
-def clock(loans):
-    frozen = FrozenClock(START)
-    for dependency in loans.dependencies:
-        if isinstance(dependency, Clock):
-            dependency.clock = frozen
-    return frozen
 
 
 @pytest.fixture
